@@ -1,0 +1,55 @@
+# Portail Famille – two commands on a fresh machine: `make run` and `make test`.
+PORT ?= 5000
+HOST ?= 127.0.0.1
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-test db chromium bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+## Create missing tables and load the demo commune into an empty database (existing data is kept).
+db: install
+	$(BIN)/flask --app app init-db
+
+## Serve the portal on http://127.0.0.1:$(PORT) (make run PORT=5055).
+run: db
+	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+## Debian's Chromium for browser tests, when missing and running as root (otherwise they are skipped).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+	      || echo "Chromium could not be installed: browser tests will be skipped."; \
+	  else echo "Not root: Chromium not installed, browser tests will be skipped."; fi; \
+	fi
+
+install-test: $(VENV)/.installed-test node_modules/.package-lock.json chromium
+
+## Run the whole suite (unit, views, browser). PYTEST_ARGS passes options to pytest.
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,263 @@
+"""Portail Famille: the application factory. Reads like a table of contents."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask, g, render_template, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+from playhouse.db_url import connect
+
+import models
+from models import Commune, User, db
+from services import clock, formatting, mail
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+htmx = Htmx()
+
+# The navigation: (endpoint, label, who). Entries whose endpoint is not registered are hidden,
+# so an area appears in the menu as soon as its blueprint exists.
+NAVIGATION = [
+    ("portal.home", "Accueil", "parent"),
+    ("family.account", "Mon compte", "parent"),
+    ("enrolments.index", "Inscriptions", "parent"),
+    ("reservations.week", "Réservations", "parent"),
+    ("orders.index", "Commandes", "parent"),
+    ("billing.invoices", "Factures", "parent"),
+    ("messages.index", "Messages", "parent"),
+    ("staff.dashboard", "Tableau de bord", "staff"),
+    ("staff_family.households", "Familles", "staff"),
+    ("staff_activities.activities", "Activités", "staff"),
+    ("staff_bookings.orders", "Réservations", "staff"),
+    ("staff_billing.invoicing", "Facturation", "staff"),
+]
+
+BLUEPRINTS = [
+    "blueprints.public",
+    "blueprints.auth",
+    "blueprints.portal",
+    "blueprints.account",
+    "blueprints.dev",
+    "blueprints.staff",
+]
+
+
+def _base_config(app: Flask) -> None:
+    """Defaults from the environment; a `config` dict passed to create_app overrides them."""
+    env = os.environ
+    instance = Path(app.instance_path)
+    app.config.update(
+        PORTAIL_ENV=env.get("PORTAIL_ENV", "development"),
+        SECRET_KEY=env.get("SECRET_KEY"),
+        DATABASE_URL=env.get("DATABASE_URL", f"sqlite:///{instance / 'portail.db'}"),
+        PORTAIL_NOW=env.get("PORTAIL_NOW", ""),
+        MAIL_SERVER=env.get("MAIL_SERVER", ""),
+        MAIL_PORT=int(env.get("MAIL_PORT", "25") or 25),
+        MAIL_USERNAME=env.get("MAIL_USERNAME", ""),
+        MAIL_PASSWORD=env.get("MAIL_PASSWORD", ""),
+        MAIL_USE_TLS=env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
+        MAIL_USE_SSL=env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
+        MAIL_SENDER=env.get("MAIL_SENDER", "Portail Famille <nepasrepondre@example.fr>"),
+        OUTBOX_DIR=env.get("OUTBOX_DIR", str(instance / "outbox")),
+        UPLOAD_DIR=env.get("UPLOAD_DIR", str(instance / "uploads")),
+        PUBLIC_URL=env.get("PUBLIC_URL", ""),
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,  # uploads are capped at 10 MB; the form gets a clear message
+        REMEMBER_COOKIE_DURATION=60 * 60 * 24 * 30,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+
+
+def _secret_key(app: Flask) -> str:
+    """The configured secret, or one generated once and kept in instance/ for development."""
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    return key
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: configuration, database, extensions, blueprints, CLI."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or str(Path(__file__).parent / "instance"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _base_config(app)
+    if config:
+        app.config.update(config)
+    production = app.config["PORTAIL_ENV"] == "production"
+    if production:
+        if not app.config["SECRET_KEY"]:
+            raise RuntimeError("SECRET_KEY doit être défini en production.")
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    elif not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(app)
+
+    _configure_clock(app, production)
+    _configure_database(app)
+    mail.configure(mail.MailSettings(
+        server=app.config["MAIL_SERVER"], port=app.config["MAIL_PORT"], username=app.config["MAIL_USERNAME"],
+        password=app.config["MAIL_PASSWORD"], use_tls=app.config["MAIL_USE_TLS"],
+        use_ssl=app.config["MAIL_USE_SSL"], sender=app.config["MAIL_SENDER"],
+        outbox=Path(app.config["OUTBOX_DIR"]),
+    ))
+
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+
+    import importlib
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)
+
+    _register_template_helpers(app)
+    _register_hooks(app)
+    _register_error_pages(app)
+    _register_cli(app)
+    return app
+
+
+def _configure_clock(app: Flask, production: bool) -> None:
+    frozen = app.config.get("PORTAIL_NOW")
+    if frozen:
+        if production:
+            raise clock.FrozenClockRefused("PORTAIL_NOW est refusé en production : l'horloge doit être réelle.")
+        clock.freeze(frozen)
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        database = connect(url, pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+                                         "synchronous": "normal"})
+    else:
+        database = connect(url)
+    db.initialize(database)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    if not str(user_id).isdigit():
+        return None
+    return User.get_or_none(User.id == int(user_id))
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        date_long=formatting.date_long,
+        date_medium=formatting.date_medium,
+        date_short=formatting.date_short,
+        datetime_long=formatting.datetime_long,
+        datetime_medium=formatting.datetime_medium,
+        money=formatting.money,
+        hour=formatting.hour,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_globals():
+        who = None
+        if current_user.is_authenticated:
+            who = "staff" if current_user.is_staff else "parent"
+        nav = [(endpoint, label) for endpoint, label, role in NAVIGATION
+               if role == who and endpoint in app.view_functions]
+        return {"commune": _commune(), "navigation": nav, "now": clock.now(),
+                "development": app.config["PORTAIL_ENV"] != "production"}
+
+
+def _commune() -> Commune:
+    if "commune" not in g:
+        g.commune = Commune.get_current()
+    return g.commune
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.before_request
+    def _open_db():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.after_request
+    def _headers(response):
+        # htmx follows a redirect invisibly; make it a full navigation instead.
+        if request.headers.get("HX-Request") == "true" and response.status_code in (301, 302, 303):
+            response.headers["HX-Redirect"] = response.headers["Location"]
+            response.status_code = 200
+            response.data = b""
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+        return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: ("Requête invalide", "La requête n'a pas pu être traitée. Rechargez la page et réessayez."),
+        403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+        404: ("Page introuvable", "Cette page n'existe pas ou n'est pas accessible avec votre compte."),
+        405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
+        413: ("Fichier trop volumineux", "Le fichier dépasse la taille maximale autorisée (10 Mo)."),
+        429: ("Trop de demandes", "Trop de demandes en peu de temps : patientez un instant."),
+        500: ("Erreur du serveur", "Une erreur inattendue s'est produite. Réessayez dans un instant."),
+    }
+
+    def render_error(code: int, detail: str | None = None):
+        title, text = messages[code]
+        return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_error(400, "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant). "
+                                 "Rechargez la page et réessayez.")
+
+    for code in messages:
+        app.register_error_handler(code, lambda error, code=code: render_error(code))
+
+
+def _register_cli(app: Flask) -> None:
+    @app.cli.command("init-db")
+    @click.option("--demo/--no-demo", default=True, help="Charger la commune de démo si la base est vide.")
+    def init_db(demo: bool):
+        """Create missing tables; load the demo commune into an empty database."""
+        from services import demo as demo_seed
+        with db.connection_context():
+            db.create_tables(models.all_models(), safe=True)
+            if demo and not User.select().exists():
+                demo_seed.seed_demo()
+                click.echo("Base créée avec la commune de démo.")
+            else:
+                click.echo("Base prête (données existantes conservées).")
+
+    @app.cli.command("seed-demo")
+    @click.option("--reset", is_flag=True, help="Effacer toutes les données avant de charger la démo.")
+    def seed_demo(reset: bool):
+        """Load the demo commune (Mairie de Démo) with its accounts."""
+        from services import demo as demo_seed
+        with db.connection_context():
+            if reset:
+                db.drop_tables(models.all_models(), safe=True, cascade=not app.config["DATABASE_URL"].startswith("sqlite"))
+            db.create_tables(models.all_models(), safe=True)
+            if User.select().exists() and not reset:
+                click.echo("La base contient déjà des données : rien n'est changé (utilisez --reset).")
+                return
+            demo_seed.seed_demo()
+        click.echo("Commune de démo chargée.")

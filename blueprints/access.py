@@ -1,0 +1,57 @@
+"""Access checks in one place: who may open a view, and the household a parent acts for."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from models import Household
+
+
+def parent_required(view):
+    """Signed-in parent with a household; staff are sent to /gestion."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_user.is_staff:
+            return redirect(url_for("staff.dashboard"))
+        if current_user.household_id is None:
+            abort(404)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def staff_required(*roles: str):
+    """Signed-in staff member, optionally limited to some roles (admin always passes)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if not current_user.is_staff:
+                abort(404)
+            if roles and current_user.role not in roles and current_user.role != "admin":
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def current_household() -> Household:
+    """The household of the signed-in parent (every parent query starts here)."""
+    return current_user.household
+
+
+def owned_or_404(model, object_id: int, household_field: str = "household"):
+    """Fetch an object by id only if it belongs to the current household; otherwise 404."""
+    obj = model.get_or_none((model.id == object_id) & (getattr(model, household_field) == current_user.household_id))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only same-site relative paths are allowed as a post-login destination."""
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target

@@ -1,0 +1,60 @@
+"""Access codes of the signed-in user: sign-in e-mail and password."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from services import accounts
+from services.errors import DomainError
+
+bp = Blueprint("account", __name__)
+
+
+class EmailChangeForm(FlaskForm):
+    email = StringField("Nouvelle adresse e-mail", validators=[DataRequired("Saisissez la nouvelle adresse.")],
+                        render_kw={"type": "email", "autocomplete": "email", "inputmode": "email"})
+    current_password = PasswordField("Mot de passe actuel",
+                                     validators=[DataRequired("Saisissez votre mot de passe actuel.")],
+                                     render_kw={"autocomplete": "current-password"})
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Mot de passe actuel",
+                                     validators=[DataRequired("Saisissez votre mot de passe actuel.")],
+                                     render_kw={"autocomplete": "current-password"})
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired("Choisissez un mot de passe.")],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Confirmez le nouveau mot de passe",
+                            validators=[DataRequired("Confirmez le mot de passe.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+@bp.route("/mon-compte/codes-acces", methods=["GET", "POST"])
+@login_required
+def access_codes():
+    email_form = EmailChangeForm(prefix="email")
+    password_form = PasswordChangeForm(prefix="pwd")
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if "email-submit" in request.form and email_form.validate_on_submit():
+            try:
+                accounts.change_email(current_user, email_form.current_password.data, email_form.email.data)
+            except DomainError as refusal:
+                getattr(email_form, refusal.field or "email").errors.append(refusal.message)
+            else:
+                flash("Votre adresse de connexion est modifiée. Un message a été envoyé à l'ancienne adresse.",
+                      "success")
+                return redirect(url_for("account.access_codes"))
+        elif "pwd-submit" in request.form and password_form.validate_on_submit():
+            try:
+                accounts.change_password(current_user, password_form.current_password.data,
+                                         password_form.password.data, password_form.confirm.data)
+            except DomainError as refusal:
+                getattr(password_form, refusal.field or "password").errors.append(refusal.message)
+            else:
+                flash("Votre mot de passe est modifié.", "success")
+                return redirect(url_for("account.access_codes"))
+    return render_template("account/access_codes.html", email_form=email_form,
+                           password_form=password_form), status

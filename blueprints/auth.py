@@ -1,0 +1,202 @@
+"""Sign-in, sign-out, sign-up with an e-mailed code, forgotten password and invitation links."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from models import User
+from services import accounts
+from services.errors import DomainError, InvalidToken
+
+from blueprints.access import is_safe_next
+
+bp = Blueprint("auth", __name__)
+
+REQUIRED_EMAIL = DataRequired("Saisissez votre adresse e-mail.")
+REQUIRED_PASSWORD = DataRequired("Saisissez votre mot de passe.")
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Adresse e-mail", validators=[REQUIRED_EMAIL],
+                        render_kw={"autocomplete": "username", "type": "email", "inputmode": "email"})
+    password = PasswordField("Mot de passe", validators=[REQUIRED_PASSWORD],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField("Se souvenir de moi")
+
+
+class SignupForm(FlaskForm):
+    email = StringField("Adresse e-mail", validators=[REQUIRED_EMAIL],
+                        render_kw={"autocomplete": "email", "type": "email", "inputmode": "email"})
+    password = PasswordField("Mot de passe", validators=[DataRequired("Choisissez un mot de passe.")],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code reçu par e-mail (4 chiffres)", validators=[DataRequired("Saisissez le code reçu.")],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 4,
+                                  "pattern": "[0-9]{4}"})
+
+
+class ForgotForm(FlaskForm):
+    email = StringField("Adresse e-mail", validators=[REQUIRED_EMAIL],
+                        render_kw={"autocomplete": "email", "type": "email", "inputmode": "email"})
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired("Choisissez un mot de passe.")],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Confirmez le mot de passe", validators=[DataRequired("Confirmez le mot de passe.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+def _home_for(user: User) -> str:
+    return url_for("staff.dashboard") if user.is_staff else url_for("portal.home")
+
+
+def _commune_name() -> str:
+    from flask import g
+    return g.commune.name if "commune" in g else "la commune"
+
+
+def _external(endpoint: str, **values) -> str:
+    from flask import current_app
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, ip=request.remote_addr or "")
+        except DomainError as refusal:
+            error = refusal.message
+        else:
+            login_user(user, remember=form.remember.data)
+            session.pop("signup_user_id", None)
+            target = request.args.get("next")
+            return redirect(target if is_safe_next(target) else _home_for(user))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/deconnexion", methods=["GET", "POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash("Vous êtes déconnecté(e).", "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/creer-mon-compte", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.email.data, form.password.data, commune_name=_commune_name())
+        except DomainError as refusal:
+            getattr(form, refusal.field or "email").errors.append(refusal.message)
+        else:
+            session["signup_user_id"] = user.id
+            return redirect(url_for("auth.confirm"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/signup.html", form=form, suggestion=accounts.generate_password()), status
+
+
+@bp.get("/creer-mon-compte/mot-de-passe-suggere")
+def suggest_password():
+    """A fresh generated password (htmx fragment, or the sign-up page without JavaScript)."""
+    suggestion = accounts.generate_password()
+    if request.htmx:
+        return render_template("auth/_suggestion.html", suggestion=suggestion)
+    form = SignupForm()
+    return render_template("auth/signup.html", form=form, suggestion=suggestion)
+
+
+def _pending_user() -> User | None:
+    user_id = session.get("signup_user_id")
+    return User.get_or_none(User.id == user_id) if user_id else None
+
+
+@bp.route("/creer-mon-compte/confirmation", methods=["GET", "POST"])
+def confirm():
+    user = _pending_user()
+    if user is None:
+        flash("Commencez par créer votre compte.", "info")
+        return redirect(url_for("auth.signup"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.confirm_code(user, form.code.data)
+        except DomainError as refusal:
+            form.code.errors.append(refusal.message)
+        else:
+            session.pop("signup_user_id", None)
+            login_user(user)
+            flash("Votre compte est activé. Bienvenue !", "success")
+            return redirect(url_for("portal.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/confirm.html", form=form, email=user.email), status
+
+
+@bp.post("/creer-mon-compte/nouveau-code")
+def resend_code():
+    user = _pending_user()
+    if user is None:
+        return redirect(url_for("auth.signup"))
+    accounts.resend_code(user, commune_name=_commune_name())
+    flash("Un nouveau code vient de vous être envoyé (le précédent n'est plus valable).", "success")
+    return redirect(url_for("auth.confirm"))
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data, lambda token: _external("auth.reset", token=token))
+        # Same answer whether or not the address has an account.
+        flash("Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient de lui "
+              "être envoyé. Il est valable 24 heures.", "success")
+        return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+def _password_page(token: str, purpose: str, title: str):
+    try:
+        accounts.user_for_token(token, purpose)
+    except InvalidToken as refusal:
+        return render_template("auth/token_invalid.html", message=refusal.message, title=title), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password_with_token(token, purpose, form.password.data, form.confirm.data)
+        except DomainError as refusal:
+            getattr(form, refusal.field or "password").errors.append(refusal.message)
+        else:
+            logout_user()
+            flash("Votre mot de passe est enregistré : vous pouvez vous connecter.", "success")
+            return redirect(url_for("auth.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/new_password.html", form=form, title=title), status
+
+
+@bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    return _password_page(token, "reset", "Choisir un nouveau mot de passe")
+
+
+@bp.route("/activer-mon-compte/<token>", methods=["GET", "POST"])
+def initialise(token: str):
+    return _password_page(token, "init", "Définir un nouveau mot de passe")

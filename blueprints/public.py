@@ -1,0 +1,28 @@
+"""Public pages: home, accessibility statement, legal notice, contact."""
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def home():
+    """The commune's home page; signed-in users go straight to their space."""
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.dashboard" if current_user.is_staff else "portal.home"))
+    return render_template("public/home.html")
+
+
+@bp.get("/accessibilite")
+def accessibility():
+    return render_template("public/accessibility.html")
+
+
+@bp.get("/mentions-legales")
+def legal():
+    return render_template("public/legal.html")
+
+
+@bp.get("/contact")
+def contact():
+    return render_template("public/contact.html")

@@ -1,0 +1,58 @@
+"""Staff back-office (/gestion): dashboard and parent accounts. Other staff areas add blueprints."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired
+
+from models import Household, User
+from services import accounts
+from services.errors import DomainError
+
+from blueprints.access import staff_required
+
+bp = Blueprint("staff", __name__, url_prefix="/gestion")
+
+
+class InviteParentForm(FlaskForm):
+    first_name = StringField("Prénom du parent", validators=[DataRequired("Indiquez le prénom.")])
+    last_name = StringField("Nom du parent", validators=[DataRequired("Indiquez le nom.")])
+    email = StringField("Adresse e-mail du parent", validators=[DataRequired("Indiquez l'adresse e-mail.")],
+                        render_kw={"type": "email"})
+    household = SelectField("Foyer déjà connu", coerce=int)
+
+
+@bp.get("/")
+@staff_required()
+def dashboard():
+    """Counts of what waits for staff; areas contribute their queues through DASHBOARD_QUEUES."""
+    queues = [queue() for queue in DASHBOARD_QUEUES]
+    return render_template("staff/dashboard.html", queues=[q for q in queues if q])
+
+
+# Each staff area appends a callable returning {"label", "count", "endpoint"} (or None).
+DASHBOARD_QUEUES: list = []
+
+
+@bp.route("/comptes/nouveau", methods=["GET", "POST"])
+@staff_required("agent", "admin")
+def invite_parent():
+    """Create a parent account for a family the mairie already knows; the parent gets a link."""
+    form = InviteParentForm()
+    households = Household.select().order_by(Household.name)
+    form.household.choices = [(0, "— Nouveau foyer —")] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households]
+    if form.validate_on_submit():
+        household = Household.get_or_none(Household.id == form.household.data) if form.household.data else None
+        try:
+            user = accounts.invite_parent(
+                current_user, form.email.data, form.first_name.data, form.last_name.data, household,
+                lambda token: url_for("auth.initialise", token=token, _external=True))
+        except DomainError as refusal:
+            getattr(form, refusal.field or "email").errors.append(refusal.message)
+        else:
+            flash(f"Compte créé pour {user.email} : un lien d'initialisation du mot de passe lui a été envoyé.",
+                  "success")
+            return redirect(url_for("staff.invite_parent"))
+    status = 400 if request.method == "POST" else 200
+    recent = User.select().where(User.role == "parent").order_by(User.id.desc()).limit(10)
+    return render_template("staff/invite_parent.html", form=form, recent=recent), status

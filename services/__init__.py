@@ -1,0 +1,1 @@
+"""Business rules of Portail Famille: plain functions, no Flask imports."""

@@ -1,0 +1,379 @@
+"""Accounts: sign-up with an e-mailed code, sign-in with throttling, reset and invitation links."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import string
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from models import AccessToken, AuditLog, EmailCode, Household, LoginFailure, User, db
+from services import clock, mail
+from services.errors import (
+    AccountLocked,
+    CodeExpired,
+    EmailAlreadyUsed,
+    InvalidCode,
+    InvalidInput,
+    InvalidToken,
+    LoginRefused,
+    LoginThrottled,
+    PasswordTooWeak,
+)
+
+# argon2id with the library's RFC 9106 "low memory" defaults.
+_hasher = PasswordHasher()
+# A real hash to verify against when the account does not exist, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("compte-inexistant-Portail-2026!")
+
+CODE_LIFETIME = dt.timedelta(minutes=30)
+CODE_MAX_ATTEMPTS = 5
+RESET_LIFETIME = dt.timedelta(hours=24)
+INIT_LIFETIME = dt.timedelta(days=7)
+THROTTLE_AFTER = 5  # failures on one account before each attempt must wait
+LOCK_AFTER = 10  # failures on one account before it locks
+LOCK_DURATION = dt.timedelta(minutes=15)
+IP_WINDOW = dt.timedelta(minutes=15)
+IP_MAX_FAILURES = 30  # failures from one client address within the window
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SPECIALS = set(string.punctuation) | set(" €£§°µ²")
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def check_email(email: str) -> str:
+    """Return the normalised address or raise InvalidInput with a French message."""
+    email = normalize_email(email)
+    if not email:
+        raise InvalidInput("Saisissez votre adresse e-mail.", field="email")
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise InvalidInput("Adresse e-mail invalide : vérifiez qu'elle a la forme nom@domaine.fr.", field="email")
+    return email
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password fails the CNIL 2022 rule, or None when it passes."""
+    password = password or ""
+    words = [w for w in re.split(r"[\s\-_.]+", password) if w]
+    if len(password) >= 20 and len(words) >= 4:
+        return None  # a passphrase
+    if len(password) < 12:
+        return ("Le mot de passe doit contenir au moins 12 caractères (majuscule, minuscule, chiffre "
+                "et caractère spécial), ou être une phrase de passe d'au moins 4 mots et 20 caractères.")
+    kinds = [
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ]
+    if not all(kinds):
+        return ("Le mot de passe doit mélanger majuscules, minuscules, chiffres et caractères spéciaux "
+                "(ou être une phrase de passe d'au moins 4 mots et 20 caractères).")
+    return None
+
+
+def check_password_rule(password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise PasswordTooWeak(problem, field="password")
+
+
+WORDS = ("abricot", "balcon", "cerise", "dune", "etoile", "falaise", "girafe", "hibou", "iris",
+         "jardin", "kayak", "lagon", "marelle", "nuage", "olive", "phare", "quai", "riviere",
+         "sapin", "tulipe", "ursin", "voilier", "wagon", "xylophone", "yaourt", "zebre")
+
+
+def generate_password() -> str:
+    """A strong password that passes the rule: four words, a number and a sign."""
+    words = [secrets.choice(WORDS).capitalize() for _ in range(4)]
+    return "-".join(words) + f"-{secrets.randbelow(90) + 10}!"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check a password; costs the same whether or not the user exists."""
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        ok = _hasher.verify(stored, password or "")
+    except (VerificationError, InvalidHashError):
+        ok = False
+    return ok and user is not None and bool(user.password_hash)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def audit(user: User | None, action: str, obj=None, detail: str = "") -> AuditLog:
+    """Write one audit entry (who, when, what)."""
+    return AuditLog.create(
+        user=user, at=clock.local_now(), action=action,
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=getattr(obj, "id", None), detail=detail,
+    )
+
+
+# --- Sign-up -------------------------------------------------------------------------------
+
+
+def _new_code(user: User) -> str:
+    now = clock.local_now()
+    EmailCode.update(voided=True).where((EmailCode.user == user) & EmailCode.used_at.is_null()).execute()
+    code = f"{secrets.randbelow(10000):04d}"
+    EmailCode.create(user=user, code_hash=_digest(f"{user.id}:{code}"), expires_at=now + CODE_LIFETIME,
+                     created_at=now)
+    return code
+
+
+def _send_code(user: User, code: str, commune_name: str) -> None:
+    mail.send(user.email, "Code d'activation de votre compte",
+              f"Bonjour,\n\nVous avez demandé à créer votre compte sur le portail famille de {commune_name}.\n\n"
+              f"Voici votre code : {code}\n\nIl est valable 30 minutes.\n\n"
+              "Si vous n'êtes pas à l'origine de cette demande, supprimez simplement ce message : "
+              "sans ce code, personne ne peut poursuivre l'inscription.\n")
+
+
+def register(email: str, password: str, commune_name: str = "la commune") -> User:
+    """Create an inactive parent account and e-mail its 4-digit activation code."""
+    email = check_email(email)
+    check_password_rule(password)
+    with db.atomic():
+        existing = User.get_or_none(User.email == email)
+        if existing is not None and existing.activated:
+            raise EmailAlreadyUsed("Un compte existe déjà avec cette adresse. Utilisez « Mot de passe oublié ? » "
+                                   "si vous ne vous souvenez plus de votre mot de passe.", field="email")
+        if existing is None:
+            user = User.create(email=email, password_hash=hash_password(password), role="parent",
+                               created_at=clock.local_now())
+        else:  # an unfinished sign-up: start again with the new password
+            user = existing
+            user.password_hash = hash_password(password)
+            user.save()
+        code = _new_code(user)
+    _send_code(user, code, commune_name)
+    return user
+
+
+def resend_code(user: User, commune_name: str = "la commune") -> None:
+    """Send a fresh code (the previous one is voided)."""
+    if user.activated:
+        return
+    with db.atomic():
+        code = _new_code(user)
+    _send_code(user, code, commune_name)
+
+
+def confirm_code(user: User, code: str) -> User:
+    """Activate the account when the code is right, fresh and not voided."""
+    code = (code or "").strip()
+    refusal: Exception | None = None
+    # Wrong attempts must be committed, so the refusal is raised after the transaction.
+    with db.atomic():
+        current = (EmailCode.select()
+                   .where((EmailCode.user == user) & EmailCode.used_at.is_null() & (EmailCode.voided == False))  # noqa: E712
+                   .order_by(EmailCode.id.desc()).first())
+        if current is None:
+            refusal = CodeExpired("Ce code n'est plus valable : demandez un nouveau code.")
+        elif clock.local_now() > current.expires_at:
+            refusal = CodeExpired("Ce code a expiré (validité 30 minutes) : demandez un nouveau code.")
+        elif not re.fullmatch(r"\d{4}", code) or not hmac.compare_digest(current.code_hash,
+                                                                         _digest(f"{user.id}:{code}")):
+            current.attempts += 1
+            if current.attempts >= CODE_MAX_ATTEMPTS:
+                current.voided = True
+                refusal = CodeExpired("Trop d'essais : ce code est annulé. Demandez un nouveau code.")
+            else:
+                left = CODE_MAX_ATTEMPTS - current.attempts
+                refusal = InvalidCode(f"Code incorrect. Il vous reste {left} essai{'s' if left > 1 else ''}.",
+                                      field="code")
+            current.save()
+        else:
+            current.used_at = clock.local_now()
+            current.save()
+            user.activated = True
+            if user.household_id is None and user.role == "parent":
+                # The household file starts as a draft the parent fills in steps.
+                user.household = Household.create(status="draft", created_at=clock.local_now())
+            user.save()
+    if refusal is not None:
+        raise refusal
+    return user
+
+
+# --- Sign-in -------------------------------------------------------------------------------
+
+
+def _throttle_delay(failures: int) -> dt.timedelta:
+    """Wait imposed before the next attempt after `failures` failures (doubles from 5)."""
+    if failures < THROTTLE_AFTER:
+        return dt.timedelta(0)
+    return dt.timedelta(seconds=2 ** (failures - THROTTLE_AFTER + 1))
+
+
+def _wait_text(delta: dt.timedelta) -> str:
+    seconds = max(1, int(delta.total_seconds() + 0.999))
+    if seconds < 60:
+        return f"{seconds} seconde{'s' if seconds > 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def authenticate(email: str, password: str, ip: str = "") -> User:
+    """Return the user for good credentials; raise LoginRefused (throttled, locked or wrong)."""
+    email = normalize_email(email)
+    now = clock.local_now()
+    with db.atomic():
+        if ip:
+            recent = LoginFailure.select().where((LoginFailure.ip == ip) & (LoginFailure.at > now - IP_WINDOW)).count()
+            if recent >= IP_MAX_FAILURES:
+                raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
+        user = User.get_or_none(User.email == email) if email else None
+        if user is not None:
+            if user.locked_until and now < user.locked_until:
+                raise AccountLocked("Compte verrouillé après trop d'échecs : réessayez dans "
+                                    f"{_wait_text(user.locked_until - now)}, ou réinitialisez votre mot de passe.")
+            delay = _throttle_delay(user.failed_logins)
+            if delay and user.last_failed_login_at and now < user.last_failed_login_at + delay:
+                raise LoginThrottled("Trop de tentatives : patientez "
+                                     f"{_wait_text(user.last_failed_login_at + delay - now)} avant de réessayer.")
+        if verify_password(user, password) and user.activated:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            user.save()
+            return user
+        # Record the failure and commit it before refusing: raising inside atomic() would roll it back.
+        refusal = LoginRefused("Adresse e-mail ou mot de passe incorrect.")
+        LoginFailure.create(ip=ip or "", email=email[:255], at=now)
+        if user is not None:
+            user.failed_logins += 1
+            user.last_failed_login_at = now
+            if user.failed_logins >= LOCK_AFTER:
+                user.locked_until = now + LOCK_DURATION
+                user.failed_logins = 0
+                refusal = AccountLocked("Compte verrouillé pendant 15 minutes après trop d'échecs.")
+            elif not user.activated and verify_password(user, password):
+                refusal = LoginRefused("Votre compte n'est pas encore activé : saisissez le code reçu par e-mail.")
+            user.save()
+    raise refusal
+
+
+# --- Links: password reset and account initialisation --------------------------------------
+
+
+def _issue_token(user: User, purpose: str, lifetime: dt.timedelta) -> str:
+    now = clock.local_now()
+    AccessToken.update(used_at=now).where(
+        (AccessToken.user == user) & (AccessToken.purpose == purpose) & AccessToken.used_at.is_null()).execute()
+    token = secrets.token_urlsafe(32)
+    AccessToken.create(user=user, purpose=purpose, token_hash=_digest(token), expires_at=now + lifetime,
+                       created_at=now)
+    return token
+
+
+def request_password_reset(email: str, link_for) -> None:
+    """E-mail a reset link if the address has an account; silent otherwise (no disclosure)."""
+    email = normalize_email(email)
+    user = User.get_or_none(User.email == email) if email else None
+    if user is None:
+        return
+    with db.atomic():
+        token = _issue_token(user, "reset", RESET_LIFETIME)
+    mail.send(user.email, "Réinitialisation de votre mot de passe",
+              "Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable 24 heures, "
+              f"utilisable une seule fois) :\n\n{link_for(token)}\n\n"
+              "Si vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.\n")
+
+
+def user_for_token(token: str, purpose: str) -> User:
+    """The user a valid, unused, unexpired token belongs to."""
+    row = AccessToken.get_or_none((AccessToken.token_hash == _digest(token or "")) & (AccessToken.purpose == purpose))
+    if row is None or row.used_at is not None or clock.local_now() > row.expires_at:
+        raise InvalidToken("Ce lien n'est plus valable (déjà utilisé ou expiré). Faites une nouvelle demande.")
+    return row.user
+
+
+def set_password_with_token(token: str, purpose: str, password: str, confirm: str) -> User:
+    """Consume a link token and set the new password (activates an invited account)."""
+    with db.atomic():
+        user = user_for_token(token, purpose)
+        if password != confirm:
+            raise InvalidInput("Les deux mots de passe ne sont pas identiques.", field="confirm")
+        check_password_rule(password)
+        AccessToken.update(used_at=clock.local_now()).where(
+            (AccessToken.token_hash == _digest(token)) & AccessToken.used_at.is_null()).execute()
+        user.password_hash = hash_password(password)
+        user.activated = True
+        user.failed_logins = 0
+        user.locked_until = None
+        user.save()
+    return user
+
+
+def invite_parent(staff: User, email: str, first_name: str, last_name: str, household: Household | None,
+                  link_for, commune_name: str = "la commune") -> User:
+    """Staff create a parent account for a known family; the parent sets a password by link."""
+    email = check_email(email)
+    if not (first_name or "").strip() or not (last_name or "").strip():
+        raise InvalidInput("Indiquez le prénom et le nom du parent.", field="last_name")
+    with db.atomic():
+        if User.get_or_none(User.email == email) is not None:
+            raise EmailAlreadyUsed("Un compte existe déjà avec cette adresse.", field="email")
+        if household is None:
+            household = Household.create(name=f"Famille {last_name.strip().upper()}", status="validated",
+                                         validated_at=clock.local_now(), created_at=clock.local_now())
+        user = User.create(email=email, role="parent", first_name=first_name.strip(), last_name=last_name.strip(),
+                           household=household, created_at=clock.local_now())
+        token = _issue_token(user, "init", INIT_LIFETIME)
+        audit(staff, "création de compte parent", user, detail=email)
+    mail.send(email, "Votre compte sur le portail famille",
+              f"Bonjour,\n\nLa mairie a créé votre compte sur le portail famille de {commune_name}.\n"
+              "Pour définir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n\n"
+              f"{link_for(token)}\n")
+    return user
+
+
+# --- Access codes: e-mail and password ----------------------------------------------------
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    """Change the password after checking the current one; notify the account's address."""
+    if not verify_password(user, current):
+        raise InvalidInput("Mot de passe actuel incorrect.", field="current_password")
+    if new != confirm:
+        raise InvalidInput("Les deux mots de passe ne sont pas identiques.", field="confirm")
+    check_password_rule(new)
+    with db.atomic():
+        user.password_hash = hash_password(new)
+        user.save()
+    mail.send(user.email, "Votre mot de passe a été modifié",
+              "Bonjour,\n\nLe mot de passe de votre compte sur le portail famille vient d'être modifié.\n"
+              "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")
+
+
+def change_email(user: User, current: str, new_email: str) -> None:
+    """Change the sign-in address after checking the password; notify the old address."""
+    if not verify_password(user, current):
+        raise InvalidInput("Mot de passe actuel incorrect.", field="current_password")
+    new_email = check_email(new_email)
+    old_email = user.email
+    if new_email == old_email:
+        raise InvalidInput("C'est déjà votre adresse actuelle.", field="email")
+    with db.atomic():
+        if User.get_or_none(User.email == new_email) is not None:
+            raise EmailAlreadyUsed("Cette adresse est déjà utilisée par un autre compte.", field="email")
+        user.email = new_email
+        user.save()
+    mail.send(old_email, "Votre adresse de connexion a été modifiée",
+              f"Bonjour,\n\nL'adresse de connexion de votre compte est désormais {new_email}.\n"
+              "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")

@@ -1,0 +1,30 @@
+"""The demo commune ("Mairie de Démo"): one command loads every area's demo data in order.
+
+Each area owns one module here with a `seed(ctx)` function; `ctx` is a dict that earlier
+modules fill (users, households, children, activities…) for later ones to use.
+"""
+from __future__ import annotations
+
+import importlib
+
+from models import db
+
+# Order matters: later areas use what earlier ones created.
+AREAS = ["foundation", "household", "activities", "bookings", "billing"]
+
+DEMO_PASSWORD = "Demo-Portail-2026!"
+
+
+def seed_demo() -> dict:
+    """Load the whole demo commune in one transaction; returns the shared context."""
+    ctx: dict = {"password": DEMO_PASSWORD}
+    with db.atomic():
+        for area in AREAS:
+            try:
+                module = importlib.import_module(f"services.demo.{area}")
+            except ModuleNotFoundError as error:
+                if error.name == f"services.demo.{area}":
+                    continue  # that area is not built yet
+                raise
+            module.seed(ctx)
+    return ctx

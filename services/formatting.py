@@ -1,0 +1,79 @@
+"""French formatting of dates, times and money (Babel), shared by templates and service messages."""
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_date
+from babel.numbers import format_currency
+
+LOCALE = "fr_FR"
+
+
+def date_long(day: dt.date | None) -> str:
+    """'lundi 23 novembre 2026'."""
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return format_date(day, "EEEE d MMMM y", locale=LOCALE)
+
+
+def date_medium(day: dt.date | None) -> str:
+    """'jeudi 26 novembre' (no year), for deadlines close at hand."""
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return format_date(day, "EEEE d MMMM", locale=LOCALE)
+
+
+def date_short(day: dt.date | None) -> str:
+    """'23/11/2026'."""
+    if day is None:
+        return ""
+    return day.strftime("%d/%m/%Y")
+
+
+def hour(moment: dt.datetime | dt.time) -> str:
+    """'18 h', '8 h 30' (French typographic convention)."""
+    if moment.minute:
+        return f"{moment.hour} h {moment.minute:02d}"
+    return f"{moment.hour} h"
+
+
+def datetime_long(moment: dt.datetime | None) -> str:
+    """'lundi 23 novembre 2026 à 17 h 55'."""
+    if moment is None:
+        return ""
+    return f"{date_long(moment.date())} à {hour(moment)}"
+
+
+def datetime_medium(moment: dt.datetime | None) -> str:
+    """'jeudi 26 novembre à 18 h'."""
+    if moment is None:
+        return ""
+    return f"{date_medium(moment.date())} à {hour(moment)}"
+
+
+def money(cents: int | None) -> str:
+    """'2,90 €' from 290 (cents); negative amounts keep their sign."""
+    if cents is None:
+        return ""
+    return format_currency(cents / 100, "EUR", locale=LOCALE)
+
+
+def parse_money(text: str) -> int:
+    """'2,90' or '2.90' or '2,90 €' → 290 cents; raises ValueError on anything else."""
+    cleaned = (text or "").replace("€", "").replace("\xa0", "").replace(" ", "").replace(",", ".").strip()
+    if not cleaned:
+        raise ValueError("empty amount")
+    if cleaned.count(".") > 1:
+        raise ValueError("bad amount")
+    whole, _, frac = cleaned.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    whole = whole.lstrip("-+")
+    if not whole.isdigit() and not (whole == "" and frac):
+        raise ValueError("bad amount")
+    if frac and (not frac.isdigit() or len(frac) > 2):
+        raise ValueError("bad amount")
+    return sign * (int(whole or "0") * 100 + int((frac + "00")[:2] if frac else 0))

@@ -1,0 +1,18 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy-to]");
+  if (!button) return;
+  var container = button.closest("#suggestion");
+  var value = container ? container.querySelector(".suggested-password").textContent : "";
+  var input = document.getElementById(button.getAttribute("data-copy-to"));
+  if (input && value) {
+    input.value = value;
+    input.type = "text"; // let the parent read and note the suggested password
+    input.focus();
+  }
+});
+// Messages swapped into the status region are announced; move focus to the main content after htmx redirects.
+document.addEventListener("htmx:responseError", function () {
+  var region = document.getElementById("messages");
+  if (region) region.innerHTML = '<p class="message message-error">Une erreur est survenue : rechargez la page et réessayez.</p>';
+});

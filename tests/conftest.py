@@ -1,0 +1,141 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or PostgreSQL when DATABASE_URL says so),
+the test client with CSRF on, a frozen clock, the outbox, and sign-in helpers."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import models
+from app import create_app
+from models import db
+from services import clock, mail
+from services.demo import DEMO_PASSWORD, seed_demo
+
+PG_URL = os.environ.get("DATABASE_URL", "")
+USE_PG = PG_URL.startswith("postgres")
+_pg_tables_ready = False
+
+
+def _reset_postgres() -> None:
+    """Create the schema once per session, then empty every table between tests."""
+    global _pg_tables_ready
+    tables = models.all_models()
+    if not _pg_tables_ready:
+        db.drop_tables(tables, safe=True, cascade=True)
+        db.create_tables(tables)
+        _pg_tables_ready = True
+    else:
+        names = ", ".join(f'"{m._meta.table_name}"' for m in tables)
+        db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An application on an empty database (schema created), development mode, clock unfrozen."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "PORTAIL_ENV": "development",
+        "PORTAIL_NOW": "",
+        "DATABASE_URL": PG_URL if USE_PG else f"sqlite:///{tmp_path / 'test.db'}",
+        "OUTBOX_DIR": str(instance / "outbox"),
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "MAIL_SERVER": "",
+        "SERVER_NAME": "portail.test",
+    }
+    os.environ.pop("PORTAIL_NOW", None)
+    application = create_app(config)
+    with db.connection_context():
+        if USE_PG:
+            _reset_postgres()
+        else:
+            db.create_tables(models.all_models())
+    db.connect(reuse_if_open=True)
+    yield application
+    if not db.is_closed():
+        db.close()
+    clock.freeze(None)
+
+
+@pytest.fixture
+def demo(app):
+    """The demo commune loaded; returns the seed context (users, households, children…)."""
+    return seed_demo()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def freeze():
+    """Freeze the clock: freeze("2026-11-19T17:55")."""
+    yield clock.freeze
+    clock.freeze(None)
+
+
+def csrf_token(client, url: str = "/connexion") -> str:
+    """A valid CSRF token for this client's session, read from a rendered page."""
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict | None = None, token_page: str = "/connexion", **kwargs):
+    """POST a form with a fresh CSRF token (as a browser would)."""
+    payload = dict(data or {})
+    payload["csrf_token"] = csrf_token(client, token_page)
+    return client.post(url, data=payload, **kwargs)
+
+
+class Auth:
+    """Sign in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str = "famille.martin@example.fr", password: str = DEMO_PASSWORD):
+        response = post_form(self.client, "/connexion", {"email": email, "password": password})
+        assert response.status_code == 302, f"login failed for {email}"
+        return response
+
+    def logout(self):
+        return post_form(self.client, "/deconnexion", token_page="/")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def outbox_messages() -> list[dict]:
+    """Mails written to this test's outbox, newest first."""
+    return mail.outbox_messages()
+
+
+def last_code_for(email: str) -> str:
+    """The 4-digit code of the newest activation mail sent to an address."""
+    for message in outbox_messages():
+        if message["to"] == email and "code" in message["subject"].lower():
+            return re.search(r"Voici votre code : (\d{4})", message["body"]).group(1)
+    raise AssertionError(f"no code mailed to {email}")
+
+
+def link_in_last_mail(email: str) -> str:
+    for message in outbox_messages():
+        if message["to"] == email:
+            match = re.search(r"https?://\S+", message["body"])
+            if match:
+                return match.group(0)
+    raise AssertionError(f"no link mailed to {email}")
+
+
+HERE = Path(__file__).parent
