@@ -66,6 +66,8 @@ def _base_config(app: Flask) -> None:
         OUTBOX_DIR=env.get("OUTBOX_DIR", str(instance / "outbox")),
         UPLOAD_DIR=env.get("UPLOAD_DIR", str(instance / "uploads")),
         PUBLIC_URL=env.get("PUBLIC_URL", ""),
+        # Lets browser tests move the frozen clock through /dev/horloge; never in production.
+        DEV_CLOCK_CONTROL=env.get("DEV_CLOCK_CONTROL", "") == "1",
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,  # uploads are capped at 10 MB; the form gets a clear message
         REMEMBER_COOKIE_DURATION=60 * 60 * 24 * 30,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -93,6 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     production = app.config["PORTAIL_ENV"] == "production"
     if production:
+        app.config["DEV_CLOCK_CONTROL"] = False
         if not app.config["SECRET_KEY"]:
             raise RuntimeError("SECRET_KEY doit être défini en production.")
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
@@ -118,6 +121,7 @@ def create_app(config: dict | None = None) -> Flask:
     import importlib
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
+    csrf.exempt("blueprints.dev.test_clock")
 
     _register_template_helpers(app)
     _register_hooks(app)

@@ -16,3 +16,21 @@ def _development_only():
 def outbox():
     """Mails the portal would have sent, newest first, so a tester can read codes and links."""
     return render_template("dev/outbox.html", messages=mail.outbox_messages())
+
+
+@bp.route("/horloge", methods=["GET", "POST"])
+def test_clock():
+    """Read or move the frozen clock, for browser tests (needs DEV_CLOCK_CONTROL)."""
+    from flask import jsonify, request
+
+    from services import clock
+
+    if not current_app.config.get("DEV_CLOCK_CONTROL"):
+        abort(404)
+    if request.method == "POST":
+        value = (request.get_json(silent=True) or {}).get("now") or request.form.get("now", "")
+        try:
+            clock.freeze(value or None)
+        except ValueError:
+            return jsonify({"error": "date invalide"}), 400
+    return jsonify({"now": clock.now().isoformat(), "frozen": clock.is_frozen()})

@@ -96,6 +96,12 @@ def generate_password() -> str:
     return "-".join(words) + f"-{secrets.randbelow(90) + 10}!"
 
 
+def configure_hasher(**parameters) -> None:
+    """Replace argon2id parameters (tests use cheap ones; production keeps the RFC 9106 defaults)."""
+    global _hasher
+    _hasher = PasswordHasher(**parameters)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

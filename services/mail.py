@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import smtplib
+import time
 import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -65,7 +66,8 @@ def write_to_outbox(message: EmailMessage) -> Path:
     """Store a message as an .eml file, named so that a listing sorts by time."""
     settings.outbox.mkdir(parents=True, exist_ok=True)
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    path = settings.outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+    # The real nanosecond counter keeps messages in sending order even under a frozen clock.
+    path = settings.outbox / f"{stamp}-{time.time_ns()}-{uuid.uuid4().hex[:6]}.eml"
     path.write_bytes(bytes(message))
     return path
 

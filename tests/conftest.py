@@ -11,8 +11,11 @@ import pytest
 import models
 from app import create_app
 from models import db
-from services import clock, mail
+from services import accounts, clock, mail
 from services.demo import DEMO_PASSWORD, seed_demo
+
+# Cheap argon2id parameters keep the suite fast; the algorithm and format stay the same.
+accounts.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 USE_PG = PG_URL.startswith("postgres")
@@ -82,7 +85,7 @@ def freeze():
 
 def csrf_token(client, url: str = "/connexion") -> str:
     """A valid CSRF token for this client's session, read from a rendered page."""
-    page = client.get(url).get_data(as_text=True)
+    page = client.get(url, follow_redirects=True).get_data(as_text=True)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         r'"X-CSRFToken": "([^"]+)"', page)
     assert match, f"no CSRF token on {url}"

@@ -16,3 +16,12 @@ document.addEventListener("htmx:responseError", function () {
   var region = document.getElementById("messages");
   if (region) region.innerHTML = '<p class="message message-error">Une erreur est survenue : rechargez la page et réessayez.</p>';
 });
+// Keep the menu open on wide screens (browsers without ::details-content support).
+(function () {
+  var menu = document.querySelector(".nav-toggle");
+  if (!menu || !window.matchMedia) return;
+  var wide = window.matchMedia("(min-width: 60rem)");
+  function sync() { if (wide.matches) menu.open = true; }
+  sync();
+  wide.addEventListener("change", sync);
+})();

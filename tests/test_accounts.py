@@ -1,0 +1,225 @@
+"""Unit tests of services.accounts: password rule, codes, lockout timing, reset tokens."""
+import datetime as dt
+
+import pytest
+
+from models import AccessToken, EmailCode, Household, LoginFailure, User
+from services import accounts, clock
+from services.errors import (AccountLocked, CodeExpired, EmailAlreadyUsed, InvalidCode, InvalidInput,
+                             InvalidToken, LoginRefused, LoginThrottled, PasswordTooWeak)
+from tests.conftest import last_code_for, outbox_messages
+
+GOOD = "Bonjour-Portail-2026!"
+
+
+@pytest.mark.parametrize("password, ok", [
+    ("Abcdefgh1!xy", True),             # 12 characters, 4 kinds
+    ("Abcdefgh1!x", False),             # 11 characters
+    ("abcdefgh1!xy", False),            # no capital
+    ("ABCDEFGH1!XY", False),            # no lower case
+    ("Abcdefghij!x", False),            # no digit
+    ("Abcdefghij1x", False),            # no special character
+    ("cheval batterie agrafe correct", True),   # passphrase: 4 words, 20+ characters
+    ("trois mots seulement ici", True),         # 4 words, 24 characters
+    ("un deux trois quatre", True),             # exactly 20 characters, 4 words
+    ("un deux trois", False),                   # 3 words
+    ("", False),
+])
+def test_password_rule(password, ok):
+    assert (accounts.password_problem(password) is None) == ok
+
+
+def test_generated_password_passes_the_rule():
+    for _ in range(50):
+        assert accounts.password_problem(accounts.generate_password()) is None
+
+
+def test_password_hash_is_argon2id(app):
+    assert accounts.hash_password(GOOD).startswith("$argon2id$")
+
+
+def test_register_sends_a_code_and_activation_creates_a_draft_household(app, freeze):
+    freeze("2026-11-19T10:00")
+    user = accounts.register("  Parent@Example.FR ", GOOD)
+    assert user.email == "parent@example.fr" and not user.activated
+    code = last_code_for("parent@example.fr")
+    accounts.confirm_code(user, code)
+    user = User.get_by_id(user.id)
+    assert user.activated
+    assert user.household.status == "draft"
+
+
+@pytest.mark.parametrize("email", ["", "pas-une-adresse", "a@b", "x y@z.fr"])
+def test_register_refuses_malformed_email(app, email):
+    with pytest.raises(InvalidInput):
+        accounts.register(email, GOOD)
+    assert User.select().count() == 0
+
+
+def test_register_refuses_weak_password_and_saves_nothing(app):
+    with pytest.raises(PasswordTooWeak):
+        accounts.register("parent@example.fr", "motdepasse")
+    assert User.select().count() == 0 and outbox_messages() == []
+
+
+def test_register_refuses_an_activated_address(demo):
+    with pytest.raises(EmailAlreadyUsed):
+        accounts.register("famille.martin@example.fr", GOOD)
+
+
+def test_code_expires_after_30_minutes(app, freeze):
+    freeze("2026-11-19T10:00")
+    user = accounts.register("parent@example.fr", GOOD)
+    code = last_code_for("parent@example.fr")
+    freeze("2026-11-19T10:30:01")
+    with pytest.raises(CodeExpired):
+        accounts.confirm_code(user, code)
+    assert not User.get_by_id(user.id).activated
+
+
+def test_code_valid_at_29_minutes(app, freeze):
+    freeze("2026-11-19T10:00")
+    user = accounts.register("parent@example.fr", GOOD)
+    freeze("2026-11-19T10:29")
+    accounts.confirm_code(user, last_code_for("parent@example.fr"))
+    assert User.get_by_id(user.id).activated
+
+
+def test_five_wrong_codes_void_the_code(app, freeze):
+    freeze("2026-11-19T10:00")
+    user = accounts.register("parent@example.fr", GOOD)
+    code = last_code_for("parent@example.fr")
+    wrong = "0000" if code != "0000" else "1111"
+    for attempt in range(4):
+        with pytest.raises(InvalidCode) as error:
+            accounts.confirm_code(user, wrong)
+        assert f"Il vous reste {4 - attempt} essai" in error.value.message
+    with pytest.raises(CodeExpired):
+        accounts.confirm_code(user, wrong)
+    with pytest.raises(CodeExpired):
+        accounts.confirm_code(user, code)  # the right code no longer works
+    assert EmailCode.get(EmailCode.user == user).voided
+
+
+def test_resend_voids_the_previous_code(app, freeze):
+    freeze("2026-11-19T10:00")
+    user = accounts.register("parent@example.fr", GOOD)
+    first = last_code_for("parent@example.fr")
+    freeze("2026-11-19T10:01")
+    accounts.resend_code(user)
+    second = last_code_for("parent@example.fr")
+    if first != second:
+        with pytest.raises((CodeExpired, InvalidCode)):
+            accounts.confirm_code(user, first)
+    accounts.confirm_code(user, second)
+
+
+def test_authenticate(demo):
+    user = accounts.authenticate("Famille.Martin@example.fr ", "Demo-Portail-2026!", ip="10.0.0.1")
+    assert user.email == "famille.martin@example.fr"
+    with pytest.raises(LoginRefused) as error:
+        accounts.authenticate("famille.martin@example.fr", "mauvais", ip="10.0.0.1")
+    assert error.value.message == "Adresse e-mail ou mot de passe incorrect."
+    with pytest.raises(LoginRefused) as unknown:
+        accounts.authenticate("inconnu@example.fr", "mauvais", ip="10.0.0.1")
+    assert unknown.value.message == error.value.message  # does not reveal which accounts exist
+
+
+def test_lockout_timing(demo, freeze):
+    email, good = "famille.martin@example.fr", "Demo-Portail-2026!"
+    start = dt.datetime(2026, 11, 19, 10, 0, 0)
+    freeze(start)
+    for i in range(5):
+        freeze(start + dt.timedelta(seconds=i))
+        with pytest.raises(LoginRefused):
+            accounts.authenticate(email, "faux")
+    # After 5 failures the next attempt must wait (2 s), even with the right password.
+    freeze(start + dt.timedelta(seconds=5))
+    with pytest.raises(LoginThrottled) as waiting:
+        accounts.authenticate(email, good)
+    assert "patientez" in waiting.value.message
+    # The delay grows: 2, 4, 8, 16, 32 s between the 5th and 10th failures.
+    moment = start + dt.timedelta(seconds=4)
+    for failures in range(5, 10):
+        moment += dt.timedelta(seconds=2 ** (failures - 4))
+        freeze(moment)
+        with pytest.raises((LoginRefused,)) as refused:
+            accounts.authenticate(email, "faux")
+        assert not isinstance(refused.value, LoginThrottled)
+    assert isinstance(refused.value, AccountLocked)
+    user = User.get(User.email == email)
+    assert user.locked_until == clock.local_now() + dt.timedelta(minutes=15)
+    freeze(moment + dt.timedelta(minutes=14, seconds=59))
+    with pytest.raises(AccountLocked):
+        accounts.authenticate(email, good)
+    freeze(moment + dt.timedelta(minutes=15, seconds=1))
+    assert accounts.authenticate(email, good).id == user.id
+    assert User.get_by_id(user.id).failed_logins == 0
+
+
+def test_per_address_limit(demo, freeze):
+    freeze("2026-11-19T10:00")
+    for i in range(accounts.IP_MAX_FAILURES):
+        with pytest.raises(LoginRefused):
+            accounts.authenticate(f"inconnu{i}@example.fr", "faux", ip="203.0.113.7")
+    with pytest.raises(LoginThrottled):
+        accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
+    # Another address is not affected, and the window ends after 15 minutes.
+    assert accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.8")
+    freeze("2026-11-19T10:15:01")
+    assert accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
+    assert LoginFailure.select().count() == accounts.IP_MAX_FAILURES
+
+
+def test_reset_token_is_single_use_and_expires(demo, freeze):
+    freeze("2026-11-19T10:00")
+    tokens = []
+    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
+    token = tokens[0]
+    accounts.set_password_with_token(token, "reset", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
+    assert accounts.authenticate("famille.martin@example.fr", "Nouveau-Mot-2026!")
+    with pytest.raises(InvalidToken):
+        accounts.set_password_with_token(token, "reset", "Autre-Mot-2026!!", "Autre-Mot-2026!!")
+    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
+    freeze("2026-11-20T10:00:01")
+    with pytest.raises(InvalidToken):
+        accounts.user_for_token(tokens[1], "reset")
+
+
+def test_reset_for_unknown_address_sends_nothing(app):
+    tokens = []
+    accounts.request_password_reset("personne@example.fr", tokens.append)
+    assert tokens == [] and outbox_messages() == [] and AccessToken.select().count() == 0
+
+
+def test_reset_token_cannot_be_used_as_invitation(demo):
+    tokens = []
+    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
+    with pytest.raises(InvalidToken):
+        accounts.user_for_token(tokens[0], "init")
+
+
+def test_staff_invitation(demo):
+    links = []
+    agent = demo["users"]["agent"]
+    user = accounts.invite_parent(agent, "nouveau.parent@example.fr", "Anne", "Le Bris", None, links.append)
+    assert not user.activated and user.password_hash is None
+    assert user.household.status == "validated"
+    with pytest.raises(LoginRefused):
+        accounts.authenticate("nouveau.parent@example.fr", "")
+    accounts.set_password_with_token(links[0], "init", "Mon-Nouveau-2026!", "Mon-Nouveau-2026!")
+    assert accounts.authenticate("nouveau.parent@example.fr", "Mon-Nouveau-2026!").household_id == user.household_id
+    assert Household.select().count() == 3
+
+
+def test_change_password_and_email_notify(demo):
+    user = demo["users"]["martin"]
+    with pytest.raises(InvalidInput):
+        accounts.change_password(user, "faux", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
+    accounts.change_password(user, "Demo-Portail-2026!", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
+    accounts.change_email(user, "Nouveau-Mot-2026!", "claire.martin@example.fr")
+    assert User.get_by_id(user.id).email == "claire.martin@example.fr"
+    sent = outbox_messages()
+    assert sent[0]["to"] == "famille.martin@example.fr" and "adresse de connexion" in sent[0]["subject"]
+    with pytest.raises(EmailAlreadyUsed):
+        accounts.change_email(user, "Nouveau-Mot-2026!", "famille.dupont@example.fr")
