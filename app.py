@@ -102,6 +102,11 @@ def create_app(config: dict | None = None) -> Flask:
     elif not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app)
 
+    if os.environ.get("PROXY_FIX") == "1" or app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        # Behind nginx: trust one proxy for the client address and scheme (sign-in limits use it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
     _configure_clock(app, production)
     _configure_database(app)
     mail.configure(mail.MailSettings(
