@@ -44,6 +44,8 @@ BLUEPRINTS = [
     "blueprints.account",
     "blueprints.dev",
     "blueprints.staff",
+    "blueprints.family",
+    "blueprints.staff.family",
 ]
 
 

@@ -89,6 +89,7 @@ class Household(BaseModel):
     validated_at = DateTimeField(null=True)
     refusal_reason = TextField(default="")
     closing_requested_at = DateTimeField(null=True)
+    status_before_closing = CharField(default="")  # restored if staff refuse the closure request
     ical_token = CharField(null=True, unique=True)
     created_at = DateTimeField(default=dt.datetime.now)
 
@@ -201,6 +202,7 @@ class Diet(BaseModel):
 
     name = CharField(unique=True)
     position = IntegerField(default=0)
+    active = BooleanField(default=True)
 
 
 class Child(BaseModel):
@@ -224,6 +226,7 @@ class Child(BaseModel):
     emergency_care_allowed = BooleanField(default=False)
     certified_at = DateTimeField(null=True)
     position = IntegerField(default=0)
+    archived = BooleanField(default=False)  # removed from the file after validation (bookings kept)
 
     @property
     def full_name(self) -> str:
@@ -238,6 +241,56 @@ class ChildContact(BaseModel):
     name = CharField()
     relation = CharField(default="")
     phone = CharField(default="")
+
+
+class DocumentType(BaseModel):
+    """A kind of pièce justificative; `required` ones are listed as missing until accepted."""
+
+    name = CharField(unique=True)
+    code = CharField(default="", index=True)  # "qf" for the attestation asked in the foyer step
+    scope = CharField(default="household")  # household, child
+    required = BooleanField(default=False)
+    health = BooleanField(default=False)  # PAI and medical papers: every staff read is audited
+    validity_months = IntegerField(default=12)
+    position = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+
+class FamilyDocument(BaseModel):
+    """A file a parent sent, for the household or one child, reviewed by staff."""
+
+    household = ForeignKeyField(Household, backref="documents", on_delete="CASCADE")
+    child = ForeignKeyField(Child, null=True, backref="documents", on_delete="CASCADE")
+    doc_type = ForeignKeyField(DocumentType, backref="documents", on_delete="RESTRICT")
+    original_name = CharField(default="")
+    stored_name = CharField(unique=True)
+    content_type = CharField()
+    size = IntegerField()
+    status = CharField(default="pending", index=True)  # pending, accepted, refused
+    refusal_reason = TextField(default="")
+    valid_from = DateField(null=True)
+    valid_until = DateField(null=True)
+    uploaded_at = DateTimeField()
+    uploaded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    reviewed_at = DateTimeField(null=True)
+    reviewed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
+class ChangeRequest(BaseModel):
+    """A change to validated data, waiting for staff: old value → new value, field by field."""
+
+    household = ForeignKeyField(Household, backref="change_requests", on_delete="CASCADE")
+    target = CharField()  # household, guardian, child
+    action = CharField(default="update")  # update, add_guardian, add_child, remove_child
+    guardian = ForeignKeyField(Guardian, null=True, backref="change_requests", on_delete="CASCADE")
+    child = ForeignKeyField(Child, null=True, backref="change_requests", on_delete="CASCADE")
+    changes = TextField(default="[]")  # JSON: [{"field", "label", "old", "new", "value"}]
+    status = CharField(default="pending", index=True)  # pending, accepted, refused
+    reason = TextField(default="")
+    created_at = DateTimeField()
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
 
 # --- Services, calendars, bookings (issues 4 and 5) ------------------------------------------
