@@ -14,6 +14,7 @@ from services import household as rules
 from services.errors import DomainError
 
 bp = Blueprint("family", __name__)
+bp.record(lambda state: documents.configure(state.app.config["UPLOAD_DIR"]))
 
 STEPS = [("foyer", "Mon foyer"), ("responsables", "Responsables"), ("enfants", "Mes enfants"),
          ("besoins", "Mes besoins")]

@@ -23,6 +23,15 @@ SIGNATURES = [
 ]
 STATUS_LABELS = {"pending": "En attente", "accepted": "Accepté", "refused": "Refusé"}
 
+# The application's upload folder, set when the family blueprint is registered; views still pass
+# it explicitly, this default serves the demo seed (which runs without a request).
+default_upload_dir: Path | None = None
+
+
+def configure(upload_dir: str | Path) -> None:
+    global default_upload_dir
+    default_upload_dir = Path(upload_dir)
+
 
 class FileRefused(InvalidInput):
     """The uploaded file is empty, too big or not a PDF/JPEG/PNG."""

@@ -5,7 +5,7 @@ import datetime as dt
 from pathlib import Path
 
 from models import Child, ChildContact, Diet, DocumentType, FamilyDocument, Guardian, Household, User
-from services import clock
+from services import clock, documents
 from services.accounts import hash_password
 
 DIETS = ["Sans porc", "Sans viande", "Végétarien", "Sans œuf", "Sans gluten"]
@@ -96,13 +96,9 @@ def seed(ctx: dict) -> None:
     _seed_waiting_file(ctx, now, diets)
 
 
-def _upload_dir() -> str:
-    """The configured upload folder when a Flask app is running (CLI seed), else instance/uploads."""
-    try:
-        from flask import current_app
-        return current_app.config["UPLOAD_DIR"]
-    except RuntimeError:
-        return str(Path(__file__).resolve().parents[2] / "instance" / "uploads")
+def _upload_dir() -> Path:
+    """The application's upload folder (configured when the app is built), else instance/uploads."""
+    return documents.default_upload_dir or Path(__file__).resolve().parents[2] / "instance" / "uploads"
 
 
 def _seed_waiting_file(ctx: dict, now: dt.datetime, diets: dict) -> None:
