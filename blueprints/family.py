@@ -159,10 +159,11 @@ def _child_forms(entries: list[dict] | None, children: list[Child], blank: int =
     else:
         forms = [ChildIdentityForm(MultiDict({f"c{i}-{k}": v for k, v in e.items()}), prefix=f"c{i}")
                  for i, e in enumerate(entries)]
+    guardians = rules.guardians_of(current_household())
+    family_name = guardians[0].last_name if guardians else current_user.last_name
     for _ in range(blank if forms else max(blank, 1)):
         form = ChildIdentityForm(prefix=f"c{len(forms)}")
-        if forms or current_user.last_name:
-            form.last_name.data = forms[0].last_name.data if forms else current_user.last_name
+        form.last_name.data = (forms[0].last_name.data if forms else "") or family_name
         forms.append(form)
     return forms
 
