@@ -46,6 +46,9 @@ BLUEPRINTS = [
     "blueprints.staff",
     "blueprints.family",
     "blueprints.staff.family",
+    "blueprints.reservations",
+    "blueprints.orders",
+    "blueprints.staff.bookings",
 ]
 
 

@@ -1,0 +1,96 @@
+"""The basket (/panier), orders (/commandes) and "Mes alertes" (/alertes) for parents."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from blueprints.access import current_household, parent_required
+from blueprints.reservations import expire_notice
+from services import basket, orders
+from services.errors import DomainError, NotFound
+
+bp = Blueprint("orders", __name__)
+
+
+@parent_required
+def basket_page():
+    """Every pending change grouped by child and unit, with prices and the total."""
+    expire_notice()
+    household = current_household()
+    view = basket.contents(household)
+    return render_template("orders/basket.html", view=view, basket_count=view.count)
+
+
+# The reserved name used by templates: url_for("orders.basket").
+bp.add_url_rule("/panier", endpoint="basket", view_func=basket_page, methods=["GET"])
+
+
+@bp.post("/panier/lignes/<int:line_id>/retirer")
+@parent_required
+def remove_line(line_id: int):
+    try:
+        basket.remove_line(current_household(), line_id)
+    except NotFound:
+        abort(404)
+    flash("Ligne retirée du panier.", "success")
+    return redirect(url_for("orders.basket"))
+
+
+@bp.post("/panier/vider")
+@parent_required
+def clear():
+    removed = basket.clear(current_household())
+    flash(f"Panier vidé ({removed} ligne(s) retirée(s))." if removed else "Le panier était déjà vide.", "success")
+    return redirect(url_for("orders.basket"))
+
+
+@bp.post("/panier/valider")
+@parent_required
+def validate():
+    """"Valider": every line re-checked; a numbered order; refused lines reported."""
+    household = current_household()
+    try:
+        result = basket.validate(household, current_user._get_current_object())
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("orders.basket"))
+    for refused in result.refused:
+        flash(f"Non enregistré – {basket.cell_name(refused.child, refused.unit, refused.date)} : {refused.message}",
+              "error")
+    if result.order is None:
+        flash("Aucune ligne n'a pu être enregistrée : rien n'a été réservé.", "error")
+        return redirect(url_for("orders.basket"))
+    flash(orders.format_order_heading(result.order) + ".", "success")
+    return redirect(url_for("orders.detail", order_id=result.order.id))
+
+
+@bp.get("/commandes")
+@parent_required
+def index():
+    """"Commandes en attente" and "Historique"."""
+    household = current_household()
+    pending, history = orders.household_orders(household)
+    return render_template("orders/index.html", pending=pending, history=history,
+                           basket_count=basket.count(household), unread=orders.unread_alerts(household))
+
+
+@bp.get("/commandes/<int:order_id>")
+@parent_required
+def detail(order_id: int):
+    household = current_household()
+    try:
+        view = orders.get_order(household, order_id)
+    except NotFound:
+        abort(404)
+    return render_template("orders/detail.html", view=view, basket_count=basket.count(household))
+
+
+@bp.get("/alertes")
+@parent_required
+def alerts():
+    """"Mes alertes": decisions, waiting-list places, emptied basket; opening them marks them read."""
+    household = current_household()
+    rows = orders.alerts(household)
+    unread = {a.id for a in rows if not a.read}
+    orders.mark_alerts_read(household)
+    return render_template("orders/alerts.html", alerts=rows, unread=unread, basket_count=basket.count(household))

@@ -1,0 +1,312 @@
+"""Parents' reservations: the week grid (htmx cell toggles), the month calendar, bulk booking,
+the absence declaration and the iCal feed. Views parse, call services/basket|planning, render."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template,
+                   request, url_for)
+from werkzeug.utils import secure_filename
+
+from blueprints.access import current_household, parent_required
+from models import Booking
+from services import basket, clock, orders, planning
+from services import booking as engine
+from services.errors import DomainError, InvalidInput, NotFound
+
+bp = Blueprint("reservations", __name__)
+
+ALLOWED_DOCUMENTS = {".pdf", ".jpg", ".jpeg", ".png"}
+
+
+def _week_start() -> dt.date:
+    """?semaine= (or the week form field), falling back to the current week with a message."""
+    value = request.values.get("semaine")
+    try:
+        return planning.parse_week(value)
+    except InvalidInput as error:
+        flash(error.message, "error")
+        return planning.parse_week(None)
+
+
+def _back_to_week(start: dt.date):
+    return redirect(url_for("reservations.week", semaine=planning.week_param(start)))
+
+
+def _flash_change(change: basket.GridChange, nothing: str = "Aucun changement.") -> None:
+    if change.changed:
+        flash(f"Panier mis à jour : {change.changed} changement(s).", "success")
+    for refusal in change.refused[:10]:
+        flash(f"Non modifié – {refusal}", "error")
+    if len(change.refused) > 10:
+        flash(f"… et {len(change.refused) - 10} autre(s) jour(s) non modifiable(s).", "error")
+    if not change.changed and not change.refused:
+        flash(nothing, "info")
+
+
+def expire_notice() -> None:
+    """Empty a basket untouched for 7 days, saying so."""
+    if basket.expire_if_stale(current_household()):
+        flash("Votre panier n'avait pas été validé depuis 7 jours : il a été vidé (voir « Mes alertes »).",
+              "warning")
+
+
+@bp.get("/reservations")
+@parent_required
+def week():
+    """The week grid: one table per child, a row per enrolled unit, a column per day."""
+    expire_notice()
+    household = current_household()
+    start = _week_start()
+    grid = planning.week_grid(household, start)
+    return render_template("reservations/week.html", grid=grid, basket_count=basket.count(household),
+                           unread=orders.unread_alerts(household))
+
+
+@bp.post("/reservations")
+@parent_required
+def update_basket():
+    """"Mettre à jour le panier" without JavaScript: every shown cell set to its ticked state."""
+    start = _week_start()
+    try:
+        wanted = basket.wanted_from_form(request.form.getlist("shown"), request.form.getlist("cells"))
+        change = basket.apply_cells(current_household(), wanted)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        _flash_change(change)
+    return _back_to_week(start)
+
+
+@bp.post("/reservations/case")
+@parent_required
+def toggle():
+    """One cell ticked or unticked (htmx): the new cell, the basket counter and a message."""
+    household = current_household()
+    key = request.form.get("cell", "")
+    try:
+        child_id, unit_id, day = basket.parse_cell_key(key)
+    except DomainError as error:
+        return _message_only(error.message)
+    want = key in request.form.getlist("cells")
+    try:
+        status, changed = basket.set_cell(household, child_id, unit_id, day, want)
+        message, category = _toggle_message(status, changed), "success"
+    except NotFound:
+        abort(404)
+    except basket.CellRefused as refusal:
+        child, unit = basket.owned_cell(household, child_id, unit_id)
+        status = engine.day_status(child, unit, day)
+        message, category = f"Non modifié : {refusal.message}", "error"
+    if not request.headers.get("HX-Request"):
+        flash(message, category)
+        return _back_to_week(planning.monday(day))
+    child, unit = basket.owned_cell(household, child_id, unit_id)
+    return render_template("reservations/_toggle.html", child=child, unit=unit, day=day, status=status,
+                           basket_count=basket.count(household), message=message, category=category)
+
+
+def _toggle_message(status: engine.DayStatus, changed: bool) -> str:
+    if not changed:
+        return "Aucun changement."
+    if status.basket == "add":
+        return "Ajouté au panier" + (" (liste d'attente si complet)" if status.will_wait else "") + "."
+    if status.basket == "remove":
+        return "Annulation ajoutée au panier."
+    return "Retiré du panier."
+
+
+def _message_only(message: str):
+    """An htmx answer that changes nothing but the status message (htmx 2 ignores 4xx bodies)."""
+    if not request.headers.get("HX-Request"):
+        flash(message, "error")
+        return redirect(url_for("reservations.week"))
+    response = make_response(render_template("reservations/_message.html", message=message, category="error"))
+    response.headers["HX-Reswap"] = "none"
+    return response
+
+
+@bp.post("/reservations/semaine-unite")
+@parent_required
+def unit_week():
+    """Clicking a unit's name: the whole week booked (or un-booked) for that child."""
+    start = _week_start()
+    try:
+        child_id, unit_id = (int(part) for part in request.form.get("unit_week", "").split(":"))
+    except ValueError:
+        flash("Prestation inconnue : rechargez la page.", "error")
+        return _back_to_week(start)
+    try:
+        change = basket.week_of_unit(current_household(), child_id, unit_id, start, start + dt.timedelta(days=5))
+    except NotFound:
+        abort(404)
+    _flash_change(change)
+    return _back_to_week(start)
+
+
+@bp.post("/reservations/copier")
+@parent_required
+def copy_week():
+    """"Tous les enfants": one child's week copied to siblings enrolled in the same units."""
+    start = _week_start()
+    raw = request.form.get("copy_from", "")
+    if not raw.isdigit():
+        flash("Enfant inconnu : rechargez la page.", "error")
+        return _back_to_week(start)
+    try:
+        change = basket.copy_week_to_siblings(current_household(), int(raw), start, start + dt.timedelta(days=5))
+    except NotFound:
+        abort(404)
+    _flash_change(change, "Aucun jour à copier : les frères et sœurs ont déjà les mêmes jours.")
+    return _back_to_week(start)
+
+
+# --- Month calendar, print, PDF, iCal ----------------------------------------------------------
+
+
+def _month_first() -> dt.date:
+    try:
+        return planning.parse_month(request.args.get("mois"))
+    except InvalidInput as error:
+        flash(error.message, "error")
+        return planning.parse_month(None)
+
+
+@bp.get("/reservations/mois")
+@parent_required
+def month():
+    household = current_household()
+    view = planning.month_view(household, _month_first())
+    feed = url_for("reservations.ical", token=household.ical_token, _external=True) if household.ical_token else None
+    return render_template("reservations/month.html", view=view, feed=feed, basket_count=basket.count(household),
+                           printable=request.args.get("imprimer") == "1")
+
+
+@bp.get("/reservations/mois.pdf")
+@parent_required
+def month_pdf():
+    """The month's planning as a PDF (xhtml2pdf)."""
+    from io import BytesIO
+
+    from xhtml2pdf import pisa
+
+    household = current_household()
+    view = planning.month_view(household, _month_first())
+    html = render_template("reservations/month_pdf.html", view=view, household=household)
+    output = BytesIO()
+    result = pisa.CreatePDF(html, dest=output, encoding="utf-8")
+    if result.err:
+        abort(500)
+    response = Response(output.getvalue(), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="planning-{view.param}.pdf"'
+    return response
+
+
+@bp.post("/reservations/calendrier")
+@parent_required
+def ical_settings():
+    """Create, renew or revoke the household's secret calendar link."""
+    household = current_household()
+    action = request.form.get("action")
+    if action == "revoquer":
+        planning.revoke_ical(household)
+        flash("Le lien d'abonnement au calendrier est révoqué : il ne fonctionne plus.", "success")
+    elif action in ("creer", "renouveler"):
+        planning.ical_token(household, renew=True)
+        flash("Nouveau lien d'abonnement créé : l'ancien lien ne fonctionne plus.", "success")
+    else:
+        flash("Action inconnue.", "error")
+    return redirect(url_for("reservations.month", mois=request.form.get("mois") or None))
+
+
+@bp.get("/calendrier/<token>.ics")
+def ical(token: str):
+    """The household's bookings as an iCalendar feed; a revoked or unknown link is a 404."""
+    body = planning.ical_feed(token)
+    if body is None:
+        abort(404)
+    return Response(body, mimetype="text/calendar", headers={"Content-Disposition": 'inline; filename="reservations.ics"'})
+
+
+# --- Bulk booking ------------------------------------------------------------------------------
+
+
+@bp.route("/reservations/en-masse", methods=["GET", "POST"])
+@parent_required
+def bulk():
+    """"Réserver en masse": choose, preview (added / removed / skipped), then "Ajouter au panier"."""
+    household = current_household()
+    today = clock.today()
+    grid_context = planning.week_grid(household, planning.monday(today)).context
+    choices = [(child, grid_context.units_for(child)) for child in grid_context.children]
+    units = {u.id: u for _c, units in choices for u in units}
+    plan = bulk_request = None
+    error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            bulk_request = planning.parse_bulk(request.form)
+            if request.form.get("action") == "ajouter":
+                change = planning.apply_bulk(household, bulk_request)
+                _flash_change(change, "Aucun jour à ajouter au panier.")
+                return redirect(url_for("orders.basket"))
+            plan = planning.bulk_plan(household, bulk_request)
+        except DomainError as refusal:
+            error, status = refusal.message, 400
+    defaults = {"du": request.form.get("du") or today.isoformat(),
+                "au": request.form.get("au") or (today + dt.timedelta(days=28)).isoformat()}
+    return render_template("reservations/bulk.html", choices=choices, units=units, plan=plan,
+                           bulk=bulk_request, error=error, defaults=defaults, form=request.form,
+                           basket_count=basket.count(household)), status
+
+
+# --- Absence -----------------------------------------------------------------------------------
+
+
+@bp.route("/reservations/absence/<int:booking_id>", methods=["GET", "POST"])
+@parent_required
+def absence(booking_id: int):
+    """"Déclarer une absence" (illness) after the cancel deadline, with an optional document."""
+    household = current_household()
+    booking = Booking.get_or_none((Booking.id == booking_id) & (Booking.household == household.id))
+    if booking is None:
+        abort(404)
+    error = None
+    try:
+        orders.declarable_booking(household, booking_id)
+    except orders.AbsenceRefused as refusal:
+        error = refusal.message
+    if request.method == "POST" and error is None:
+        path = name = ""
+        upload = request.files.get("document")
+        if upload and upload.filename:
+            suffix = Path(upload.filename).suffix.lower()
+            if suffix not in ALLOWED_DOCUMENTS:
+                error = "Document refusé : envoyez un PDF, un JPEG ou un PNG."
+            else:
+                folder = Path(current_app.config["UPLOAD_DIR"]) / "absences"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = f"absences/{uuid.uuid4().hex}{suffix}"
+                upload.save(Path(current_app.config["UPLOAD_DIR"]) / path)
+                name = secure_filename(upload.filename)
+        if error is None:
+            try:
+                orders.declare_absence(household, booking_id, request.form.get("reason", ""), path, name)
+            except DomainError as refusal:
+                error = refusal.message
+            else:
+                flash("Absence déclarée : le service enfance va l'examiner. Vous serez prévenu dans « Mes alertes ».",
+                      "success")
+                return _back_to_week(planning.monday(booking.date))
+    name = basket.cell_name(booking.child, booking.unit, booking.date)
+    return render_template("reservations/absence.html", booking=booking, name=name, error=error,
+                           week=planning.week_param(booking.date)), (400 if error and request.method == "POST" else 200)
+
+
+bp.add_app_template_filter(planning.short_day, "short_day")
+bp.add_app_template_global(engine.STATE_ICONS, "state_icons")
+bp.add_app_template_filter(planning.week_param, "week_param")

@@ -1,0 +1,344 @@
+"""Orders after validation: the parents' list, staff decisions, waiting lists, alerts, absences.
+
+Decisions go through the rules engine (decide_request, confirm_waiting, day_status); this module
+records what families are told ("Mes alertes" and e-mails).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from peewee import JOIN
+
+from models import (
+    AbsenceDeclaration,
+    Activity,
+    Alert,
+    Booking,
+    Child,
+    Household,
+    Order,
+    OrderLine,
+    Unit,
+    User,
+    db,
+)
+from services import booking as engine
+from services import clock, formatting, mail
+from services.basket import cell_name, recipients
+from services.errors import DomainError, NotFound
+
+PENDING = ("requested", "waiting_list", "cancel_requested")
+LINE_LABELS = {**engine.OUTCOME_LABELS, "booked": "Validé"}
+
+
+class OrderError(DomainError):
+    pass
+
+
+class AbsenceRefused(DomainError):
+    """An absence cannot be declared for this day (not booked, too early or too late)."""
+
+
+# --- Alerts ------------------------------------------------------------------------------------
+
+
+def notify(household: Household, title: str, body: str, *, email: bool = True) -> Alert:
+    """An alert under "Mes alertes", and the same text by e-mail to the household's parents."""
+    alert = Alert.create(household=household, created_at=clock.local_now(), title=title, body=body)
+    if email:
+        for address in recipients(household):
+            mail.send(address, title, body + "\n\nRetrouvez vos alertes sur le portail famille, « Mes alertes ».")
+    return alert
+
+
+def alerts(household: Household) -> list[Alert]:
+    return list(Alert.select().where(Alert.household == household.id).order_by(Alert.created_at.desc(), Alert.id.desc()))
+
+
+def unread_alerts(household: Household) -> int:
+    return Alert.select().where((Alert.household == household.id) & ~Alert.read).count()
+
+
+def mark_alerts_read(household: Household) -> None:
+    Alert.update(read=True).where((Alert.household == household.id) & ~Alert.read).execute()
+
+
+# --- Orders for parents ------------------------------------------------------------------------
+
+
+@dataclass
+class OrderView:
+    order: Order
+    lines: list[OrderLine]
+
+    def line_status(self, line: OrderLine) -> str:
+        """The line's status now (the booking may have been decided since)."""
+        if line.booking is not None:
+            status = line.booking.status
+            if line.action == "remove" and status == "booked":
+                return "booked"  # cancellation refused: the day stays booked
+            return status
+        return line.outcome
+
+    def line_label(self, line: OrderLine) -> str:
+        status = self.line_status(line)
+        if line.action == "remove" and status == "booked":
+            return "Annulation refusée"
+        if status == "waiting_list" and line.booking is not None:
+            position = waiting_position(line.booking)
+            return f"Sur liste d'attente, position {position}"
+        if status == "refused":
+            reason = line.booking.refusal_reason if line.booking else ""
+            return "Refusé" + (f" : {reason}" if reason else "")
+        return LINE_LABELS.get(status, status)
+
+    @property
+    def pending(self) -> bool:
+        return any(self.line_status(line) in PENDING for line in self.lines)
+
+    @property
+    def status_label(self) -> str:
+        return "En attente de validation" if self.pending else "Traitée"
+
+
+def waiting_position(booking: Booking) -> int:
+    return (Booking.select().where((Booking.unit == booking.unit_id) & (Booking.date == booking.date)
+                                   & (Booking.status == "waiting_list") & (Booking.sequence < booking.sequence))
+            .count()) + 1
+
+
+def household_orders(household: Household, limit: int = 100) -> tuple[list[OrderView], list[OrderView]]:
+    """("Commandes en attente", "Historique"), newest first; three queries whatever the count."""
+    orders = list(Order.select().where(Order.household == household.id).order_by(Order.id.desc()).limit(limit))
+    return split_orders(orders)
+
+
+def split_orders(orders: list[Order]) -> tuple[list[OrderView], list[OrderView]]:
+    if not orders:
+        return [], []
+    lines_by_order: dict[int, list[OrderLine]] = defaultdict(list)
+    query = (OrderLine.select(OrderLine, Booking, Child, Unit)
+             .join(Booking, on=(OrderLine.booking == Booking.id), join_type=JOIN.LEFT_OUTER, attr="booking")
+             .switch(OrderLine).join(Child, attr="child")
+             .switch(OrderLine).join(Unit, attr="unit")
+             .where(OrderLine.order.in_([o.id for o in orders]))
+             .order_by(OrderLine.date, OrderLine.child, OrderLine.unit))
+    for line in query:
+        lines_by_order[line.order_id].append(line)
+    views = [OrderView(order, lines_by_order.get(order.id, [])) for order in orders]
+    return [v for v in views if v.pending], [v for v in views if not v.pending]
+
+
+def get_order(household: Household, order_id: int) -> OrderView:
+    order = Order.get_or_none((Order.id == order_id) & (Order.household == household.id))
+    if order is None:
+        raise NotFound("Commande introuvable.")
+    pending, history = split_orders([order])
+    return (pending or history)[0]
+
+
+# --- Staff decisions ---------------------------------------------------------------------------
+
+
+@dataclass
+class PendingRequest:
+    booking: Booking
+    order_line: OrderLine | None
+    places_left: int | None
+
+
+def pending_requests(limit: int = 500) -> list[PendingRequest]:
+    """Bookings waiting for a staff decision (requests and cancellation requests), oldest first,
+    with the places left on their day (live) and the order they came with."""
+    bookings = list(Booking.select(Booking, Child, Unit, Activity, Household)
+                    .join(Child, attr="child").switch(Booking)
+                    .join(Unit, attr="unit").join(Activity, attr="activity").switch(Booking)
+                    .join(Household, attr="household")
+                    .where(Booking.status.in_(("requested", "cancel_requested")))
+                    .order_by(Booking.created_at, Booking.id).limit(limit))
+    lines = {}
+    if bookings:
+        for line in (OrderLine.select(OrderLine, Order).join(Order, attr="order")
+                     .where(OrderLine.booking.in_([b.id for b in bookings])).order_by(OrderLine.id)):
+            lines[line.booking_id] = line
+    places = _places_left_bulk({(b.unit_id, b.date) for b in bookings}, {b.unit_id: b.unit for b in bookings})
+    return [PendingRequest(b, lines.get(b.id), places.get((b.unit_id, b.date))) for b in bookings]
+
+
+def _places_left_bulk(keys, units) -> dict:
+    """places_left for several unit × day, asking the engine for each distinct pair."""
+    return {(unit_id, day): engine.places_left(units[unit_id], day) for unit_id, day in keys}
+
+
+def _decision_text(booking: Booking, accepted: bool, was: str, reason: str) -> tuple[str, str]:
+    name = cell_name(booking.child, booking.unit, booking.date)
+    if was == "cancel_requested":
+        if accepted:
+            return "Annulation acceptée", f"Votre demande d'annulation a été acceptée : {name}."
+        return "Annulation refusée", f"Votre demande d'annulation a été refusée, la réservation est maintenue : {name}."
+    if accepted:
+        return "Réservation acceptée", f"Votre réservation a été acceptée : {name}."
+    return "Réservation refusée", f"Votre réservation a été refusée : {name}." + (f"\nMotif : {reason}" if reason else "")
+
+
+def decide(booking_id: int, accept: bool, reason: str = "", staff: User | None = None) -> Booking:
+    """Accept or refuse one request through the engine; the family is told (alert + e-mail)."""
+    booking = Booking.get_or_none(Booking.id == booking_id)
+    if booking is None:
+        raise NotFound("Réservation introuvable.")
+    was = booking.status
+    with db.atomic():
+        booking = engine.decide_request(booking, accept, reason)
+        title, body = _decision_text(booking, accept, was, reason.strip())
+        notify(booking.household, title, body)
+    return booking
+
+
+def decide_order(order_id: int, accept: bool, reason: str = "", staff: User | None = None) -> int:
+    """Accept or refuse every pending line of an order at once; returns how many were decided."""
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None:
+        raise NotFound("Commande introuvable.")
+    if not accept and not reason.strip():
+        raise engine.BookingRefused("Indiquez le motif du refus.", "reason")
+    bookings = [line.booking for line in OrderLine.select().where(OrderLine.order == order.id)
+                if line.booking_id and line.booking.status in ("requested", "cancel_requested")]
+    if not bookings:
+        raise OrderError("Cette commande n'a plus de ligne en attente.")
+    decided = []
+    with db.atomic():
+        for booking in bookings:
+            was = booking.status
+            decided.append((engine.decide_request(booking, accept, reason), was))
+        verb = "acceptée" if accept else "refusée"
+        body = "\n".join(f"- {_decision_text(b, accept, was, '')[1]}" for b, was in decided)
+        if reason.strip() and not accept:
+            body += f"\nMotif : {reason.strip()}"
+        notify(order.household, f"Commande n° {order.number} {verb}", body)
+    return len(decided)
+
+
+@dataclass
+class WaitingSlot:
+    booking: Booking
+    position: int
+    places_left: int | None
+
+
+def waiting_lists(today: dt.date | None = None, limit: int = 500) -> list[WaitingSlot]:
+    """Waiting bookings from today on, in arrival order per day, with the places left (a place that
+    freed up is offered to staff: the first of the queue can be confirmed)."""
+    today = today or clock.today()
+    bookings = list(Booking.select(Booking, Child, Unit, Activity, Household)
+                    .join(Child, attr="child").switch(Booking)
+                    .join(Unit, attr="unit").join(Activity, attr="activity").switch(Booking)
+                    .join(Household, attr="household")
+                    .where((Booking.status == "waiting_list") & (Booking.date >= today))
+                    .order_by(Booking.date, Booking.unit, Booking.sequence).limit(limit))
+    places = _places_left_bulk({(b.unit_id, b.date) for b in bookings}, {b.unit_id: b.unit for b in bookings})
+    slots, positions = [], defaultdict(int)
+    for booking in bookings:
+        positions[(booking.unit_id, booking.date)] += 1
+        slots.append(WaitingSlot(booking, positions[(booking.unit_id, booking.date)],
+                                 places.get((booking.unit_id, booking.date))))
+    return slots
+
+
+def confirm_waiting(booking_id: int, staff: User | None = None) -> Booking:
+    """Give a freed place to a waiting booking (engine.confirm_waiting); the family is told."""
+    booking = Booking.get_or_none(Booking.id == booking_id)
+    if booking is None:
+        raise NotFound("Réservation introuvable.")
+    with db.atomic():
+        booking = engine.confirm_waiting(booking)
+        notify(booking.household, "Place attribuée",
+               f"Une place s'est libérée : votre réservation sur liste d'attente est confirmée : "
+               f"{cell_name(booking.child, booking.unit, booking.date)}.")
+    return booking
+
+
+def notify_promotions(promoted: list[Booking]) -> None:
+    """Tell families whose waiting booking took a freed place automatically."""
+    for booking in promoted:
+        notify(booking.household, "Place attribuée",
+               f"Une place s'est libérée : {cell_name(booking.child, booking.unit, booking.date)} "
+               f"({engine.STATE_LABELS.get(booking.status, booking.status)}).")
+
+
+# --- Absences ----------------------------------------------------------------------------------
+
+
+def declarable_booking(household: Household, booking_id: int, now: dt.datetime | None = None):
+    """The booking and its status if the engine allows "Déclarer une absence" (else AbsenceRefused)."""
+    booking = Booking.get_or_none((Booking.id == booking_id) & (Booking.household == household.id))
+    if booking is None:
+        raise NotFound("Réservation introuvable.")
+    status = engine.day_status(booking.child, booking.unit, booking.date, now)
+    if AbsenceDeclaration.select().where((AbsenceDeclaration.booking == booking.id)
+                                         & (AbsenceDeclaration.status != "refused")).exists():
+        raise AbsenceRefused("Une absence est déjà déclarée pour ce jour.")
+    if not status.can_declare_absence:
+        if status.can_cancel:
+            raise AbsenceRefused("Ce jour est encore annulable : annulez-le depuis la grille des réservations.")
+        raise AbsenceRefused("Le délai pour déclarer une absence pour ce jour est dépassé.")
+    return booking, status
+
+
+def declare_absence(household: Household, booking_id: int, reason: str, document_path: str = "",
+                    document_name: str = "", now: dt.datetime | None = None) -> AbsenceDeclaration:
+    """"Déclarer une absence" (maladie) after the cancel deadline, within the late-absence window."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AbsenceRefused("Indiquez le motif de l'absence (par exemple : maladie).", "reason")
+    with db.atomic():
+        booking, _status = declarable_booking(household, booking_id, now)
+        return AbsenceDeclaration.create(booking=booking, household=household, reason=reason[:1000],
+                                         document_path=document_path, document_name=document_name[:200],
+                                         created_at=clock.local_now())
+
+
+def pending_absences(limit: int = 500) -> list[AbsenceDeclaration]:
+    return list(AbsenceDeclaration.select(AbsenceDeclaration, Booking, Child, Unit)
+                .join(Booking, attr="booking").join(Child, attr="child").switch(Booking)
+                .join(Unit, attr="unit")
+                .where(AbsenceDeclaration.status == "pending")
+                .order_by(AbsenceDeclaration.created_at).limit(limit))
+
+
+def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: User | None = None) -> AbsenceDeclaration:
+    """Accepted: the day becomes "Absence justifiée" (not charged); refused: "Absence" (charged)."""
+    declaration = AbsenceDeclaration.get_or_none(AbsenceDeclaration.id == declaration_id)
+    if declaration is None:
+        raise NotFound("Déclaration introuvable.")
+    if declaration.status != "pending":
+        raise OrderError("Cette déclaration a déjà été traitée.")
+    reason = (reason or "").strip()
+    if not accept and not reason:
+        raise OrderError("Indiquez le motif du refus.", "reason")
+    with db.atomic():
+        declaration.status = "accepted" if accept else "refused"
+        declaration.decided_at, declaration.decided_by = clock.local_now(), staff
+        declaration.refusal_reason = "" if accept else reason
+        declaration.save()
+        booking = declaration.booking
+        booking.attendance = "absent_justified" if accept else "absent"
+        booking.updated_at = clock.local_now()
+        booking.save()
+        name = cell_name(booking.child, booking.unit, booking.date)
+        if accept:
+            notify(declaration.household, "Absence justifiée", f"Votre déclaration d'absence est acceptée : {name}. "
+                                                               "Ce jour ne sera pas facturé.")
+        else:
+            notify(declaration.household, "Absence non justifiée",
+                   f"Votre déclaration d'absence est refusée : {name}.\nMotif : {reason}")
+    return declaration
+
+
+def format_order_heading(order: Order) -> str:
+    """'Commande n° 2026-000123 enregistrée le jeudi 19 novembre 2026 à 17 h 56'."""
+    created = order.created_at
+    if isinstance(created, str):
+        created = dt.datetime.fromisoformat(created)
+    return f"Commande n° {order.number} enregistrée le {formatting.date_long(created)} à {formatting.hour(created)}"

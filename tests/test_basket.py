@@ -1,0 +1,213 @@
+"""The basket service: every cell transition, validation into numbered orders, refusals, expiry."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from models import Alert, BasketLine, Booking, CapacityOverride, Household, Order, OrderLine, User
+from services import basket, clock, orders
+from services import booking as engine
+from services.errors import NotFound
+from tests.conftest import outbox_messages
+
+MON, TUE, WED, THU, FRI = (dt.date(2026, 11, 23) + dt.timedelta(days=i) for i in range(5))
+
+
+@pytest.fixture
+def martin(demo, freeze):
+    freeze("2026-11-19T17:55")
+    return Household.get_by_id(demo["households"]["martin"].id)
+
+
+def ids(demo, child="lea", unit="repas_phare"):
+    return demo["children"][child].id, demo["units"][unit].id
+
+
+def test_tick_an_available_day_adds_a_line_and_untick_removes_it(demo, martin):
+    lea, repas = ids(demo)
+    status = basket.toggle(martin, lea, repas, MON)
+    assert status.state == "basket_add" and status.checked
+    assert basket.count(martin) == 1
+    status = basket.toggle(martin, lea, repas, MON)
+    assert status.state == "available" and not status.checked
+    assert basket.count(martin) == 0
+
+
+def test_set_cell_is_idempotent(demo, martin):
+    lea, repas = ids(demo)
+    assert basket.set_cell(martin, lea, repas, MON, True)[1] is True
+    assert basket.set_cell(martin, lea, repas, MON, True)[1] is False
+    assert basket.count(martin) == 1
+
+
+@pytest.mark.parametrize("day, reason", [(dt.date(2026, 11, 20), "Hors délai"), (dt.date(2026, 11, 25), "")])
+def test_locked_or_closed_cells_are_refused(demo, martin, day, reason):
+    lea, repas = ids(demo)
+    # 20 November is booked by the demo but past its deadline; Wednesday: no canteen.
+    with pytest.raises(basket.CellRefused) as refusal:
+        basket.set_cell(martin, lea, repas, day, not engine.day_status(
+            demo["children"]["lea"], demo["units"]["repas_phare"], day).checked)
+    assert reason in refusal.value.message
+    assert basket.count(martin) == 0
+
+
+def test_another_households_child_is_not_found(demo, martin):
+    ines, repas = ids(demo, "ines")
+    with pytest.raises(NotFound):
+        basket.toggle(martin, ines, repas, MON)
+
+
+def test_validation_books_numbers_the_order_and_mails_a_summary(demo, martin):
+    lea, repas = ids(demo)
+    for day in (MON, TUE, FRI):
+        basket.toggle(martin, lea, repas, day)
+    view = basket.contents(martin)
+    assert view.count == 3 and view.total == 3 * 150  # Léa has a PAI: panier repas price
+    before = Order.select().count()
+    result = basket.validate(martin, demo["users"]["martin"])
+    assert result.order.number == f"2026-{before + 1:06d}"
+    assert result.order.total == 450 and not result.refused
+    assert OrderLine.select().where(OrderLine.order == result.order).count() == 3
+    assert Booking.select().where((Booking.child == lea) & (Booking.date.in_([MON, TUE, FRI]))
+                                  & (Booking.status == "booked")).count() == 3
+    assert basket.count(martin) == 0
+    mail = outbox_messages()[0]
+    assert mail["to"] == "famille.martin@example.fr"
+    assert f"Commande n° {result.order.number}" in mail["subject"]
+    assert "Total : 4,50" in mail["body"]
+    status = engine.day_status(demo["children"]["lea"], demo["units"]["repas_phare"], MON)
+    assert status.state == "booked"
+
+
+def test_order_numbers_are_gapless(demo, martin):
+    lea, repas = ids(demo)
+    numbers = []
+    for day in (MON, TUE):
+        basket.toggle(martin, lea, repas, day)
+        numbers.append(basket.validate(martin).order.number)
+    first, second = (int(n.split("-")[1]) for n in numbers)
+    assert second == first + 1
+
+
+def test_a_line_that_became_hors_delai_is_reported_not_booked(demo, martin):
+    lea, repas = ids(demo)
+    basket.toggle(martin, lea, repas, MON)
+    assert basket.contents(martin).items[0].problem == ""
+    clock.freeze("2026-11-19T18:01")
+    assert "Hors délai" in basket.contents(martin).items[0].problem
+    result = basket.validate(martin)
+    assert result.order is None
+    assert [r.outcome for r in result.refused] == ["refused"]
+    assert "Hors délai" in result.refused[0].message
+    assert not Booking.select().where((Booking.child == lea) & (Booking.date == MON)).exists()
+
+
+def test_empty_basket_cannot_be_validated(demo, martin):
+    with pytest.raises(basket.EmptyBasket):
+        basket.validate(martin)
+
+
+def test_cancellation_goes_through_the_basket(demo, martin, freeze):
+    lea, repas = ids(demo)
+    basket.toggle(martin, lea, repas, MON)
+    basket.validate(martin)
+    status = basket.toggle(martin, lea, repas, MON)
+    assert status.state == "basket_remove" and not status.checked
+    item = basket.contents(martin).items[0]
+    assert item.action_label == "Annulation" and item.signed_price == -150
+    result = basket.validate(martin)
+    assert result.placed[0].outcome == "cancelled"
+    assert Booking.get((Booking.child == lea) & (Booking.date == MON)).status == "cancelled"
+
+
+def test_staff_validation_activity_gives_requested_then_decision_alerts(demo, martin):
+    lea, journee = ids(demo, "lea", "alsh_journee")
+    basket.toggle(martin, lea, journee, dt.date(2026, 12, 16))
+    result = basket.validate(martin)
+    assert result.placed[0].outcome == "requested"
+    pending, _history = orders.household_orders(martin)
+    assert result.order.id in [v.order.id for v in pending]
+    orders.decide(result.placed[0].booking.id, accept=False, reason="Groupe complet")
+    assert Booking.get_by_id(result.placed[0].booking.id).status == "refused"
+    alert = Alert.select().where(Alert.household == martin.id).order_by(Alert.id.desc()).first()
+    assert alert.title == "Réservation refusée" and "Groupe complet" in alert.body
+    _pending, history = orders.household_orders(martin)
+    assert result.order.id in [v.order.id for v in history]
+
+
+def test_full_unit_with_waiting_list_then_staff_confirm(demo, martin):
+    hugo, journee = ids(demo, "hugo", "alsh_journee")
+    waiting = Booking.get((Booking.child == hugo) & (Booking.status == "waiting_list"))
+    status = engine.day_status(demo["children"]["hugo"], demo["units"]["alsh_journee"], waiting.date)
+    assert status.state == "waiting_list" and status.reason == "Sur liste d'attente, position 1"
+    slots = orders.waiting_lists(dt.date(2026, 11, 19))
+    assert [s.booking.id for s in slots] == [waiting.id] and slots[0].places_left == 0
+    with pytest.raises(engine.BookingRefused):
+        orders.confirm_waiting(waiting.id)
+    CapacityOverride.update(capacity=2).where(CapacityOverride.date == waiting.date).execute()
+    orders.confirm_waiting(waiting.id)
+    assert Booking.get_by_id(waiting.id).status == "booked"
+    assert Alert.select().where((Alert.household == martin.id) & (Alert.title == "Place attribuée")).exists()
+
+
+def test_adding_to_a_full_day_goes_to_the_waiting_list(demo, martin):
+    lea, journee = ids(demo, "lea", "alsh_journee")
+    status = basket.toggle(martin, lea, journee, dt.date(2026, 12, 9))
+    assert status.state == "basket_add" and status.will_wait
+    result = basket.validate(martin)
+    assert result.placed[0].outcome == "waiting_list" and result.placed[0].waiting_position == 2
+
+
+def test_stale_basket_is_emptied_with_a_notice(demo, martin):
+    lea, repas = ids(demo)
+    basket.toggle(martin, lea, repas, dt.date(2026, 12, 7))
+    assert basket.expire_if_stale(martin, clock.now() + dt.timedelta(days=6)) == 0
+    assert basket.expire_if_stale(martin, clock.now() + dt.timedelta(days=7, minutes=1)) == 1
+    assert basket.count(martin) == 0
+    assert Alert.select().where((Alert.household == martin.id) & (Alert.title == "Panier vidé")).exists()
+
+
+def test_basket_is_shared_by_the_households_guardians(demo, martin):
+    lea, repas = ids(demo)
+    other = User.create(email="thomas.martin@example.fr", role="parent", household=martin, activated=True,
+                        created_at=clock.local_now())
+    basket.toggle(Household.get_by_id(other.household_id), lea, repas, MON)
+    assert basket.count(martin) == 1
+
+
+def test_unit_week_books_then_unbooks_the_week(demo, martin):
+    lea, repas = ids(demo)
+    result = basket.week_of_unit(martin, lea, repas, MON, FRI)
+    assert result.changed == 4  # Monday, Tuesday, Thursday, Friday
+    assert basket.count(martin) == 4
+    result = basket.week_of_unit(martin, lea, repas, MON, FRI)
+    assert basket.count(martin) == 0
+
+
+def test_copy_week_to_siblings_only_for_shared_units(demo, freeze):
+    freeze("2026-11-19T17:55")
+    dupont = Household.get_by_id(demo["households"]["dupont"].id)
+    ines, repas = ids(demo, "ines")
+    malo = demo["children"]["malo"].id
+    basket.set_cell(dupont, ines, repas, THU, True)
+    basket.copy_week_to_siblings(dupont, ines, MON, FRI)
+    lines = {(l.child_id, l.date) for l in BasketLine.select().where(BasketLine.household == dupont.id)}
+    assert (malo, THU) in lines
+    assert not any(child == demo["children"]["jade"].id for child, _ in lines)  # other school's canteen
+
+
+def test_absence_declaration_after_the_cancel_deadline(demo, martin):
+    lea, repas = ids(demo)
+    booked = Booking.get((Booking.child == lea) & (Booking.unit == repas) & (Booking.date == dt.date(2026, 11, 19)))
+    with pytest.raises(orders.AbsenceRefused):
+        orders.declare_absence(martin, booked.id, "")
+    declaration = orders.declare_absence(martin, booked.id, "Maladie")
+    with pytest.raises(orders.AbsenceRefused):
+        orders.declare_absence(martin, booked.id, "Maladie")
+    orders.decide_absence(declaration.id, True)
+    assert Booking.get_by_id(booked.id).attendance == "absent_justified"
+    clock.freeze("2026-11-25T12:00")  # the late-absence window (48 h after the day) is over
+    other = Booking.get((Booking.child == lea) & (Booking.unit == repas) & (Booking.date == dt.date(2026, 11, 20)))
+    with pytest.raises(orders.AbsenceRefused):
+        orders.declare_absence(martin, other.id, "Maladie")

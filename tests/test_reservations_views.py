@@ -1,0 +1,234 @@
+"""Views of the reservations area: week grid (htmx and no-JS), basket, orders, staff decisions,
+month calendar, PDF, iCal, bulk booking and absences."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from models import Alert, BasketLine, Booking, Household, Order
+from services import clock
+from tests.conftest import csrf_token, post_form
+
+HX = {"HX-Request": "true"}
+MON = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def parent(demo, auth, freeze):
+    freeze("2026-11-19T17:55")
+    auth.login()
+    return demo
+
+
+def key(demo, day, child="lea", unit="repas_phare"):
+    return f"{demo['children'][child].id}:{demo['units'][unit].id}:{day.isoformat()}"
+
+
+def toggle(client, demo, day, ticked=True, child="lea", unit="repas_phare", headers=HX):
+    token = csrf_token(client, "/reservations")
+    k = key(demo, day, child, unit)
+    data = {"cell": k, "csrf_token": token}
+    if ticked:
+        data["cells"] = k
+    return client.post("/reservations/case", data=data, headers=headers)
+
+
+def test_week_grid_shows_children_units_deadlines_and_names(client, parent):
+    page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    assert "Cantine : réservations jusqu&#39;au jeudi 19 novembre à 18 h" in page
+    assert "Données actualisées le jeudi 19 novembre 2026 à 17 h 55" in page
+    assert "Repas – Léa – lundi 23 novembre 2026" in page
+    assert 'id="cell-{}-{}-2026-11-23"'.format(parent["children"]["lea"].id, parent["units"]["repas_phare"].id) in page
+    assert "Panier (0)" in page and "Mettre à jour le panier" in page
+    assert "Hugo" in page and "Novembre" in page  # the other child; the month strip
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "DOM ids must be unique"
+    for tag in re.findall(r"<[^>]+hx-post[^>]*>", page):
+        assert "hx-target" in tag
+
+
+@pytest.mark.parametrize("week", ["2026-W99", "n'importe", "1850-W01", "2026-W"])
+def test_bad_week_falls_back_with_a_message(client, parent, week):
+    response = client.get(f"/reservations?semaine={week}")
+    assert response.status_code == 200
+    assert "Semaine" in response.get_data(as_text=True) and "invalide" in response.get_data(as_text=True) \
+        or "hors des années" in response.get_data(as_text=True)
+
+
+def test_htmx_toggle_answers_the_cell_the_counter_and_a_message(client, parent):
+    response = toggle(client, parent, MON)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<td id="cell-')
+    assert "state-basket_add" in body and " checked" in body
+    assert 'id="basket-counter"' in body and 'hx-swap-oob="true"' in body and "Panier (1)" in body
+    assert 'hx-swap-oob="innerHTML:#messages"' in body and "Ajouté au panier" in body
+    assert len(response.data) < 4096
+    assert "HX-Request" in response.headers.get("Vary", "")
+    body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
+    assert "state-available" in body and "Panier (0)" in body and "Retiré du panier" in body
+
+
+def test_crafted_post_after_the_deadline_is_refused(client, parent):
+    clock.freeze("2026-11-19T18:01")
+    response = toggle(client, parent, MON)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200  # htmx 2 only swaps 2xx: the unchanged cell and a message
+    assert "state-locked" in body and "Hors délai" in body and "Non modifié" in body
+    assert 'type="checkbox"' not in body.split("</td>")[0]
+    assert BasketLine.select().count() == 0
+    # Without htmx: a redirect and a flashed refusal.
+    response = toggle(client, parent, MON, headers={})
+    assert response.status_code == 302
+    assert "Hors délai" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_other_households_cell_is_404_and_bad_key_changes_nothing(client, parent):
+    assert toggle(client, parent, MON, child="ines").status_code == 404
+    token = csrf_token(client, "/reservations")
+    response = client.post("/reservations/case", data={"cell": "x:y:z", "csrf_token": token}, headers=HX)
+    assert response.status_code == 200 and response.headers["HX-Reswap"] == "none"
+    assert "Case inconnue" in response.get_data(as_text=True)
+
+
+def test_no_js_form_updates_the_basket(client, parent):
+    shown = [key(parent, MON + dt.timedelta(days=i)) for i in (0, 1, 3, 4)]
+    response = post_form(client, "/reservations", {"semaine": "2026-W48", "shown": shown,
+                                                  "cells": [shown[0], shown[1], shown[3]]}, token_page="/reservations")
+    assert response.status_code == 302 and "semaine=2026-W48" in response.headers["Location"]
+    assert BasketLine.select().count() == 3
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Panier (3)" in page
+
+
+def test_basket_validate_order_and_booked_cells(client, parent):
+    for offset in (0, 1, 4):
+        toggle(client, parent, MON + dt.timedelta(days=offset))
+    page = client.get("/panier").get_data(as_text=True)
+    assert "Panier (3)" in page and page.count("<td>+ Réservation</td>") == 3
+    assert "Total : 4,50" in page and "Valider" in page and "Vider le panier" in page
+    response = post_form(client, "/panier/valider", token_page="/panier")
+    assert response.status_code == 302
+    order = Order.select().order_by(Order.id.desc()).first()
+    assert response.headers["Location"].endswith(f"/commandes/{order.id}")
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Commande n° {order.number} enregistrée le jeudi 19 novembre 2026 à 17 h 55" in detail
+    listing = client.get("/commandes").get_data(as_text=True)
+    assert "Historique" in listing and order.number in listing and "Commandes en attente" in listing
+    grid = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    cell = grid.split(f'id="cell-{key(parent, MON).replace(":", "-")}"')[1].split("</td>")[0]
+    assert "Réservé" in cell
+
+
+def test_cancellation_line_and_clear(client, parent):
+    toggle(client, parent, MON)
+    post_form(client, "/panier/valider", token_page="/panier")
+    body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
+    assert "state-basket_remove" in body and "Annulation ajoutée" in body
+    assert "Annulation" in client.get("/panier").get_data(as_text=True)
+    post_form(client, "/panier/vider", token_page="/panier")
+    assert BasketLine.select().count() == 0
+
+
+def test_removing_another_households_line_is_404(client, parent):
+    dupont = parent["households"]["dupont"]
+    line = BasketLine.create(household=dupont, child=parent["children"]["ines"], unit=parent["units"]["repas_phare"],
+                             date=MON, action="add", created_at=clock.local_now())
+    assert post_form(client, f"/panier/lignes/{line.id}/retirer", token_page="/panier").status_code == 404
+    assert client.get("/commandes/999999").status_code == 404
+
+
+def test_validating_an_empty_basket_says_so(client, parent):
+    response = post_form(client, "/panier/valider", token_page="/panier", follow_redirects=True)
+    assert "Votre panier est vide" in response.get_data(as_text=True)
+
+
+def test_staff_validate_requests_and_family_alerts(client, parent, auth):
+    request = Booking.get((Booking.child == parent["children"]["lea"]) & (Booking.status == "requested"))
+    auth.logout()
+    auth.login("agent@example.fr")
+    page = client.get("/gestion/reservations/").get_data(as_text=True)
+    assert "Léa Martin" in page and "Places restantes" in page and "Hugo Martin" in page
+    assert "Réservations à valider" in client.get("/gestion/").get_data(as_text=True)
+    response = post_form(client, f"/gestion/reservations/lignes/{request.id}", {"decision": "refuser"},
+                         token_page="/gestion/reservations/", follow_redirects=True)
+    assert "Indiquez le motif du refus" in response.get_data(as_text=True)
+    post_form(client, f"/gestion/reservations/lignes/{request.id}", {"decision": "accepter"},
+              token_page="/gestion/reservations/")
+    assert Booking.get_by_id(request.id).status == "booked"
+    auth.logout()
+    auth.login()
+    alerts = client.get("/alertes").get_data(as_text=True)
+    assert "Mes alertes" in alerts and "Réservation acceptée" in alerts
+
+
+def test_parents_cannot_open_staff_bookings(client, parent):
+    assert client.get("/gestion/reservations/").status_code == 404
+
+
+def test_unit_week_and_copy_to_siblings(client, demo, auth, freeze):
+    freeze("2026-11-19T17:55")
+    auth.login("famille.dupont@example.fr")
+    ines, repas = demo["children"]["ines"].id, demo["units"]["repas_phare"].id
+    post_form(client, "/reservations/semaine-unite", {"semaine": "2026-W48", "unit_week": f"{ines}:{repas}"},
+              token_page="/reservations")
+    assert BasketLine.select().where(BasketLine.child == ines).count() == 4
+    post_form(client, "/reservations/copier", {"semaine": "2026-W48", "copy_from": str(ines)}, token_page="/reservations")
+    assert BasketLine.select().where(BasketLine.child == demo["children"]["malo"].id).count() == 4
+    response = post_form(client, "/reservations/copier", {"semaine": "2026-W48", "copy_from": str(demo["children"]["lea"].id)},
+                         token_page="/reservations")
+    assert response.status_code == 404
+
+
+def test_month_calendar_pdf_and_ical(client, parent):
+    page = client.get("/reservations/mois?mois=2026-11").get_data(as_text=True)
+    assert "Planning de novembre 2026" in page and "Imprimer" in page and "semaine=2026-W47" in page
+    assert client.get("/reservations/mois?mois=2026-13").status_code == 200
+    pdf = client.get("/reservations/mois.pdf?mois=2026-11")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    post_form(client, "/reservations/calendrier", {"action": "creer"}, token_page="/reservations/mois")
+    token = Household.get_by_id(parent["households"]["martin"].id).ical_token
+    feed = client.get(f"/calendrier/{token}.ics")
+    assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.data and "Léa – Repas".encode() in feed.data
+    post_form(client, "/reservations/calendrier", {"action": "revoquer"}, token_page="/reservations/mois")
+    assert client.get(f"/calendrier/{token}.ics").status_code == 404
+
+
+def test_bulk_preview_then_add(client, parent):
+    form = {"enfants": [str(parent["children"]["lea"].id)], "unites": [str(parent["units"]["repas_phare"].id)],
+            "du": "2026-11-16", "au": "2026-12-04", "jours": ["0", "1", "3"], "mode": "remplacer",
+            "action": "apercu"}
+    page = post_form(client, "/reservations/en-masse", form, token_page="/reservations/en-masse").get_data(as_text=True)
+    assert "Aperçu" in page and "Jours ajoutés (6)" in page and "Total : 9,00" in page
+    assert "Jours ignorés (1)" in page and "Hors délai" in page  # Friday 20th: booked, no longer cancellable
+    assert BasketLine.select().count() == 0
+    response = post_form(client, "/reservations/en-masse", {**form, "action": "ajouter"},
+                         token_page="/reservations/en-masse")
+    assert response.status_code == 302 and BasketLine.select().count() == 6
+    bad = post_form(client, "/reservations/en-masse", {**form, "au": "2026-01-01"}, token_page="/reservations/en-masse")
+    assert bad.status_code == 400 and "avant la date de début" in bad.get_data(as_text=True)
+
+
+def test_declare_absence_after_the_deadline(client, parent):
+    booking = Booking.get((Booking.child == parent["children"]["lea"]) & (Booking.unit == parent["units"]["repas_phare"])
+                          & (Booking.date == dt.date(2026, 11, 19)))
+    grid = client.get("/reservations?semaine=2026-W47").get_data(as_text=True)
+    assert "Déclarer une absence" in grid
+    response = post_form(client, f"/reservations/absence/{booking.id}", {"reason": "Maladie"},
+                         token_page=f"/reservations/absence/{booking.id}")
+    assert response.status_code == 302
+    assert booking.absence_declarations.count() == 1
+    again = client.get(f"/reservations/absence/{booking.id}").get_data(as_text=True)
+    assert "déjà déclarée" in again
+    other = Booking.get(Booking.child == parent["children"]["ines"])
+    assert client.get(f"/reservations/absence/{other.id}").status_code == 404
+
+
+def test_stale_basket_emptied_with_notice_on_the_grid(client, parent):
+    toggle(client, parent, dt.date(2026, 12, 7))
+    clock.freeze("2026-11-27T09:00")
+    page = client.get("/reservations").get_data(as_text=True)
+    assert "il a été vidé" in page and "Panier (0)" in page
+    assert Alert.select().where(Alert.title == "Panier vidé").exists()
