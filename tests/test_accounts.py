@@ -202,6 +202,7 @@ def test_reset_token_cannot_be_used_as_invitation(demo):
 def test_staff_invitation(demo):
     links = []
     agent = demo["users"]["agent"]
+    households_before = Household.select().count()
     user = accounts.invite_parent(agent, "nouveau.parent@example.fr", "Anne", "Le Bris", None, links.append)
     assert not user.activated and user.password_hash is None
     assert user.household.status == "validated"
@@ -209,7 +210,7 @@ def test_staff_invitation(demo):
         accounts.authenticate("nouveau.parent@example.fr", "")
     accounts.set_password_with_token(links[0], "init", "Mon-Nouveau-2026!", "Mon-Nouveau-2026!")
     assert accounts.authenticate("nouveau.parent@example.fr", "Mon-Nouveau-2026!").household_id == user.household_id
-    assert Household.select().count() == 3
+    assert Household.select().count() == households_before + 1
 
 
 def test_change_password_and_email_notify(demo):

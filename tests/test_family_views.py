@@ -173,3 +173,14 @@ def test_closure_is_a_request(client, demo, auth):
     martin = Household.get_by_id(demo["households"]["martin"].id)
     assert martin.status == "closing_requested"
     assert Child.select().where(Child.household == martin).count() == 2  # nothing deleted
+
+
+def test_conjoint_gets_a_login_to_the_same_household(client, demo, auth):
+    auth.login()
+    thomas = Guardian.get(Guardian.email == "thomas.martin@example.fr")
+    assert "Créer un accès au portail pour Thomas" in client.get("/mon-compte").get_data(as_text=True)
+    response = post_form(client, f"/mon-compte/responsables/{thomas.id}/acces", token_page="/mon-compte")
+    assert response.status_code == 302
+    login = User.get(User.email == "thomas.martin@example.fr")
+    assert login.household_id == demo["households"]["martin"].id and login.guardian_id == thomas.id
+    assert any(m["to"] == "thomas.martin@example.fr" for m in outbox_messages())
