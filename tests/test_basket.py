@@ -123,7 +123,7 @@ def test_cancellation_goes_through_the_basket(demo, martin, freeze):
 
 def test_staff_validation_activity_gives_requested_then_decision_alerts(demo, martin):
     lea, journee = ids(demo, "lea", "alsh_journee")
-    basket.toggle(martin, lea, journee, dt.date(2026, 12, 16))
+    basket.toggle(martin, lea, journee, dt.date(2027, 1, 13))
     result = basket.validate(martin)
     assert result.placed[0].outcome == "requested"
     pending, _history = orders.household_orders(martin)

@@ -61,4 +61,4 @@ def seed(ctx: dict) -> None:
           _at(dt.date(2026, 11, 17), 10), full_day, full_day)
     # One ALSH request waiting for staff validation.
     _fill(martin, users["martin"], [(children["lea"], units["alsh_journee"], {2})],
-          _at(dt.date(2026, 11, 18), 20), dt.date(2026, 12, 2), dt.date(2026, 12, 2))
+          _at(dt.date(2026, 11, 18), 20), dt.date(2026, 12, 16), dt.date(2026, 12, 16))
