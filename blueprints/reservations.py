@@ -94,20 +94,19 @@ def toggle():
         return _message_only(error.message)
     want = key in request.form.getlist("cells")
     try:
-        status, changed = basket.set_cell(household, child_id, unit_id, day, want)
-        message, category = _toggle_message(status, changed), "success"
+        result = basket.change_cell(household, child_id, unit_id, day, want)
     except NotFound:
         abort(404)
-    except basket.CellRefused as refusal:
-        child, unit = basket.owned_cell(household, child_id, unit_id)
-        status = engine.day_status(child, unit, day)
-        message, category = f"Non modifié : {refusal.message}", "error"
+    if result.refusal:
+        message, category = f"Non modifié : {result.refusal}", "error"
+    else:
+        message, category = _toggle_message(result.status, result.changed), "success"
     if not request.headers.get("HX-Request"):
         flash(message, category)
         return _back_to_week(planning.monday(day))
-    child, unit = basket.owned_cell(household, child_id, unit_id)
-    return render_template("reservations/_toggle.html", child=child, unit=unit, day=day, status=status,
-                           basket_count=basket.count(household), message=message, category=category)
+    return render_template("reservations/_toggle.html", child=result.child, unit=result.unit, day=day,
+                           status=result.status, basket_count=basket.count(household), message=message,
+                           category=category)
 
 
 def _toggle_message(status: engine.DayStatus, changed: bool) -> str:

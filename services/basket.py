@@ -80,9 +80,10 @@ def _touch(household: Household, now: dt.datetime) -> None:
 
 
 def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
-           want: bool, now: dt.datetime) -> bool:
+           want: bool, now: dt.datetime, context: engine.StatusContext | None = None) -> bool:
     """Make the cell's ticked state `want` by adding or deleting one basket line. Returns whether
-    something changed; raises CellRefused (with the engine's reason) when the cell can't change."""
+    something changed; raises CellRefused (with the engine's reason) when the cell can't change.
+    With the engine's context, its basket view is kept in step so it can answer the new state."""
     if status.checked == want:
         return False
     where = ((BasketLine.household == household.id) & (BasketLine.child == child.id)
@@ -90,6 +91,8 @@ def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status:
     if status.basket is not None:
         # Undoing a pending change is always allowed: nothing was booked yet.
         BasketLine.delete().where(where).execute()
+        if context is not None:
+            context.basket.pop((child.id, unit.id, day), None)
         return True
     if want and status.can_book:
         action = "add"
@@ -97,8 +100,10 @@ def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status:
         action = "remove"
     else:
         raise CellRefused(_refusal(status))
-    BasketLine.create(household=household, child=child, unit=unit, date=day, action=action,
-                      created_at=clock.to_local_naive(now))
+    line = BasketLine.create(household=household, child=child, unit=unit, date=day, action=action,
+                             created_at=clock.to_local_naive(now))
+    if context is not None:
+        context.basket[(child.id, unit.id, day)] = line
     return True
 
 
@@ -106,19 +111,43 @@ def _refusal(status: engine.DayStatus) -> str:
     return status.reason or status.label
 
 
+@dataclass
+class CellChange:
+    child: Child
+    unit: Unit
+    day: dt.date
+    status: engine.DayStatus  # after the change (or unchanged, with refusal set)
+    changed: bool
+    refusal: str = ""
+
+
+def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
+                now: dt.datetime | None = None) -> CellChange:
+    """Tick (want=True) or untick one cell, answering the engine's new status; a refusal is
+    reported in the result (nothing changed). NotFound for another household's child."""
+    now = now or clock.now()
+    child, unit = owned_cell(household, child_id, unit_id)
+    with db.atomic():
+        context = engine.week_statuses(household, day, day, now, units=[unit], children=[child])
+        status = context.status(child, unit, day)
+        try:
+            changed = _apply(household, child, unit, day, status, want, now, context)
+        except CellRefused as refusal:
+            return CellChange(child, unit, day, status, False, refusal.message)
+        if changed:
+            _touch(household, now)
+            status = context.status(child, unit, day)
+    return CellChange(child, unit, day, status, changed)
+
+
 def set_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
              now: dt.datetime | None = None) -> tuple[engine.DayStatus, bool]:
     """Tick (want=True) or untick one cell: returns (new status, changed). CellRefused if the
     engine forbids it; NotFound for another household's child."""
-    now = now or clock.now()
-    child, unit = owned_cell(household, child_id, unit_id)
-    with db.atomic():
-        status = engine.day_status(child, unit, day, now)
-        changed = _apply(household, child, unit, day, status, want, now)
-        if changed:
-            _touch(household, now)
-            status = engine.day_status(child, unit, day, now)
-    return status, changed
+    result = change_cell(household, child_id, unit_id, day, want, now)
+    if result.refusal:
+        raise CellRefused(result.refusal)
+    return result.status, result.changed
 
 
 def toggle(household: Household, child_id: int, unit_id: int, day: dt.date,
@@ -164,7 +193,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
             child, unit = by_child[child_id], by_unit[unit_id]
             status = context.status(child, unit, day)
             try:
-                if _apply(household, child, unit, day, status, want, now):
+                if _apply(household, child, unit, day, status, want, now, context):
                     result.changed += 1
             except CellRefused as refusal:
                 if status.state != "closed":
