@@ -46,6 +46,8 @@ BLUEPRINTS = [
     "blueprints.staff",
     "blueprints.family",
     "blueprints.staff.family",
+    "blueprints.enrolments",
+    "blueprints.staff.activities",  # also registers `flask refresh-holidays`
     "blueprints.reservations",
     "blueprints.orders",
     "blueprints.staff.bookings",

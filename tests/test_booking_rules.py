@@ -71,8 +71,9 @@ def test_not_enrolled_and_pending_enrolment(demo):
 
 
 def test_price_follows_qf_band_and_pai(demo):
-    lea, hugo, repas = demo["children"]["lea"], demo["children"]["hugo"], demo["units"]["repas_phare"]
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
     Household.update(quotient_familial=550).where(Household.id == lea.household_id).execute()
+    Child.update(has_pai=False).where(Child.id == lea.id).execute()
     lea = Child.get_by_id(lea.id)
     assert day_status(lea, repas, D(2026, 11, 30), at("2026-11-20T10:00")).price == 100
     Child.update(has_pai=True).where(Child.id == lea.id).execute()
