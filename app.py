@@ -51,6 +51,8 @@ BLUEPRINTS = [
     "blueprints.reservations",
     "blueprints.orders",
     "blueprints.staff.bookings",
+    "blueprints.billing",
+    "blueprints.staff.billing",
 ]
 
 
@@ -80,6 +82,12 @@ def _base_config(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        # Card payments (billing): eopayment backend, "payfip_ws" in production, "dummy" elsewhere.
+        PAYMENT_BACKEND=env.get("PAYMENT_BACKEND",
+                                "payfip_ws" if env.get("PORTAIL_ENV") == "production" else "dummy"),
+        PAYFIP_NUMCLI=env.get("PAYFIP_NUMCLI", ""),  # 6-digit client number given by the DGFiP
+        PAYFIP_MODE=env.get("PAYFIP_MODE", "T"),  # saisie: T test, X activation, W production
+        PAYMENT_ORIGIN=env.get("PAYMENT_ORIGIN", "Portail famille"),
     )
 
 

@@ -334,7 +334,7 @@ def next_number(regie: Regie, kind: str, issued_on: dt.date) -> str:
     return f"{kind}{issued_on.year}-{issued_on.month:02d}-{counter.last:05d}"
 
 
-def _payer(household: Household) -> tuple[str, str]:
+def payer_of(household: Household) -> tuple[str, str]:
     guardians = list(household.guardians.order_by(Guardian.is_payer.desc(), Guardian.position, Guardian.id))
     if not guardians:
         return household.name, ""
@@ -354,7 +354,7 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
     """Number and write one invoice with its lines, in one transaction (AlreadyInvoiced if done)."""
     now = clock.local_now()
     today = now.date()
-    payer_name, payer_address = _payer(household)
+    payer_name, payer_address = payer_of(household)
     try:
         with write_transaction():
             if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie)

@@ -13,6 +13,16 @@ from services import clock, invoicing
 DAYS = [dt.date(2027, 1, d) for d in (4, 5, 7, 8, 11, 12)]  # Mon, Tue, Thu, Fri, Mon, Tue
 
 
+def clear_billing() -> None:
+    """Remove the demo's invoices and payments: each test starts from an empty ledger."""
+    from models import InvoicePeriodLock, OnlineTransaction, Payment, PaymentAllocation
+    for model in (PaymentAllocation, OnlineTransaction, Payment, InvoicePeriodLock, InvoiceLine):
+        model.delete().execute()
+    Invoice.delete().where(Invoice.corrects.is_null(False)).execute()
+    Invoice.delete().execute()
+    NumberCounter.delete().execute()
+
+
 def book(household, child, unit, day, **fields):
     values = dict(status="booked", created_at=dt.datetime(2026, 12, 1, 9, 0))
     values.update(fields)
@@ -35,6 +45,7 @@ def january(demo, freeze):
     # A known starting point whatever the household seed says: no PAI, QF unknown.
     Child.update(has_pai=False).execute()
     Household.update(quotient_familial=None).execute()
+    clear_billing()
     return demo
 
 

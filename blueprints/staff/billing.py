@@ -1,0 +1,257 @@
+"""Staff invoicing (/gestion/facturation): monthly run (preview, issue), invoices and credit notes,
+manual payments, unpaid invoices with e-mail reminders, CSV exports. Régisseur and admin only."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, ValidationError
+
+from models import Household, Invoice, Payment, Regie
+from services import accounts, clock, formatting, invoicing, mail, payments
+from services.errors import DomainError
+
+from blueprints.access import staff_required
+from blueprints.billing import MONTHS, group_lines, pdf_response, render_invoice_pdf
+from blueprints.staff import DASHBOARD_QUEUES
+
+bp = Blueprint("staff_billing", __name__, url_prefix="/gestion/facturation")
+ROLE = "regisseur"
+
+
+class PaymentForm(FlaskForm):
+    household = SelectField("Foyer", coerce=int, validators=[InputRequired("Choisissez le foyer.")])
+    mode = SelectField("Mode de règlement", choices=[(m, Payment.MODES[m]) for m in payments.MANUAL_MODES])
+    amount = StringField("Montant (en euros, ex. 49,30)", validators=[DataRequired("Indiquez le montant.")])
+    received_on = DateField("Date de réception", validators=[InputRequired("Indiquez une date valide.")])
+    reference = StringField("Référence (n° de chèque, de virement…)")
+
+    def validate_household(self, field) -> None:
+        if not field.data or Household.get_or_none(Household.id == field.data) is None:
+            raise ValidationError("Choisissez le foyer.")
+
+
+class CreditForm(FlaskForm):
+    amount = StringField("Montant de l'avoir (en euros)", validators=[DataRequired("Indiquez le montant.")])
+    reason = StringField("Motif", validators=[DataRequired("Indiquez le motif de l'avoir.")])
+
+
+def _period_args() -> tuple[Regie | None, int, int]:
+    """Régie, year and month from the query or the form; defaults to last month."""
+    source = request.form if request.method == "POST" else request.args
+    last = clock.today().replace(day=1) - dt.timedelta(days=1)
+    regie_id = source.get("regie", "")
+    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
+    year = int(source["annee"]) if source.get("annee", "").isdigit() else last.year
+    month = int(source["mois"]) if source.get("mois", "").isdigit() else last.month
+    return regie, year, month
+
+
+@bp.get("/", endpoint="invoicing")
+@staff_required(ROLE)
+def invoicing_page():
+    """Choose a régie and a month; see the preview (households, amounts, anomalies)."""
+    regie, year, month = _period_args()
+    preview, error = None, None
+    if regie is not None:
+        try:
+            preview = invoicing.preview_run(regie, year, month)
+        except DomainError as refusal:
+            error = refusal.message
+    elif request.args.get("regie"):
+        error = "Choisissez une régie."
+    recent = (Invoice.select().order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(15))
+    return render_template("staff/billing/invoicing.html", regies=Regie.select().order_by(Regie.name),
+                           regie=regie, year=year, month=month, month_names=MONTHS, preview=preview,
+                           error=error, recent=recent), 400 if error else 200
+
+
+@bp.post("/emettre")
+@staff_required(ROLE)
+def issue():
+    regie, year, month = _period_args()
+    if regie is None:
+        flash("Choisissez une régie.", "error")
+        return redirect(url_for("staff_billing.invoicing"))
+    try:
+        result = invoicing.issue_run(regie, year, month, current_user)
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff_billing.invoicing"))
+    accounts.audit(current_user, "invoicing_run", regie, f"{year}-{month:02d}: {len(result.issued)} facture(s)")
+    if result.issued:
+        numbers = sorted(i.number for i in result.issued)
+        flash(f"{len(result.issued)} facture(s) émise(s) ({numbers[0]} à {numbers[-1]}), "
+              f"{formatting.money(sum(i.amount for i in result.issued))}.", "success")
+    else:
+        flash("Aucune nouvelle facture : tout est déjà facturé pour cette période.", "info")
+    return redirect(url_for("staff_billing.invoicing", regie=regie.id, annee=year, mois=month))
+
+
+@bp.route("/factures/<int:invoice_id>", methods=["GET", "POST"])
+@staff_required(ROLE)
+def invoice(invoice_id: int):
+    """An invoice as staff see it, with the credit note form (issued invoices are never edited)."""
+    item = Invoice.get_or_none(Invoice.id == invoice_id) or abort(404)
+    form = CreditForm()
+    if form.validate_on_submit():
+        try:
+            amount = formatting.parse_money(form.amount.data)
+        except ValueError:
+            form.amount.errors.append("Montant invalide : écrivez par exemple 12,50.")
+        else:
+            try:
+                credit = invoicing.issue_credit_note(item, amount, form.reason.data, current_user)
+            except DomainError as refusal:
+                getattr(form, refusal.field or "amount").errors.append(refusal.message)
+            else:
+                accounts.audit(current_user, "credit_note", credit, f"{credit.number} sur {item.number}")
+                flash(f"Avoir {credit.number} émis ({formatting.money(amount)}).", "success")
+                return redirect(url_for("staff_billing.invoice", invoice_id=item.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("staff/billing/invoice.html", invoice=item, groups=group_lines(item.lines),
+                           status=invoicing.status_of(item), form=form), status
+
+
+@bp.get("/factures/<int:invoice_id>/pdf")
+@staff_required(ROLE)
+def invoice_pdf(invoice_id: int):
+    item = Invoice.get_or_none(Invoice.id == invoice_id) or abort(404)
+    return pdf_response(render_invoice_pdf(item), f"facture-{item.number}.pdf")
+
+
+@bp.route("/reglement", methods=["GET", "POST"])
+@staff_required(ROLE)
+def record_payment():
+    """A cheque, cash, CESU or transfer, spread over the household's oldest unpaid invoices."""
+    form = PaymentForm()
+    households = list(Household.select().order_by(Household.name))
+    form.household.choices = [(0, "— Choisir un foyer —")] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households]
+    if request.method == "GET":
+        form.received_on.data = clock.today()
+        if request.args.get("foyer", "").isdigit():
+            form.household.data = int(request.args["foyer"])
+    if form.validate_on_submit():
+        household = Household.get_by_id(form.household.data)
+        try:
+            amount = formatting.parse_money(form.amount.data)
+        except ValueError:
+            form.amount.errors.append("Montant invalide : écrivez par exemple 49,30.")
+        else:
+            try:
+                payment = payments.record_payment(household, form.mode.data, amount, form.received_on.data,
+                                                  form.reference.data, current_user)
+            except DomainError as refusal:
+                getattr(form, refusal.field or "amount").errors.append(refusal.message)
+            else:
+                accounts.audit(current_user, "payment_recorded", payment,
+                               f"{payment.mode_label} {formatting.money(amount)}")
+                flash(f"Règlement de {formatting.money(amount)} enregistré pour {household.name}.", "success")
+                return redirect(url_for("staff_billing.record_payment"))
+    status = 400 if request.method == "POST" else 200
+    recent = Payment.select().order_by(Payment.recorded_at.desc(), Payment.id.desc()).limit(10)
+    return render_template("staff/billing/payment.html", form=form, recent=recent), status
+
+
+@bp.get("/impayes")
+@staff_required(ROLE)
+def unpaid():
+    today = clock.today()
+    rows = [(i, invoicing.status_of(i, today)) for i in invoicing.unpaid_invoices()]
+    return render_template("staff/billing/unpaid.html", rows=rows, total=sum(i.balance for i, _ in rows))
+
+
+@bp.post("/impayes/relance")
+@staff_required(ROLE)
+def remind():
+    """E-mail a reminder for the selected unpaid invoices (all overdue ones when none is ticked)."""
+    today = clock.today()
+    chosen = {int(v) for v in request.form.getlist("facture") if v.isdigit()}
+    invoices = [i for i in invoicing.unpaid_invoices() if (i.id in chosen if chosen else today > i.due_on)]
+    invoices = [i for i in invoices if not i.direct_debit]
+    sent = 0
+    for item in invoices:
+        body = (f"Bonjour,\n\nSauf erreur de notre part, la facture {item.number} du "
+                f"{formatting.date_short(item.issued_on)} ({item.regie.name}) n'est pas entièrement réglée : "
+                f"il reste {formatting.money(item.balance)} à payer (échéance le {formatting.date_short(item.due_on)}).\n"
+                f"Vous pouvez la payer en ligne sur le portail famille, rubrique Factures : "
+                f"{url_for('billing.invoice', invoice_id=item.id, _external=True)}\n\n"
+                f"Si vous avez déjà réglé, merci de ne pas tenir compte de ce message.\n\nLe service enfance")
+        for email in payments.household_emails(item.household):
+            mail.send(email, f"Rappel : facture {item.number} à régler", body)
+            sent += 1
+        accounts.audit(current_user, "invoice_reminder", item, item.number)
+    if sent:
+        flash(f"{sent} rappel(s) envoyé(s) pour {len(invoices)} facture(s).", "success")
+    else:
+        flash("Aucun rappel envoyé : cochez des factures, ou aucune facture n'est en retard.", "info")
+    return redirect(url_for("staff_billing.unpaid"))
+
+
+def _csv(rows: list[list], header: list[str], filename: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(rows)
+    # BOM so spreadsheet software reads the accents as UTF-8.
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _euros(cents: int) -> str:
+    return f"{cents / 100:.2f}".replace(".", ",")
+
+
+def _year_month() -> tuple[int | None, int | None]:
+    year = request.args.get("annee", "")
+    month = request.args.get("mois", "")
+    return (int(year) if year.isdigit() else None, int(month) if month.isdigit() and 1 <= int(month) <= 12 else None)
+
+
+@bp.get("/export/factures.csv")
+@staff_required(ROLE)
+def export_invoices():
+    year, month = _year_month()
+    query = Invoice.select().order_by(Invoice.regie, Invoice.issued_on, Invoice.number)
+    rows = []
+    for item in query:
+        if (year and item.issued_on.year != year) or (month and item.issued_on.month != month):
+            continue
+        rows.append([item.regie.name, item.number, "avoir" if item.kind == "credit" else "facture",
+                     item.issued_on.isoformat(), item.due_on.isoformat(), item.household_id, item.household.name,
+                     item.payer_name, _euros(item.amount), _euros(item.paid), _euros(item.credited),
+                     _euros(item.balance), item.corrects.number if item.corrects_id else "",
+                     invoicing.status_of(item)[1]])
+    header = ["Régie", "Numéro", "Type", "Date", "Échéance", "N° foyer", "Foyer", "Payeur", "Montant",
+              "Réglé", "Avoirs", "Reste à payer", "Facture corrigée", "État"]
+    return _csv(rows, header, "factures.csv")
+
+
+@bp.get("/export/reglements.csv")
+@staff_required(ROLE)
+def export_payments():
+    year, month = _year_month()
+    rows = []
+    for item in Payment.select().order_by(Payment.received_on, Payment.id):
+        if (year and item.received_on.year != year) or (month and item.received_on.month != month):
+            continue
+        invoices = ", ".join(f"{a.invoice.number} ({_euros(a.amount)})" for a in item.allocations)
+        rows.append([item.id, item.received_on.isoformat(), item.mode_label, item.reference, item.household_id,
+                     item.household.name, _euros(item.amount), invoices])
+    return _csv(rows, ["N°", "Date", "Mode", "Référence", "N° foyer", "Foyer", "Montant", "Factures réglées"],
+                "reglements.csv")
+
+
+def _unpaid_queue():
+    count = sum(1 for i in invoicing.unpaid_invoices() if clock.today() > i.due_on)
+    if count:
+        return {"label": "Factures en retard de paiement", "count": count, "endpoint": "staff_billing.unpaid"}
+    return None
+
+
+DASHBOARD_QUEUES.append(_unpaid_queue)

@@ -1,0 +1,110 @@
+"""A demo parent opens an unpaid invoice, downloads its PDF (the text holds the total), pays through
+the dummy bank and sees it paid; another household's invoice PDF is a 404. Staff invoicing pages.
+axe-core on every page visited (phone for Martin, desktop for Dupont and the régisseur)."""
+from __future__ import annotations
+
+import io
+import sqlite3
+
+import pytest
+from pypdf import PdfReader
+
+from tests.browser.conftest import axe_check
+
+PASSWORD = "Demo-Portail-2026!"
+
+
+def _db(live_server):
+    return sqlite3.connect(live_server.instance / "portail.db")
+
+
+def _unpaid_invoice(live_server, email: str) -> tuple[int, str, int]:
+    """(id, number, amount) of the household's unpaid invoice, read from the server's database."""
+    with _db(live_server) as conn:
+        return conn.execute(
+            "SELECT i.id, i.number, i.amount FROM invoice i JOIN user u ON u.household_id = i.household_id "
+            "WHERE u.email = ? AND i.kind = 'invoice' AND i.amount > i.paid + i.credited ORDER BY i.id LIMIT 1",
+            (email,)).fetchone()
+
+
+def _any_invoice_id(live_server, email: str) -> int:
+    with _db(live_server) as conn:
+        return conn.execute("SELECT i.id FROM invoice i JOIN user u ON u.household_id = i.household_id "
+                            "WHERE u.email = ? ORDER BY i.id LIMIT 1", (email,)).fetchone()[0]
+
+
+def _login(page, live_server, email: str) -> None:
+    page.goto(live_server.url + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+
+
+def _euros(cents: int) -> str:
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+@pytest.mark.parametrize("viewport, email, other", [
+    ("phone", "famille.martin@example.fr", "famille.dupont@example.fr"),
+    ("desktop", "famille.dupont@example.fr", "famille.martin@example.fr"),
+])
+def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, other, request):
+    page = request.getfixturevalue(f"page_{viewport}")
+    invoice_id, number, amount = _unpaid_invoice(live_server, email)
+    other_id = _any_invoice_id(live_server, other)
+    _login(page, live_server, email)
+    page.goto(live_server.url + "/factures/")
+    assert page.get_by_role("heading", name="Mes factures").is_visible()
+    assert page.get_by_text("Consommations à facturer").first.is_visible()
+    axe_check(page, "invoices")
+
+    page.get_by_role("link", name=f"Facture {number}").first.click()
+    page.wait_for_url(f"**/factures/{invoice_id}")
+    assert page.get_by_text("À payer avant le").first.is_visible()
+    axe_check(page, "invoice detail")
+
+    pdf = page.context.request.get(live_server.url + f"/factures/{invoice_id}/pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages).replace("\xa0", " ")
+    assert f"{_euros(amount)} €" in text and number in text
+    assert page.context.request.get(live_server.url + f"/factures/{other_id}/pdf").status == 404
+    assert page.context.request.get(live_server.url + f"/factures/{other_id}").status == 404
+
+    page.get_by_role("button", name="Payer en ligne").click()
+    page.wait_for_url("**/factures/paiement/banque-de-test*")
+    assert page.get_by_text(f"Montant demandé").is_visible()
+    axe_check(page, "dummy bank")
+    page.get_by_role("button", name="Payé", exact=True).click()
+    page.wait_for_url(f"**/factures/{invoice_id}")
+    assert page.get_by_role("status").get_by_text("Paiement accepté").is_visible()
+    assert page.get_by_text("Payée").first.is_visible()
+    assert not page.get_by_role("button", name="Payer en ligne").is_visible()
+    axe_check(page, "invoice paid")
+    assert any(m["to"] == email and m["subject"] == f"Paiement reçu – facture {number}" for m in live_server.outbox())
+
+    page.goto(live_server.url + "/factures/reglements")
+    assert page.get_by_text("Carte bancaire (PayFiP)").first.is_visible()
+    axe_check(page, "payments")
+    page.goto(live_server.url + "/factures/attestations")
+    assert page.get_by_role("heading", name="Attestations de frais de garde").is_visible()
+    axe_check(page, "certificates")
+    assert not page.js_errors
+
+
+def test_staff_invoicing_pages(live_server, page_desktop):
+    page = page_desktop
+    _login(page, live_server, "admin@example.fr")
+    page.goto(live_server.url + "/gestion/facturation/")
+    axe_check(page, "invoicing")
+    page.get_by_label("Régie").select_option(label="Régie périscolaire")
+    page.get_by_role("button", name="Prévisualiser").click()
+    assert page.get_by_role("heading", name="Aperçu", exact=False).is_visible()
+    axe_check(page, "preview")
+    page.get_by_role("link", name="Impayés et relances").click()
+    axe_check(page, "unpaid")
+    page.get_by_role("link", name="Enregistrer un règlement").first.click()
+    page.get_by_role("button", name="Enregistrer le règlement").click()
+    assert page.get_by_text("Choisissez le foyer.").first.is_visible()
+    axe_check(page, "payment form with errors")
+    assert not page.js_errors

@@ -1,0 +1,122 @@
+"""Payments: manual règlements over the oldest invoices, online card payment through the dummy
+backend (verified server-side, idempotent, amount never trusted), unknown transactions."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from models import DirectDebitMandate, Invoice, OnlineTransaction, Payment, PaymentAllocation
+from services import clock, invoicing, payments
+from services.errors import InvalidInput
+from tests.conftest import outbox_messages
+from tests.test_invoicing import book, clear_billing
+
+SETTINGS = payments.PaymentSettings()
+URLS = dict(email="famille.martin@example.fr", return_url="http://portail.test/factures/retour",
+            notify_url="http://portail.test/factures/notification", dummy_bank_url="http://portail.test/banque")
+
+
+@pytest.fixture
+def invoices(demo, freeze):
+    """Two invoices of the Martin household: January (2 meals) then February (3 meals)."""
+    martin, lea = demo["households"]["martin"], demo["children"]["lea"]
+    clear_billing()  # the demo's own invoices and payments are out of the way
+    regie, repas = demo["regies"]["periscolaire"], demo["units"]["repas_phare"]
+    result = []
+    for month, days in ((1, (4, 5)), (2, (1, 2, 4))):
+        for day in days:
+            book(martin, lea, repas, dt.date(2027, month, day), price=290, attendance="present")
+        freeze(f"2027-{month + 1:02d}-01T09:00")
+        result += invoicing.issue_run(regie, 2027, month).issued
+    freeze("2027-03-05T10:00")
+    return [inv for inv in result if inv.household_id == martin.id]
+
+
+def test_manual_payment_spreads_over_oldest_first(invoices, demo):
+    january, february = invoices
+    assert (january.amount, february.amount) == (580, 870)
+    payment = payments.record_payment(demo["households"]["martin"], "cheque", 700, dt.date(2027, 3, 4), "n° 1234567")
+    assert [(a.invoice_id, a.amount) for a in payment.allocations.order_by(PaymentAllocation.id)] == [
+        (january.id, 580), (february.id, 120)]
+    assert Invoice.get_by_id(january.id).balance == 0
+    assert Invoice.get_by_id(february.id).balance == 750
+    assert invoicing.status_of(Invoice.get_by_id(january.id))[1] == "Payée"
+    payments.record_payment(demo["households"]["martin"], "especes", 1000, dt.date(2027, 3, 5))
+    assert Invoice.get_by_id(february.id).balance == 0
+    assert payments.household_credit(demo["households"]["martin"]) == 250  # avoir
+
+
+@pytest.mark.parametrize("mode, amount, day, field", [
+    ("carte", 100, dt.date(2027, 3, 1), "mode"), ("cheque", 0, dt.date(2027, 3, 1), "amount"),
+    ("cheque", -5, dt.date(2027, 3, 1), "amount"), ("virement", 100, dt.date(2027, 3, 6), "received_on"),
+])
+def test_manual_payment_refusals_save_nothing(invoices, demo, mode, amount, day, field):
+    with pytest.raises(InvalidInput) as refusal:
+        payments.record_payment(demo["households"]["martin"], mode, amount, day)
+    assert refusal.value.field == field
+    assert Payment.select().count() == 0
+
+
+def pay(invoice, outcome="paid", charged=None):
+    transaction, url = payments.start_online_payment(invoice, SETTINGS, **URLS)
+    assert url.startswith("http://portail.test/banque?") and "transaction_id=" in url
+    notification = payments.simulate_bank(transaction.transaction_id, outcome,
+                                          transaction.amount if charged is None else charged)
+    return transaction, notification
+
+
+def test_online_payment_paid_once_and_replay_changes_nothing(invoices):
+    january = invoices[0]
+    transaction, notification = pay(january)
+    assert transaction.amount == 580
+    outcome = payments.handle_bank_answer(notification, SETTINGS)
+    assert outcome.changed and outcome.transaction.status == "paid"
+    assert Invoice.get_by_id(january.id).balance == 0
+    assert Payment.get().mode == "carte"
+    mails = [m for m in outbox_messages() if m["subject"].startswith("Paiement reçu")]
+    assert len(mails) == 1 and "5,80" in mails[0]["body"]
+    replay = payments.handle_bank_answer(notification, SETTINGS)
+    assert not replay.changed
+    assert Payment.select().count() == 1 and PaymentAllocation.select().count() == 1
+    with pytest.raises(payments.NotPayableOnline):
+        payments.start_online_payment(Invoice.get_by_id(january.id), SETTINGS, **URLS)
+
+
+def test_amount_mismatch_is_an_anomaly_not_a_payment(invoices):
+    transaction, notification = pay(invoices[0], charged=1)
+    outcome = payments.handle_bank_answer(notification, SETTINGS)
+    assert outcome.transaction.status == "anomaly"
+    assert Payment.select().count() == 0 and Invoice.get_by_id(invoices[0].id).balance == 580
+
+
+@pytest.mark.parametrize("outcome, status", [("refused", "refused"), ("cancelled", "cancelled")])
+def test_refused_and_abandoned(invoices, outcome, status):
+    transaction, notification = pay(invoices[0], outcome)
+    assert payments.handle_bank_answer(notification, SETTINGS).transaction.status == status
+    assert Payment.select().count() == 0
+
+
+def test_forged_claim_without_bank_record_changes_nothing(invoices):
+    transaction, _url = payments.start_online_payment(invoices[0], SETTINGS, **URLS)
+    forged = f"transaction_id={transaction.transaction_id}&signed=1&ok=1"
+    outcome = payments.handle_bank_answer(forged, SETTINGS)
+    assert not outcome.changed and OnlineTransaction.get_by_id(transaction.id).status == "pending"
+    assert Payment.select().count() == 0
+
+
+@pytest.mark.parametrize("query", ["transaction_id=inconnu&signed=1&ok=1", "", "foo=bar"])
+def test_unknown_transaction(invoices, query):
+    with pytest.raises(payments.UnknownTransaction):
+        payments.handle_bank_answer(query, SETTINGS)
+
+
+def test_direct_debit_and_pending_invoices_are_not_payable_by_card(invoices, demo):
+    DirectDebitMandate.create(household=demo["households"]["martin"], reference="RUM-1", holder="Claire Martin",
+                              iban="FR7630006000011234567890189", signed_at=clock.local_now())
+    Invoice.update(direct_debit=True).where(Invoice.id == invoices[0].id).execute()
+    with pytest.raises(payments.NotPayableOnline, match="prélevée"):
+        payments.start_online_payment(invoices[0], SETTINGS, **URLS)
+    Invoice.update(payable_from=dt.date(2027, 4, 1)).where(Invoice.id == invoices[1].id).execute()
+    with pytest.raises(payments.NotPayableOnline, match="validation"):
+        payments.start_online_payment(invoices[1], SETTINGS, **URLS)
