@@ -9,7 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_login import current_user
 
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services import certificates, clock, formatting, invoicing, payments, pdf
+from services import certificates, clock, direct_debit, formatting, invoicing, payments, pdf
 from services.errors import DomainError
 
 from blueprints.access import current_household, owned_or_404, parent_required
@@ -229,6 +229,33 @@ def certificate_pdf(year: int):
     html = render_template("pdf/certificate.html", statement=item, font_css=pdf.font_css(), payer_name=name,
                            payer_address=address, issued_on=clock.today())
     return pdf_response(html, f"attestation-frais-de-garde-{year}.pdf")
+
+
+@bp.route("/prelevement", methods=["GET", "POST"])
+@parent_required
+def direct_debit_page():
+    """Ask for prélèvement automatique: IBAN, holder, acceptance of the SEPA mandate; or stop it."""
+    household = current_household()
+    errors: dict[str, str] = {}
+    values = {"holder": "", "iban": "", "bic": ""}
+    if request.method == "POST":
+        if request.form.get("action") == "revoke":
+            direct_debit.revoke_mandate(household)
+            flash("Prélèvement automatique arrêté : vos factures se paient de nouveau en ligne ou au guichet.", "success")
+            return redirect(url_for("billing.direct_debit_page"))
+        values = {key: request.form.get(key, "").strip() for key in values}
+        try:
+            mandate = direct_debit.sign_mandate(household, values["holder"], values["iban"], values["bic"],
+                                                request.form.get("accept") == "1", current_user)
+        except DomainError as refusal:
+            errors[refusal.field or "iban"] = refusal.message
+        else:
+            flash(f"Mandat SEPA {mandate.reference} enregistré : vos factures seront prélevées automatiquement.",
+                  "success")
+            return redirect(url_for("billing.direct_debit_page"))
+    mandate = direct_debit.active_mandate(household)
+    return render_template("billing/direct_debit.html", mandate=mandate, errors=errors, values=values,
+                           masked=direct_debit.masked(mandate.iban) if mandate else ""), 400 if errors else 200
 
 
 @bp.record_once

@@ -306,10 +306,15 @@ def issue_run(regie: Regie, year: int, month: int, user: User | None = None,
     """Issue every invoice of a régie's month, one transaction per invoice (restart-safe)."""
     preview = preview_run(regie, year, month, today=today)
     issued, skipped = [], len(preview.drafts) - len(preview.to_issue)
+    ids = [d.household.id for d in preview.to_issue]
+    payers = payers_of(ids)
+    on_debit = {m.household_id for m in DirectDebitMandate.select(DirectDebitMandate.household)
+                .where(DirectDebitMandate.household.in_(ids) & DirectDebitMandate.active)} if ids else set()
     for draft in preview.to_issue:
         try:
             issued.append(issue_invoice(regie, draft.household, preview.period_start, preview.period_end,
-                                        draft.lines, user))
+                                        draft.lines, user, payer=payers.get(draft.household.id, (draft.household.name, "")),
+                                        direct_debit=draft.household.id in on_debit))
         except AlreadyInvoiced:
             skipped += 1
     return RunResult(issued, skipped)
@@ -334,14 +339,27 @@ def next_number(regie: Regie, kind: str, issued_on: dt.date) -> str:
     return f"{kind}{issued_on.year}-{issued_on.month:02d}-{counter.last:05d}"
 
 
-def payer_of(household: Household) -> tuple[str, str]:
-    guardians = list(household.guardians.order_by(Guardian.is_payer.desc(), Guardian.position, Guardian.id))
-    if not guardians:
-        return household.name, ""
-    payer = guardians[0]
+def _describe_payer(payer: Guardian) -> tuple[str, str]:
     name = f"{payer.civility} {payer.full_name}".strip()
     address = ", ".join(part for part in (payer.address, f"{payer.postal_code} {payer.city}".strip()) if part)
     return name, address
+
+
+def payers_of(household_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(name, address) of each household's payer (a guardian marked payer first), in one query."""
+    result: dict[int, tuple[str, str]] = {}
+    if not household_ids:
+        return result
+    query = (Guardian.select().where(Guardian.household.in_(household_ids))
+             .order_by(Guardian.household, Guardian.is_payer.desc(), Guardian.position, Guardian.id))
+    for guardian in query:
+        result.setdefault(guardian.household_id, _describe_payer(guardian))
+    return result
+
+
+def payer_of(household: Household) -> tuple[str, str]:
+    """(name, address) printed on the household's invoices and certificates."""
+    return payers_of([household.id]).get(household.id, (household.name, ""))
 
 
 def has_direct_debit(household: Household) -> bool:
@@ -350,11 +368,15 @@ def has_direct_debit(household: Household) -> bool:
 
 
 def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.date,
-                  lines: list[DraftLine], user: User | None = None) -> Invoice:
-    """Number and write one invoice with its lines, in one transaction (AlreadyInvoiced if done)."""
+                  lines: list[DraftLine], user: User | None = None, *, payer: tuple[str, str] | None = None,
+                  direct_debit: bool | None = None) -> Invoice:
+    """Number and write one invoice with its lines, in one transaction (AlreadyInvoiced if done).
+    `payer` and `direct_debit` may be given by a run that loaded them for every household at once."""
     now = clock.local_now()
     today = now.date()
-    payer_name, payer_address = payer_of(household)
+    payer_name, payer_address = payer or payer_of(household)
+    if direct_debit is None:
+        direct_debit = has_direct_debit(household)
     try:
         with write_transaction():
             if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie)
@@ -368,7 +390,7 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
                 payable_from=today + dt.timedelta(days=regie.treasury_days or 0),
                 due_on=today + dt.timedelta(days=regie.payment_days or 30),
                 amount=sum(line.amount for line in lines), payer_name=payer_name, payer_address=payer_address,
-                quotient_familial=household.quotient_familial, direct_debit=has_direct_debit(household),
+                quotient_familial=household.quotient_familial, direct_debit=direct_debit,
                 issued_by=user)
             InvoiceLine.insert_many([
                 dict(invoice=invoice, child=line.child, unit=line.unit, activity_kind=line.unit.activity.kind,

@@ -13,7 +13,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from models import Household, Invoice, Payment, Regie
-from services import accounts, clock, formatting, invoicing, mail, payments
+from services import accounts, clock, direct_debit, formatting, invoicing, mail, payments
 from services.errors import DomainError
 
 from blueprints.access import staff_required
@@ -163,7 +163,9 @@ def record_payment():
 def unpaid():
     today = clock.today()
     rows = [(i, invoicing.status_of(i, today)) for i in invoicing.unpaid_invoices()]
-    return render_template("staff/billing/unpaid.html", rows=rows, total=sum(i.balance for i, _ in rows))
+    return render_template("staff/billing/unpaid.html", rows=rows, total=sum(i.balance for i, _ in rows),
+                           regies=Regie.select().order_by(Regie.name),
+                           collection_date=(today + dt.timedelta(days=10)).isoformat())
 
 
 @bp.post("/impayes/relance")
@@ -245,6 +247,34 @@ def export_payments():
                      item.household.name, _euros(item.amount), invoices])
     return _csv(rows, ["N°", "Date", "Mode", "Référence", "N° foyer", "Foyer", "Montant", "Factures réglées"],
                 "reglements.csv")
+
+
+@bp.get("/export/prelevements.xml")
+@staff_required(ROLE)
+def export_direct_debits():
+    """The pain.008 file of a régie's invoices en prélèvement, to send to the bank."""
+    from flask import current_app
+    regie_id = request.args.get("regie", "")
+    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
+    try:
+        day = dt.date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = None
+    if regie is None or day is None:
+        flash("Choisissez une régie et une date de prélèvement.", "error")
+        return redirect(url_for("staff_billing.unpaid"))
+    config = current_app.config
+    creditor = direct_debit.Creditor(
+        name=config.get("SEPA_CREDITOR_NAME") or regie.name, iban=config.get("SEPA_CREDITOR_IBAN", "FR7630001007941234567890185"),
+        bic=config.get("SEPA_CREDITOR_BIC", "BDFEFRPPCCT"), creditor_id=config.get("SEPA_CREDITOR_ID", "FR72ZZZ123456"))
+    try:
+        xml, count, total = direct_debit.pain008(regie, creditor, day)
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff_billing.unpaid"))
+    accounts.audit(current_user, "sepa_export", regie, f"{count} prélèvement(s), {formatting.money(total)}")
+    return Response(xml, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="prelevements-{regie.code or regie.id}-{day}.xml"'})
 
 
 def _unpaid_queue():

@@ -89,6 +89,12 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
     page.goto(live_server.url + "/factures/attestations")
     assert page.get_by_role("heading", name="Attestations de frais de garde").is_visible()
     axe_check(page, "certificates")
+    page.goto(live_server.url + "/factures/prelevement")
+    page.get_by_label("Titulaire du compte").fill("Titulaire Test")
+    page.get_by_label("IBAN").fill("FR76 1234")
+    page.get_by_role("button", name="Signer le mandat de prélèvement").click()
+    assert page.get_by_text("IBAN invalide").first.is_visible()
+    axe_check(page, "direct debit form with error")
     assert not page.js_errors
 
 
