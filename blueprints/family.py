@@ -1,16 +1,17 @@
-"""The parent's household file: the sign-up wizard (/mon-dossier), Mon compte, fiche enfant, documents."""
+"""The parent's household file: the sign-up wizard (/mon-dossier) and Mon compte; more views in family_records."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404, parent_required
-from blueprints.family_forms import (AttestationForm, ChildIdentityForm, ChildRecordForm, ContactForm,
-                                     DocumentForm, FoyerForm, GuardianForm, attach_errors)
-from models import ChangeRequest, Child, FamilyDocument, Guardian, School
+from blueprints.family_forms import AttestationForm, ChildIdentityForm, FoyerForm, GuardianForm, attach_errors
+from models import ChangeRequest, Child, Guardian
 from services import accounts, documents
 from services import household as rules
+from services import household_changes as changes
+from services import household_fields as fields
+from services import household_review as review
 from services.errors import DomainError
 
 bp = Blueprint("family", __name__)
@@ -69,7 +70,7 @@ def step_foyer():
         attestation = (file.filename, documents.read_upload(file.stream)) if file and file.filename else None
         try:
             rules.save_household_step(household, request.form, current_user, attestation, _upload_dir())
-        except rules.FileInvalid as invalid:
+        except fields.FileInvalid as invalid:
             attach_errors({"": form}, {k: v for k, v in invalid.errors.items() if k != "attestation"})
             if "attestation" in invalid.errors:
                 upload.attestation.errors = [invalid.errors["attestation"]]
@@ -124,7 +125,7 @@ def step_responsables():
         entries = entries[:1]
     try:
         rules.save_guardians_step(household, current_user, entries)
-    except rules.FileInvalid as invalid:
+    except fields.FileInvalid as invalid:
         forms = _guardian_forms(entries, [])
         attach_errors({f"{i}-": f for i, f in enumerate(forms)}, invalid.errors)
         return _render_step("responsables", 400, forms=forms)
@@ -185,7 +186,7 @@ def step_enfants():
             removed = entries.pop(index)
     try:
         rules.save_children_step(household, entries)
-    except rules.FileInvalid as invalid:
+    except fields.FileInvalid as invalid:
         forms = _child_forms(entries, [], blank=0)
         attach_errors({f"{i}-": f for i, f in enumerate(forms)}, invalid.errors)
         return _render_step("enfants", 400, forms=forms)
@@ -215,7 +216,7 @@ def step_besoins():
                 return redirect(url_for("family.account"))
         except rules.FileIncomplete as incomplete:
             return _render_step("besoins", 400, choices=choices, selected=selected, problems=incomplete.problems)
-        except rules.FileInvalid as invalid:
+        except fields.FileInvalid as invalid:
             return _render_step("besoins", 400, choices=choices, selected=selected, error=invalid.message)
         if request.form.get("action") == "later":
             flash(SAVED_LATER, "success")
@@ -286,8 +287,8 @@ def edit_foyer():
     form = FoyerForm(request.form if request.method == "POST" else None, obj=household)
     if request.method == "POST":
         try:
-            return _edit_result(rules.change_household(household, current_user, request.form))
-        except rules.FileInvalid as invalid:
+            return _edit_result(changes.change_household(household, current_user, request.form))
+        except fields.FileInvalid as invalid:
             extra = attach_errors({"": form}, invalid.errors)
             return render_template("family/edit_foyer.html", form=form, error=" ".join(extra)), 400
     if household.quotient_familial is not None:
@@ -309,8 +310,8 @@ def edit_guardian(guardian_id):
     form = GuardianForm(request.form if request.method == "POST" else None, obj=guardian)
     if request.method == "POST":
         try:
-            return _edit_result(rules.change_guardian(household, current_user, guardian, request.form))
-        except rules.FileInvalid as invalid:
+            return _edit_result(changes.change_guardian(household, current_user, guardian, request.form))
+        except fields.FileInvalid as invalid:
             extra = attach_errors({"": form}, invalid.errors)
             return render_template("family/edit_guardian.html", form=form, guardian=guardian,
                                    error=" ".join(extra)), 400
@@ -340,104 +341,12 @@ def invite_guardian(guardian_id):
     return redirect(url_for("family.account"))
 
 
-def _record_forms(child: Child | None, with_post: bool):
-    data = request.form if with_post else None
-    identity = ChildIdentityForm(data, obj=child)
-    record = ChildRecordForm(data, obj=child)
-    record.set_choices(School.select().order_by(School.name), rules.active_diets())
-    if not with_post and child is not None:
-        identity.birth_date.data = child.birth_date.isoformat() if child.birth_date else ""
-        identity.expected_date.data = child.expected_date.isoformat() if child.expected_date else ""
-        record.school.data = str(child.school_id or "")
-        record.diet.data = str(child.diet_id or "")
-    existing = rules.contacts_of(child) if child is not None and not with_post else []
-    contacts = []
-    for index in range(rules.MAX_CONTACTS):
-        form = ContactForm(data, obj=existing[index] if index < len(existing) else None, prefix=f"contact-{index}")
-        if index >= len(existing) and not with_post and index >= max(2, len(existing) + 1):
-            continue
-        contacts.append(form)
-    if with_post:
-        contacts = [c for i, c in enumerate(contacts)
-                    if i < 2 or any((request.form.get(f"contact-{i}-{n}") or "").strip() for n in ("name", "phone"))]
-    return identity, record, contacts
-
-
-def _contact_rows() -> list[dict]:
-    return [{name: request.form.get(f"contact-{i}-{name}", "") for name in ("kind", "name", "relation", "phone")}
-            for i in range(rules.MAX_CONTACTS)]
-
-
-@bp.get("/mon-compte/enfants/<int:child_id>")
-@parent_required
-def child(child_id):
-    record = owned_or_404(Child, child_id)
-    if record.archived:
-        abort(404)
-    household = current_household()
-    return render_template("family/child.html", child=record, household=household,
-                           contacts=rules.contacts_of(record), pending=_pending_by_target(household),
-                           rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
-                           documents=[d for d in documents.documents_of(household) if d.child_id == record.id])
-
-
-@bp.route("/mon-compte/enfants/<int:child_id>/modifier", methods=["GET", "POST"])
-@bp.route("/mon-compte/enfants/nouveau", methods=["GET", "POST"], defaults={"child_id": None})
-@parent_required
-def edit_child(child_id):
-    household = current_household()
-    record = owned_or_404(Child, child_id) if child_id else None
-    if record is not None and record.archived:
-        abort(404)
-    if (leave := _require_validated(household)) is not None:
-        return leave
-    identity, fiche, contacts = _record_forms(record, request.method == "POST")
-    if request.method == "POST":
-        try:
-            return _edit_result(rules.change_child(household, current_user, record, request.form, request.form,
-                                                   _contact_rows()))
-        except rules.FileInvalid as invalid:
-            extra = attach_errors({"": identity}, {k: v for k, v in invalid.errors.items()
-                                                   if k in identity._fields})
-            extra += attach_errors({"": fiche}, {k: v for k, v in invalid.errors.items() if k in fiche._fields})
-            extra += attach_errors({f"contact-{i}-": c for i, c in enumerate(contacts)},
-                                   {k: v for k, v in invalid.errors.items() if k.startswith("contact")})
-            return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
-                                   contacts=contacts, error=" ".join(extra)), 400
-    return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
-                           contacts=contacts)
-
-
-@bp.post("/mon-compte/enfants/<int:child_id>/certifier")
-@parent_required
-def certify_child(child_id):
-    record = owned_or_404(Child, child_id)
-    if record.archived:
-        abort(404)
-    rules.certify_child(current_household(), current_user, record)
-    flash(f"Merci : vous avez certifié exactes les informations de {record.first_name or 'votre enfant'}.",
-          "success")
-    return redirect(url_for("family.child", child_id=record.id))
-
-
-@bp.post("/mon-compte/enfants/<int:child_id>/supprimer")
-@parent_required
-def remove_child(child_id):
-    record = owned_or_404(Child, child_id)
-    try:
-        result = rules.request_child_removal(current_household(), current_user, record)
-    except DomainError as refusal:
-        flash(refusal.message, "error")
-        return redirect(url_for("family.account"))
-    return _edit_result(result)
-
-
 @bp.post("/mon-compte/modifications/<int:request_id>/annuler")
 @parent_required
 def withdraw_change(request_id):
     change = owned_or_404(ChangeRequest, request_id)
     try:
-        rules.withdraw_change(current_household(), change)
+        changes.withdraw_change(current_household(), change)
     except DomainError as refusal:
         flash(refusal.message, "error")
     else:
@@ -455,7 +364,7 @@ def close_account():
             return render_template("family/close.html", household=household,
                                    error="Cochez la case pour confirmer votre demande."), 400
         try:
-            rules.request_closure(household, current_user)
+            review.request_closure(household, current_user)
         except DomainError as refusal:
             flash(refusal.message, "warning")
         else:
@@ -464,74 +373,5 @@ def close_account():
     return render_template("family/close.html", household=household)
 
 
-# --- Documents (« Suivi de document ») ---------------------------------------------------------
-
-
-def _document_form(data=None) -> DocumentForm:
-    form = DocumentForm(data)
-    form.set_choices(documents.active_types(), rules.children_of(current_household()))
-    return form
-
-
-def _documents_page(form: DocumentForm, status: int = 200, error: str = ""):
-    household = current_household()
-    return render_template("family/documents.html", form=form, household=household, error=error,
-                           documents=documents.documents_of(household), today=documents.clock.today(),
-                           missing=documents.missing_required(household), labels=documents.STATUS_LABELS,
-                           types=documents.active_types()), status
-
-
-@bp.route("/mon-compte/documents", methods=["GET", "POST"])
-@parent_required
-def documents_page():
-    if request.method == "GET":
-        form = _document_form()
-        form.doc_type.data = request.args.get("type", "")
-        form.child.data = request.args.get("enfant", "")
-        return _documents_page(form)
-    form = _document_form(request.form)
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        form.file.errors = ["Choisissez le fichier à envoyer."]
-        return _documents_page(form, 400)
-    try:
-        documents.upload(current_user, current_household(), request.form.get("doc_type"),
-                         request.form.get("child"), file.filename, documents.read_upload(file.stream), _upload_dir())
-    except DomainError as refusal:
-        extra = attach_errors({"": form}, {refusal.field or "file": refusal.message})
-        return _documents_page(form, 400, error=" ".join(extra))
-    flash("Votre document a été envoyé : il est « En attente » de vérification par la mairie.", "success")
-    return redirect(url_for("family.documents_page"))
-
-
-def send_document(document: FamilyDocument, path):
-    """A stored file as an attachment, never rendered inline by the browser."""
-    response = send_file(path, mimetype=document.content_type, as_attachment=True,
-                         download_name=document.original_name or "document")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.get("/mon-compte/documents/<int:document_id>/fichier")
-@parent_required
-def download(document_id):
-    document = owned_or_404(FamilyDocument, document_id)
-    try:
-        path = documents.file_path(current_user, document, _upload_dir())
-    except DomainError:
-        abort(404)
-    return send_document(document, path)
-
-
-@bp.post("/mon-compte/documents/<int:document_id>/supprimer")
-@parent_required
-def delete_document(document_id):
-    document = owned_or_404(FamilyDocument, document_id)
-    try:
-        documents.delete_pending(current_household(), document, _upload_dir())
-    except DomainError as refusal:
-        flash(refusal.message, "error")
-    else:
-        flash("Le document a été retiré.", "success")
-    return redirect(url_for("family.documents_page"))
+# Registers the fiche enfant and documents views on bp; imported last because it imports bp from here.
+from blueprints import family_records  # noqa: E402,F401

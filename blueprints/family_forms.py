@@ -1,9 +1,9 @@
-"""Forms of the household file. They only render and carry values: the rules live in services.household."""
+"""Forms of the household file. They only render and carry values: the rules live in services.household_fields."""
 from __future__ import annotations
 
 from wtforms import BooleanField, FileField, Form, HiddenField, SelectField, StringField, TextAreaField
 
-from services import household as rules
+from services import household_fields as fields
 
 CHOOSE = [("", "— Choisir —")]
 
@@ -17,10 +17,10 @@ def _phone(label: str) -> StringField:
 
 
 class FoyerForm(Form):
-    organisme = SelectField("Organisme", choices=_choices(rules.ORGANISMES))
+    organisme = SelectField("Organisme", choices=_choices(fields.ORGANISMES))
     allocataire_number = StringField("Numéro d'allocataire", render_kw={"inputmode": "numeric"})
     no_allocataire_number = BooleanField("Je n'ai pas de numéro d'allocataire")
-    family_situation = SelectField("Situation familiale", choices=_choices(rules.SITUATIONS))
+    family_situation = SelectField("Situation familiale", choices=_choices(fields.SITUATIONS))
     quotient_familial = StringField("Quotient familial (en euros)", render_kw={"inputmode": "numeric"})
 
 
@@ -31,8 +31,8 @@ class AttestationForm(Form):
 
 class GuardianForm(Form):
     id = HiddenField()
-    quality = SelectField("Qualité", choices=_choices(rules.QUALITIES))
-    civility = SelectField("Civilité", choices=_choices(rules.CIVILITIES))
+    quality = SelectField("Qualité", choices=_choices(fields.QUALITIES))
+    civility = SelectField("Civilité", choices=_choices(fields.CIVILITIES))
     last_name = StringField("Nom", render_kw={"autocomplete": "family-name"})
     first_name = StringField("Prénom", render_kw={"autocomplete": "given-name"})
     address = StringField("Adresse", render_kw={"autocomplete": "street-address"})
@@ -43,13 +43,13 @@ class GuardianForm(Form):
     phone_mobile = _phone("Téléphone portable")
     phone_home = _phone("Téléphone fixe")
     phone_work = _phone("Téléphone travail (facultatif)")
-    occupation_category = SelectField("Catégorie socio-professionnelle", choices=_choices(rules.OCCUPATIONS))
+    occupation_category = SelectField("Catégorie socio-professionnelle", choices=_choices(fields.OCCUPATIONS))
 
 
 class ChildIdentityForm(Form):
     id = HiddenField()
     unborn = BooleanField("Enfant à naître")
-    sex = SelectField("Sexe", choices=CHOOSE + list(rules.SEXES.items()))
+    sex = SelectField("Sexe", choices=CHOOSE + list(fields.SEXES.items()))
     last_name = StringField("Nom de l'enfant")
     first_name = StringField("Prénom de l'enfant")
     birth_date = StringField("Date de naissance", render_kw={"type": "date"})
@@ -58,7 +58,7 @@ class ChildIdentityForm(Form):
 
 class ChildRecordForm(Form):
     school = SelectField("École")
-    class_level = SelectField("Classe", choices=_choices(rules.CLASS_LEVELS))
+    class_level = SelectField("Classe", choices=_choices(fields.CLASS_LEVELS))
     diet = SelectField("Régime alimentaire")
     allergies = TextAreaField("Allergies", render_kw={"rows": 2})
     has_pai = BooleanField("L'enfant a un projet d'accueil individualisé (PAI)")
@@ -75,7 +75,7 @@ class ChildRecordForm(Form):
 
 
 class ContactForm(Form):
-    kind = SelectField("Type de contact", choices=list(rules.CONTACT_KINDS.items()))
+    kind = SelectField("Type de contact", choices=list(fields.CONTACT_KINDS.items()))
     name = StringField("Nom et prénom")
     relation = StringField("Lien avec l'enfant (facultatif)")
     phone = _phone("Téléphone")

@@ -165,7 +165,7 @@ def default_validity(document: FamilyDocument, today: dt.date | None = None) -> 
 def review(staff: User, document_ids: list[int], accept: bool, reason: str = "",
            valid_from: dt.date | None = None, valid_until: dt.date | None = None) -> int:
     """Accept (with validity dates, defaulting to the type's duration) or refuse (with a reason) documents."""
-    from services.household import check_decision
+    from services.household_review import check_decision
 
     reason = check_decision(document_ids, accept, reason, "Cochez au moins un document.")
     if valid_from and valid_until and valid_until < valid_from:

@@ -7,6 +7,7 @@ import pytest
 
 from models import AuditLog, ChangeRequest, Child, FamilyDocument, Guardian, Household
 from services import household as rules
+from services import household_changes as changes
 from tests.conftest import post_form
 
 
@@ -19,8 +20,8 @@ def objects(demo):
         user = demo["users"][key]
         child = rules.children_of(household)[0]
         guardian = rules.guardians_of(household)[0]
-        rules.change_household(household, user, {"organisme": "Autre", "allocataire_number": "99",
-                                                 "family_situation": "Célibataire"})
+        changes.change_household(household, user, {"organisme": "Autre", "allocataire_number": "99",
+                                                   "family_situation": "Célibataire"})
         document = FamilyDocument.select().where(FamilyDocument.household == household).first()
         made[key] = {"child": child.id, "guardian": guardian.id, "document": document.id,
                      "change": ChangeRequest.select().where(ChangeRequest.household == household).get().id}

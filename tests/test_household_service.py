@@ -7,34 +7,38 @@ import pytest
 
 from models import ChangeRequest, Child, Guardian, Household, User
 from services import household as rules
+from services import household_changes as changes
+from services import household_fields as fields
+from services import household_review as review
+from services.errors import NotFound
 
 
 @pytest.mark.parametrize("raw, clean", [("06.12.34.56.78", "06 12 34 56 78"), ("+33612345678", "06 12 34 56 78"),
                                         ("", "")])
 def test_phone_normalised(raw, clean):
-    assert rules.normalize_phone(raw) == clean
+    assert fields.normalize_phone(raw) == clean
 
 
 @pytest.mark.parametrize("raw", ["12345", "0012345678", "06123456789", "abcdefghij"])
 def test_bad_phone(raw):
     with pytest.raises(ValueError):
-        rules.normalize_phone(raw)
+        fields.normalize_phone(raw)
 
 
 def test_child_identity_rules():
     today = dt.date(2026, 11, 23)
-    with pytest.raises(rules.FileInvalid) as refused:
-        rules.clean_child_identity({"birth_date": "2026-12-01"}, today)
+    with pytest.raises(fields.FileInvalid) as refused:
+        fields.clean_child_identity({"birth_date": "2026-12-01"}, today)
     assert "birth_date" in refused.value.errors
-    unborn = rules.clean_child_identity({"unborn": "y", "birth_date": "2026-12-01", "expected_date": "2027-03-01"},
-                                        today)
+    unborn = fields.clean_child_identity({"unborn": "y", "birth_date": "2026-12-01", "expected_date": "2027-03-01"},
+                                         today)
     assert unborn["birth_date"] is None and unborn["expected_date"] == dt.date(2027, 3, 1)
-    assert rules.clean_child_identity({"birth_date": "04/05/2018"}, today)["birth_date"] == dt.date(2018, 5, 4)
+    assert fields.clean_child_identity({"birth_date": "04/05/2018"}, today)["birth_date"] == dt.date(2018, 5, 4)
 
 
 def test_guardian_errors_are_per_field():
-    with pytest.raises(rules.FileInvalid) as refused:
-        rules.clean_guardian({"postal_code": "ABCDE", "email": "pas-un-mail", "phone_work": "1"})
+    with pytest.raises(fields.FileInvalid) as refused:
+        fields.clean_guardian({"postal_code": "ABCDE", "email": "pas-un-mail", "phone_work": "1"})
     assert set(refused.value.errors) == {"postal_code", "email", "phone_work"}
 
 
@@ -51,40 +55,40 @@ def test_validated_changes_wait_for_staff_then_apply(demo):
     martin = Household.get_by_id(demo["households"]["martin"].id)
     parent, agent = demo["users"]["martin"], demo["users"]["agent"]
     lea = Child.get_by_id(demo["children"]["lea"].id)
-    result = rules.change_child(martin, parent, lea, {"sex": "F", "last_name": "Martin", "first_name": "Léa",
-                                                      "birth_date": "2018-03-14"},
-                                {"school": str(lea.school_id), "class_level": "CM1", "allergies": "Arachide"},
-                                [{"kind": "urgence", "name": "Mamie", "phone": "0611111111"}])
+    result = changes.change_child(martin, parent, lea, {"sex": "F", "last_name": "Martin", "first_name": "Léa",
+                                                        "birth_date": "2018-03-14"},
+                                  {"school": str(lea.school_id), "class_level": "CM1", "allergies": "Arachide"},
+                                  [{"kind": "urgence", "name": "Mamie", "phone": "0611111111"}])
     assert result == "requested"
     change = ChangeRequest.get()
-    fields = {line["field"]: line for line in rules.change_lines(change)}
-    assert fields["class_level"]["old"] == "CE2" and fields["class_level"]["new"] == "CM1"
+    lines = {line["field"]: line for line in rules.change_lines(change)}
+    assert lines["class_level"]["old"] == "CE2" and lines["class_level"]["new"] == "CM1"
     assert Child.get_by_id(lea.id).class_level == "CE2"
-    assert rules.decide_changes(agent, [change.id], True) == 1
+    assert changes.decide_changes(agent, [change.id], True) == 1
     lea = Child.get_by_id(lea.id)
     assert lea.class_level == "CM1" and not lea.has_pai
     assert [c.name for c in rules.contacts_of(lea)] == ["Mamie"]
-    with pytest.raises(rules.ReasonRequired):
-        rules.decide_changes(agent, [change.id], False)
+    with pytest.raises(review.ReasonRequired):
+        changes.decide_changes(agent, [change.id], False)
 
 
 def test_unchanged_edit_makes_no_request(demo):
     martin = Household.get_by_id(demo["households"]["martin"].id)
     data = {"organisme": "CAF", "allocataire_number": "1234567", "family_situation": "Marié(e)",
             "quotient_familial": "850"}
-    assert rules.change_household(martin, demo["users"]["martin"], data) == "unchanged"
+    assert changes.change_household(martin, demo["users"]["martin"], data) == "unchanged"
     assert not ChangeRequest.select().exists()
 
 
 def test_add_and_remove_child_through_requests(demo):
     martin = Household.get_by_id(demo["households"]["martin"].id)
     parent, agent = demo["users"]["martin"], demo["users"]["agent"]
-    rules.change_child(martin, parent, None, {"unborn": "y", "last_name": "Martin",
-                                              "expected_date": (dt.date.today() + dt.timedelta(days=60)).isoformat()},
-                       None, None)
-    rules.request_child_removal(martin, parent, Child.get_by_id(demo["children"]["hugo"].id))
+    changes.change_child(martin, parent, None, {"unborn": "y", "last_name": "Martin",
+                                                "expected_date": (dt.date.today() + dt.timedelta(days=60)).isoformat()},
+                         None, None)
+    changes.request_child_removal(martin, parent, Child.get_by_id(demo["children"]["hugo"].id))
     assert len(rules.children_of(martin)) == 2
-    rules.decide_changes(agent, [c.id for c in ChangeRequest.select()], True)
+    changes.decide_changes(agent, [c.id for c in ChangeRequest.select()], True)
     names = [(c.first_name, c.unborn) for c in rules.children_of(martin)]
     assert names == [("Léa", False), ("", True)]
     assert Child.get_by_id(demo["children"]["hugo"].id).archived  # kept for bookings and invoices
@@ -93,12 +97,12 @@ def test_add_and_remove_child_through_requests(demo):
 def test_withdraw_only_own_pending_change(demo):
     martin = Household.get_by_id(demo["households"]["martin"].id)
     dupont = Household.get_by_id(demo["households"]["dupont"].id)
-    rules.change_household(martin, demo["users"]["martin"], {"organisme": "MSA", "allocataire_number": "1",
-                                                             "family_situation": "Marié(e)"})
+    changes.change_household(martin, demo["users"]["martin"], {"organisme": "MSA", "allocataire_number": "1",
+                                                               "family_situation": "Marié(e)"})
     change = ChangeRequest.get()
-    with pytest.raises(rules.NotFound):
-        rules.withdraw_change(dupont, change)
-    rules.withdraw_change(martin, change)
+    with pytest.raises(NotFound):
+        changes.withdraw_change(dupont, change)
+    changes.withdraw_change(martin, change)
     assert not ChangeRequest.select().exists()
 
 
@@ -107,20 +111,20 @@ def test_second_guardian_request(demo):
     data = {"quality": "Mère", "civility": "Madame", "last_name": "Dupont", "first_name": "Nadia",
             "address": "4 impasse des Mouettes", "postal_code": "29999", "city": "Démo-sur-Mer",
             "email": "nadia.dupont@example.fr", "phone_mobile": "06 77 88 99 00"}
-    assert rules.change_guardian(dupont, demo["users"]["dupont"], None, data) == "requested"
-    rules.decide_changes(demo["users"]["agent"], [ChangeRequest.get().id], True)
+    assert changes.change_guardian(dupont, demo["users"]["dupont"], None, data) == "requested"
+    changes.decide_changes(demo["users"]["agent"], [ChangeRequest.get().id], True)
     assert [g.first_name for g in rules.guardians_of(dupont)] == ["Karim", "Nadia"]
 
 
 def test_closure_request_keeps_data_and_staff_decide(demo):
     martin = Household.get_by_id(demo["households"]["martin"].id)
-    rules.request_closure(martin, demo["users"]["martin"])
+    review.request_closure(martin, demo["users"]["martin"])
     with pytest.raises(rules.NotEditable):
-        rules.request_closure(Household.get_by_id(martin.id), demo["users"]["martin"])
-    rules.decide_closures(demo["users"]["agent"], [martin.id], False, "Facture impayée en cours")
+        review.request_closure(Household.get_by_id(martin.id), demo["users"]["martin"])
+    review.decide_closures(demo["users"]["agent"], [martin.id], False, "Facture impayée en cours")
     assert Household.get_by_id(martin.id).status == "validated"
-    rules.request_closure(Household.get_by_id(martin.id), demo["users"]["martin"])
-    rules.decide_closures(demo["users"]["agent"], [martin.id], True)
+    review.request_closure(Household.get_by_id(martin.id), demo["users"]["martin"])
+    review.decide_closures(demo["users"]["agent"], [martin.id], True)
     assert Household.get_by_id(martin.id).status == "closed"
     assert User.get_by_id(demo["users"]["martin"].id).password_hash is None
     assert Guardian.select().where(Guardian.household == martin).count() == 2

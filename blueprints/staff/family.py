@@ -5,13 +5,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from blueprints.access import staff_required
-from blueprints.family import _contact_rows, send_document
+from blueprints.family_records import _contact_rows, send_document
 from blueprints.family_forms import (ChildIdentityForm, ChildRecordForm, ContactForm, FoyerForm, GuardianForm,
                                      attach_errors)
 from blueprints.staff import DASHBOARD_QUEUES
 from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household, School, db
 from services import documents
 from services import household as rules
+from services import household_changes as changes
+from services import household_fields as fields
+from services import household_review as review
 from services.accounts import audit
 from services.errors import DomainError
 
@@ -63,11 +66,11 @@ DASHBOARD_QUEUES.extend([
 def households():
     query = request.args.get("q", "")[:100]
     status = request.args.get("statut", "")
-    if status not in rules.STATUS_LABELS:
+    if status not in review.STATUS_LABELS:
         status = ""
-    found = rules.search_households(query, status)
+    found = review.search_households(query, status)
     return render_template("staff/family/households.html", households=found, q=query, status=status,
-                           labels=rules.STATUS_LABELS)
+                           labels=review.STATUS_LABELS)
 
 
 @bp.get("/familles/<int:household_id>")
@@ -80,8 +83,8 @@ def household(household_id):
         children=children, contacts={c.id: rules.contacts_of(c) for c in children},
         changes=rules.pending_changes(household), documents=documents.documents_of(household),
         missing=documents.missing_required(household), needs=rules.needs_labels(household), rules=rules,
-        labels=rules.STATUS_LABELS, doc_labels=documents.STATUS_LABELS, show_health=current_user.can_see_health(),
-        users=list(household.users))
+        labels=review.STATUS_LABELS, doc_labels=documents.STATUS_LABELS, show_health=current_user.can_see_health(),
+        health_fields=fields.HEALTH_FIELDS, users=list(household.users))
 
 
 def _decide(decide, ids, **kwargs):
@@ -103,7 +106,7 @@ def _decide(decide, ids, **kwargs):
 @staff_required(*DECIDERS)
 def decide_household(household_id):
     household = _household_or_404(household_id)
-    _decide(rules.decide_files, [household.id])
+    _decide(review.decide_files, [household.id])
     return redirect(url_for("staff_family.household", household_id=household.id))
 
 
@@ -116,7 +119,7 @@ def files_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        _decide(rules.decide_files, _ids())
+        _decide(review.decide_files, _ids())
         return redirect(url_for("staff_family.files_queue"))
     waiting = Household.select().where(Household.status == "submitted").order_by(Household.submitted_at)
     return render_template("staff/family/files_queue.html", households=list(waiting), rules=rules)
@@ -128,14 +131,14 @@ def changes_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        _decide(rules.decide_changes, _ids())
+        _decide(changes.decide_changes, _ids())
         household_id = request.form.get("household_id", type=int)
         if household_id:
             return redirect(url_for("staff_family.household", household_id=household_id))
         return redirect(url_for("staff_family.changes_queue"))
     waiting = ChangeRequest.select().where(ChangeRequest.status == "pending").order_by(ChangeRequest.created_at)
     return render_template("staff/family/changes_queue.html", changes=list(waiting), rules=rules,
-                           show_health=current_user.can_see_health())
+                           show_health=current_user.can_see_health(), health_fields=fields.HEALTH_FIELDS)
 
 
 @bp.route("/documents", methods=["GET", "POST"])
@@ -145,8 +148,8 @@ def documents_queue():
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
         try:
-            valid_from = rules.parse_date(request.form.get("valid_from"))
-            valid_until = rules.parse_date(request.form.get("valid_until"))
+            valid_from = fields.parse_date(request.form.get("valid_from"))
+            valid_until = fields.parse_date(request.form.get("valid_until"))
         except ValueError:
             flash("Dates de validité invalides : utilisez le format jj/mm/aaaa.", "error")
             return redirect(url_for("staff_family.documents_queue"))
@@ -162,7 +165,7 @@ def closures_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        _decide(rules.decide_closures, _ids())
+        _decide(review.decide_closures, _ids())
         return redirect(url_for("staff_family.closures_queue"))
     waiting = Household.select().where(Household.status == "closing_requested").order_by(Household.closing_requested_at)
     return render_template("staff/family/closures_queue.html", households=list(waiting))
@@ -198,8 +201,8 @@ def edit_foyer(household_id):
     form = FoyerForm(request.form if request.method == "POST" else None, obj=household)
     if request.method == "POST":
         try:
-            return _edited(rules.staff_edit_household(current_user, household, request.form), household)
-        except rules.FileInvalid as invalid:
+            return _edited(review.staff_edit_household(current_user, household, request.form), household)
+        except fields.FileInvalid as invalid:
             attach_errors({"": form}, invalid.errors)
             return render_template("staff/family/edit_foyer.html", form=form, household=household), 400
     if household.quotient_familial is not None:
@@ -217,8 +220,8 @@ def edit_guardian(household_id, guardian_id):
     form = GuardianForm(request.form if request.method == "POST" else None, obj=guardian)
     if request.method == "POST":
         try:
-            return _edited(rules.staff_edit_guardian(current_user, guardian, request.form), household)
-        except rules.FileInvalid as invalid:
+            return _edited(review.staff_edit_guardian(current_user, guardian, request.form), household)
+        except fields.FileInvalid as invalid:
             attach_errors({"": form}, invalid.errors)
             return render_template("staff/family/edit_guardian.html", form=form, household=household,
                                    guardian=guardian), 400
@@ -239,7 +242,7 @@ def edit_child(household_id, child_id):
     existing = rules.contacts_of(child)
     contacts = [ContactForm(data, obj=existing[i] if i < len(existing) and not with_post else None,
                             prefix=f"contact-{i}") for i in range(max(len(existing) + 1, 2) if not with_post
-                                                                   else rules.MAX_CONTACTS)]
+                                                                   else fields.MAX_CONTACTS)]
     show_health = current_user.can_see_health()
     if not with_post:
         identity.birth_date.data = child.birth_date.isoformat() if child.birth_date else ""
@@ -247,9 +250,9 @@ def edit_child(household_id, child_id):
         fiche.school.data, fiche.diet.data = str(child.school_id or ""), str(child.diet_id or "")
     else:
         try:
-            return _edited(rules.staff_edit_child(current_user, child, request.form, request.form,
-                                                  _contact_rows(), show_health), household)
-        except rules.FileInvalid as invalid:
+            return _edited(review.staff_edit_child(current_user, child, request.form, request.form,
+                                                   _contact_rows(), show_health), household)
+        except fields.FileInvalid as invalid:
             attach_errors({"": identity}, {k: v for k, v in invalid.errors.items() if k in identity._fields})
             attach_errors({"": fiche}, {k: v for k, v in invalid.errors.items() if k in fiche._fields})
             attach_errors({f"contact-{i}-": c for i, c in enumerate(contacts)},

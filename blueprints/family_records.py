@@ -1,0 +1,182 @@
+"""The parent's fiche enfant pages and documents (« Suivi de document »), registered on the family blueprint."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from blueprints.access import current_household, owned_or_404, parent_required
+from blueprints.family import _edit_result, _pending_by_target, _require_validated, _upload_dir, bp
+from blueprints.family_forms import ChildIdentityForm, ChildRecordForm, ContactForm, DocumentForm, attach_errors
+from models import Child, FamilyDocument, School
+from services import documents
+from services import household as rules
+from services import household_changes as changes
+from services import household_fields as fields
+from services.errors import DomainError
+
+# --- Fiche enfant -------------------------------------------------------------------------------
+
+
+def _record_forms(child: Child | None, with_post: bool):
+    data = request.form if with_post else None
+    identity = ChildIdentityForm(data, obj=child)
+    record = ChildRecordForm(data, obj=child)
+    record.set_choices(School.select().order_by(School.name), rules.active_diets())
+    if not with_post and child is not None:
+        identity.birth_date.data = child.birth_date.isoformat() if child.birth_date else ""
+        identity.expected_date.data = child.expected_date.isoformat() if child.expected_date else ""
+        record.school.data = str(child.school_id or "")
+        record.diet.data = str(child.diet_id or "")
+    existing = rules.contacts_of(child) if child is not None and not with_post else []
+    contacts = []
+    for index in range(fields.MAX_CONTACTS):
+        form = ContactForm(data, obj=existing[index] if index < len(existing) else None, prefix=f"contact-{index}")
+        if index >= len(existing) and not with_post and index >= max(2, len(existing) + 1):
+            continue
+        contacts.append(form)
+    if with_post:
+        contacts = [c for i, c in enumerate(contacts)
+                    if i < 2 or any((request.form.get(f"contact-{i}-{n}") or "").strip() for n in ("name", "phone"))]
+    return identity, record, contacts
+
+
+def _contact_rows() -> list[dict]:
+    return [{name: request.form.get(f"contact-{i}-{name}", "") for name in ("kind", "name", "relation", "phone")}
+            for i in range(fields.MAX_CONTACTS)]
+
+
+@bp.get("/mon-compte/enfants/<int:child_id>")
+@parent_required
+def child(child_id):
+    record = owned_or_404(Child, child_id)
+    if record.archived:
+        abort(404)
+    household = current_household()
+    return render_template("family/child.html", child=record, household=household,
+                           contacts=rules.contacts_of(record), pending=_pending_by_target(household),
+                           rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
+                           documents=[d for d in documents.documents_of(household) if d.child_id == record.id])
+
+
+@bp.route("/mon-compte/enfants/<int:child_id>/modifier", methods=["GET", "POST"])
+@bp.route("/mon-compte/enfants/nouveau", methods=["GET", "POST"], defaults={"child_id": None})
+@parent_required
+def edit_child(child_id):
+    household = current_household()
+    record = owned_or_404(Child, child_id) if child_id else None
+    if record is not None and record.archived:
+        abort(404)
+    if (leave := _require_validated(household)) is not None:
+        return leave
+    identity, fiche, contacts = _record_forms(record, request.method == "POST")
+    if request.method == "POST":
+        try:
+            return _edit_result(changes.change_child(household, current_user, record, request.form, request.form,
+                                                     _contact_rows()))
+        except fields.FileInvalid as invalid:
+            extra = attach_errors({"": identity}, {k: v for k, v in invalid.errors.items()
+                                                   if k in identity._fields})
+            extra += attach_errors({"": fiche}, {k: v for k, v in invalid.errors.items() if k in fiche._fields})
+            extra += attach_errors({f"contact-{i}-": c for i, c in enumerate(contacts)},
+                                   {k: v for k, v in invalid.errors.items() if k.startswith("contact")})
+            return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
+                                   contacts=contacts, error=" ".join(extra)), 400
+    return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
+                           contacts=contacts)
+
+
+@bp.post("/mon-compte/enfants/<int:child_id>/certifier")
+@parent_required
+def certify_child(child_id):
+    record = owned_or_404(Child, child_id)
+    if record.archived:
+        abort(404)
+    changes.certify_child(current_household(), current_user, record)
+    flash(f"Merci : vous avez certifié exactes les informations de {record.first_name or 'votre enfant'}.",
+          "success")
+    return redirect(url_for("family.child", child_id=record.id))
+
+
+@bp.post("/mon-compte/enfants/<int:child_id>/supprimer")
+@parent_required
+def remove_child(child_id):
+    record = owned_or_404(Child, child_id)
+    try:
+        result = changes.request_child_removal(current_household(), current_user, record)
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("family.account"))
+    return _edit_result(result)
+
+
+# --- Documents (« Suivi de document ») ---------------------------------------------------------
+
+
+def _document_form(data=None) -> DocumentForm:
+    form = DocumentForm(data)
+    form.set_choices(documents.active_types(), rules.children_of(current_household()))
+    return form
+
+
+def _documents_page(form: DocumentForm, status: int = 200, error: str = ""):
+    household = current_household()
+    return render_template("family/documents.html", form=form, household=household, error=error,
+                           documents=documents.documents_of(household), today=documents.clock.today(),
+                           missing=documents.missing_required(household), labels=documents.STATUS_LABELS,
+                           types=documents.active_types()), status
+
+
+@bp.route("/mon-compte/documents", methods=["GET", "POST"])
+@parent_required
+def documents_page():
+    if request.method == "GET":
+        form = _document_form()
+        form.doc_type.data = request.args.get("type", "")
+        form.child.data = request.args.get("enfant", "")
+        return _documents_page(form)
+    form = _document_form(request.form)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        form.file.errors = ["Choisissez le fichier à envoyer."]
+        return _documents_page(form, 400)
+    try:
+        documents.upload(current_user, current_household(), request.form.get("doc_type"),
+                         request.form.get("child"), file.filename, documents.read_upload(file.stream), _upload_dir())
+    except DomainError as refusal:
+        extra = attach_errors({"": form}, {refusal.field or "file": refusal.message})
+        return _documents_page(form, 400, error=" ".join(extra))
+    flash("Votre document a été envoyé : il est « En attente » de vérification par la mairie.", "success")
+    return redirect(url_for("family.documents_page"))
+
+
+def send_document(document: FamilyDocument, path):
+    """A stored file as an attachment, never rendered inline by the browser."""
+    response = send_file(path, mimetype=document.content_type, as_attachment=True,
+                         download_name=document.original_name or "document")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/mon-compte/documents/<int:document_id>/fichier")
+@parent_required
+def download(document_id):
+    document = owned_or_404(FamilyDocument, document_id)
+    try:
+        path = documents.file_path(current_user, document, _upload_dir())
+    except DomainError:
+        abort(404)
+    return send_document(document, path)
+
+
+@bp.post("/mon-compte/documents/<int:document_id>/supprimer")
+@parent_required
+def delete_document(document_id):
+    document = owned_or_404(FamilyDocument, document_id)
+    try:
+        documents.delete_pending(current_household(), document, _upload_dir())
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash("Le document a été retiré.", "success")
+    return redirect(url_for("family.documents_page"))
