@@ -159,13 +159,20 @@ def _configure_clock(app: Flask, production: bool) -> None:
 
 
 def _configure_database(app: Flask) -> None:
+    """Bind the models to the configured database through a connection pool.
+
+    Pooling matters for SQLite too: when the last connection to a WAL database closes, SQLite
+    checkpoints and deletes the WAL, which made every request pay a checkpoint."""
     url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite"):
-        database = connect(url, pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
-                                         "synchronous": "normal"})
-    else:
-        database = connect(url)
-    db.initialize(database)
+    scheme, _, rest = url.partition("://")
+    if scheme in ("sqlite", "postgres", "postgresql"):
+        url = f"{scheme}+pool://{rest}"
+    options = {"max_connections": int(app.config.get("DATABASE_POOL_SIZE", 64)), "stale_timeout": 300}
+    if scheme.startswith("sqlite"):
+        options["pragmas"] = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+                              "synchronous": "normal"}
+        options["check_same_thread"] = False  # a pooled connection may serve another thread later
+    db.initialize(connect(url, **options))
 
 
 @login_manager.user_loader

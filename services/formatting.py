@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from babel.dates import format_date
 from babel.numbers import format_currency
@@ -9,6 +10,7 @@ from babel.numbers import format_currency
 LOCALE = "fr_FR"
 
 
+@lru_cache(maxsize=4096)
 def date_long(day: dt.date | None) -> str:
     """'lundi 23 novembre 2026'."""
     if day is None:
@@ -18,6 +20,7 @@ def date_long(day: dt.date | None) -> str:
     return format_date(day, "EEEE d MMMM y", locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def date_medium(day: dt.date | None) -> str:
     """'jeudi 26 novembre' (no year), for deadlines close at hand."""
     if day is None:
@@ -55,6 +58,7 @@ def datetime_medium(moment: dt.datetime | None) -> str:
     return f"{date_medium(moment.date())} à {hour(moment)}"
 
 
+@lru_cache(maxsize=4096)
 def money(cents: int | None) -> str:
     """'2,90 €' from 290 (cents); negative amounts keep their sign."""
     if cents is None:

@@ -62,6 +62,7 @@ def app(tmp_path):
     yield application
     if not db.is_closed():
         db.close()
+    db.close_all()  # pooled connections of this test's database
     clock.freeze(None)
 
 
