@@ -399,6 +399,8 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
                      amount=line.amount, position=position)
                 for position, line in enumerate(lines)]).execute()
             InvoicePeriodLock.create(regie=regie, household=household, period_start=start, invoice=invoice)
+            from services import payments  # (payments imports this module)
+            payments.apply_household_credit(household)
     except IntegrityError:
         # A concurrent run won the race for this household: our transaction (number included) rolled back.
         raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {month_label(start)}.")
@@ -430,8 +432,34 @@ def issue_credit_note(invoice: Invoice, amount: int, reason: str, user: User | N
         InvoiceLine.create(invoice=credit, heading=f"Avoir sur la facture {fresh.number}", label=reason,
                            unit_price=amount, quantity=1, amount=amount)
         Invoice.update(credited=Invoice.credited + amount).where(Invoice.id == fresh.id).execute()
-    invoice.credited = fresh.credited + amount
+        _release_overpayment(fresh.id)
+        from services import payments  # (payments imports this module)
+        payments.apply_household_credit(fresh.household)
+    refreshed = Invoice.get_by_id(invoice.id)
+    invoice.credited, invoice.paid = refreshed.credited, refreshed.paid
     return credit
+
+
+def _release_overpayment(invoice_id: int) -> None:
+    """When an avoir makes paid + credited exceed the amount, the surplus of the payments goes back
+    to the household's avoir (newest allocations first), to be used on other invoices."""
+    invoice = Invoice.get_by_id(invoice_id)
+    surplus = invoice.paid + invoice.credited - invoice.amount
+    if surplus <= 0:
+        return
+    from models import PaymentAllocation
+    for allocation in (PaymentAllocation.select().where(PaymentAllocation.invoice == invoice_id)
+                       .order_by(PaymentAllocation.id.desc())):
+        if surplus <= 0:
+            break
+        give_back = min(allocation.amount, surplus)
+        if give_back == allocation.amount:
+            allocation.delete_instance()
+        else:
+            PaymentAllocation.update(amount=PaymentAllocation.amount - give_back).where(
+                PaymentAllocation.id == allocation.id).execute()
+        Invoice.update(paid=Invoice.paid - give_back).where(Invoice.id == invoice_id).execute()
+        surplus -= give_back
 
 
 # --- Reading -----------------------------------------------------------------------------------------

@@ -100,6 +100,29 @@ def record_payment(household: Household, mode: str, amount: int, received_on: dt
     return payment
 
 
+def apply_household_credit(household: Household) -> int:
+    """Use the household's avoir (payment money not yet allocated) on its unpaid invoices, oldest
+    first; returns the cents used. Called when an invoice is issued and before a card payment."""
+    used = 0
+    with write_transaction():
+        allocated = (PaymentAllocation.select(PaymentAllocation.payment, fn.SUM(PaymentAllocation.amount))
+                     .join(Payment).where(Payment.household == household).group_by(PaymentAllocation.payment).tuples())
+        taken = {payment_id: int(total or 0) for payment_id, total in allocated}
+        for payment in Payment.select().where(Payment.household == household).order_by(Payment.received_on, Payment.id):
+            left = payment.amount - taken.get(payment.id, 0)
+            if left <= 0:
+                continue
+            for invoice in _locked_unpaid(household):
+                if left <= 0:
+                    break
+                take = min(invoice.balance, left)
+                PaymentAllocation.create(payment=payment, invoice=invoice, amount=take)
+                Invoice.update(paid=Invoice.paid + take).where(Invoice.id == invoice.id).execute()
+                left -= take
+                used += take
+    return used
+
+
 def household_credit(household: Household) -> int:
     """Money received and not allocated to any invoice (avoir), in cents."""
     received = Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(Payment.household == household).scalar()
@@ -126,6 +149,7 @@ def start_online_payment(invoice: Invoice, settings: PaymentSettings, *, email: 
                          notify_url: str, dummy_bank_url: str, origin: str = "Portail famille"
                          ) -> tuple[OnlineTransaction, str]:
     """Ask the backend for a payment of what is left to pay; returns the transaction and where to go."""
+    apply_household_credit(invoice.household)  # an avoir is used before the card
     invoice = Invoice.get_by_id(invoice.id)  # fresh amounts, never the browser's
     if invoice.kind != "invoice" or invoice.balance <= 0:
         raise NotPayableOnline("Cette facture est déjà réglée.")

@@ -120,3 +120,29 @@ def test_direct_debit_and_pending_invoices_are_not_payable_by_card(invoices, dem
     Invoice.update(payable_from=dt.date(2027, 4, 1)).where(Invoice.id == invoices[1].id).execute()
     with pytest.raises(payments.NotPayableOnline, match="validation"):
         payments.start_online_payment(invoices[1], SETTINGS, **URLS)
+
+
+def test_avoir_is_used_on_the_next_invoice_and_before_the_card(invoices, demo, freeze):
+    january, february = invoices
+    martin = demo["households"]["martin"]
+    payments.record_payment(martin, "virement", 580 + 870 + 300, dt.date(2027, 3, 4))
+    assert payments.household_credit(martin) == 300
+    book(martin, demo["children"]["lea"], demo["units"]["repas_phare"], dt.date(2027, 3, 1), price=290,
+         attendance="present")
+    freeze("2027-04-01T09:00")
+    march = invoicing.issue_run(demo["regies"]["periscolaire"], 2027, 3).issued[0]
+    assert Invoice.get_by_id(march.id).balance == 0 and payments.household_credit(martin) == 10
+
+
+def test_credit_note_on_a_paid_invoice_becomes_avoir_for_the_next_one(invoices, demo):
+    january, february = invoices
+    martin = demo["households"]["martin"]
+    payments.record_payment(martin, "cheque", 580, dt.date(2027, 3, 4))
+    assert Invoice.get_by_id(january.id).balance == 0
+    invoicing.issue_credit_note(Invoice.get_by_id(january.id), 290, "Repas non servi")
+    fresh_january, fresh_february = Invoice.get_by_id(january.id), Invoice.get_by_id(february.id)
+    assert (fresh_january.paid, fresh_january.credited, fresh_january.balance) == (290, 290, 0)
+    assert fresh_february.balance == 870 - 290  # the freed 2,90 € went to the next unpaid invoice
+    assert payments.household_credit(martin) == 0
+    transaction, _url = payments.start_online_payment(fresh_february, SETTINGS, **URLS)
+    assert transaction.amount == 580

@@ -41,6 +41,15 @@ def _login(page, live_server, email: str) -> None:
     page.wait_for_load_state()
 
 
+def _no_scroll_at_320(page) -> None:
+    """The smallest phones: nothing may scroll sideways at 320 px."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 700})
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    page.set_viewport_size(size)
+    assert overflow <= 0, f"horizontal scroll of {overflow}px at 320 px on {page.url}"
+
+
 def _euros(cents: int) -> str:
     return f"{cents // 100},{cents % 100:02d}"
 
@@ -58,11 +67,13 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
     assert page.get_by_role("heading", name="Mes factures").is_visible()
     assert page.get_by_text("Consommations à facturer").first.is_visible()
     axe_check(page, "invoices")
+    _no_scroll_at_320(page)
 
     page.get_by_role("link", name=f"Facture {number}").first.click()
     page.wait_for_url(f"**/factures/{invoice_id}")
     assert page.get_by_text("À payer avant le").first.is_visible()
     axe_check(page, "invoice detail")
+    _no_scroll_at_320(page)
 
     pdf = page.context.request.get(live_server.url + f"/factures/{invoice_id}/pdf")
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
