@@ -68,9 +68,9 @@ def _locked_unpaid(household: Household, first: Invoice | None = None) -> list[I
     return rows
 
 
-def _allocate(payment: Payment, first: Invoice | None = None) -> int:
-    """Spread a payment over unpaid invoices; returns what is left (the household's avoir)."""
-    remaining = payment.amount
+def _allocate(payment: Payment, first: Invoice | None = None, amount: int | None = None) -> int:
+    """Spread a payment (or `amount` of it) over unpaid invoices; returns what is left (avoir)."""
+    remaining = payment.amount if amount is None else amount
     for invoice in _locked_unpaid(payment.household, first):
         if remaining <= 0:
             break
@@ -110,16 +110,8 @@ def apply_household_credit(household: Household) -> int:
         taken = {payment_id: int(total or 0) for payment_id, total in allocated}
         for payment in Payment.select().where(Payment.household == household).order_by(Payment.received_on, Payment.id):
             left = payment.amount - taken.get(payment.id, 0)
-            if left <= 0:
-                continue
-            for invoice in _locked_unpaid(household):
-                if left <= 0:
-                    break
-                take = min(invoice.balance, left)
-                PaymentAllocation.create(payment=payment, invoice=invoice, amount=take)
-                Invoice.update(paid=Invoice.paid + take).where(Invoice.id == invoice.id).execute()
-                left -= take
-                used += take
+            if left > 0:
+                used += left - _allocate(payment, amount=left)
     return used
 
 
