@@ -25,6 +25,7 @@ from services.booking import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput, NotFound
 
 MANUAL_MODES = ("cheque", "especes", "cesu", "virement")
+PAYFIP_MINIMUM = 100  # cents: PayFiP refuses smaller amounts
 DUMMY_OUTCOMES = {"paid": "Payé", "refused": "Refusé", "cancelled": "Abandonné"}
 
 
@@ -128,6 +129,9 @@ def household_credit(household: Household) -> int:
 
 def _backend(settings: PaymentSettings, return_url: str, notify_url: str, origin: str) -> eopayment.Payment:
     if settings.backend == "payfip_ws":
+        if not (settings.numcli.isdigit() and len(settings.numcli) == 6) or settings.mode not in ("T", "X", "W"):
+            raise PaymentRefused("Le paiement en ligne n'est pas configuré (numéro client PayFiP). "
+                                 "Réglez cette facture au guichet ou contactez la mairie.")
         options = {"numcli": settings.numcli, "saisie": settings.mode, "normal_return_url": return_url,
                    "automatic_return_url": notify_url}
     elif settings.backend == "dummy":
@@ -151,6 +155,8 @@ def start_online_payment(invoice: Invoice, settings: PaymentSettings, *, email: 
         raise NotPayableOnline("Cette facture est en cours de validation par la trésorerie : "
                                "le paiement par carte n'est pas encore disponible.")
     amount = invoice.balance
+    if settings.backend == "payfip_ws" and amount < PAYFIP_MINIMUM:
+        raise NotPayableOnline("PayFiP n'accepte pas les paiements de moins de 1 € : réglez ce montant au guichet.")
     backend = _backend(settings, return_url, notify_url, origin)
     try:
         transaction_id, _kind, url = backend.request(

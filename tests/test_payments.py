@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import eopayment
+import eopayment.common
 import pytest
 
 from models import DirectDebitMandate, Invoice, OnlineTransaction, Payment, PaymentAllocation
@@ -146,3 +148,48 @@ def test_credit_note_on_a_paid_invoice_becomes_avoir_for_the_next_one(invoices, 
     assert payments.household_credit(martin) == 0
     transaction, _url = payments.start_online_payment(fresh_february, SETTINGS, **URLS)
     assert transaction.amount == 580
+
+
+PAYFIP = payments.PaymentSettings(backend="payfip_ws", numcli="123456", mode="T")
+
+
+@pytest.fixture
+def fake_payfip(monkeypatch):
+    """PayFiP's web service replaced by what it would answer (eopayment does the real calls)."""
+    state = {"montant": None, "resultrans": "P"}
+
+    def request(self, amount, **kwargs):
+        state["asked"] = amount
+        return "IDOP42", eopayment.URL, "https://www.payfip.gouv.fr/tpa/paiementws.web?idop=IDOP42"
+
+    def response(self, query_string, **kwargs):
+        if "idop=IDOP42" not in query_string:
+            raise eopayment.ResponseError("unknown idop")
+        result = {"P": eopayment.PAID, "R": eopayment.DENIED, "A": eopayment.CANCELLED}[state["resultrans"]]
+        return eopayment.common.PaymentResponse(result=result, signed=True, order_id="IDOP42",
+                                                bank_data={"montant": state["montant"], "resultrans": state["resultrans"]},
+                                                bank_status="paid CB")
+
+    monkeypatch.setattr(eopayment.Payment, "request", request)
+    monkeypatch.setattr(eopayment.Payment, "response", response)
+    return state
+
+
+def test_payfip_paid_verified_amount_and_idempotent(invoices, fake_payfip):
+    transaction, url = payments.start_online_payment(invoices[0], PAYFIP, **URLS)
+    assert url.startswith("https://www.payfip.gouv.fr/") and str(fake_payfip["asked"]) == "5.8"
+    fake_payfip["montant"] = "580"
+    assert payments.handle_bank_answer("idop=IDOP42", PAYFIP).transaction.status == "paid"
+    assert not payments.handle_bank_answer("idop=IDOP42", PAYFIP).changed
+    assert Invoice.get_by_id(invoices[0].id).balance == 0 and Payment.select().count() == 1
+    with pytest.raises(payments.UnknownTransaction):
+        payments.handle_bank_answer("idop=AUTRE", PAYFIP)
+
+
+def test_payfip_amount_mismatch_and_misconfiguration(invoices, fake_payfip):
+    payments.start_online_payment(invoices[0], PAYFIP, **URLS)
+    fake_payfip["montant"] = "1"
+    assert payments.handle_bank_answer("idop=IDOP42", PAYFIP).transaction.status == "anomaly"
+    assert Payment.select().count() == 0
+    with pytest.raises(payments.PaymentRefused, match="pas configuré"):
+        payments.start_online_payment(invoices[1], payments.PaymentSettings("payfip_ws", "", "T"), **URLS)
