@@ -133,16 +133,15 @@ def _query_string() -> str:
 
 
 @bp.route("/paiement/retour", methods=["GET", "POST"])
-@parent_required
 def payment_return():
-    """The parent's browser back from the bank: processed (verified) like a notification, then shown."""
+    """The parent's browser back from the bank (PayFiP may POST it cross-site, without our session
+    cookie or CSRF token): processed and verified like a notification, then the invoice page, which
+    itself requires the household's sign-in."""
     try:
         outcome = payments.handle_bank_answer(_query_string(), _settings())
     except payments.UnknownTransaction:
         abort(404)
     transaction = outcome.transaction
-    if transaction.household_id != current_user.household_id:
-        abort(404)
     message, category = OUTCOME_MESSAGES[transaction.status]
     flash(message, category)
     return redirect(url_for("billing.invoice", invoice_id=transaction.invoice_id))
@@ -260,5 +259,6 @@ def direct_debit_page():
 
 @bp.record_once
 def _exempt_notification(state) -> None:
-    """The bank's server-to-server notification carries no CSRF token (it is verified otherwise)."""
+    """The bank's notification and return carry no CSRF token (they are verified with the bank)."""
     state.app.extensions["csrf"].exempt(payment_notification)
+    state.app.extensions["csrf"].exempt(payment_return)

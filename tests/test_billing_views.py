@@ -182,3 +182,17 @@ def test_staff_reminders_and_role(demo, client, auth):
     auth.logout()
     auth.login("famille.martin@example.fr")
     assert client.get("/gestion/facturation/").status_code == 404
+
+
+def test_bank_return_posted_cross_site_without_session(martin, client, app):
+    """PayFiP may POST the return without our cookies: it is still processed, then the invoice asks to sign in."""
+    unpaid = martin["invoices"]["martin_unpaid"]
+    post_form(client, f"/factures/{unpaid.id}/payer", token_page="/factures/")
+    transaction = OnlineTransaction.get()
+    from services import payments
+    payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
+    stranger = app.test_client()
+    response = stranger.post("/factures/paiement/retour", data={"transaction_id": transaction.transaction_id})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/factures/{unpaid.id}")
+    assert stranger.get(response.headers["Location"]).status_code == 302  # to the sign-in page
+    assert Invoice.get_by_id(unpaid.id).balance == 0
