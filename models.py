@@ -18,6 +18,7 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    sort_models,
 )
 
 db = DatabaseProxy()

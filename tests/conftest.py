@@ -3,7 +3,9 @@ the test client with CSRF on, a frozen clock, the outbox, and sign-in helpers.""
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,10 +68,52 @@ def app(tmp_path):
     clock.freeze(None)
 
 
+class DemoSnapshot:
+    """The demo commune seeded once per session, then restored row by row into each test's empty
+    database (much faster than seeding it again); works on SQLite and PostgreSQL alike."""
+
+    def __init__(self, folder: Path):
+        self.uploads = folder / "uploads"
+        config = {"TESTING": True, "SECRET_KEY": "snapshot", "PORTAIL_NOW": "",
+                  "DATABASE_URL": PG_URL if USE_PG else f"sqlite:///{folder / 'demo.db'}",
+                  "OUTBOX_DIR": str(folder / "outbox"), "UPLOAD_DIR": str(self.uploads), "MAIL_SERVER": ""}
+        create_app(config)
+        with db.connection_context():
+            if USE_PG:
+                _reset_postgres()
+            else:
+                db.create_tables(models.all_models())
+            self.context = pickle.dumps(seed_demo())
+            self.rows = [(model, list(model.select().order_by(model._meta.primary_key).dicts()))
+                         for model in models.sort_models(models.all_models())]
+        db.close_all()
+
+    def restore(self, upload_dir: str) -> dict:
+        """Insert the snapshot's rows (ids kept), copy its uploads; returns a fresh seed context."""
+        with db.atomic():
+            for model, rows in self.rows:
+                for start in range(0, len(rows), 500):
+                    model.insert_many(rows[start:start + 500]).execute()
+        if USE_PG:
+            for model, rows in self.rows:
+                if rows:
+                    table = model._meta.table_name
+                    db.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                                   f"(SELECT MAX(id) FROM \"{table}\"))")
+        if self.uploads.exists():
+            shutil.copytree(self.uploads, upload_dir, dirs_exist_ok=True)
+        return pickle.loads(self.context)
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(tmp_path_factory):
+    return DemoSnapshot(tmp_path_factory.mktemp("demo-snapshot"))
+
+
 @pytest.fixture
-def demo(app):
+def demo(demo_snapshot, app):
     """The demo commune loaded; returns the seed context (users, households, children…)."""
-    return seed_demo()
+    return demo_snapshot.restore(app.config["UPLOAD_DIR"])
 
 
 @pytest.fixture
