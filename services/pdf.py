@@ -1,7 +1,7 @@
 """HTML → PDF with xhtml2pdf, with an embedded TTF font so accents and "€" print correctly.
 
-The font is DejaVu Sans from Debian's fonts-dejavu-core when installed, else a copy in
-static/fonts/ (PDF_FONT_DIR overrides both). Rendering reads local files only from that font
+The font is DejaVu Sans, vendored in static/fonts/ (Debian's fonts-dejavu-core is the fallback;
+PDF_FONT_DIR overrides both). Rendering reads local files only from that font
 directory (a ResourceAccessPolicy) and never fetches anything remote.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from xhtml2pdf.config.resources import ResourceAccessPolicy
 from services.errors import DomainError
 
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
-CANDIDATES = (Path("/usr/share/fonts/truetype/dejavu"), Path(__file__).resolve().parent.parent / "static" / "fonts")
+CANDIDATES = (Path(__file__).resolve().parent.parent / "static" / "fonts", Path("/usr/share/fonts/truetype/dejavu"))
 
 
 class PdfFailed(DomainError):
