@@ -48,8 +48,10 @@ install-test: $(VENV)/.installed-test node_modules/.package-lock.json chromium
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households.
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/python bench/bench_reservations.py
+	$(BIN)/python bench/bench_invoicing.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache
