@@ -425,6 +425,11 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     validation = Validation(order, results)
     if notify and (order is not None or validation.refused):
         send_summary(household, validation)
+    freed = [booking for result in results for booking in result.freed]
+    if notify and freed:
+        from services import orders  # orders builds on this module
+
+        orders.notify_promotions(freed)
     return validation
 
 

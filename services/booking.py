@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import SqliteDatabase, fn
 
@@ -393,6 +393,7 @@ class LineResult:
     booking: Booking | None = None
     price: int | None = None
     waiting_position: int | None = None
+    freed: list[Booking] = field(default_factory=list)  # waiting bookings a freed place went to (or is offered to)
 
     @property
     def ok(self) -> bool:
@@ -544,11 +545,18 @@ def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) 
         outcome = "cancelled"
     booking.status, booking.updated_at = outcome, clock.local_now()
     booking.save()
+    freed = []
     if outcome == "cancelled" and was_occupying:
-        context.occupied[(unit.id, day)] = max(context.occupied.get((unit.id, day), 1) - 1, 0)
-        promote_waiting(unit, day)
+        freed = free_places(unit, day)
+        context.occupied[(unit.id, day)] = max(context.occupied.get((unit.id, day), 1) - 1, 0) + sum(
+            1 for b in freed if b.status in OCCUPYING)
+        for promoted in freed:
+            if promoted.status in OCCUPYING:
+                queue = context.waiting.get((unit.id, day), [])
+                if promoted.sequence in queue:
+                    queue.remove(promoted.sequence)
     message = "Annulé." if outcome == "cancelled" else "Demande d'annulation transmise au service."
-    return LineResult(**result, outcome=outcome, message=message, booking=booking)
+    return LineResult(**result, outcome=outcome, message=message, booking=booking, freed=freed)
 
 
 def _occupied(unit: Unit, day: dt.date) -> int:
@@ -595,6 +603,18 @@ def promote_waiting(unit: Unit, day: dt.date) -> list[Booking]:
     return promoted
 
 
+def free_places(unit: Unit, day: dt.date) -> list[Booking]:
+    """A place freed up on unit × day: the first waiting bookings take it where the activity
+    confirms automatically (their status changes to booked/requested); otherwise they are offered to
+    staff (still "waiting_list", as many as places left) for confirm_waiting(). Returns those bookings,
+    so the families can be told. Call under the lock."""
+    if unit.activity.auto_confirm_waiting:
+        return promote_waiting(unit, day)
+    queue = waiting_queue(unit, day)
+    left = places_left(unit, day)
+    return queue if left is None else queue[:left]
+
+
 def confirm_waiting(booking: Booking) -> Booking:
     """Staff give a freed place to a waiting booking; refused (Full) if no place is left."""
     with locked_transaction():
@@ -610,8 +630,11 @@ def confirm_waiting(booking: Booking) -> Booking:
     return booking
 
 
-def decide_request(booking: Booking, accept: bool, reason: str = "") -> Booking:
-    """Staff accept or refuse a booking "En attente de validation" or a "Demande d'annulation"."""
+def decide_request(booking: Booking, accept: bool, reason: str = "", *,
+                   freed: list[Booking] | None = None) -> Booking:
+    """Staff accept or refuse a booking "En attente de validation" or a "Demande d'annulation".
+    When the decision frees a place, the waiting bookings it goes to (free_places) are appended to
+    `freed` if given, so the caller can tell those families."""
     reason = (reason or "").strip()
     with locked_transaction():
         lock_units([booking.unit_id])
@@ -628,5 +651,7 @@ def decide_request(booking: Booking, accept: bool, reason: str = "") -> Booking:
         booking.updated_at = clock.local_now()
         booking.save()
         if booking.status in ("cancelled", "refused"):
-            promote_waiting(booking.unit, booking.date)
+            promoted = free_places(booking.unit, booking.date)
+            if freed is not None:
+                freed.extend(promoted)
     return booking

@@ -189,10 +189,12 @@ def decide(booking_id: int, accept: bool, reason: str = "", staff: User | None =
     if booking is None:
         raise NotFound("Réservation introuvable.")
     was = booking.status
+    freed: list[Booking] = []
     with db.atomic():
-        booking = engine.decide_request(booking, accept, reason)
+        booking = engine.decide_request(booking, accept, reason, freed=freed)
         title, body = _decision_text(booking, accept, was, reason.strip())
         notify(booking.household, title, body)
+        notify_promotions(freed)
     return booking
 
 
@@ -208,15 +210,17 @@ def decide_order(order_id: int, accept: bool, reason: str = "", staff: User | No
     if not bookings:
         raise OrderError("Cette commande n'a plus de ligne en attente.")
     decided = []
+    freed: list[Booking] = []
     with db.atomic():
         for booking in bookings:
             was = booking.status
-            decided.append((engine.decide_request(booking, accept, reason), was))
+            decided.append((engine.decide_request(booking, accept, reason, freed=freed), was))
         verb = "acceptée" if accept else "refusée"
         body = "\n".join(f"- {_decision_text(b, accept, was, '')[1]}" for b, was in decided)
         if reason.strip() and not accept:
             body += f"\nMotif : {reason.strip()}"
         notify(order.household, f"Commande n° {order.number} {verb}", body)
+        notify_promotions(freed)
     return len(decided)
 
 
@@ -259,12 +263,34 @@ def confirm_waiting(booking_id: int, staff: User | None = None) -> Booking:
     return booking
 
 
-def notify_promotions(promoted: list[Booking]) -> None:
-    """Tell families whose waiting booking took a freed place automatically."""
-    for booking in promoted:
-        notify(booking.household, "Place attribuée",
-               f"Une place s'est libérée : {cell_name(booking.child, booking.unit, booking.date)} "
-               f"({engine.STATE_LABELS.get(booking.status, booking.status)}).")
+def notify_promotions(freed: list[Booking]) -> int:
+    """Tell the families whose waiting booking a freed place went to: confirmed automatically (the
+    booking is now booked or requested), or offered to staff (still "waiting_list": staff confirm it
+    from /gestion/reservations). An offer is only told while a place is still free. Returns how many
+    families were told."""
+    told = 0
+    seen: set[int] = set()
+    for booking in freed:
+        if booking.id in seen:
+            continue
+        seen.add(booking.id)
+        booking = Booking.get_by_id(booking.id)
+        name = cell_name(booking.child, booking.unit, booking.date)
+        if booking.status == "waiting_list":
+            left = engine.places_left(booking.unit, booking.date)
+            if left is not None and left <= 0:
+                continue
+            notify(booking.household, "Place libérée",
+                   f"Une place s'est libérée : {name}. Votre réservation sur liste d'attente est proposée "
+                   "au service, qui vous confirmera la place.")
+        elif booking.status in ("booked", "requested"):
+            notify(booking.household, "Place attribuée",
+                   f"Une place s'est libérée : {name} "
+                   f"({engine.STATE_LABELS.get(booking.status, booking.status)}).")
+        else:
+            continue
+        told += 1
+    return told
 
 
 # --- Absences ----------------------------------------------------------------------------------
