@@ -35,6 +35,7 @@ NAVIGATION = [
     ("staff_activities.activities", "Activités", "staff"),
     ("staff_bookings.orders", "Réservations", "staff"),
     ("staff_billing.invoicing", "Facturation", "staff"),
+    ("staff_headcounts.day", "Effectifs", "staff"),
 ]
 
 BLUEPRINTS = [
@@ -53,6 +54,7 @@ BLUEPRINTS = [
     "blueprints.staff.bookings",
     "blueprints.billing",
     "blueprints.staff.billing",
+    "blueprints.staff.headcounts",
 ]
 
 

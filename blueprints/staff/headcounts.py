@@ -1,0 +1,50 @@
+"""Effectifs (/gestion/effectifs): per unit and day, the children booked, requested and waiting,
+capacity and places left; for meals the counts per régime alimentaire and the PAI. Open to agents,
+admins and the read-only kitchen role (counts only, never health details)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.access import staff_required
+from services import clock, headcounts
+from services.errors import DomainError
+
+bp = Blueprint("staff_headcounts", __name__, url_prefix="/gestion")
+
+ROLES = ("agent", "admin", "cuisine")
+
+
+def _day() -> tuple[dt.date, str | None]:
+    """The requested day (default: tomorrow) and a French message if the date was unreadable."""
+    tomorrow = clock.today() + dt.timedelta(days=1)
+    try:
+        return headcounts.parse_day(request.args.get("date"), tomorrow), None
+    except DomainError as refusal:
+        return tomorrow, f"{refusal.message} Effectifs de demain affichés."
+
+
+@bp.get("/effectifs")
+@staff_required(*ROLES)
+def day():
+    wanted, error = _day()
+    counts = headcounts.day_counts(wanted)
+    attendance_url = None
+    if current_user.role in ("agent", "admin") and "staff_attendance.sheet" in current_app.view_functions:
+        attendance_url = url_for("staff_attendance.sheet", date=wanted.isoformat())
+    return render_template("staff/headcounts/day.html", counts=counts, error=error, attendance_url=attendance_url,
+                           printable=request.args.get("impression") == "1"), 400 if error else 200
+
+
+@bp.get("/effectifs.csv")
+@staff_required(*ROLES)
+def export():
+    wanted, error = _day()
+    if error:
+        return render_template("staff/headcounts/day.html", counts=headcounts.day_counts(wanted), error=error,
+                               attendance_url=None, printable=False), 400
+    counts = headcounts.day_counts(wanted)
+    return Response(headcounts.csv_text(counts), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="effectifs-{wanted.isoformat()}.csv"'})
