@@ -374,16 +374,21 @@ class Validation:
 
 
 def next_order_number(year: int) -> str:
-    """Bump the year's counter (call inside the validation transaction: gapless)."""
-    query = OrderCounter.select().where(OrderCounter.year == year)
-    if not engine._is_sqlite():
-        query = query.for_update()  # SQLite: the IMMEDIATE transaction already holds the write lock
-    counter = query.first()
-    if counter is None:
-        counter = OrderCounter.create(year=year, last=0)
-    OrderCounter.update(last=OrderCounter.last + 1).where(OrderCounter.id == counter.id).execute()
-    last = OrderCounter.get_by_id(counter.id).last
-    return f"{year}-{last:06d}"
+    """Bump the year's counter (call inside the validation transaction: gapless, and two concurrent
+    first orders of a year never clash). PostgreSQL: the counter row is created with INSERT … ON
+    CONFLICT DO NOTHING, then locked FOR UPDATE until the order's transaction ends. SQLite: the
+    IMMEDIATE write transaction (locked_transaction) already serialises validations."""
+    if not db.in_transaction():
+        raise BasketError("Le numéro de commande se prend dans la transaction de validation.")
+    where = OrderCounter.year == year
+    if engine._is_sqlite():
+        counter = OrderCounter.get_or_none(where) or OrderCounter.create(year=year, last=0)
+    else:
+        OrderCounter.insert(year=year, last=0).on_conflict_ignore().execute()
+        counter = OrderCounter.select().where(where).for_update().get()
+    counter.last += 1
+    OrderCounter.update(last=counter.last).where(OrderCounter.id == counter.id).execute()
+    return f"{year}-{counter.last:06d}"
 
 
 def _line_total(result: engine.LineResult) -> int:
@@ -412,7 +417,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
         order = None
         placed = [r for r in results if r.outcome not in ("refused", "unchanged")]
         if placed:
-            order = Order.create(household=household, number=next_order_number(now.year),
+            order = Order.create(household=household, number=next_order_number(clock.to_local_naive(now).year),
                                  created_at=clock.to_local_naive(now), created_by=user,
                                  total=sum(_line_total(r) for r in placed))
             for result in placed:
