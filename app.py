@@ -36,6 +36,7 @@ NAVIGATION = [
     ("staff_bookings.orders", "Réservations", "staff"),
     ("staff_billing.invoicing", "Facturation", "staff"),
     ("staff_headcounts.day", "Effectifs", "staff"),
+    ("staff_attendance.sheet", "Pointage", "staff"),
 ]
 
 BLUEPRINTS = [
@@ -55,6 +56,7 @@ BLUEPRINTS = [
     "blueprints.billing",
     "blueprints.staff.billing",
     "blueprints.staff.headcounts",
+    "blueprints.staff.attendance",
 ]
 
 

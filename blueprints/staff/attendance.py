@@ -1,0 +1,106 @@
+"""Pointage (/gestion/pointage): for one unit and day, staff mark each booked child present, absent
+or absent with a justification, and add a child present without booking. Agents and admins only
+(the kitchen role sees Effectifs, never names or health details)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.access import staff_required
+from models import Unit
+from services import attendance, clock, headcounts
+from services.errors import DomainError, NotFound
+
+bp = Blueprint("staff_attendance", __name__, url_prefix="/gestion")
+
+ROLES = ("agent", "admin")
+
+
+def _choice(values) -> tuple[Unit | None, dt.date, list[Unit], str | None]:
+    """The unit and day asked (form or query string), the units to choose from, and a French message
+    when a value could not be read."""
+    error = None
+    try:
+        day = headcounts.parse_day(values.get("date"), clock.today())
+    except DomainError as refusal:
+        day, error = clock.today(), refusal.message
+    units = headcounts.units_running(day)
+    raw = (values.get("unit") or "").strip()
+    unit = None
+    if raw:
+        unit = next((u for u in units if str(u.id) == raw), None)
+        if unit is None and raw.isdigit():
+            unit = Unit.get_or_none(Unit.id == int(raw))
+        if unit is None:
+            error = error or "Choisissez une prestation dans la liste."
+    if unit is None and units:
+        unit = units[0]
+    return unit, day, units, error
+
+
+def _render(unit, day, units, error=None, status=200, search=None):
+    data = attendance.sheet(unit, day) if unit else None
+    found = attendance.candidates(unit, day, search or "") if unit is not None and search is not None else None
+    return render_template("staff/attendance/sheet.html", sheet=data, unit=unit, day=day, units=units, error=error,
+                           search=search, found=found, states=attendance.STATES,
+                           prefix=attendance.FIELD_PREFIX, health=current_user.can_see_health(),
+                           today=clock.today()), status
+
+
+def _back(unit: Unit, day: dt.date):
+    return redirect(url_for("staff_attendance.sheet", unit=unit.id, date=day.isoformat()))
+
+
+@bp.get("/pointage")
+@staff_required(*ROLES)
+def sheet():
+    unit, day, units, error = _choice(request.args)
+    search = request.args.get("recherche")
+    return _render(unit, day, units, error, 400 if error else 200, search.strip() if search is not None else None)
+
+
+@bp.post("/pointage")
+@staff_required(*ROLES)
+def record():
+    unit, day, units, error = _choice(request.form)
+    if error or unit is None:
+        return _render(unit, day, units, error or "Choisissez une prestation dans la liste.", 400)
+    try:
+        changed = attendance.record(current_user, unit, day, request.form)
+    except DomainError as refusal:
+        return _render(unit, day, units, refusal.message, 400)
+    label = f"{unit.activity.name} – {unit.name}, {day.strftime('%d/%m/%Y')}"
+    flash(f"Pointage enregistré pour {label} : {changed} changement(s)." if changed
+          else f"Pointage inchangé pour {label}.", "success")
+    return _back(unit, day)
+
+
+@bp.post("/pointage/presences")
+@staff_required(*ROLES)
+def add_unbooked():
+    unit, day, units, error = _choice(request.form)
+    if error or unit is None:
+        return _render(unit, day, units, error or "Choisissez une prestation dans la liste.", 400)
+    try:
+        row = attendance.add_unbooked(current_user, unit, day, request.form.get("child_id"))
+    except DomainError as refusal:
+        return _render(unit, day, units, refusal.message, 400, search=request.form.get("recherche", ""))
+    flash(f"{row.child.full_name} est noté(e) présent(e) sans réservation ({unit.name}, "
+          f"{day.strftime('%d/%m/%Y')}).", "success")
+    return _back(unit, day)
+
+
+@bp.post("/pointage/presences/<int:attendance_id>/supprimer")
+@staff_required(*ROLES)
+def remove_unbooked(attendance_id: int):
+    try:
+        row = attendance.remove_unbooked(current_user, attendance_id)
+    except NotFound:
+        abort(404)
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff_attendance.sheet"))
+    flash(f"Présence sans réservation de {row.child.full_name} retirée.", "success")
+    return _back(row.unit, row.date)
