@@ -11,6 +11,13 @@ from services import accounts, calendar, deadlines
 from services.errors import InvalidInput
 from services.formatting import parse_money
 
+# How a child present without booking (pointage) is billed: Unit.unbooked_presence.
+UNBOOKED_PRESENCE_LABELS = {
+    "late": "Facturé comme une réservation hors délai (tarif + majoration hors délai)",
+    "normal": "Facturé au tarif normal",
+    "free": "Non facturé (signalé seulement comme anomalie)",
+}
+
 KIND_LABELS = {
     "cantine": "Restauration scolaire",
     "garderie": "Garderie / accueil périscolaire",
@@ -185,6 +192,7 @@ def save_unit(staff: User, activity: Activity, data: Mapping, unit: Unit | None 
         pai_price=_money(data, "pai_price", "le tarif PAI"),
         late_surcharge=_money(data, "late_surcharge", "la majoration hors délai") or 0,
         absence_fee=_money(data, "absence_fee", "la pénalité d'absence") or 0,
+        unbooked_presence=_unbooked_presence(data),
     )
     for field in ("start_time", "end_time"):
         if values[field]:
@@ -210,6 +218,34 @@ def save_unit(staff: User, activity: Activity, data: Mapping, unit: Unit | None 
         unit.save()
         accounts.audit(staff, "unit.save", unit, f"{activity.name} – {name}")
     return unit
+
+
+def _unbooked_presence(data: Mapping) -> str:
+    value = (data.get("unbooked_presence") or "late").strip()
+    if value not in UNBOOKED_PRESENCE_LABELS:
+        raise InvalidInput("Choisissez comment facturer un enfant présent sans réservation.", "unbooked_presence")
+    return value
+
+
+def save_regie(staff: User, regie: Regie, data: Mapping) -> Regie:
+    """Billing settings of a régie: due date delay, delay before online payment, prepayment."""
+    payment_days = _int(data, "payment_days", "le délai de paiement (en jours)", required=True, minimum=1,
+                        maximum=365)
+    treasury_days = _int(data, "treasury_days", "le délai avant paiement en ligne (en jours)", required=True,
+                         minimum=0, maximum=365)
+    if treasury_days > payment_days:
+        raise InvalidInput("Le délai avant paiement en ligne ne peut pas dépasser le délai de paiement : "
+                           "la facture doit pouvoir être payée avant son échéance.", "treasury_days")
+    prepayment = _flag(data, "prepayment")
+    changes = []
+    for name, value in (("payment_days", payment_days), ("treasury_days", treasury_days), ("prepayment", prepayment)):
+        if getattr(regie, name) != value:
+            changes.append(f"{name}: {getattr(regie, name)} → {value}")
+            setattr(regie, name, value)
+    with db.atomic():
+        regie.save()
+        accounts.audit(staff, "regie.update", regie, f"{regie.name} : " + ("; ".join(changes) or "inchangé"))
+    return regie
 
 
 def save_bands(staff: User, unit: Unit, data: Mapping) -> list[TariffBand]:

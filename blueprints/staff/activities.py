@@ -41,7 +41,8 @@ def _choices() -> dict:
         document_types = list(models.DocumentType.select().order_by(models.DocumentType.name))
     return {"schools": list(School.select().order_by(School.name)), "regies": list(Regie.select().order_by(Regie.name)),
             "kinds": config.KIND_LABELS, "document_types": document_types, "periods": calendar.PERIOD_LABELS,
-            "weekday_labels": WEEKDAY_LABELS, "policy_kinds": deadlines.KINDS}
+            "weekday_labels": WEEKDAY_LABELS, "policy_kinds": deadlines.KINDS,
+            "unbooked_presence_labels": config.UNBOOKED_PRESENCE_LABELS}
 
 
 @bp.get("/activites")
@@ -90,7 +91,8 @@ def activity(activity_id: int):
     return _render_activity(activity, error, status, form)
 
 
-def _render_activity(activity: Activity, error=None, status=200, form=None, closure_form=None):
+def _render_activity(activity: Activity, error=None, status=200, form=None, closure_form=None, regie_form=None,
+                     regie_error=None):
     activity = Activity.get_by_id(activity.id)
     if form is None:
         form = _activity_values(activity)
@@ -99,7 +101,30 @@ def _render_activity(activity: Activity, error=None, status=200, form=None, clos
         .order_by(Closure.starts_on)
     units = list(Unit.select().where(Unit.activity == activity.id).order_by(Unit.position, Unit.id))
     return render_template("staff/activities/activity.html", activity=activity, units=units, closures=closures,
-                           error=error, form=form, closure_form=closure_form or {}, **_choices()), status
+                           error=error, form=form, closure_form=closure_form or {}, regie_error=regie_error,
+                           regie_form=regie_form or _regie_values(activity.regie), **_choices()), status
+
+
+def _regie_values(regie: Regie | None) -> dict:
+    if regie is None:
+        return {}
+    return {"payment_days": regie.payment_days, "treasury_days": regie.treasury_days,
+            "prepayment": "1" if regie.prepayment else ""}
+
+
+@bp.post("/activites/<int:activity_id>/regie")
+@staff_required("agent", "admin")
+def save_regie(activity_id: int):
+    """Billing settings of the activity's régie (shared by every activity of that régie)."""
+    activity = _activity_or_404(activity_id)
+    if activity.regie is None:
+        abort(404)
+    try:
+        config.save_regie(current_user, activity.regie, request.form)
+    except DomainError as refusal:
+        return _render_activity(activity, status=400, regie_form=request.form, regie_error=refusal.message)
+    flash(f"Réglages de facturation de la régie « {activity.regie.name} » enregistrés.", "success")
+    return redirect(url_for("staff_activities.activity", activity_id=activity.id))
 
 
 def _activity_values(activity: Activity) -> dict:
@@ -156,7 +181,7 @@ def _unit_values(unit: Unit | None) -> dict:
               "late_absence_hours": unit.late_absence_hours or "",
               "default_price": _cents(unit.default_price), "pai_price": _cents(unit.pai_price),
               "late_surcharge": _cents(unit.late_surcharge), "absence_fee": _cents(unit.absence_fee),
-              "cancel_same": "" if unit.cancel_policy_id else "1"}
+              "cancel_same": "" if unit.cancel_policy_id else "1", "unbooked_presence": unit.unbooked_presence}
     for prefix, policy in (("booking_", unit.booking_policy), ("cancel_", unit.cancel_policy)):
         if policy is not None:
             values.update({f"{prefix}kind": policy.kind, f"{prefix}amount": policy.amount,

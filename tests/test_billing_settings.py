@@ -1,0 +1,70 @@
+"""Billing settings on the staff activity screens: how a presence without booking is billed (unit),
+and the régie's due date delay, delay before online payment and prepayment."""
+import pytest
+
+from models import AuditLog, Regie, Unit, User
+from services import activities as config
+from services.errors import InvalidInput
+from tests.conftest import post_form
+
+AGENT = "agent@example.fr"
+
+
+@pytest.fixture
+def staff(demo, auth):
+    auth.login(AGENT)
+    return demo
+
+
+def test_save_regie_validates_and_audits(demo):
+    regie = demo["units"]["repas_phare"].activity.regie
+    agent = User.get(User.email == AGENT)
+    config.save_regie(agent, regie, {"payment_days": "45", "treasury_days": "5", "prepayment": "1"})
+    regie = Regie.get_by_id(regie.id)
+    assert (regie.payment_days, regie.treasury_days, regie.prepayment) == (45, 5, True)
+    assert "payment_days: 30 → 45" in AuditLog.get(AuditLog.action == "regie.update").detail
+    for data, message in (({"payment_days": "abc", "treasury_days": "0"}, "nombre entier"),
+                          ({"payment_days": "0", "treasury_days": "0"}, "compris entre 1 et 365"),
+                          ({"payment_days": "10", "treasury_days": "20"}, "ne peut pas dépasser"),
+                          ({"payment_days": "", "treasury_days": "0"}, "Indiquez le délai de paiement")):
+        with pytest.raises(InvalidInput, match=message):
+            config.save_regie(agent, regie, data)
+    assert Regie.get_by_id(regie.id).payment_days == 45
+
+
+def test_activity_page_edits_the_regie(staff, client):
+    activity = staff["units"]["repas_phare"].activity
+    page = client.get(f"/gestion/activites/{activity.id}").get_data(as_text=True)
+    assert "Facturation : régie" in page and "Délai de paiement des factures" in page
+    assert "Paiement au comptant" in page and "Délai avant paiement en ligne" in page
+    url = f"/gestion/activites/{activity.id}/regie"
+    response = post_form(client, url, {"payment_days": "20", "treasury_days": "30"},
+                         token_page=f"/gestion/activites/{activity.id}")
+    assert response.status_code == 400 and "ne peut pas dépasser" in response.get_data(as_text=True)
+    assert Regie.get_by_id(activity.regie_id).payment_days == 30
+    response = post_form(client, url, {"payment_days": "20", "treasury_days": "3"},
+                         token_page=f"/gestion/activites/{activity.id}")
+    assert response.status_code == 302
+    regie = Regie.get_by_id(activity.regie_id)
+    assert (regie.payment_days, regie.treasury_days, regie.prepayment) == (20, 3, False)
+    assert "Réglages de facturation de la régie" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_unit_page_sets_how_an_unbooked_presence_is_billed(staff, client):
+    unit = staff["units"]["repas_phare"]
+    url = f"/gestion/prestations/{unit.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Enfant présent sans réservation (pointage)" in page and "Non facturé" in page
+    assert 'value="late" selected' in page
+    # Resubmit the unit's own values with another billing choice.
+    from blueprints.staff.activities import _unit_values
+    values = {k: v for k, v in _unit_values(unit).items() if k != "weekdays"}
+    values.update(weekdays=["0", "1", "3", "4"], unbooked_presence="free")
+    response = post_form(client, url, {**values, "section": "unit"}, token_page=url)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert Unit.get_by_id(unit.id).unbooked_presence == "free"
+    values["unbooked_presence"] = "gratuit-ou-pas"
+    response = post_form(client, url, {**values, "section": "unit"}, token_page=url)
+    assert response.status_code == 400
+    assert "Choisissez comment facturer un enfant présent sans réservation." in response.get_data(as_text=True)
+    assert Unit.get_by_id(unit.id).unbooked_presence == "free"
