@@ -469,8 +469,9 @@ class Enrolment(BaseModel):
 class Booking(BaseModel):
     """A réservation: child × unit × date, one row whatever its history (status changes in place)."""
 
-    STATUSES = ("requested", "booked", "waiting_list", "cancel_requested", "cancelled", "refused")
-    OCCUPYING = ("requested", "booked", "cancel_requested")  # statuses that hold a place
+    STATUSES = ("requested", "booked", "waiting_list", "cancel_requested", "cancelled", "refused", "held")
+    # "held": a day of a prepaid order ("au comptant") kept for its household until paid or expired.
+    OCCUPYING = ("requested", "booked", "cancel_requested", "held")  # statuses that hold a place
 
     household = ForeignKeyField(Household, backref="bookings", on_delete="CASCADE")
     child = ForeignKeyField(Child, backref="bookings", on_delete="CASCADE")
@@ -480,6 +481,7 @@ class Booking(BaseModel):
     sequence = IntegerField(default=0)  # arrival order within unit × date (waiting list)
     price = IntegerField(null=True)  # cents, fixed when placed
     late = BooleanField(default=False)  # booked after the deadline (by staff): surcharge applies
+    prepaid = BooleanField(default=False)  # paid with its order (régie au comptant): never invoiced
     attendance = CharField(default="")  # "", present, absent, absent_justified
     refusal_reason = TextField(default="")
     created_at = DateTimeField()
@@ -519,6 +521,10 @@ class Order(BaseModel):
     created_at = DateTimeField()
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     total = IntegerField(default=0)  # cents: additions minus cancellations, at validation time
+    # Prepayment (régie "au comptant"): "awaiting_payment" until paid ("paid") or expired ("expired").
+    payment_status = CharField(default="", index=True)  # "" when nothing is paid in advance
+    amount_due = IntegerField(default=0)  # cents to pay before confirmation (held days)
+    expires_at = DateTimeField(null=True)  # Paris wall clock: unpaid after this, the places are freed
 
 
 class OrderLine(BaseModel):
@@ -678,15 +684,18 @@ class PaymentAllocation(BaseModel):
     """The part of a payment that settles one invoice."""
 
     payment = ForeignKeyField(Payment, backref="allocations", on_delete="CASCADE")
-    invoice = ForeignKeyField(Invoice, backref="allocations", on_delete="RESTRICT")
+    invoice = ForeignKeyField(Invoice, null=True, backref="allocations", on_delete="RESTRICT")
+    order = ForeignKeyField(Order, null=True, backref="allocations", on_delete="RESTRICT")  # prepaid order
     amount = IntegerField()
 
 
 class OnlineTransaction(BaseModel):
-    """A card payment asked to the payment backend (PayFiP or the dummy one) for one invoice."""
+    """A card payment asked to the payment backend (PayFiP or the dummy one) for one invoice, or for
+    a prepaid order (régie "au comptant")."""
 
     household = ForeignKeyField(Household, backref="online_transactions", on_delete="RESTRICT")
-    invoice = ForeignKeyField(Invoice, backref="online_transactions", on_delete="RESTRICT")
+    invoice = ForeignKeyField(Invoice, null=True, backref="online_transactions", on_delete="RESTRICT")
+    order = ForeignKeyField(Order, null=True, backref="online_transactions", on_delete="RESTRICT")
     backend = CharField()
     transaction_id = CharField(unique=True)
     amount = IntegerField()  # what we asked for, in cents (the only amount we trust)

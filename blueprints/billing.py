@@ -18,6 +18,16 @@ bp = Blueprint("billing", __name__, url_prefix="/factures")
 
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre"]
+ORDER_OUTCOME_MESSAGES = {
+    "paid": ("Paiement accepté : la commande est confirmée. Un e-mail de confirmation vous a été envoyé.",
+             "success"),
+    "refused": ("Paiement refusé par la banque : la commande reste à payer avant son expiration.", "error"),
+    "cancelled": ("Paiement abandonné : la commande reste à payer avant son expiration.", "info"),
+    "anomaly": ("Le montant payé ne correspond pas à la commande : le service enfance vérifie et vous recontacte.",
+                "error"),
+    "pending": ("Paiement en cours de vérification : la commande sera confirmée dès la réponse de la banque.",
+                "info"),
+}
 OUTCOME_MESSAGES = {
     "paid": ("Paiement accepté : la facture est payée. Un e-mail de confirmation vous a été envoyé.", "success"),
     "refused": ("Paiement refusé par la banque : la facture reste à payer.", "error"),
@@ -142,6 +152,10 @@ def payment_return():
     except payments.UnknownTransaction:
         abort(404)
     transaction = outcome.transaction
+    if transaction.order_id is not None:
+        message, category = ORDER_OUTCOME_MESSAGES[transaction.status]
+        flash(message, category)
+        return redirect(url_for("orders.detail", order_id=transaction.order_id))
     message, category = OUTCOME_MESSAGES[transaction.status]
     flash(message, category)
     return redirect(url_for("billing.invoice", invoice_id=transaction.invoice_id))

@@ -1,15 +1,36 @@
 """The basket (/panier), orders (/commandes) and "Mes alertes" (/alertes) for parents."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import click
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from blueprints.access import current_household, parent_required
 from blueprints.reservations import expire_notice
-from services import basket, orders
+from models import db
+from services import basket, formatting, orders, payments
 from services.errors import DomainError, NotFound
 
 bp = Blueprint("orders", __name__)
+
+
+@bp.before_request
+def _expire_unpaid_orders() -> None:
+    """Prepaid orders unpaid after 1 hour free their places before any basket or order page."""
+    orders.expire_unpaid_orders()
+
+
+@click.command("expire-orders")
+def expire_orders_command():
+    """Expire prepaid orders unpaid after 1 hour (frees their places; for a cron job)."""
+    with db.connection_context():
+        count = orders.expire_unpaid_orders()
+    click.echo(f"{count} commande(s) expirée(s).")
+
+
+@bp.record_once
+def _register_cli(state) -> None:
+    state.app.cli.add_command(expire_orders_command)
 
 
 @parent_required
@@ -61,6 +82,10 @@ def validate():
         flash("Aucune ligne n'a pu être enregistrée : rien n'a été réservé.", "error")
         return redirect(url_for("orders.basket"))
     flash(orders.format_order_heading(result.order) + ".", "success")
+    if result.order.payment_status == "awaiting_payment":
+        flash(f"Payez {formatting.money(result.order.amount_due)} avant "
+              f"{formatting.hour(result.order.expires_at)} pour confirmer les jours « En attente de paiement » : "
+              "sans paiement, ils seront libérés.", "info")
     return redirect(url_for("orders.detail", order_id=result.order.id))
 
 
@@ -82,7 +107,34 @@ def detail(order_id: int):
         view = orders.get_order(household, order_id)
     except NotFound:
         abort(404)
-    return render_template("orders/detail.html", view=view, basket_count=basket.count(household))
+    balance = payments.order_balance(view.order) if view.awaiting_payment else 0
+    return render_template("orders/detail.html", view=view, basket_count=basket.count(household),
+                           balance=balance, credit=payments.household_credit(household) if balance else 0)
+
+
+@bp.post("/commandes/<int:order_id>/payer")
+@parent_required
+def pay(order_id: int):
+    """"Payer" a prepaid order: avoir first, then the card (amount computed here, never the browser's)."""
+    household = current_household()
+    try:
+        view = orders.get_order(household, order_id)
+    except NotFound:
+        abort(404)
+    try:
+        _transaction, url = payments.start_order_payment(
+            view.order, payments.settings_from(current_app.config), email=current_user.email,
+            return_url=url_for("billing.payment_return", _external=True),
+            notify_url=url_for("billing.payment_notification", _external=True),
+            dummy_bank_url=url_for("billing.dummy_bank", _external=True),
+            origin=current_app.config.get("PAYMENT_ORIGIN", "Portail famille"))
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("orders.detail", order_id=order_id))
+    if url is None:
+        flash("Votre avoir a réglé la commande : elle est confirmée.", "success")
+        return redirect(url_for("orders.detail", order_id=order_id))
+    return redirect(url)
 
 
 @bp.get("/alertes")

@@ -28,6 +28,7 @@ from services import clock, formatting, mail
 from services.errors import DomainError, NotFound
 
 STALE_AFTER = dt.timedelta(days=7)
+PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
 MAX_RANGE_DAYS = 400  # a school year and a little
 
 
@@ -393,7 +394,7 @@ def next_order_number(year: int) -> str:
 
 def _line_total(result: engine.LineResult) -> int:
     price = result.price if result.price is not None else (result.booking.price if result.booking else 0) or 0
-    if result.outcome in ("booked", "requested"):  # a waiting-list day is not charged unless it gets a place
+    if result.outcome in ("booked", "requested", "held"):  # a waiting-list day is not charged unless it gets a place
         return price
     if result.outcome in ("cancelled", "cancel_requested"):
         return -price
@@ -426,6 +427,12 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
                                  price=result.price if result.price is not None
                                  else (result.booking.price if result.booking else None),
                                  booking=result.booking)
+            held = [r for r in placed if r.outcome == "held"]
+            if held:  # régie "au comptant": confirmed only once paid, within the hour
+                order.payment_status = "awaiting_payment"
+                order.amount_due = sum(r.price or 0 for r in held)
+                order.expires_at = clock.to_local_naive(now) + PAYMENT_HOLD
+                order.save()
         BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
     validation = Validation(order, results)
     if notify and (order is not None or validation.refused):
@@ -467,6 +474,10 @@ def send_summary(household: Household, validation: Validation) -> None:
         lines += [f"- {describe_result(r)}" for r in validation.refused]
     if order is not None:
         lines += ["", f"Total : {formatting.money(order.total)}"]
+        if order.payment_status == "awaiting_payment":
+            lines += [f"À payer avant le {formatting.datetime_long(order.expires_at)} : "
+                      f"{formatting.money(order.amount_due)}. Les jours « En attente de paiement » sont "
+                      "confirmés une fois la commande payée ; sans paiement, ils sont libérés."]
     lines += ["", "Retrouvez vos commandes dans l'espace « Commandes » du portail famille."]
     body = "\n".join(lines)
     for address in recipients(household):

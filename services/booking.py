@@ -25,6 +25,7 @@ from models import (
     DeadlinePolicy,
     Enrolment,
     Household,
+    Regie,
     Unit,
     db,
 )
@@ -49,8 +50,9 @@ STATE_LABELS = {
     "absent_justified": "Absence justifiée",
     "present": "Présent",
     "anomaly": "Anomalie",
+    "held": "En attente de paiement",
 }
-ACTIVE = ("requested", "booked", "waiting_list", "cancel_requested")  # a booking the family still holds
+ACTIVE = ("requested", "booked", "waiting_list", "cancel_requested", "held")  # a booking the family still holds
 OCCUPYING = Booking.OCCUPYING
 OUTCOME_LABELS = {
     "booked": "Réservé",
@@ -60,6 +62,7 @@ OUTCOME_LABELS = {
     "cancel_requested": "Demande d'annulation",
     "unchanged": "Inchangé",
     "refused": "Refusé",
+    "held": "En attente de paiement",
 }
 # A unit without a booking policy can be booked until its day begins.
 DEFAULT_POLICY = deadlines.Policy(kind="same_day", at_time="00:00")
@@ -121,7 +124,7 @@ class DayStatus:
 STATE_ICONS = {
     "closed": "–", "not_enrolled": "∅", "locked": "🔒", "available": "○", "basket_add": "+",
     "basket_remove": "−", "requested": "⏳", "booked": "✓", "waiting_list": "…", "full": "✕",
-    "cancel_requested": "↺", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
+    "cancel_requested": "↺", "held": "€", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
 }
 
 
@@ -311,6 +314,8 @@ class StatusContext:
             if held.status == "requested":
                 return _status("requested", reason="En attente de validation par le service",
                                can_cancel=cancel_open, **flags, **common)
+            if held.status == "held":
+                return _status("held", reason="Commande à payer pour confirmer la réservation", **flags, **common)
             if held.status == "cancel_requested":
                 return _status("cancel_requested", reason="Demande d'annulation en attente de validation",
                                **flags, **common)
@@ -388,7 +393,7 @@ class LineResult:
     unit: Unit
     date: dt.date
     action: str
-    outcome: str  # booked, requested, waiting_list, cancelled, cancel_requested, unchanged, refused
+    outcome: str  # booked, requested, held, waiting_list, cancelled, cancel_requested, unchanged, refused
     message: str = ""
     booking: Booking | None = None
     price: int | None = None
@@ -469,6 +474,7 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
                   .where(Booking.unit.in_(list(fresh)) & Booking.date.between(start, end))
                   .group_by(Booking.unit, Booking.date).tuples())
         sequences = {(unit_id, _as_date(day)): top or 0 for unit_id, day, top in maxima}
+        prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
         results = []
         for request in requests:
             unit = fresh[request.unit.id]
@@ -476,11 +482,22 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
             if request.action == "remove":
                 results.append(_cancel(context, household, child, unit, request.date, now, by_staff))
             else:
-                results.append(_book(context, household, child, unit, request.date, now, by_staff, sequences))
+                results.append(_book(context, household, child, unit, request.date, now, by_staff, sequences,
+                                     prepaid=unit.activity_id in prepaid and not by_staff))
         return results
 
 
-def _book(context: StatusContext, household, child, unit, day, now, by_staff, sequences) -> LineResult:
+def prepaid_activities(activity_ids: Iterable[int]) -> set[int]:
+    """Activities whose régie is "au comptant": their days are held until the order is paid."""
+    ids = list(activity_ids)
+    if not ids:
+        return set()
+    return {a.id for a in Activity.select(Activity.id).join(Regie)
+            .where(Activity.id.in_(ids) & (Regie.prepayment == True))}  # noqa: E712
+
+
+def _book(context: StatusContext, household, child, unit, day, now, by_staff, sequences, *,
+          prepaid: bool = False) -> LineResult:
     status = context.status(child, unit, day)
     result = dict(child=child, unit=unit, date=day, action="add")
     if status.booking_status in ACTIVE:
@@ -501,6 +518,8 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
         outcome = "waiting_list"
     else:
         outcome = "requested" if unit.activity.booking_validation and not by_staff else "booked"
+        if prepaid:
+            outcome = "held"  # the place is kept for this household until its order is paid (or expires)
     key = (unit.id, day)
     sequences[key] = (sequences.get(key) or 0) + 1
     price = context.price(child, unit, late=late)
@@ -513,6 +532,7 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
     else:
         booking.status, booking.sequence, booking.price, booking.late = outcome, sequences[key], price, late
         booking.attendance, booking.refusal_reason, booking.updated_at = "", "", stamp
+        booking.prepaid = False  # a day booked again is paid again (with its order or its invoice)
         booking.save()
     position = None
     if outcome in OCCUPYING:
@@ -521,6 +541,7 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
         context.waiting[key].append(booking.sequence)
         position = context.waiting_position(booking)
     message = {"booked": "Réservé.", "requested": "En attente de validation par le service.",
+               "held": "Place réservée pendant 1 heure : payez la commande pour la confirmer.",
                "waiting_list": f"Complet : sur liste d'attente, position {position}."}[outcome]
     return LineResult(**result, outcome=outcome, message=message, booking=booking, price=price,
                       waiting_position=position)

@@ -191,7 +191,8 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
     query = (Booking.select(Booking.id, Booking.household, Booking.child, Booking.unit, Booking.date,
                             Booking.status, Booking.price, Booking.late, Booking.attendance)
              .join(Unit).join(Activity)
-             .where(Booking.date.between(start, end) & (Booking.status == "booked")))
+             .where(Booking.date.between(start, end) & (Booking.status == "booked")
+                    & (Booking.prepaid == False)))  # noqa: E712 - days paid with their order are not invoiced again
     presences = (Attendance.select().join(Unit).join(Activity).where(Attendance.date.between(start, end)))
     if regie is not None:
         query = query.where(Activity.regie == regie)

@@ -20,6 +20,7 @@ from models import (
     Household,
     Order,
     OrderLine,
+    PaymentAllocation,
     Unit,
     User,
     db,
@@ -29,7 +30,7 @@ from services import clock, formatting, mail
 from services.basket import cell_name, recipients
 from services.errors import DomainError, NotFound
 
-PENDING = ("requested", "waiting_list", "cancel_requested")
+PENDING = ("requested", "waiting_list", "cancel_requested", "held")
 LINE_LABELS = {**engine.OUTCOME_LABELS, "booked": "Validé"}
 
 
@@ -96,11 +97,21 @@ class OrderView:
 
     @property
     def pending(self) -> bool:
-        return any(self.line_status(line) in PENDING for line in self.lines)
+        return self.awaiting_payment or any(self.line_status(line) in PENDING for line in self.lines)
+
+    @property
+    def awaiting_payment(self) -> bool:
+        return self.order.payment_status == "awaiting_payment"
 
     @property
     def status_label(self) -> str:
-        return "En attente de validation" if self.pending else "Traitée"
+        if self.awaiting_payment:
+            return f"En attente de paiement, avant le {formatting.datetime_long(_as_datetime(self.order.expires_at))}"
+        if self.order.payment_status == "expired":
+            return "Expirée (non payée) : les places ont été libérées"
+        if self.pending:
+            return "En attente de validation"
+        return "Payée" if self.order.payment_status == "paid" else "Traitée"
 
 
 def waiting_position(booking: Booking) -> int:
@@ -368,3 +379,70 @@ def format_order_heading(order: Order) -> str:
     if isinstance(created, str):
         created = dt.datetime.fromisoformat(created)
     return f"Commande n° {order.number} enregistrée le {formatting.date_long(created)} à {formatting.hour(created)}"
+
+
+# --- Prepaid orders (régie "au comptant") ------------------------------------------------------
+
+
+def _as_datetime(value) -> dt.datetime:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def held_bookings(order: Order) -> list[Booking]:
+    return list(Booking.select().join(OrderLine, on=(OrderLine.booking == Booking.id))
+                .where((OrderLine.order == order.id) & (Booking.status == "held")).order_by(Booking.date))
+
+
+def confirm_prepaid_order(order: Order) -> Order:
+    """The order is paid: its held days become booked (and prepaid: the monthly run skips them), the
+    family is told. Call inside the payment's transaction; a no-op unless the order awaits payment."""
+    with engine.locked_transaction():
+        order = Order.get_by_id(order.id)
+        if order.payment_status != "awaiting_payment":
+            return order
+        held = held_bookings(order)
+        engine.lock_units({b.unit_id for b in held})
+        for booking in held:
+            Booking.update(status="booked", prepaid=True, updated_at=clock.local_now()).where(
+                (Booking.id == booking.id) & (Booking.status == "held")).execute()
+        order.payment_status = "paid"
+        order.save()
+        days = "\n".join(f"- {cell_name(b.child, b.unit, b.date)}" for b in held)
+        notify(order.household, f"Commande n° {order.number} payée et confirmée",
+               f"Nous avons bien reçu le paiement de {formatting.money(order.amount_due)} : "
+               f"votre commande n° {order.number} est confirmée.\n{days}")
+    return order
+
+
+def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
+    """Prepaid orders not paid within the hour: their held days are cancelled, an avoir used on them
+    is given back, the freed places go to the waiting lists, the family is told. Idempotent; called
+    lazily by the basket and order pages and by `flask expire-orders`. Returns the orders expired."""
+    limit = clock.to_local_naive(now or clock.now())
+    due = list(Order.select(Order.id).where((Order.payment_status == "awaiting_payment")
+                                             & (Order.expires_at <= limit)).order_by(Order.id))
+    expired = 0
+    for row in due:
+        freed: list[Booking] = []
+        with engine.locked_transaction():
+            query = Order.select().where(Order.id == row.id)
+            order = query.get() if engine._is_sqlite() else query.for_update().get()
+            if order.payment_status != "awaiting_payment":
+                continue  # paid (or expired) meanwhile
+            held = held_bookings(order)
+            engine.lock_units({b.unit_id for b in held})
+            for booking in held:
+                booking.status, booking.updated_at = "cancelled", clock.local_now()
+                booking.save()
+            # The avoir used on this order is the family's again.
+            PaymentAllocation.delete().where(PaymentAllocation.order == order.id).execute()
+            order.payment_status = "expired"
+            order.save()
+            for unit_id, day in sorted({(b.unit_id, b.date) for b in held}):
+                freed.extend(engine.free_places(Unit.get_by_id(unit_id), day))
+            notify(order.household, f"Commande n° {order.number} expirée",
+                   f"Votre commande n° {order.number} n'a pas été payée dans l'heure : les jours réservés "
+                   "ont été libérés. Vous pouvez les remettre dans votre panier s'il reste de la place.")
+            notify_promotions(freed)
+            expired += 1
+    return expired

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import eopayment
 from peewee import fn
 
-from models import Household, Invoice, OnlineTransaction, Payment, PaymentAllocation, User
-from services import clock, formatting, invoicing, mail
+from models import Household, Invoice, OnlineTransaction, Order, Payment, PaymentAllocation, User
+from services import clock, formatting, invoicing, mail, orders
 from services.booking import _is_sqlite
 from services.booking import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput, NotFound
@@ -34,6 +34,10 @@ class PaymentRefused(DomainError):
 
 
 class NotPayableOnline(PaymentRefused):
+    pass
+
+
+class OrderNotPayable(PaymentRefused):
     pass
 
 
@@ -157,16 +161,25 @@ def start_online_payment(invoice: Invoice, settings: PaymentSettings, *, email: 
     amount = invoice.balance
     if settings.backend == "payfip_ws" and amount < PAYFIP_MINIMUM:
         raise NotPayableOnline("PayFiP n'accepte pas les paiements de moins de 1 € : réglez ce montant au guichet.")
+    return _ask_bank(settings, amount, dict(invoice=invoice), household_id=invoice.household_id, email=email,
+                     reference=invoice.number, subject=f"Facture {invoice.number}", year=invoice.issued_on.year,
+                     return_url=return_url, notify_url=notify_url, dummy_bank_url=dummy_bank_url, origin=origin)
+
+
+def _ask_bank(settings: PaymentSettings, amount: int, link: dict, *, household_id: int, email: str,
+              reference: str, subject: str, year: int, return_url: str, notify_url: str, dummy_bank_url: str,
+              origin: str) -> tuple[OnlineTransaction, str]:
+    """Ask the backend for a card payment of `amount` cents; record the transaction (linked to an
+    invoice or an order by `link`); return it and where to send the parent."""
     backend = _backend(settings, return_url, notify_url, origin)
     try:
         transaction_id, _kind, url = backend.request(
-            Decimal(amount) / 100, email=email, orderid=invoice.number,
-            subject=f"Facture {invoice.number}", exer=str(invoice.issued_on.year))
+            Decimal(amount) / 100, email=email, orderid=reference, subject=subject, exer=str(year))
     except Exception as error:  # the bank's web service is down or refuses: say so, never a 500
         raise PaymentRefused("Le service de paiement ne répond pas. Réessayez dans quelques minutes.") from error
     transaction = OnlineTransaction.create(
-        household=invoice.household_id, invoice=invoice, backend=settings.backend, transaction_id=transaction_id,
-        amount=amount, created_at=clock.local_now())
+        household=household_id, backend=settings.backend, transaction_id=transaction_id,
+        amount=amount, created_at=clock.local_now(), **link)
     if settings.backend == "dummy":
         url = f"{dummy_bank_url}?{urlsplit(url).query}"
     return transaction, url
@@ -247,16 +260,97 @@ def _settle(transaction: OnlineTransaction, result: int, charged: int | None, ba
             payment = Payment.create(household=fresh.household, mode="carte", amount=fresh.amount,
                                      received_on=clock.today(), reference=fresh.transaction_id[:120],
                                      recorded_at=clock.local_now())
-            _allocate(payment, first=fresh.invoice)
+            if fresh.order_id is not None:
+                _settle_order(fresh.order, payment)
+            else:
+                _allocate(payment, first=fresh.invoice)
             fresh.status, fresh.payment = "paid", payment
         elif result == eopayment.CANCELLED:
             fresh.status = "cancelled"
         else:
             fresh.status = "refused"
         fresh.save()
-    if fresh.status == "paid":
+    if fresh.status == "paid" and fresh.invoice_id is not None:
         _mail_paid(fresh)
     return Outcome(fresh, True)
+
+
+# --- Prepaid orders (régie "au comptant") -------------------------------------------------------
+
+
+def order_balance(order: Order) -> int:
+    """What is left to pay on a prepaid order (cents): its amount due minus avoir and card money."""
+    paid = (PaymentAllocation.select(fn.COALESCE(fn.SUM(PaymentAllocation.amount), 0))
+            .where(PaymentAllocation.order == order.id).scalar())
+    return max(order.amount_due - int(paid), 0)
+
+
+def _locked_order(order: Order) -> Order:
+    query = Order.select().where(Order.id == order.id)
+    return query.get() if _is_sqlite() else query.for_update().get()
+
+
+def _credit_to_order(order: Order) -> int:
+    """Use the household's avoir (unallocated payment money, oldest first) on the order; returns cents used."""
+    needed = order_balance(order)
+    used = 0
+    allocated = (PaymentAllocation.select(PaymentAllocation.payment, fn.SUM(PaymentAllocation.amount))
+                 .join(Payment).where(Payment.household == order.household_id)
+                 .group_by(PaymentAllocation.payment).tuples())
+    taken = {payment_id: int(total or 0) for payment_id, total in allocated}
+    for payment in (Payment.select().where(Payment.household == order.household_id)
+                    .order_by(Payment.received_on, Payment.id)):
+        if used >= needed:
+            break
+        take = min(payment.amount - taken.get(payment.id, 0), needed - used)
+        if take > 0:
+            PaymentAllocation.create(payment=payment, order=order, amount=take)
+            used += take
+    return used
+
+
+def _settle_order(order: Order, payment: Payment) -> None:
+    """A card payment for an order: it pays the order if still awaiting payment (then confirmed);
+    otherwise (expired meanwhile) the money stays an avoir for the family."""
+    order = _locked_order(order)
+    if order.payment_status != "awaiting_payment":
+        orders.notify(order.household, f"Paiement reçu – commande n° {order.number}",
+                      f"Votre paiement de {formatting.money(payment.amount)} est arrivé après l'expiration de la "
+                      f"commande n° {order.number} : il est gardé en avoir et servira à vos prochaines "
+                      "commandes ou factures.")
+        return
+    take = min(payment.amount, order_balance(order))
+    if take > 0:
+        PaymentAllocation.create(payment=payment, order=order, amount=take)
+    if order_balance(order) == 0:
+        orders.confirm_prepaid_order(order)
+
+
+def start_order_payment(order: Order, settings: PaymentSettings, *, email: str, return_url: str,
+                        notify_url: str, dummy_bank_url: str, origin: str = "Portail famille",
+                        now: dt.datetime | None = None) -> tuple[OnlineTransaction | None, str | None]:
+    """"Payer" a prepaid order: the avoir first, then a card payment of what is left. Returns
+    (None, None) when the avoir paid it all (the order is then confirmed), else the transaction and
+    where to send the parent. OrderNotPayable if it is paid, expired or not prepaid."""
+    orders.expire_unpaid_orders(now)
+    with write_transaction():
+        order = _locked_order(order)
+        if order.payment_status == "paid":
+            raise OrderNotPayable("Cette commande est déjà payée.")
+        if order.payment_status == "expired":
+            raise OrderNotPayable("Cette commande a expiré : les places ont été libérées. Refaites votre panier.")
+        if order.payment_status != "awaiting_payment":
+            raise OrderNotPayable("Cette commande ne se paie pas en ligne : elle sera facturée.")
+        _credit_to_order(order)
+        amount = order_balance(order)
+        if amount == 0:
+            orders.confirm_prepaid_order(order)
+            return None, None
+    if settings.backend == "payfip_ws" and amount < PAYFIP_MINIMUM:
+        raise OrderNotPayable("PayFiP n'accepte pas les paiements de moins de 1 € : contactez la mairie.")
+    return _ask_bank(settings, amount, dict(order=order), household_id=order.household_id, email=email,
+                     reference=order.number, subject=f"Commande {order.number}", year=order.created_at.year,
+                     return_url=return_url, notify_url=notify_url, dummy_bank_url=dummy_bank_url, origin=origin)
 
 
 def household_emails(household: Household) -> list[str]:

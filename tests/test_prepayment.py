@@ -1,0 +1,212 @@
+"""Prepayment (régie "au comptant"): "Valider" holds the places and asks for payment; the order is
+confirmed once paid (avoir first, then the card); unpaid after 1 hour it expires and frees its
+places for the waiting list; paid days are not invoiced again; the bank's answers are idempotent."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from models import (
+    Alert,
+    Booking,
+    CapacityOverride,
+    Household,
+    OnlineTransaction,
+    Order,
+    Payment,
+    PaymentAllocation,
+    Regie,
+    Unit,
+)
+from services import basket, clock, formatting, invoicing, orders, payments
+from services import booking as engine
+from tests.conftest import outbox_messages, post_form
+from tests.test_invoicing import clear_billing
+
+MON, TUE = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+SETTINGS = payments.PaymentSettings()
+URLS = dict(email="famille.martin@example.fr", return_url="http://portail.test/retour",
+            notify_url="http://portail.test/notification", dummy_bank_url="http://portail.test/banque")
+
+
+@pytest.fixture
+def prepaid(demo, freeze):
+    """The canteen's régie is "au comptant"; Léa's Monday and Tuesday meals are in the basket."""
+    freeze("2026-11-19T17:55")
+    clear_billing()
+    Regie.update(prepayment=True).where(Regie.id == demo["regies"]["periscolaire"].id).execute()
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
+    for day in (MON, TUE):
+        Booking.delete().where((Booking.child == lea.id) & (Booking.unit == repas.id) & (Booking.date == day)).execute()
+        basket.set_cell(martin, lea.id, repas.id, day, True)
+    return dict(demo=demo, martin=martin, lea=lea, repas=repas)
+
+
+def _held_order(prepaid) -> Order:
+    result = basket.validate(prepaid["martin"])
+    assert [r.outcome for r in result.placed] == ["held", "held"]
+    order = Order.get_by_id(result.order.id)
+    assert order.payment_status == "awaiting_payment"
+    assert order.amount_due == sum(r.price for r in result.placed) > 100
+    assert order.expires_at == dt.datetime(2026, 11, 19, 18, 55)
+    return order
+
+
+def _lea_status(prepaid, day=MON) -> str:
+    return Booking.get((Booking.child == prepaid["lea"].id) & (Booking.unit == prepaid["repas"].id)
+                       & (Booking.date == day)).status
+
+
+def _pay(order, outcome="paid", charged=None):
+    transaction, url = payments.start_order_payment(order, SETTINGS, **URLS)
+    assert url.startswith("http://portail.test/banque?")
+    notification = payments.simulate_bank(transaction.transaction_id, outcome,
+                                          transaction.amount if charged is None else charged)
+    return transaction, notification, payments.handle_bank_answer(notification, SETTINGS)
+
+
+def test_held_places_count_as_occupied(prepaid):
+    unit = Unit.get_by_id(prepaid["repas"].id)
+    order = _held_order(prepaid)
+    assert _lea_status(prepaid) == "held"
+    occupied = engine._occupied(unit, MON)
+    CapacityOverride.create(unit=unit, date=MON, capacity=occupied)
+    assert engine.places_left(unit, MON) == 0  # Léa's held meal counts
+    status = engine.day_status(prepaid["lea"], unit, MON)
+    assert status.state == "held" and status.label == "En attente de paiement"
+    view = orders.get_order(prepaid["martin"], order.id)
+    assert view.pending and view.status_label.startswith("En attente de paiement")
+    assert "À payer avant le jeudi 19 novembre 2026 à 18 h 55" in outbox_messages()[0]["body"]
+
+
+def test_paid_order_is_confirmed_and_a_replay_changes_nothing(prepaid):
+    order = _held_order(prepaid)
+    transaction, notification, outcome = _pay(order)
+    assert outcome.changed and outcome.transaction.status == "paid"
+    assert Order.get_by_id(order.id).payment_status == "paid"
+    assert _lea_status(prepaid, MON) == _lea_status(prepaid, TUE) == "booked"
+    assert Booking.select().where(Booking.prepaid).count() == 2
+    assert Alert.select().where(Alert.title == f"Commande n° {order.number} payée et confirmée").exists()
+    assert any(m["subject"] == f"Commande n° {order.number} payée et confirmée" for m in outbox_messages())
+    replay = payments.handle_bank_answer(notification, SETTINGS)
+    assert not replay.changed
+    assert Payment.select().count() == 1 and PaymentAllocation.get().order_id == order.id
+    assert payments.household_credit(prepaid["martin"]) == 0
+    with pytest.raises(payments.OrderNotPayable):
+        payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
+    # Paid in advance: the monthly run does not invoice these days again.
+    drafts = invoicing.collect(MON, TUE, households=[prepaid["martin"].id])
+    billed = [d for draft in drafts.values() for line in draft.lines if line.unit.id == prepaid["repas"].id
+              and line.child.id == prepaid["lea"].id for d in line.days]
+    assert billed == []
+
+
+@pytest.mark.parametrize("outcome", ["refused", "cancelled"])
+def test_unpaid_order_stays_pending_then_expires_and_frees_its_places(prepaid, freeze, outcome):
+    unit = Unit.get_by_id(prepaid["repas"].id)
+    Unit.update(waiting_list=True).where(Unit.id == unit.id).execute()
+    order = _held_order(prepaid)
+    # Inès (another household) goes on the waiting list behind Léa's held meal.
+    dupont = Household.get_by_id(prepaid["demo"]["households"]["dupont"].id)
+    ines = prepaid["demo"]["children"]["ines"]
+    Booking.delete().where((Booking.child == ines.id) & (Booking.unit == unit.id) & (Booking.date == MON)).execute()
+    Unit.update(capacity=engine._occupied(unit, MON)).where(Unit.id == unit.id).execute()
+    unit = Unit.get_by_id(unit.id)
+    waiting = engine.place_bookings(dupont, [(ines, unit, MON)], clock.now())[0]
+    assert waiting.outcome == "waiting_list"
+
+    _transaction, _notification, answer = _pay(order, outcome)
+    assert answer.transaction.status == outcome
+    assert Order.get_by_id(order.id).payment_status == "awaiting_payment"
+    assert _lea_status(prepaid) == "held"
+    freeze("2026-11-19T18:54")
+    assert orders.expire_unpaid_orders() == 0
+    freeze("2026-11-19T18:56")
+    assert orders.expire_unpaid_orders() == 1
+    assert orders.expire_unpaid_orders() == 0  # idempotent
+    assert Order.get_by_id(order.id).payment_status == "expired"
+    assert _lea_status(prepaid, MON) == _lea_status(prepaid, TUE) == "cancelled"
+    assert Alert.select().where((Alert.household == prepaid["martin"].id)
+                                & (Alert.title == f"Commande n° {order.number} expirée")).exists()
+    # The freed place is offered to the waiting family (canteen: staff confirm).
+    assert Alert.select().where((Alert.household == dupont.id) & (Alert.title == "Place libérée")).exists()
+    assert engine.places_left(unit, MON) == 1
+    with pytest.raises(payments.OrderNotPayable):
+        payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
+
+
+def test_avoir_is_used_before_the_card(prepaid):
+    martin = prepaid["martin"]
+    Payment.create(household=martin, mode="virement", amount=100, received_on=clock.today(),
+                   recorded_at=clock.local_now())
+    order = _held_order(prepaid)
+    transaction, _notification, answer = _pay(order)
+    assert transaction.amount == order.amount_due - 100  # the 1,00 € avoir first
+    assert answer.transaction.status == "paid"
+    assert Order.get_by_id(order.id).payment_status == "paid"
+    assert payments.household_credit(martin) == 0
+
+
+def test_an_avoir_covering_the_order_confirms_it_without_the_card(prepaid):
+    martin = prepaid["martin"]
+    Payment.create(household=martin, mode="cheque", amount=1000, received_on=clock.today(),
+                   recorded_at=clock.local_now())
+    order = _held_order(prepaid)
+    assert payments.start_order_payment(order, SETTINGS, **URLS) == (None, None)
+    assert Order.get_by_id(order.id).payment_status == "paid" and _lea_status(prepaid) == "booked"
+    assert OnlineTransaction.select().count() == 0
+    assert payments.household_credit(martin) == 1000 - order.amount_due
+
+
+def test_an_expired_order_gives_its_avoir_back_and_a_late_payment_becomes_an_avoir(prepaid, freeze):
+    martin = prepaid["martin"]
+    Payment.create(household=martin, mode="cheque", amount=100, received_on=clock.today(),
+                   recorded_at=clock.local_now())
+    order = _held_order(prepaid)
+    transaction, url = payments.start_order_payment(order, SETTINGS, **URLS)
+    assert transaction.amount == order.amount_due - 100 and payments.household_credit(martin) == 0
+    freeze("2026-11-19T19:00")
+    orders.expire_unpaid_orders()
+    assert payments.household_credit(martin) == 100
+    notification = payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
+    assert payments.handle_bank_answer(notification, SETTINGS).transaction.status == "paid"
+    assert Order.get_by_id(order.id).payment_status == "expired"
+    assert payments.household_credit(martin) == order.amount_due  # nothing is lost: the family keeps it as avoir
+
+
+def test_pay_through_the_dummy_bank_and_scoping(prepaid, auth, client):
+    auth.login("famille.martin@example.fr")
+    response = post_form(client, "/panier/valider", token_page="/panier")
+    assert response.status_code == 302
+    order = Order.select().order_by(Order.id.desc()).first()
+    page = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    due = order.amount_due
+    assert "en attente de paiement" in page
+    assert f"Payer {formatting.money(due)}" in page
+    assert 'role="status"' in page
+    grid = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    assert "En attente de paiement" in grid and "state-held" in grid
+    bank = post_form(client, f"/commandes/{order.id}/payer", token_page=f"/commandes/{order.id}")
+    assert "/factures/paiement/banque-de-test?" in bank.headers["Location"]
+    transaction = OnlineTransaction.get(OnlineTransaction.order == order.id)
+    back = post_form(client, "/factures/paiement/banque-de-test", {
+        "transaction_id": transaction.transaction_id, "amount": f"{due / 100:.2f}", "outcome": "paid"},
+        token_page=f"/commandes/{order.id}")
+    final = client.get(back.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "Paiement accepté : la commande est confirmée" in final
+    assert Order.get_by_id(order.id).payment_status == "paid"
+    # Another household's order: 404 for its page and its payment.
+    auth.logout()
+    auth.login("famille.dupont@example.fr")
+    assert client.get(f"/commandes/{order.id}").status_code == 404
+    assert post_form(client, f"/commandes/{order.id}/payer", token_page="/commandes").status_code == 404
+
+
+def test_expire_orders_command(prepaid, app, freeze):
+    order = _held_order(prepaid)
+    freeze("2026-11-19T20:00")
+    result = app.test_cli_runner().invoke(args=["expire-orders"])
+    assert result.exit_code == 0 and "1 commande(s) expirée(s)" in result.output
+    assert Order.get_by_id(order.id).payment_status == "expired"
