@@ -195,15 +195,16 @@ class StatusContext:
         for row in Booking.select().where(Booking.child.in_(child_ids) & Booking.unit.in_(unit_ids)
                                           & in_range(Booking)):
             self.bookings[(row.child_id, row.unit_id, row.date)] = row
-        limited = [u.id for u in units if u.capacity is not None]
+        # A per-day override can limit a unit that has no default capacity: load overrides first.
+        for row in CapacityOverride.select().where(CapacityOverride.unit.in_(unit_ids) & in_range(CapacityOverride)):
+            self.overrides[(row.unit_id, row.date)] = row.capacity
+        limited = list({u.id for u in units if u.capacity is not None} | {unit_id for unit_id, _ in self.overrides})
         if limited:
             counts = (Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id).alias("n"))
                       .where(Booking.unit.in_(limited) & in_range(Booking) & Booking.status.in_(OCCUPYING))
                       .group_by(Booking.unit, Booking.date).tuples())
             for unit_id, day, n in counts:
                 self.occupied[(unit_id, _as_date(day))] = n
-            for row in CapacityOverride.select().where(CapacityOverride.unit.in_(limited) & in_range(CapacityOverride)):
-                self.overrides[(row.unit_id, row.date)] = row.capacity
         if load_queues or any(b.status == "waiting_list" for b in self.bookings.values()):
             rows = (Booking.select(Booking.unit, Booking.date, Booking.sequence)
                     .where(Booking.unit.in_(unit_ids) & in_range(Booking) & (Booking.status == "waiting_list"))

@@ -180,6 +180,19 @@ def test_full_last_places_and_capacity_override(demo):
     assert results[0].outcome == "refused" and results[0].message == "Complet"
 
 
+def test_override_limits_a_unit_without_default_capacity(demo):
+    lea, journee = demo["children"]["lea"], demo["units"]["alsh_journee"]
+    now = at("2026-11-20T10:00")
+    journee.capacity, journee.waiting_list = None, False
+    journee.save()
+    _fill(journee, D(2026, 12, 2), 2, demo)
+    assert day_status(lea, journee, D(2026, 12, 2), now).places_left is None
+    CapacityOverride.create(unit=journee, date=D(2026, 12, 2), capacity=2)
+    status = day_status(lea, journee, D(2026, 12, 2), now)
+    assert status.state == "full" and status.places_left == 0
+    assert place_bookings(lea.household, [(lea, journee, D(2026, 12, 2))], now)[0].outcome == "refused"
+
+
 def test_waiting_list_position_and_promotion(demo):
     lea, ines, journee = demo["children"]["lea"], demo["children"]["ines"], demo["units"]["alsh_journee"]
     now = at("2026-11-20T10:00")
