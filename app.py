@@ -272,10 +272,12 @@ def _register_cli(app: Flask) -> None:
     @app.cli.command("init-db")
     @click.option("--demo/--no-demo", default=True, help="Charger la commune de démo si la base est vide.")
     def init_db(demo: bool):
-        """Create missing tables; load the demo commune into an empty database."""
+        """Create missing tables and columns; load the demo commune into an empty database."""
         from services import demo as demo_seed
+        from services import schema
         with db.connection_context():
-            db.create_tables(models.all_models(), safe=True)
+            for change in schema.upgrade():
+                click.echo(change)
             if demo and not User.select().exists():
                 demo_seed.seed_demo()
                 click.echo("Base créée avec la commune de démo.")
