@@ -14,6 +14,7 @@ from models import (
     Household,
     OnlineTransaction,
     Order,
+    OrderLine,
     Payment,
     PaymentAllocation,
     Regie,
@@ -210,3 +211,25 @@ def test_expire_orders_command(prepaid, app, freeze):
     result = app.test_cli_runner().invoke(args=["expire-orders"])
     assert result.exit_code == 0 and "1 commande(s) expirée(s)" in result.output
     assert Order.get_by_id(order.id).payment_status == "expired"
+
+
+def test_prepaid_childcare_counts_in_the_fiscal_statement(prepaid):
+    """Hugo (under 6) has his garderie paid in advance: the yearly statement includes it."""
+    from services import certificates
+
+    hugo, garderie = prepaid["demo"]["children"]["hugo"], prepaid["demo"]["units"]["garderie_soir_petit_prince"]
+    before = {c.child.id: c.amount for c in certificates.statement(prepaid["martin"], 2026).children}
+    Booking.delete().where((Booking.child == hugo.id) & (Booking.unit == garderie.id) & (Booking.date == MON)).execute()
+    basket.set_cell(prepaid["martin"], hugo.id, garderie.id, MON, True)
+    order = _held_order_with(prepaid, expected=3)
+    _pay(order)
+    garderie_price = OrderLine.get((OrderLine.order == order.id) & (OrderLine.child == hugo.id)).price
+    after = {c.child.id: c.amount for c in certificates.statement(prepaid["martin"], 2026).children}
+    assert garderie_price > 0
+    assert after[hugo.id] - before.get(hugo.id, 0) == garderie_price  # meals of Léa are not counted
+
+
+def _held_order_with(prepaid, expected: int) -> Order:
+    result = basket.validate(prepaid["martin"])
+    assert [r.outcome for r in result.placed].count("held") == expected
+    return Order.get_by_id(result.order.id)
