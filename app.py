@@ -20,8 +20,9 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 htmx = Htmx()
 
-# The navigation: (endpoint, label, who). Entries whose endpoint is not registered are hidden,
-# so an area appears in the menu as soon as its blueprint exists.
+# The navigation: (endpoint, label, who): "parent", "staff" (every staff role but the kitchen's) or
+# a tuple of roles (admin sees every staff entry). Entries whose endpoint is not registered are
+# hidden, so an area appears in the menu as soon as its blueprint exists.
 NAVIGATION = [
     ("portal.home", "Accueil", "parent"),
     ("family.account", "Mon compte", "parent"),
@@ -31,12 +32,12 @@ NAVIGATION = [
     ("billing.invoices", "Factures", "parent"),
     ("messages.index", "Messages", "parent"),
     ("staff.dashboard", "Tableau de bord", "staff"),
-    ("staff_family.households", "Familles", "staff"),
+    ("staff_family.households", "Familles", ("agent", "regisseur")),
     ("staff_activities.activities", "Activités", "staff"),
-    ("staff_bookings.orders", "Réservations", "staff"),
-    ("staff_billing.invoicing", "Facturation", "staff"),
-    ("staff_headcounts.day", "Effectifs", "staff"),
-    ("staff_attendance.sheet", "Pointage", "staff"),
+    ("staff_bookings.orders", "Réservations", ("agent",)),
+    ("staff_billing.invoicing", "Facturation", ("regisseur",)),
+    ("staff_headcounts.day", "Effectifs", ("agent", "cuisine")),
+    ("staff_attendance.sheet", "Pointage", ("agent",)),
 ]
 
 BLUEPRINTS = [
@@ -201,13 +202,25 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
-        who = None
-        if current_user.is_authenticated:
-            who = "staff" if current_user.is_staff else "parent"
-        nav = [(endpoint, label) for endpoint, label, role in NAVIGATION
-               if role == who and endpoint in app.view_functions]
+        nav = [(endpoint, label) for endpoint, label, who in NAVIGATION
+               if endpoint in app.view_functions and _shown_to(who)]
         return {"commune": _commune(), "navigation": nav, "now": clock.now(),
                 "development": app.config["PORTAIL_ENV"] != "production"}
+
+
+def _shown_to(who) -> bool:
+    """Whether a navigation entry is for the signed-in user (see NAVIGATION)."""
+    if not current_user.is_authenticated:
+        return False
+    if who == "parent":
+        return not current_user.is_staff
+    if not current_user.is_staff:
+        return False
+    if current_user.role == "admin":
+        return True
+    if who == "staff":
+        return current_user.role != "cuisine"
+    return current_user.role in who
 
 
 def _commune() -> Commune:

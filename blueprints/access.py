@@ -9,6 +9,17 @@ from flask_login import current_user
 from models import Household
 
 
+# The kitchen role is read-only and limited to headcounts: it passes only where a view names it.
+DEFAULT_STAFF_ROLES = ("agent", "regisseur", "admin")
+
+
+def home_endpoint(user) -> str:
+    """Where a signed-in user lands: parents on their space, the kitchen on headcounts."""
+    if not user.is_staff:
+        return "portal.home"
+    return "staff_headcounts.day" if user.role == "cuisine" else "staff.dashboard"
+
+
 def parent_required(view):
     """Signed-in parent with a household; staff are sent to /gestion."""
     @wraps(view)
@@ -16,7 +27,7 @@ def parent_required(view):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if current_user.is_staff:
-            return redirect(url_for("staff.dashboard"))
+            return redirect(url_for(home_endpoint(current_user)))
         if current_user.household_id is None:
             abort(404)
         return view(*args, **kwargs)
@@ -24,7 +35,8 @@ def parent_required(view):
 
 
 def staff_required(*roles: str):
-    """Signed-in staff member, optionally limited to some roles (admin always passes)."""
+    """Signed-in staff member, limited to `roles` (admin always passes); without roles, every staff
+    role but the kitchen's."""
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -32,7 +44,7 @@ def staff_required(*roles: str):
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not current_user.is_staff:
                 abort(404)
-            if roles and current_user.role not in roles and current_user.role != "admin":
+            if current_user.role not in (roles or DEFAULT_STAFF_ROLES) and current_user.role != "admin":
                 abort(403)
             return view(*args, **kwargs)
         return wrapper

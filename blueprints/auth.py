@@ -11,7 +11,7 @@ from models import User
 from services import accounts
 from services.errors import DomainError, InvalidToken
 
-from blueprints.access import is_safe_next
+from blueprints.access import home_endpoint, is_safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -53,7 +53,7 @@ class NewPasswordForm(FlaskForm):
 
 
 def _home_for(user: User) -> str:
-    return url_for("staff.dashboard") if user.is_staff else url_for("portal.home")
+    return url_for(home_endpoint(user))
 
 
 def _commune_name() -> str:

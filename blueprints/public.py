@@ -2,6 +2,8 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
+from blueprints.access import home_endpoint
+
 bp = Blueprint("public", __name__)
 
 
@@ -9,7 +11,7 @@ bp = Blueprint("public", __name__)
 def home():
     """The commune's home page; signed-in users go straight to their space."""
     if current_user.is_authenticated:
-        return redirect(url_for("staff.dashboard" if current_user.is_staff else "portal.home"))
+        return redirect(url_for(home_endpoint(current_user)))
     return render_template("public/home.html")
 
 
