@@ -117,9 +117,5 @@ def test_pai_reads_are_audited_and_hidden_from_other_roles(client, demo, auth, a
     entry = AuditLog.select().where(AuditLog.action == "lecture d'un document de santé").get()
     assert entry.object_id == pai.id and entry.user.email == "agent@example.fr"
     auth.logout()
-    from models import User
-    from services.accounts import hash_password
-    User.create(email="cuisine@example.fr", role="cuisine", password_hash=hash_password("Demo-Portail-2026!"),
-                activated=True)
-    auth.login("cuisine@example.fr")
+    auth.login("cuisine@example.fr")  # the demo's kitchen account
     assert client.get(f"/gestion/documents/{pai.id}/fichier").status_code == 403  # the kitchen role

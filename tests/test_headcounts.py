@@ -15,8 +15,7 @@ FRIDAY = dt.date(2026, 11, 20)  # the demo's tomorrow (demo today: Thursday 19 N
 
 @pytest.fixture
 def kitchen(demo):
-    return User.create(email=KITCHEN, password_hash=accounts.hash_password(DEMO_PASSWORD), role="cuisine",
-                       activated=True, first_name="Chef", last_name="Cuisine")
+    return User.get(User.email == KITCHEN)  # the demo's kitchen account
 
 
 def _row(counts, unit):

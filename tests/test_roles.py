@@ -39,3 +39,10 @@ def test_menu_follows_the_role(client, demo, role, shown, hidden):
         assert f">{label}</a>" in nav, label
     for label in hidden:
         assert f">{label}</a>" not in nav, label
+
+
+def test_demo_kitchen_and_regisseur_accounts(client, auth, demo):
+    assert auth.login("cuisine@example.fr").headers["Location"] == "/gestion/effectifs"
+    auth.logout()
+    assert auth.login("regisseur@example.fr").headers["Location"] == "/gestion/"
+    assert client.get("/gestion/facturation/").status_code == 200

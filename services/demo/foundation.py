@@ -49,6 +49,10 @@ def seed(ctx: dict) -> None:
                              first_name="Sophie", last_name="Le Gall", activated=True, created_at=now),
         "admin": User.create(email="admin@example.fr", password_hash=password, role="admin",
                              first_name="Yann", last_name="Kerleroux", activated=True, created_at=now),
+        "regisseur": User.create(email="regisseur@example.fr", password_hash=password, role="regisseur",
+                                 first_name="Nolwenn", last_name="Guivarc'h", activated=True, created_at=now),
+        "cuisine": User.create(email="cuisine@example.fr", password_hash=password, role="cuisine",
+                               first_name="Cuisine", last_name="centrale", activated=True, created_at=now),
     }
     phare, petit_prince = ctx["schools"]["phare"], ctx["schools"]["petit_prince"]
     Guardian.create(household=martin, quality="mère", civility="Madame", last_name="Martin", first_name="Claire",
