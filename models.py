@@ -18,7 +18,6 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    sort_models,
 )
 
 db = DatabaseProxy()

@@ -32,7 +32,6 @@ from models import (
     TariffBand,
     Unit,
     User,
-    db,
 )
 from services import clock, formatting, pricing
 from services.booking import _is_sqlite

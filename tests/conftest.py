@@ -13,6 +13,7 @@ import pytest
 import models
 from app import create_app
 from models import db
+from peewee import sort_models
 from services import accounts, clock, mail
 from services.demo import DEMO_PASSWORD, seed_demo
 
@@ -85,7 +86,7 @@ class DemoSnapshot:
                 db.create_tables(models.all_models())
             self.context = pickle.dumps(seed_demo())
             self.rows = [(model, list(model.select().order_by(model._meta.primary_key).dicts()))
-                         for model in models.sort_models(models.all_models())]
+                         for model in sort_models(models.all_models())]
         db.close_all()
 
     def restore(self, upload_dir: str) -> dict:

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from models import Activity, CapacityOverride, Closure, DeadlinePolicy, Enrolment, ExtraDay, TariffBand, Unit
+from models import Activity, CapacityOverride, Closure, Enrolment, ExtraDay, TariffBand, Unit
 from services.demo.activities import create_activity
 from tests.conftest import post_form
 

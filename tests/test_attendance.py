@@ -5,8 +5,7 @@ import datetime as dt
 import pytest
 
 from models import Attendance, AuditLog, Booking, Closure, User
-from services import accounts, attendance, invoicing
-from services.demo import DEMO_PASSWORD
+from services import attendance, invoicing
 from services.errors import DomainError
 from tests.conftest import post_form
 

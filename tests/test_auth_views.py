@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from models import AccessToken, Household, User
-from tests.conftest import csrf_token, last_code_for, link_in_last_mail, outbox_messages, post_form
+from models import Household, User
+from tests.conftest import last_code_for, link_in_last_mail, outbox_messages, post_form
 
 GOOD = "Bonjour-Portail-2026!"
 

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from models import AuditLog, Invoice, OnlineTransaction, Payment
 from services import clock
-from tests.conftest import csrf_token, outbox_messages, post_form
+from tests.conftest import outbox_messages, post_form
 
 
 def pdf_text(data: bytes) -> str:

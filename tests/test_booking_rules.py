@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from models import (BasketLine, Booking, CapacityOverride, Child, Closure, Enrolment, Household, PublicHoliday,
+from models import (BasketLine, Booking, CapacityOverride, Child, Enrolment, Household,
                     db)
 from services import booking as rules
 from services import clock

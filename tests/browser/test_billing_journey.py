@@ -84,7 +84,7 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
 
     page.get_by_role("button", name="Payer en ligne").click()
     page.wait_for_url("**/factures/paiement/banque-de-test*")
-    assert page.get_by_text(f"Montant demandé").is_visible()
+    assert page.get_by_text("Montant demandé").is_visible()
     axe_check(page, "dummy bank")
     page.get_by_role("button", name="Payé", exact=True).click()
     page.wait_for_url(f"**/factures/{invoice_id}")
