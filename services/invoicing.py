@@ -34,7 +34,7 @@ from models import (
     User,
 )
 from services import clock, formatting, pricing
-from services.booking import _is_sqlite
+from services.booking import _as_date, _is_sqlite
 from services.booking import locked_transaction as write_transaction
 from services.errors import DomainError
 
@@ -95,14 +95,6 @@ def band_label(unit: Unit, bands: list[TariffBand], quotient: int | None, pai: b
                 return f"QF à partir de {band.qf_min} €"
             return f"QF de {band.qf_min} à {band.qf_max - 1} €"
     return "Tarif de base"
-
-
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
-    return value
 
 
 # --- Consumptions ---------------------------------------------------------------------------------
