@@ -1,4 +1,4 @@
-"""Keep an existing database in step with models.py: create missing tables, add missing columns.
+"""Keep an existing database in step with the models: create missing tables, add missing columns.
 
 Not a migration framework: it only adds (tables, columns with their defaults). Changes that alter or
 drop a column are listed for the administrator instead of being guessed.

@@ -1,0 +1,160 @@
+"""Foundation models: the commune, schools, households and guardians, logins and their tokens,
+the audit log."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from models.base import BaseModel
+
+
+class Commune(BaseModel):
+    """The single row of settings of the commune running the portal."""
+
+    name = CharField(default="Mairie de Démo")
+    address = CharField(default="1 place de la Mairie")
+    postal_code = CharField(default="00000")
+    city = CharField(default="Démo-sur-Mer")
+    phone = CharField(default="01 23 45 67 89")
+    email = CharField(default="mairie@example.fr")
+    opening_hours = CharField(default="du lundi au vendredi, de 8 h 30 à 12 h et de 13 h 30 à 17 h")
+    presentation = TextField(default="")
+    school_zone = CharField(default="C")  # A, B or C (vacances scolaires)
+    publisher = CharField(default="Le maire de la commune")  # directeur de la publication
+    host = CharField(default="Hébergé par la commune sur son propre serveur")
+
+    @classmethod
+    def get_current(cls) -> "Commune":
+        """The commune row, created with defaults on first use."""
+        commune = cls.select().order_by(cls.id).first()
+        if commune is None:
+            commune = cls.create()
+        return commune
+
+
+class School(BaseModel):
+    name = CharField(unique=True)
+    address = CharField(default="")
+
+
+class Household(BaseModel):
+    """A foyer: the family account that bookings, documents and invoices belong to."""
+
+    name = CharField(default="")  # display name, e.g. "Famille Martin"
+    organisme = CharField(default="")  # CAF, MSA, autre
+    allocataire_number = CharField(default="")
+    no_allocataire_number = BooleanField(default=False)
+    family_situation = CharField(default="")
+    quotient_familial = IntegerField(null=True)  # in euros, as printed on the CAF attestation
+    # draft → submitted → validated; closing_requested when the parent asks to close the account
+    status = CharField(default="draft", index=True)
+    needs = TextField(default="")  # comma-separated activity kinds ticked in "Besoins"
+    submitted_at = DateTimeField(null=True)
+    validated_at = DateTimeField(null=True)
+    refusal_reason = TextField(default="")
+    closing_requested_at = DateTimeField(null=True)
+    status_before_closing = CharField(default="")  # restored if staff refuse the closure request
+    ical_token = CharField(null=True, unique=True)
+    created_at = DateTimeField(default=dt.datetime.now)
+
+
+class Guardian(BaseModel):
+    """A responsable légal (or conjoint) of a household."""
+
+    household = ForeignKeyField(Household, backref="guardians", on_delete="CASCADE")
+    quality = CharField(default="")  # père, mère, tuteur, autre
+    civility = CharField(default="")  # Madame, Monsieur
+    last_name = CharField(default="")
+    first_name = CharField(default="")
+    address = CharField(default="")
+    postal_code = CharField(default="")
+    city = CharField(default="")
+    email = CharField(default="")
+    phone_home = CharField(default="")
+    phone_mobile = CharField(default="")
+    phone_work = CharField(default="")
+    occupation_category = CharField(default="")  # catégorie socio-professionnelle
+    is_payer = BooleanField(default=False)
+    position = IntegerField(default=0)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class User(BaseModel, UserMixin):
+    """A login: a parent (linked to a household) or a staff member."""
+
+    ROLES = ("parent", "agent", "regisseur", "admin", "cuisine")
+    STAFF_ROLES = ("agent", "regisseur", "admin", "cuisine")
+
+    email = CharField(unique=True)
+    password_hash = CharField(null=True)  # null until an invited parent sets one
+    role = CharField(default="parent")
+    first_name = CharField(default="")
+    last_name = CharField(default="")
+    household = ForeignKeyField(Household, null=True, backref="users", on_delete="SET NULL")
+    guardian = ForeignKeyField(Guardian, null=True, backref="users", on_delete="SET NULL")
+    activated = BooleanField(default=False)  # e-mail confirmed by code or by invitation link
+    failed_logins = IntegerField(default=0)
+    last_failed_login_at = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
+    last_login_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=dt.datetime.now)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in self.STAFF_ROLES
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email
+
+    def can_see_health(self) -> bool:
+        """Health data (allergies, PAI, médecin) is for agents and admins, not the kitchen list."""
+        return self.role in ("agent", "admin")
+
+
+class EmailCode(BaseModel):
+    """A 4-digit code e-mailed to confirm a new account."""
+
+    user = ForeignKeyField(User, backref="email_codes", on_delete="CASCADE")
+    code_hash = CharField()
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+    voided = BooleanField(default=False)
+    created_at = DateTimeField()
+
+
+class AccessToken(BaseModel):
+    """A single-use link token: password reset or account initialisation."""
+
+    user = ForeignKeyField(User, backref="access_tokens", on_delete="CASCADE")
+    purpose = CharField()  # reset, init
+    token_hash = CharField(unique=True)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+
+
+class LoginFailure(BaseModel):
+    """A failed sign-in, kept to throttle one client address across accounts."""
+
+    ip = CharField(index=True)
+    email = CharField(default="")
+    at = DateTimeField(index=True)
+
+
+class AuditLog(BaseModel):
+    """Who did what, when: every staff change and every read of sensitive health documents."""
+
+    user = ForeignKeyField(User, null=True, backref="audit_entries", on_delete="SET NULL")
+    at = DateTimeField(index=True)
+    action = CharField()
+    object_type = CharField(default="")
+    object_id = IntegerField(null=True)
+    detail = TextField(default="")

@@ -1,0 +1,215 @@
+"""Services, calendars and bookings: régies, deadline policies, activities, units, tariffs,
+closures, holidays, enrolments, bookings and basket lines."""
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from models.base import BaseModel
+from models.accounts import School, Household, User
+from models.family import Child
+
+
+class Regie(BaseModel):
+    """A régie de recettes: invoices are numbered per régie."""
+
+    name = CharField(unique=True)
+    code = CharField(default="")  # short code used in invoice numbers, e.g. "PERI"
+    prepayment = BooleanField(default=False)  # "au comptant": orders are paid before confirmation
+    payment_days = IntegerField(default=30)  # invoices are due N days after issue (billing, issue 6)
+    treasury_days = IntegerField(default=0)  # payable online N days after issue ("en cours de validation")
+
+
+class DeadlinePolicy(BaseModel):
+    """When a day can still be booked (or cancelled): see services/deadlines.py for the kinds.
+
+    kind: days_before (N jours, or N jours ouvrés with working_days, avant à HH:MM),
+    weekday_previous_week (le <weekday> de la semaine précédente, or N semaines avant, à HH:MM),
+    weeks_before (N semaines avant, même jour, à HH:MM), same_day (le jour même avant HH:MM),
+    previous_month (le mois précédent, le <month_day> à HH:MM), hours_before (N heures avant
+    HH:MM le jour même, elapsed time, so summer time changes count).
+    """
+
+    kind = CharField(default="days_before")
+    amount = IntegerField(default=1)  # N days, weeks or hours
+    working_days = BooleanField(default=False)
+    weekday = IntegerField(null=True)  # 0 = lundi … 6 = dimanche
+    month_day = IntegerField(null=True)  # 1…31, clamped to the month's length
+    at_time = CharField(default="18:00")  # "HH:MM", Europe/Paris wall clock
+    skip_weekends = BooleanField(default=False)  # a deadline falling on a weekend moves earlier
+    skip_public_holidays = BooleanField(default=False)  # … or on a public holiday
+
+
+class Activity(BaseModel):
+    """A service for one school year ("Restauration scolaire – École du Phare", "ALSH Mercredi")."""
+
+    KINDS = ("cantine", "garderie", "alsh_mercredi", "alsh_vacances", "autre")
+
+    name = CharField()
+    kind = CharField(default="autre")
+    regie = ForeignKeyField(Regie, null=True, backref="activities", on_delete="SET NULL")
+    school = ForeignKeyField(School, null=True, backref="activities", on_delete="SET NULL")
+    school_year = IntegerField(index=True)  # 2026 = année scolaire 2026-2027
+    starts_on = DateField()
+    ends_on = DateField()
+    description = TextField(default="")
+    booking_validation = BooleanField(default=False)  # bookings "En attente de validation" by staff
+    auto_confirm_waiting = BooleanField(default=False)  # a freed place goes to the first waiting
+    booking_opens_at = DateTimeField(null=True)  # reservations open from (Paris wall clock)
+    enrolment_open = BooleanField(default=True)  # parents may ask to enrol
+    enrolment_validation = BooleanField(default=True)  # enrolments need staff validation
+    requires_certified_record = BooleanField(default=False)  # fiche enfant certifiée exigée
+    required_documents = CharField(default="")  # comma-separated DocumentType ids
+    active = BooleanField(default=True)
+    position = IntegerField(default=0)
+
+    @property
+    def year_label(self) -> str:
+        return f"{self.school_year}-{self.school_year + 1}"
+
+    def required_document_ids(self) -> list[int]:
+        return [int(part) for part in self.required_documents.split(",") if part.strip().isdigit()]
+
+
+class Unit(BaseModel):
+    """What one booking is for (repas, garderie matin, journée…), with its calendar and rules."""
+
+    PERIODS = ("school", "holidays", "all")
+
+    activity = ForeignKeyField(Activity, backref="units", on_delete="CASCADE")
+    name = CharField()
+    weekdays = CharField(default="0,1,3,4")  # weekly pattern, 0 = lundi
+    period = CharField(default="school")  # school: hors vacances; holidays: vacances only; all
+    start_time = CharField(default="")  # "07:30", shown to parents
+    end_time = CharField(default="")
+    capacity = IntegerField(null=True)  # places per day; None = unlimited
+    waiting_list = BooleanField(default=False)
+    last_places_threshold = IntegerField(default=3)  # "Dernières places" at or below
+    booking_policy = ForeignKeyField(DeadlinePolicy, null=True, on_delete="SET NULL")
+    cancel_policy = ForeignKeyField(DeadlinePolicy, null=True, on_delete="SET NULL")
+    late_absence_hours = IntegerField(default=0)  # illness absence declarable until N h after the day
+    default_price = IntegerField(default=0)  # cents, when the QF is unknown or no band matches
+    pai_price = IntegerField(null=True)  # cents, meal for a child with a PAI (panier repas)
+    late_surcharge = IntegerField(default=0)  # cents added to a booking made after the deadline
+    absence_fee = IntegerField(default=0)  # cents charged for an unjustified absence
+    # A child present without booking (pointage): "late" = price + late surcharge, "normal" = price,
+    # "free" = not billed (billing, issue 6).
+    unbooked_presence = CharField(default="late")
+    position = IntegerField(default=0)
+
+    def weekday_set(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.weekdays.split(",") if part.strip().isdigit())
+
+
+class TariffBand(BaseModel):
+    """Price of a unit for households whose QF is in [qf_min, qf_max) (qf_max None = no ceiling)."""
+
+    unit = ForeignKeyField(Unit, backref="tariff_bands", on_delete="CASCADE")
+    qf_min = IntegerField(default=0)  # euros
+    qf_max = IntegerField(null=True)
+    price = IntegerField()  # cents
+
+
+class CapacityOverride(BaseModel):
+    unit = ForeignKeyField(Unit, backref="capacity_overrides", on_delete="CASCADE")
+    date = DateField()
+    capacity = IntegerField()
+
+    class Meta:
+        indexes = ((("unit", "date"), True),)
+
+
+class Closure(BaseModel):
+    """Days a service does not run (pont, grève…): one unit, one activity, or everything."""
+
+    activity = ForeignKeyField(Activity, null=True, backref="closures", on_delete="CASCADE")
+    unit = ForeignKeyField(Unit, null=True, backref="closures", on_delete="CASCADE")
+    starts_on = DateField(index=True)
+    ends_on = DateField(index=True)
+    reason = CharField(default="Fermeture")
+
+
+class ExtraDay(BaseModel):
+    """A day a unit runs outside its weekly pattern (e.g. a Wednesday worked at school)."""
+
+    unit = ForeignKeyField(Unit, backref="extra_days", on_delete="CASCADE")
+    date = DateField()
+    reason = CharField(default="")
+
+    class Meta:
+        indexes = ((("unit", "date"), True),)
+
+
+class PublicHoliday(BaseModel):
+    """Jour férié, loaded from the holidays package by `flask refresh-holidays` (French names)."""
+
+    date = DateField(unique=True)
+    name = CharField()
+
+
+class SchoolHoliday(BaseModel):
+    """A school holiday period of a zone, loaded from vacances-scolaires-france."""
+
+    zone = CharField(index=True)  # A, B, C
+    name = CharField()
+    starts_on = DateField()
+    ends_on = DateField()
+
+    class Meta:
+        indexes = ((("zone", "starts_on"), True),)
+
+
+class Enrolment(BaseModel):
+    """A child's inscription in an activity (which fixes the school year)."""
+
+    STATUSES = ("requested", "validated", "waiting_list", "refused", "cancelled")
+
+    child = ForeignKeyField(Child, backref="enrolments", on_delete="CASCADE")
+    activity = ForeignKeyField(Activity, backref="enrolments", on_delete="CASCADE")
+    status = CharField(default="requested", index=True)
+    requested_at = DateTimeField()
+    decided_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    refusal_reason = TextField(default="")
+    renewal = BooleanField(default=False)  # created by the réinscription
+
+    class Meta:
+        indexes = ((("child", "activity"), True),)
+
+
+class Booking(BaseModel):
+    """A réservation: child × unit × date, one row whatever its history (status changes in place)."""
+
+    STATUSES = ("requested", "booked", "waiting_list", "cancel_requested", "cancelled", "refused", "held")
+    # "held": a day of a prepaid order ("au comptant") kept for its household until paid or expired.
+    OCCUPYING = ("requested", "booked", "cancel_requested", "held")  # statuses that hold a place
+
+    household = ForeignKeyField(Household, backref="bookings", on_delete="CASCADE")
+    child = ForeignKeyField(Child, backref="bookings", on_delete="CASCADE")
+    unit = ForeignKeyField(Unit, backref="bookings", on_delete="CASCADE")
+    date = DateField(index=True)
+    status = CharField(default="booked", index=True)
+    sequence = IntegerField(default=0)  # arrival order within unit × date (waiting list)
+    price = IntegerField(null=True)  # cents, fixed when placed
+    late = BooleanField(default=False)  # booked after the deadline (by staff): surcharge applies
+    prepaid = BooleanField(default=False)  # paid with its order (régie au comptant): never invoiced
+    attendance = CharField(default="")  # "", present, absent, absent_justified
+    refusal_reason = TextField(default="")
+    created_at = DateTimeField()
+    updated_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("child", "unit", "date"), True), (("unit", "date", "status"), False))
+
+
+class BasketLine(BaseModel):
+    """A pending change in a household's basket: add (réserver) or remove (annuler) one day."""
+
+    household = ForeignKeyField(Household, backref="basket_lines", on_delete="CASCADE")
+    child = ForeignKeyField(Child, backref="basket_lines", on_delete="CASCADE")
+    unit = ForeignKeyField(Unit, backref="basket_lines", on_delete="CASCADE")
+    date = DateField()
+    action = CharField(default="add")  # add, remove
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("household", "child", "unit", "date"), True),)

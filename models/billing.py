@@ -1,0 +1,165 @@
+"""Billing models: attendance without booking, numbering counters, invoices, payments, online
+transactions, SEPA mandates."""
+from __future__ import annotations
+
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from models.base import BaseModel
+from models.accounts import Household, User
+from models.family import Child
+from models.activities import Regie, Unit
+from models.orders import Order
+
+
+class Attendance(BaseModel):
+    """A pointage of a child present without booking (booked days carry Booking.attendance)."""
+
+    household = ForeignKeyField(Household, backref="unbooked_presences", on_delete="CASCADE")
+    child = ForeignKeyField(Child, backref="unbooked_presences", on_delete="CASCADE")
+    unit = ForeignKeyField(Unit, backref="unbooked_presences", on_delete="CASCADE")
+    date = DateField(index=True)
+    recorded_at = DateTimeField()
+    recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("child", "unit", "date"), True),)
+
+
+class NumberCounter(BaseModel):
+    """The last number given per régie, kind (F invoice, A credit note) and year: locked and bumped
+    in the transaction that issues the document, so numbers are gapless and never reused."""
+
+    regie = ForeignKeyField(Regie, backref="counters", on_delete="CASCADE")
+    kind = CharField()  # F, A
+    year = IntegerField()
+    last = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("regie", "kind", "year"), True),)
+
+
+class Invoice(BaseModel):
+    """An issued facture (kind "invoice") or avoir (kind "credit"): never edited once issued.
+
+    amount is positive for both kinds; a credit note lowers `credited` on the invoice it corrects.
+    Left to pay = amount − paid − credited (never below 0; any surplus is the household's avoir).
+    """
+
+    regie = ForeignKeyField(Regie, backref="invoices", on_delete="RESTRICT")
+    household = ForeignKeyField(Household, backref="invoices", on_delete="RESTRICT")
+    kind = CharField(default="invoice")  # invoice, credit
+    number = CharField()
+    period_start = DateField()
+    period_end = DateField()
+    issued_at = DateTimeField()
+    issued_on = DateField(index=True)
+    payable_from = DateField()
+    due_on = DateField()
+    amount = IntegerField()  # cents
+    paid = IntegerField(default=0)  # cents allocated from payments
+    credited = IntegerField(default=0)  # cents of credit notes correcting this invoice
+    corrects = ForeignKeyField("self", null=True, backref="credit_notes", on_delete="RESTRICT")
+    reason = TextField(default="")  # why a credit note was made
+    payer_name = CharField(default="")
+    payer_address = CharField(default="")
+    quotient_familial = IntegerField(null=True)  # QF when issued, printed on the PDF
+    direct_debit = BooleanField(default=False)  # household on prélèvement when issued
+    issued_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("regie", "number"), True), (("regie", "household", "period_start", "kind"), False))
+
+    @property
+    def balance(self) -> int:
+        return max(0, self.amount - self.paid - self.credited) if self.kind == "invoice" else 0
+
+
+class InvoicePeriodLock(BaseModel):
+    """One row per régie × household × month invoiced: the unique guard against a double run."""
+
+    regie = ForeignKeyField(Regie, backref="+", on_delete="CASCADE")
+    household = ForeignKeyField(Household, backref="+", on_delete="CASCADE")
+    period_start = DateField()
+    invoice = ForeignKeyField(Invoice, backref="+", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("regie", "household", "period_start"), True),)
+
+
+class InvoiceLine(BaseModel):
+    """One line: child × unit × kind of charge, with its days, unit price and quantity."""
+
+    invoice = ForeignKeyField(Invoice, backref="lines", on_delete="CASCADE")
+    child = ForeignKeyField(Child, null=True, backref="+", on_delete="SET NULL")
+    unit = ForeignKeyField(Unit, null=True, backref="+", on_delete="SET NULL")
+    activity_kind = CharField(default="")  # cantine, garderie, alsh_… (for the fiscal certificate)
+    child_name = CharField(default="")
+    heading = CharField(default="")  # "Restauration scolaire – École du Phare, novembre 2026"
+    label = CharField()  # "Repas", "Repas – absence non justifiée"
+    days = TextField(default="")  # "lun. 2 nov., mar. 3 nov."
+    band = CharField(default="")  # "QF de 600 à 999 €", "QF inconnu : tarif de base", "PAI"
+    unit_price = IntegerField()
+    quantity = IntegerField()
+    amount = IntegerField()
+    position = IntegerField(default=0)
+
+
+class Payment(BaseModel):
+    """A règlement: card (PayFiP), direct debit, cheque, cash, CESU or transfer."""
+
+    MODES = {"carte": "Carte bancaire (PayFiP)", "prelevement": "Prélèvement", "cheque": "Chèque",
+             "especes": "Espèces", "cesu": "CESU", "virement": "Virement"}
+
+    household = ForeignKeyField(Household, backref="payments", on_delete="RESTRICT")
+    mode = CharField()
+    amount = IntegerField()  # cents
+    received_on = DateField(index=True)
+    reference = CharField(default="")  # n° de chèque, référence du virement, n° de transaction
+    recorded_at = DateTimeField()
+    recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    @property
+    def mode_label(self) -> str:
+        return self.MODES.get(self.mode, self.mode)
+
+
+class PaymentAllocation(BaseModel):
+    """The part of a payment that settles one invoice."""
+
+    payment = ForeignKeyField(Payment, backref="allocations", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, null=True, backref="allocations", on_delete="RESTRICT")
+    order = ForeignKeyField(Order, null=True, backref="allocations", on_delete="RESTRICT")  # prepaid order
+    amount = IntegerField()
+
+
+class OnlineTransaction(BaseModel):
+    """A card payment asked to the payment backend (PayFiP or the dummy one) for one invoice, or for
+    a prepaid order (régie "au comptant")."""
+
+    household = ForeignKeyField(Household, backref="online_transactions", on_delete="RESTRICT")
+    invoice = ForeignKeyField(Invoice, null=True, backref="online_transactions", on_delete="RESTRICT")
+    order = ForeignKeyField(Order, null=True, backref="online_transactions", on_delete="RESTRICT")
+    backend = CharField()
+    transaction_id = CharField(unique=True)
+    amount = IntegerField()  # what we asked for, in cents (the only amount we trust)
+    status = CharField(default="pending", index=True)  # pending, paid, refused, cancelled, anomaly
+    bank_status = CharField(default="")
+    bank_data = TextField(default="")
+    simulated_result = CharField(default="")  # dummy backend: what the local simulator answered
+    simulated_amount = IntegerField(null=True)  # dummy backend: amount the simulator charged
+    payment = ForeignKeyField(Payment, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField()
+    completed_at = DateTimeField(null=True)
+
+
+class DirectDebitMandate(BaseModel):
+    """A SEPA mandate: the household's invoices are paid by prélèvement, not by card."""
+
+    household = ForeignKeyField(Household, backref="mandates", on_delete="CASCADE")
+    reference = CharField(unique=True)  # RUM
+    holder = CharField()
+    iban = CharField()
+    bic = CharField(default="")
+    signed_at = DateTimeField()
+    active = BooleanField(default=True)
+    revoked_at = DateTimeField(null=True)
