@@ -24,7 +24,7 @@ from models import (
     db,
 )
 from services import booking as engine
-from services import clock, formatting, mail
+from services import clock, formatting, mail, placement
 from services.errors import DomainError, NotFound
 
 STALE_AFTER = dt.timedelta(days=7)
@@ -363,14 +363,14 @@ def _as_datetime(value) -> dt.datetime:
 @dataclass
 class Validation:
     order: Order | None
-    results: list[engine.LineResult]
+    results: list[placement.LineResult]
 
     @property
-    def refused(self) -> list[engine.LineResult]:
+    def refused(self) -> list[placement.LineResult]:
         return [r for r in self.results if r.outcome == "refused"]
 
     @property
-    def placed(self) -> list[engine.LineResult]:
+    def placed(self) -> list[placement.LineResult]:
         return [r for r in self.results if r.outcome not in ("refused", "unchanged")]
 
 
@@ -382,7 +382,7 @@ def next_order_number(year: int) -> str:
     if not db.in_transaction():
         raise BasketError("Le numéro de commande se prend dans la transaction de validation.")
     where = OrderCounter.year == year
-    if engine._is_sqlite():
+    if placement._is_sqlite():
         counter = OrderCounter.get_or_none(where) or OrderCounter.create(year=year, last=0)
     else:
         OrderCounter.insert(year=year, last=0).on_conflict_ignore().execute()
@@ -392,7 +392,7 @@ def next_order_number(year: int) -> str:
     return f"{year}-{counter.last:06d}"
 
 
-def _line_total(result: engine.LineResult) -> int:
+def _line_total(result: placement.LineResult) -> int:
     price = result.price if result.price is not None else (result.booking.price if result.booking else 0) or 0
     if result.outcome in ("booked", "requested", "held"):  # a waiting-list day is not charged unless it gets a place
         return price
@@ -407,14 +407,14 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     numbered order with the lines that went through, report the refused ones, empty the basket
     and e-mail a summary. EmptyBasket if there is nothing to validate."""
     now = now or clock.now()
-    with engine.locked_transaction():
+    with placement.locked_transaction():
         lines = list(BasketLine.select().where(BasketLine.household == household.id)
                      .order_by(BasketLine.date, BasketLine.child, BasketLine.unit))
         if not lines:
             raise EmptyBasket("Votre panier est vide.")
         # Cancellations first: a freed place can go to this household's own additions.
         lines.sort(key=lambda l: (l.action != "remove", l.date, l.child_id, l.unit_id))
-        results = engine.place_bookings(household, lines, now)
+        results = placement.place_bookings(household, lines, now)
         order = None
         placed = [r for r in results if r.outcome not in ("refused", "unchanged")]
         if placed:
@@ -450,7 +450,7 @@ def recipients(household: Household) -> list[str]:
     return [u.email for u in User.select().where((User.household == household.id) & (User.role == "parent"))]
 
 
-def describe_result(result: engine.LineResult) -> str:
+def describe_result(result: placement.LineResult) -> str:
     sign = "+" if result.action == "add" else "Annulation"
     return (f"{sign} {cell_name(result.child, result.unit, result.date)} : {result.outcome_label}"
             + (f" ({result.message})" if result.outcome == "refused" else ""))

@@ -12,7 +12,7 @@ from stdnum.exceptions import ValidationError
 
 from models import DirectDebitMandate, Household, Invoice, Regie, User
 from services import clock, invoicing
-from services.booking import locked_transaction as write_transaction
+from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput
 
 

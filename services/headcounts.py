@@ -1,6 +1,6 @@
 """Effectifs: how many children each unit expects on a day, and for meals what the kitchen cooks.
 
-Opening days come from services.calendar, places left from services.booking: no rule is
+Opening days come from services.calendar, places left from services.placement: no rule is
 re-implemented here. A bounded number of queries answers a whole day (one per unit for the
 places left, the rest grouped). No health detail leaves this module: only counts per régime
 alimentaire and the number of PAI.
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from models import Activity, Attendance, Booking, CapacityOverride, Child, Diet, Unit
-from services import booking as engine, calendar, formatting
+from services import calendar, formatting, placement
 from services.activities import parse_date
 
 BOOKED = ("booked", "cancel_requested")  # a place is held and the child is expected
@@ -152,7 +152,7 @@ def day_counts(day: dt.date) -> DayCounts:
                         absent=absences.get(unit.id, 0), capacity=capacity, meal=unit.id in meal_ids,
                         diets=_ordered(diets[unit.id]), pai=pai[unit.id])
         if info.open and capacity is not None:
-            row.places_left = engine.places_left(unit, day)
+            row.places_left = placement.places_left(unit, day)
         result.append(row)
     return DayCounts(day, result)
 

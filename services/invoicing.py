@@ -34,8 +34,9 @@ from models import (
     User,
 )
 from services import clock, formatting, pricing
-from services.booking import _as_date, _is_sqlite
-from services.booking import locked_transaction as write_transaction
+from services.booking import _as_date
+from services.placement import _is_sqlite
+from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError
 
 LOCALE = "fr_FR"

@@ -26,7 +26,7 @@ from models import (
     db,
 )
 from services import booking as engine
-from services import clock, formatting, mail
+from services import clock, formatting, mail, placement
 from services.basket import cell_name, recipients
 from services.errors import DomainError, NotFound
 
@@ -180,7 +180,7 @@ def pending_requests(limit: int = 500) -> list[PendingRequest]:
 
 def _places_left_bulk(keys, units) -> dict:
     """places_left for several unit × day, asking the engine for each distinct pair."""
-    return {(unit_id, day): engine.places_left(units[unit_id], day) for unit_id, day in keys}
+    return {(unit_id, day): placement.places_left(units[unit_id], day) for unit_id, day in keys}
 
 
 def _decision_text(booking: Booking, accepted: bool, was: str, reason: str) -> tuple[str, str]:
@@ -202,7 +202,7 @@ def decide(booking_id: int, accept: bool, reason: str = "", staff: User | None =
     was = booking.status
     freed: list[Booking] = []
     with db.atomic():
-        booking = engine.decide_request(booking, accept, reason, freed=freed)
+        booking = placement.decide_request(booking, accept, reason, freed=freed)
         title, body = _decision_text(booking, accept, was, reason.strip())
         notify(booking.household, title, body)
         notify_promotions(freed)
@@ -225,7 +225,7 @@ def decide_order(order_id: int, accept: bool, reason: str = "", staff: User | No
     with db.atomic():
         for booking in bookings:
             was = booking.status
-            decided.append((engine.decide_request(booking, accept, reason, freed=freed), was))
+            decided.append((placement.decide_request(booking, accept, reason, freed=freed), was))
         verb = "acceptée" if accept else "refusée"
         body = "\n".join(f"- {_decision_text(b, accept, was, '')[1]}" for b, was in decided)
         if reason.strip() and not accept:
@@ -262,12 +262,12 @@ def waiting_lists(today: dt.date | None = None, limit: int = 500) -> list[Waitin
 
 
 def confirm_waiting(booking_id: int, staff: User | None = None) -> Booking:
-    """Give a freed place to a waiting booking (engine.confirm_waiting); the family is told."""
+    """Give a freed place to a waiting booking (placement.confirm_waiting); the family is told."""
     booking = Booking.get_or_none(Booking.id == booking_id)
     if booking is None:
         raise NotFound("Réservation introuvable.")
     with db.atomic():
-        booking = engine.confirm_waiting(booking)
+        booking = placement.confirm_waiting(booking)
         notify(booking.household, "Place attribuée",
                f"Une place s'est libérée : votre réservation sur liste d'attente est confirmée : "
                f"{cell_name(booking.child, booking.unit, booking.date)}.")
@@ -288,7 +288,7 @@ def notify_promotions(freed: list[Booking]) -> int:
         booking = Booking.get_by_id(booking.id)
         name = cell_name(booking.child, booking.unit, booking.date)
         if booking.status == "waiting_list":
-            left = engine.places_left(booking.unit, booking.date)
+            left = placement.places_left(booking.unit, booking.date)
             if left is not None and left <= 0:
                 continue
             notify(booking.household, "Place libérée",
@@ -396,12 +396,12 @@ def held_bookings(order: Order) -> list[Booking]:
 def confirm_prepaid_order(order: Order) -> Order:
     """The order is paid: its held days become booked (and prepaid: the monthly run skips them), the
     family is told. Call inside the payment's transaction; a no-op unless the order awaits payment."""
-    with engine.locked_transaction():
+    with placement.locked_transaction():
         order = Order.get_by_id(order.id)
         if order.payment_status != "awaiting_payment":
             return order
         held = held_bookings(order)
-        engine.lock_units({b.unit_id for b in held})
+        placement.lock_units({b.unit_id for b in held})
         for booking in held:
             Booking.update(status="booked", prepaid=True, updated_at=clock.local_now()).where(
                 (Booking.id == booking.id) & (Booking.status == "held")).execute()
@@ -424,13 +424,13 @@ def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
     expired = 0
     for row in due:
         freed: list[Booking] = []
-        with engine.locked_transaction():
+        with placement.locked_transaction():
             query = Order.select().where(Order.id == row.id)
-            order = query.get() if engine._is_sqlite() else query.for_update().get()
+            order = query.get() if placement._is_sqlite() else query.for_update().get()
             if order.payment_status != "awaiting_payment":
                 continue  # paid (or expired) meanwhile
             held = held_bookings(order)
-            engine.lock_units({b.unit_id for b in held})
+            placement.lock_units({b.unit_id for b in held})
             for booking in held:
                 booking.status, booking.updated_at = "cancelled", clock.local_now()
                 booking.save()
@@ -439,7 +439,7 @@ def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
             order.payment_status = "expired"
             order.save()
             for unit_id, day in sorted({(b.unit_id, b.date) for b in held}):
-                freed.extend(engine.free_places(Unit.get_by_id(unit_id), day))
+                freed.extend(placement.free_places(Unit.get_by_id(unit_id), day))
             notify(order.household, f"Commande n° {order.number} expirée",
                    f"Votre commande n° {order.number} n'a pas été payée dans l'heure : les jours réservés "
                    "ont été libérés. Vous pouvez les remettre dans votre panier s'il reste de la place.")

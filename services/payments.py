@@ -20,8 +20,8 @@ from peewee import fn
 
 from models import Household, Invoice, OnlineTransaction, Order, Payment, PaymentAllocation, User
 from services import clock, formatting, invoicing, mail, orders
-from services.booking import _is_sqlite
-from services.booking import locked_transaction as write_transaction
+from services.placement import _is_sqlite
+from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput, NotFound
 
 MANUAL_MODES = ("cheque", "especes", "cesu", "virement")

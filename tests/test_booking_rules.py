@@ -9,8 +9,9 @@ import pytest
 from models import (BasketLine, Booking, CapacityOverride, Child, Enrolment, Household,
                     db)
 from services import booking as rules
-from services import clock
-from services.booking import LineRequest, day_status, place_bookings, week_statuses
+from services import clock, placement
+from services.booking import day_status, week_statuses
+from services.placement import LineRequest, place_bookings
 
 D = dt.date
 
@@ -137,7 +138,7 @@ def test_staff_validation_gives_requested(demo):
     assert results[0].outcome == "requested"
     status = day_status(lea, journee, D(2026, 12, 2), now)
     assert status.state == "requested" and status.label == "En attente de validation"
-    rules.decide_request(results[0].booking, accept=True)
+    placement.decide_request(results[0].booking, accept=True)
     assert day_status(lea, journee, D(2026, 12, 2), now).state == "booked"
     # Cancelling a validated booking of such an activity is a request too.
     results = place_bookings(lea.household, [(lea, journee, D(2026, 12, 2), "remove")], now)
@@ -207,11 +208,11 @@ def test_waiting_list_position_and_promotion(demo):
     # (scoped to the day: the demo has bookings of its own)
     Booking.update(status="cancelled").where(Booking.id == Booking.select(Booking.id).where(
         (Booking.status == "booked") & (Booking.date == D(2026, 12, 2))).limit(1)).execute()
-    rules.confirm_waiting(first.booking)
+    placement.confirm_waiting(first.booking)
     assert Booking.get_by_id(first.booking.id).status == "booked"
     assert day_status(lea, journee, D(2026, 12, 2), now).reason == "Sur liste d'attente, position 1"
     with pytest.raises(rules.Full):
-        rules.confirm_waiting(second.booking)
+        placement.confirm_waiting(second.booking)
 
 
 def test_auto_confirm_waiting_on_cancellation(demo):
@@ -320,7 +321,7 @@ def test_thirty_concurrent_validations_for_the_last_three_places(demo, app):
     assert len({r.sequence for r in rows}) == 30
     assert Booking.select().where((Booking.unit == journee.id) & (Booking.date == day)
                                   & (Booking.status == "booked")).count() == 24
-    queue = rules.waiting_queue(journee, day)
+    queue = placement.waiting_queue(journee, day)
     assert [b.id for b in queue] == [r.id for r in rows[3:]]
     last = Child.get_by_id(rows[-1].child_id)
     assert day_status(last, journee, day, now).reason == "Sur liste d'attente, position 27"

@@ -7,8 +7,7 @@ import threading
 import pytest
 
 from models import Household, Order, OrderCounter, db
-from services import basket
-from services import booking as engine
+from services import basket, placement
 
 
 def _concurrent(count: int, work) -> list[Exception]:
@@ -37,7 +36,7 @@ def test_first_orders_of_a_new_year_get_distinct_gapless_numbers(demo, freeze):
     assert not OrderCounter.select().where(OrderCounter.year == 2031).exists()
 
     def validate(_n):
-        with engine.locked_transaction():
+        with placement.locked_transaction():
             Order.create(household=household, number=basket.next_order_number(2031),
                          created_at="2031-01-02 08:00:00", total=0)
 
@@ -50,10 +49,10 @@ def test_first_orders_of_a_new_year_get_distinct_gapless_numbers(demo, freeze):
 def test_a_failed_validation_gives_its_number_back(demo):
     household = Household.get_by_id(demo["households"]["martin"].id)
     with pytest.raises(RuntimeError):
-        with engine.locked_transaction():
+        with placement.locked_transaction():
             basket.next_order_number(2032)
             raise RuntimeError("crash after the number was taken")
-    with engine.locked_transaction():
+    with placement.locked_transaction():
         number = basket.next_order_number(2032)
         Order.create(household=household, number=number, created_at="2032-01-02 08:00:00", total=0)
     assert number == "2032-000001"

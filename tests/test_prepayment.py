@@ -20,7 +20,7 @@ from models import (
     Regie,
     Unit,
 )
-from services import basket, clock, formatting, invoicing, orders, payments
+from services import basket, clock, formatting, invoicing, orders, payments, placement
 from services import booking as engine
 from tests.conftest import outbox_messages, post_form
 from tests.test_invoicing import clear_billing
@@ -72,9 +72,9 @@ def test_held_places_count_as_occupied(prepaid):
     unit = Unit.get_by_id(prepaid["repas"].id)
     order = _held_order(prepaid)
     assert _lea_status(prepaid) == "held"
-    occupied = engine._occupied(unit, MON)
+    occupied = placement._occupied(unit, MON)
     CapacityOverride.create(unit=unit, date=MON, capacity=occupied)
-    assert engine.places_left(unit, MON) == 0  # Léa's held meal counts
+    assert placement.places_left(unit, MON) == 0  # Léa's held meal counts
     status = engine.day_status(prepaid["lea"], unit, MON)
     assert status.state == "held" and status.label == "En attente de paiement"
     view = orders.get_order(prepaid["martin"], order.id)
@@ -113,9 +113,9 @@ def test_unpaid_order_stays_pending_then_expires_and_frees_its_places(prepaid, f
     dupont = Household.get_by_id(prepaid["demo"]["households"]["dupont"].id)
     ines = prepaid["demo"]["children"]["ines"]
     Booking.delete().where((Booking.child == ines.id) & (Booking.unit == unit.id) & (Booking.date == MON)).execute()
-    Unit.update(capacity=engine._occupied(unit, MON)).where(Unit.id == unit.id).execute()
+    Unit.update(capacity=placement._occupied(unit, MON)).where(Unit.id == unit.id).execute()
     unit = Unit.get_by_id(unit.id)
-    waiting = engine.place_bookings(dupont, [(ines, unit, MON)], clock.now())[0]
+    waiting = placement.place_bookings(dupont, [(ines, unit, MON)], clock.now())[0]
     assert waiting.outcome == "waiting_list"
 
     _transaction, _notification, answer = _pay(order, outcome)
@@ -133,7 +133,7 @@ def test_unpaid_order_stays_pending_then_expires_and_frees_its_places(prepaid, f
                                 & (Alert.title == f"Commande n° {order.number} expirée")).exists()
     # The freed place is offered to the waiting family (canteen: staff confirm).
     assert Alert.select().where((Alert.household == dupont.id) & (Alert.title == "Place libérée")).exists()
-    assert engine.places_left(unit, MON) == 1
+    assert placement.places_left(unit, MON) == 1
     with pytest.raises(payments.OrderNotPayable):
         payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
 

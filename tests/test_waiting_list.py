@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 
 from models import Activity, Alert, Booking, CapacityOverride, Household
-from services import basket, orders
-from services import booking as engine
+from services import basket, orders, placement
 from tests.conftest import outbox_messages
 
 FULL_DAY = dt.date(2026, 12, 9)  # demo: capacity 1, Inès booked, Hugo waiting
@@ -109,4 +108,4 @@ def test_an_offer_already_taken_is_not_announced(setup):
     hugo = Booking.get_by_id(setup["hugo_waiting"].id)
     assert orders.notify_promotions([hugo]) == 0  # full day: nothing to announce
     assert not _alerts(setup["martin"], "Place libérée")
-    assert engine.places_left(hugo.unit, FULL_DAY) == 0
+    assert placement.places_left(hugo.unit, FULL_DAY) == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import BasketLine, Booking, CapacityOverride, Household
-from services import basket, booking, clock
+from services import basket, booking, clock, placement
 from services.calendar import daterange
 
 # The demo's "today" (the browser tests freeze the clock at Thursday 19 November 2026, 17:55).
@@ -56,7 +56,7 @@ def seed(ctx: dict) -> None:
     CapacityOverride.create(unit=units["alsh_journee"], date=full_day, capacity=1)
     ines = _fill(dupont, users["dupont"], [(children["ines"], units["alsh_journee"], {2})],
                  _at(dt.date(2026, 11, 17), 9), full_day, full_day)
-    booking.decide_request(Booking.get_by_id(ines.placed[0].booking.id), True)
+    placement.decide_request(Booking.get_by_id(ines.placed[0].booking.id), True)
     _fill(martin, users["martin"], [(children["hugo"], units["alsh_journee"], {2})],
           _at(dt.date(2026, 11, 17), 10), full_day, full_day)
     # One ALSH request waiting for staff validation.
