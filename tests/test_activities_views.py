@@ -96,6 +96,8 @@ def test_create_activity_and_bad_input(staff, client):
     response = post_form(client, "/gestion/activites", {"name": "", "kind": "autre", "school_year": "2026"},
                          token_page="/gestion/activites")
     assert response.status_code == 400 and "Indiquez le nom de l&#39;activité" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert '<a href="#f-name">' in page and 'id="f-name"' in page  # the message leads to its field
     response = post_form(client, "/gestion/activites", {"name": "Stage", "kind": "autre", "school_year": "deux"},
                          token_page="/gestion/activites")
     assert response.status_code == 400 and "nombre entier" in response.get_data(as_text=True)

@@ -68,7 +68,7 @@ def create_activity():
     try:
         activity = config.save_activity(current_user, request.form)
     except DomainError as refusal:
-        return activities(error=refusal.message, form=request.form, status=400)
+        return activities(error=refusal, form=request.form, status=400)
     flash(f"Activité « {activity.name} » créée. Ajoutez maintenant ses prestations.", "success")
     return redirect(url_for("staff_activities.activity", activity_id=activity.id))
 
@@ -84,7 +84,7 @@ def activity(activity_id: int):
         try:
             config.save_activity(current_user, request.form, activity)
         except DomainError as refusal:
-            error, status, form = refusal.message, 400, request.form
+            error, status, form = refusal, 400, request.form
         else:
             flash("Activité enregistrée.", "success")
             return redirect(url_for("staff_activities.activity", activity_id=activity.id))
@@ -122,7 +122,7 @@ def save_regie(activity_id: int):
     try:
         config.save_regie(current_user, activity.regie, request.form)
     except DomainError as refusal:
-        return _render_activity(activity, status=400, regie_form=request.form, regie_error=refusal.message)
+        return _render_activity(activity, status=400, regie_form=request.form, regie_error=refusal)
     flash(f"Réglages de facturation de la régie « {activity.regie.name} » enregistrés.", "success")
     return redirect(url_for("staff_activities.activity", activity_id=activity.id))
 
@@ -148,7 +148,7 @@ def add_closure(activity_id: int):
     try:
         closure = config.add_closure(current_user, request.form, activity=activity if scope != "all" else None)
     except DomainError as refusal:
-        return _render_activity(activity, refusal.message, 400, closure_form=request.form)
+        return _render_activity(activity, refusal, 400, closure_form=request.form)
     flash(f"Fermeture « {closure.reason} » enregistrée.", "success")
     return redirect(url_for("staff_activities.activity", activity_id=activity.id))
 
@@ -250,7 +250,7 @@ def new_unit(activity_id: int):
         try:
             unit = config.save_unit(current_user, activity, request.form)
         except DomainError as refusal:
-            return _render_unit(activity, None, refusal.message, 400, request.form, "unit")
+            return _render_unit(activity, None, refusal, 400, request.form, "unit")
         flash(f"Prestation « {unit.name} » créée.", "success")
         return redirect(url_for("staff_activities.unit", unit_id=unit.id))
     return _render_unit(activity, None)
@@ -280,7 +280,7 @@ def unit(unit_id: int):
                 config.save_unit(current_user, activity, request.form, unit)
                 message = "Prestation enregistrée."
         except DomainError as refusal:
-            return _render_unit(activity, Unit.get_by_id(unit.id), refusal.message, 400, request.form, section)
+            return _render_unit(activity, Unit.get_by_id(unit.id), refusal, 400, request.form, section)
         flash(message, "success")
         return redirect(url_for("staff_activities.unit", unit_id=unit.id))
     return _render_unit(activity, unit)
