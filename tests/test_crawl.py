@@ -1,0 +1,45 @@
+"""Every page a demo user can reach by following links answers without a server error."""
+import re
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.conftest import Auth
+
+SKIP = ("/deconnexion", "/dev/horloge", "/static/")
+LINK = re.compile(r'href="([^"#]+)"')
+
+
+def _crawl(client, start: str, limit: int = 250) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    queue = [start]
+    while queue and len(seen) < limit:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code in (301, 302, 303, 307, 308) and response.headers["Location"].startswith("/"):
+            queue.append(response.headers["Location"])
+        if response.status_code == 200 and response.mimetype == "text/html":
+            for href in LINK.findall(response.get_data(as_text=True)):
+                href = href.replace("&amp;", "&")
+                target = urlsplit(urljoin(url, href))
+                if target.scheme in ("mailto", "tel") or target.netloc not in ("", "portail.test") or any(target.path.startswith(s) for s in SKIP):
+                    continue
+                path = target.path + (f"?{target.query}" if target.query else "")
+                if path not in seen:
+                    queue.append(path)
+    return seen
+
+
+@pytest.mark.parametrize("email", ["famille.martin@example.fr", "famille.dupont@example.fr", "agent@example.fr",
+                                   "admin@example.fr", "regisseur@example.fr", "cuisine@example.fr", None])
+def test_no_link_leads_to_a_server_error(client, demo, freeze, email):
+    freeze("2026-11-19T17:55")
+    if email:
+        Auth(client).login(email)
+    pages = _crawl(client, "/")
+    errors = {url: code for url, code in pages.items() if code >= 500 or code == 404}
+    assert not errors, errors  # no server error, and no link to a missing page
+    assert len(pages) > 5
