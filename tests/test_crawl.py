@@ -8,9 +8,19 @@ from tests.conftest import Auth
 
 SKIP = ("/deconnexion", "/dev/horloge", "/static/")
 LINK = re.compile(r'href="([^"#]+)"')
+DOM_ID = re.compile(r'\sid="([^"]+)"')
+HX_TAG = re.compile(r"<[^>]*\shx-(?:post|get)=[^>]*>")
 
 
-def _crawl(client, start: str, limit: int = 250) -> dict[str, int]:
+def _markup_problems(url: str, html: str) -> list[str]:
+    """Duplicate DOM ids, and htmx requests without an explicit target."""
+    ids = DOM_ID.findall(html)
+    problems = [f"{url}: id « {i} » en double" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems += [f"{url}: {tag[:80]} sans hx-target" for tag in HX_TAG.findall(html) if "hx-target" not in tag]
+    return problems
+
+
+def _crawl(client, start: str, limit: int = 250, problems: list | None = None) -> dict[str, int]:
     seen: dict[str, int] = {}
     queue = [start]
     while queue and len(seen) < limit:
@@ -22,6 +32,8 @@ def _crawl(client, start: str, limit: int = 250) -> dict[str, int]:
         if response.status_code in (301, 302, 303, 307, 308) and response.headers["Location"].startswith("/"):
             queue.append(response.headers["Location"])
         if response.status_code == 200 and response.mimetype == "text/html":
+            if problems is not None:
+                problems += _markup_problems(url, response.get_data(as_text=True))
             for href in LINK.findall(response.get_data(as_text=True)):
                 href = href.replace("&amp;", "&")
                 target = urlsplit(urljoin(url, href))
@@ -39,7 +51,9 @@ def test_no_link_leads_to_a_server_error(client, demo, freeze, email):
     freeze("2026-11-19T17:55")
     if email:
         Auth(client).login(email)
-    pages = _crawl(client, "/")
+    problems: list[str] = []
+    pages = _crawl(client, "/", problems=problems)
+    assert not problems, problems[:10]
     errors = {url: code for url, code in pages.items() if code >= 500 or code == 404}
     assert not errors, errors  # no server error, and no link to a missing page
     assert len(pages) > 5
