@@ -20,6 +20,7 @@ from services import calendar, formatting, placement
 from services.activities import parse_date
 
 BOOKED = ("booked", "cancel_requested")  # a place is held and the child is expected
+PENDING = ("requested", "held")  # a place is held, awaiting staff validation or prepayment
 NO_DIET = "Sans régime particulier"
 
 
@@ -147,7 +148,7 @@ def day_counts(day: dt.date) -> DayCounts:
         counts = statuses[unit.id]
         capacity = overrides.get(unit.id, unit.capacity)
         row = UnitCount(unit=unit, open=info.open, closed_label=info.label, closed_reason=info.reason,
-                        booked=sum(counts[s] for s in BOOKED), requested=counts["requested"],
+                        booked=sum(counts[s] for s in BOOKED), requested=sum(counts[s] for s in PENDING),
                         waiting=counts["waiting_list"], unbooked_present=unbooked.get(unit.id, 0),
                         absent=absences.get(unit.id, 0), capacity=capacity, meal=unit.id in meal_ids,
                         diets=_ordered(diets[unit.id]), pai=pai[unit.id])
@@ -165,7 +166,7 @@ def parse_day(raw: str | None, default: dt.date) -> dt.date:
 
 
 CSV_HEADER = ["Date", "Activité", "Prestation", "État", "Motif de fermeture", "Réservés",
-              "En attente de validation", "Liste d'attente", "Présents sans réservation", "Absences signalées",
+              "En attente (validation ou paiement)", "Liste d'attente", "Présents sans réservation", "Absences signalées",
               "Capacité", "Places restantes", "Repas", "PAI", "Régimes alimentaires"]
 
 

@@ -54,6 +54,15 @@ def test_requested_waiting_capacity_and_places_left(demo):
     assert row.capacity == 5 and row.places_left == 4
 
 
+def test_days_held_for_prepayment_count_as_pending(demo):
+    unit, day = demo["units"]["alsh_journee"], dt.date(2026, 12, 16)
+    before = _row(headcounts.day_counts(day), unit)
+    Booking.update(status="held").where((Booking.unit == unit.id) & (Booking.date == day)
+                                        & (Booking.status == "requested")).execute()
+    after = _row(headcounts.day_counts(day), unit)
+    assert (after.requested, after.booked, after.places_left) == (before.requested, before.booked, before.places_left)
+
+
 def test_closed_days_carry_the_calendar_reason(demo):
     units = demo["units"]
     Closure.create(activity=units["repas_phare"].activity, starts_on=FRIDAY, ends_on=FRIDAY, reason="Grève")
