@@ -10,8 +10,8 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
-from models import DirectDebitMandate, Household, Invoice, Regie, User
-from services import clock, invoicing
+from models import DirectDebitMandate, Household, Invoice, Payment, Regie, User
+from services import clock, invoicing, payments
 from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput
 
@@ -99,12 +99,7 @@ def pain008(regie: Regie, creditor: Creditor, collection_date: dt.date) -> tuple
     debit = SepaDD({"name": creditor.name[:70], "IBAN": stdnum_iban.compact(creditor.iban), "BIC": creditor.bic,
                     "batch": True, "creditor_id": creditor.creditor_id, "currency": "EUR"}, schema="pain.008.001.02")
     count = total = 0
-    for invoice in invoicing.unpaid_invoices():
-        if invoice.regie_id != regie.id or not invoice.direct_debit:
-            continue
-        mandate = active_mandate(invoice.household)
-        if mandate is None:
-            continue
+    for invoice, mandate in _debits(regie):
         debit.add_payment({
             "name": mandate.holder, "IBAN": mandate.iban, "BIC": mandate.bic or "NOTPROVIDED",
             "amount": invoice.balance, "type": "RCUR", "collection_date": collection_date,
@@ -115,3 +110,32 @@ def pain008(regie: Regie, creditor: Creditor, collection_date: dt.date) -> tuple
     if not count:
         raise DirectDebitRefused("Aucune facture à prélever pour cette régie.")
     return debit.export(validate=True), count, total
+
+
+def _debits(regie: Regie):
+    """The régie's unpaid invoices "en prélèvement", each with its household's active mandate."""
+    for invoice in invoicing.unpaid_invoices():
+        if invoice.regie_id == regie.id and invoice.direct_debit:
+            mandate = active_mandate(invoice.household)
+            if mandate is not None:
+                yield invoice, mandate
+
+
+def record_collection(regie: Regie, collected_on: dt.date, user: User | None = None) -> tuple[int, int]:
+    """The bank has collected the régie's debits: each invoice "en prélèvement" gets a "prelevement"
+    payment of what was left to pay. Returns (number of invoices, total cents)."""
+    if collected_on > clock.today():
+        raise InvalidInput("La date d'encaissement ne peut pas être dans le futur.", "date")
+    count = total = 0
+    with write_transaction():
+        for invoice, mandate in list(_debits(regie)):
+            amount = invoice.balance
+            payment = Payment.create(household=invoice.household, mode="prelevement", amount=amount,
+                                     received_on=collected_on, reference=f"Mandat {mandate.reference}",
+                                     recorded_at=clock.local_now(), recorded_by=user)
+            payments._allocate(payment, first=invoice, amount=amount)
+            count += 1
+            total += amount
+    if not count:
+        raise DirectDebitRefused("Aucune facture en prélèvement à encaisser pour cette régie.")
+    return count, total

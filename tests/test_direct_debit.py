@@ -61,3 +61,36 @@ def test_parent_signs_mandate_in_the_portal(demo, client, auth):
     assert response.status_code == 200 and b"<CstmrDrctDbtInitn>" in response.data
     missing = client.get("/gestion/facturation/export/prelevements.xml?regie=abc&date=demain")
     assert missing.status_code == 302
+
+
+def test_recording_the_collection_pays_the_invoices_once(demo):
+    from models import Payment
+
+    dupont, loisirs = demo["households"]["dupont"], demo["regies"]["loisirs"]
+    unpaid = demo["invoices"]["dupont_unpaid"]
+    direct_debit.sign_mandate(dupont, "Karim Dupont", IBAN, "", True)
+    balance = Invoice.get_by_id(unpaid.id).balance
+    with pytest.raises(InvalidInput):
+        direct_debit.record_collection(loisirs, clock.today() + dt.timedelta(days=1))
+    assert direct_debit.record_collection(loisirs, clock.today()) == (1, balance)
+    fresh = Invoice.get_by_id(unpaid.id)
+    assert fresh.balance == 0 and invoicing.status_of(fresh)[1] == "Payée"
+    payment = Payment.get((Payment.household == dupont.id) & (Payment.mode == "prelevement"))
+    assert payment.amount == balance and payment.mode_label == "Prélèvement"
+    with pytest.raises(direct_debit.DirectDebitRefused):  # nothing left to collect: no second payment
+        direct_debit.record_collection(loisirs, clock.today())
+    assert Payment.select().where(Payment.mode == "prelevement").count() == 1
+
+
+def test_staff_record_the_collection(demo, client, auth):
+    direct_debit.sign_mandate(demo["households"]["dupont"], "Karim Dupont", IBAN, "", True)
+    auth.login("regisseur@example.fr")
+    page = "/gestion/facturation/impayes"
+    response = post_form(client, "/gestion/facturation/prelevements/encaisser",
+                         {"regie": demo["regies"]["loisirs"].id, "date": clock.today().isoformat()},
+                         token_page=page, follow_redirects=True)
+    assert "1 prélèvement(s) encaissé(s)" in response.get_data(as_text=True)
+    assert Invoice.get_by_id(demo["invoices"]["dupont_unpaid"].id).balance == 0
+    bad = post_form(client, "/gestion/facturation/prelevements/encaisser", {"regie": "x", "date": "hier"},
+                    token_page=page, follow_redirects=True)
+    assert "Choisissez une régie" in bad.get_data(as_text=True)

@@ -277,6 +277,29 @@ def export_direct_debits():
                     headers={"Content-Disposition": f'attachment; filename="prelevements-{regie.code or regie.id}-{day}.xml"'})
 
 
+@bp.post("/prelevements/encaisser")
+@staff_required(ROLE)
+def record_direct_debits():
+    """Record that the bank collected a régie's debits (one "Prélèvement" payment per invoice)."""
+    regie_id = request.form.get("regie", "")
+    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
+    try:
+        day = dt.date.fromisoformat(request.form.get("date", ""))
+    except ValueError:
+        day = None
+    if regie is None or day is None:
+        flash("Choisissez une régie et la date d'encaissement.", "error")
+        return redirect(url_for("staff_billing.unpaid"))
+    try:
+        count, total = direct_debit.record_collection(regie, day, current_user)
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("staff_billing.unpaid"))
+    accounts.audit(current_user, "sepa_collection", regie, f"{count} prélèvement(s), {formatting.money(total)}")
+    flash(f"{count} prélèvement(s) encaissé(s) pour {formatting.money(total)} : les factures sont payées.", "success")
+    return redirect(url_for("staff_billing.unpaid"))
+
+
 def _unpaid_queue():
     count = sum(1 for i in invoicing.unpaid_invoices() if clock.today() > i.due_on)
     if count:
