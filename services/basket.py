@@ -434,6 +434,11 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
                 order.expires_at = clock.to_local_naive(now) + PAYMENT_HOLD
                 order.save()
         BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
+        cancelled_prepaid = [r.booking for r in results if r.outcome == "cancelled" and r.booking and r.booking.prepaid]
+        if cancelled_prepaid:
+            from services import payments  # payments builds on orders, which builds on this module
+
+            payments.refund_prepaid_days(cancelled_prepaid)
     validation = Validation(order, results)
     if notify and (order is not None or validation.refused):
         send_summary(household, validation)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import eopayment
 from peewee import fn
 
-from models import Household, Invoice, OnlineTransaction, Order, Payment, PaymentAllocation, User
+from models import Booking, Household, Invoice, OnlineTransaction, Order, Payment, PaymentAllocation, User
 from services import clock, formatting, invoicing, mail, orders
 from services.placement import _is_sqlite
 from services.placement import locked_transaction as write_transaction
@@ -118,6 +118,36 @@ def apply_household_credit(household: Household) -> int:
             if left > 0:
                 used += left - _allocate(payment, amount=left)
     return used
+
+
+def refund_prepaid_days(bookings) -> int:
+    """Cancelled days that were paid with their order become an avoir: the order's allocations shrink
+    by each day's price (newest payment first), so the money counts as household credit again.
+    Call inside the transaction that cancels them; returns the cents refunded."""
+    from models import OrderLine  # a prepaid day is found through the order line that booked it
+
+    refunded = 0
+    for booking in bookings:
+        if not booking.prepaid:
+            continue
+        line = (OrderLine.select().where((OrderLine.booking == booking.id) & (OrderLine.action == "add"))
+                .order_by(OrderLine.id.desc()).first())
+        due = (line.price if line and line.price is not None else booking.price) or 0
+        if line is not None:
+            for allocation in (PaymentAllocation.select().where(PaymentAllocation.order == line.order_id)
+                               .order_by(PaymentAllocation.id.desc())):
+                take = min(due, allocation.amount)
+                if take <= 0:
+                    break
+                if take == allocation.amount:
+                    allocation.delete_instance()
+                else:
+                    PaymentAllocation.update(amount=PaymentAllocation.amount - take).where(
+                        PaymentAllocation.id == allocation.id).execute()
+                due -= take
+                refunded += take
+        Booking.update(prepaid=False).where(Booking.id == booking.id).execute()
+    return refunded
 
 
 def household_credit(household: Household) -> int:

@@ -233,3 +233,17 @@ def _held_order_with(prepaid, expected: int) -> Order:
     result = basket.validate(prepaid["martin"])
     assert [r.outcome for r in result.placed].count("held") == expected
     return Order.get_by_id(result.order.id)
+
+
+def test_cancelling_a_paid_day_before_its_deadline_gives_an_avoir(prepaid):
+    order = _held_order(prepaid)
+    _pay(order)
+    price = OrderLine.get((OrderLine.order == order.id) & (OrderLine.date == MON)).price
+    basket.set_cell(prepaid["martin"], prepaid["lea"].id, prepaid["repas"].id, MON, False)
+    result = basket.validate(prepaid["martin"])
+    assert [r.outcome for r in result.placed] == ["cancelled"]
+    monday = Booking.get((Booking.child == prepaid["lea"].id) & (Booking.unit == prepaid["repas"].id)
+                         & (Booking.date == MON))
+    assert monday.status == "cancelled" and not monday.prepaid
+    assert payments.household_credit(prepaid["martin"]) == price > 0
+    assert _lea_status(prepaid, TUE) == "booked"  # the other paid day is untouched
