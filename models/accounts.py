@@ -59,6 +59,13 @@ class Household(BaseModel):
     ical_token = CharField(null=True, unique=True)
     created_at = DateTimeField(default=dt.datetime.now)
 
+    def parent_emails(self) -> list[str]:
+        """Where to write to the household: its parents' logins, else its guardians' addresses."""
+        emails = [u.email for u in User.select().where((User.household == self.id) & (User.role == "parent"))]
+        if not emails:
+            emails = [g.email for g in self.guardians if g.email]
+        return sorted(set(emails))
+
 
 class Guardian(BaseModel):
     """A responsable légal (or conjoint) of a household."""

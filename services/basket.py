@@ -450,11 +450,6 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     return validation
 
 
-def recipients(household: Household) -> list[str]:
-    """Every parent login of the household (the basket and orders are shared)."""
-    return [u.email for u in User.select().where((User.household == household.id) & (User.role == "parent"))]
-
-
 def describe_result(result: placement.LineResult) -> str:
     sign = "+" if result.action == "add" else "Annulation"
     return (f"{sign} {cell_name(result.child, result.unit, result.date)} : {result.outcome_label}"
@@ -485,7 +480,7 @@ def send_summary(household: Household, validation: Validation) -> None:
                       "confirmés une fois la commande payée ; sans paiement, ils sont libérés."]
     lines += ["", "Retrouvez vos commandes dans l'espace « Commandes » du portail famille."]
     body = "\n".join(lines)
-    for address in recipients(household):
+    for address in household.parent_emails():
         mail.send(address, subject, body)
 
 

@@ -186,13 +186,13 @@ def review(staff: User, document_ids: list[int], accept: bool, reason: str = "",
                   detail=f"{document.doc_type.name} – {document.household.name}" + (f" (motif : {reason})" if reason else ""))
             decided.append(document)
     for document in decided:
-        for user in User.select().where((User.household == document.household_id) & (User.role == "parent")):
+        for address in document.household.parent_emails():
             if accept:
-                mail.send(user.email, "Votre document a été accepté",
+                mail.send(address, "Votre document a été accepté",
                           f"Bonjour,\n\nLa mairie a accepté votre document « {document.doc_type.name} ». "
                           f"Il est valide du {document.valid_from:%d/%m/%Y} au {document.valid_until:%d/%m/%Y}.\n")
             else:
-                mail.send(user.email, "Votre document a été refusé",
+                mail.send(address, "Votre document a été refusé",
                           f"Bonjour,\n\nLa mairie a refusé votre document « {document.doc_type.name} ». "
                           f"Motif : {reason}\nVous pouvez en envoyer un autre depuis « Mes documents ».\n")
     return len(decided)

@@ -36,12 +36,8 @@ def check_decision(ids: list[int], accept: bool, reason: str, none_checked: str)
     return reason
 
 
-def _emails(household: Household) -> list[str]:
-    return [u.email for u in User.select().where((User.household == household) & (User.role == "parent"))]
-
-
 def notify_family(household: Household, subject: str, body: str) -> None:
-    for email in _emails(household):
+    for email in household.parent_emails():
         mail.send(email, subject, "Bonjour,\n\n" + body + "\n\nConnectez-vous au portail famille pour le consulter.\n")
 
 
@@ -130,7 +126,7 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
     with db.atomic():
         for household in Household.select().where(Household.id.in_(household_ids)
                                                    & (Household.status == "closing_requested")):
-            emails = _emails(household)
+            emails = household.parent_emails()
             if accept:
                 household.status = "closed"
                 User.update(password_hash=None).where(User.household == household).execute()

@@ -27,7 +27,7 @@ from models import (
 )
 from services import booking as engine
 from services import clock, formatting, mail, placement
-from services.basket import cell_name, recipients
+from services.basket import cell_name
 from services.errors import DomainError, NotFound
 
 PENDING = ("requested", "waiting_list", "cancel_requested", "held")
@@ -49,7 +49,7 @@ def notify(household: Household, title: str, body: str, *, email: bool = True) -
     """An alert under "Mes alertes", and the same text by e-mail to the household's parents."""
     alert = Alert.create(household=household, created_at=clock.local_now(), title=title, body=body)
     if email:
-        for address in recipients(household):
+        for address in household.parent_emails():
             mail.send(address, title, body + "\n\nRetrouvez vos alertes sur le portail famille, « Mes alertes ».")
     return alert
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import eopayment
 from peewee import fn
 
-from models import Booking, Household, Invoice, OnlineTransaction, Order, Payment, PaymentAllocation, User
+from models import Booking, Household, Invoice, OnlineTransaction, Order, OrderLine, Payment, PaymentAllocation, User
 from services import clock, formatting, invoicing, mail, orders
 from services.placement import _is_sqlite
 from services.placement import locked_transaction as write_transaction
@@ -124,8 +124,6 @@ def refund_prepaid_days(bookings) -> int:
     """Cancelled days that were paid with their order become an avoir: the order's allocations shrink
     by each day's price (newest payment first), so the money counts as household credit again.
     Call inside the transaction that cancels them; returns the cents refunded."""
-    from models import OrderLine  # a prepaid day is found through the order line that booked it
-
     refunded = 0
     for booking in bookings:
         if not booking.prepaid:
@@ -383,21 +381,13 @@ def start_order_payment(order: Order, settings: PaymentSettings, *, email: str, 
                      return_url=return_url, notify_url=notify_url, dummy_bank_url=dummy_bank_url, origin=origin)
 
 
-def household_emails(household: Household) -> list[str]:
-    """Where to write to a household: its parents' logins, else its payers' addresses."""
-    emails = [u.email for u in User.select().where((User.household == household) & (User.role == "parent"))]
-    if not emails:
-        emails = [g.email for g in household.guardians if g.email]
-    return sorted(set(emails))
-
-
 def _mail_paid(transaction: OnlineTransaction) -> None:
     invoice = transaction.invoice
     body = (f"Bonjour,\n\nNous avons bien reçu votre paiement par carte de {formatting.money(transaction.amount)} "
             f"pour la facture {invoice.number}.\nVotre reçu est disponible dans votre espace, rubrique "
             f"« Mes règlements ».\n\nRéférence de la transaction : {transaction.transaction_id}\n\n"
             f"Le service enfance")
-    for email in household_emails(transaction.household):
+    for email in transaction.household.parent_emails():
         mail.send(email, f"Paiement reçu – facture {invoice.number}", body)
 
 

@@ -184,7 +184,7 @@ def remind():
                 f"Vous pouvez la payer en ligne sur le portail famille, rubrique Factures : "
                 f"{url_for('billing.invoice', invoice_id=item.id, _external=True)}\n\n"
                 f"Si vous avez déjà réglé, merci de ne pas tenir compte de ce message.\n\nLe service enfance")
-        for email in payments.household_emails(item.household):
+        for email in item.household.parent_emails():
             mail.send(email, f"Rappel : facture {item.number} à régler", body)
             sent += 1
         accounts.audit(current_user, "invoice_reminder", item, item.number)
@@ -249,17 +249,23 @@ def export_payments():
                 "reglements.csv")
 
 
+def _regie_and_date(values) -> tuple[Regie | None, dt.date | None]:
+    """The régie and ISO date chosen in a direct-debit form (None for what is missing or malformed)."""
+    regie_id = values.get("regie", "")
+    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
+    try:
+        day = dt.date.fromisoformat(values.get("date", ""))
+    except ValueError:
+        day = None
+    return regie, day
+
+
 @bp.get("/export/prelevements.xml")
 @staff_required(ROLE)
 def export_direct_debits():
     """The pain.008 file of a régie's invoices en prélèvement, to send to the bank."""
     from flask import current_app
-    regie_id = request.args.get("regie", "")
-    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
-    try:
-        day = dt.date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        day = None
+    regie, day = _regie_and_date(request.args)
     if regie is None or day is None:
         flash("Choisissez une régie et une date de prélèvement.", "error")
         return redirect(url_for("staff_billing.unpaid"))
@@ -281,12 +287,7 @@ def export_direct_debits():
 @staff_required(ROLE)
 def record_direct_debits():
     """Record that the bank collected a régie's debits (one "Prélèvement" payment per invoice)."""
-    regie_id = request.form.get("regie", "")
-    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
-    try:
-        day = dt.date.fromisoformat(request.form.get("date", ""))
-    except ValueError:
-        day = None
+    regie, day = _regie_and_date(request.form)
     if regie is None or day is None:
         flash("Choisissez une régie et la date d'encaissement.", "error")
         return redirect(url_for("staff_billing.unpaid"))
