@@ -14,6 +14,7 @@ from playhouse.db_url import connect
 
 import models
 from models import Commune, User, db
+import jobs
 from services import clock, formatting, mail
 
 csrf = CSRFProtect()
@@ -38,6 +39,7 @@ NAVIGATION = [
     ("staff_billing.invoicing", "Facturation", ("regisseur",)),
     ("staff_headcounts.day", "Effectifs", ("agent", "cuisine")),
     ("staff_attendance.sheet", "Pointage", ("agent",)),
+    ("staff_mails.index", "Courriels", ("agent",)),
 ]
 
 BLUEPRINTS = [
@@ -58,6 +60,7 @@ BLUEPRINTS = [
     "blueprints.staff.billing",
     "blueprints.staff.headcounts",
     "blueprints.staff.attendance",
+    "blueprints.staff.mails",
 ]
 
 
@@ -77,6 +80,7 @@ def _base_config(app: Flask) -> None:
         MAIL_USE_TLS=env.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
         MAIL_USE_SSL=env.get("MAIL_USE_SSL", "") in ("1", "true", "yes"),
         MAIL_SENDER=env.get("MAIL_SENDER", "Portail Famille <nepasrepondre@example.fr>"),
+        MAIL_TIMEOUT=env.get("MAIL_TIMEOUT", "15"),
         OUTBOX_DIR=env.get("OUTBOX_DIR", str(instance / "outbox")),
         UPLOAD_DIR=env.get("UPLOAD_DIR", str(instance / "uploads")),
         PUBLIC_URL=env.get("PUBLIC_URL", ""),
@@ -133,7 +137,7 @@ def create_app(config: dict | None = None) -> Flask:
         server=app.config["MAIL_SERVER"], port=app.config["MAIL_PORT"], username=app.config["MAIL_USERNAME"],
         password=app.config["MAIL_PASSWORD"], use_tls=app.config["MAIL_USE_TLS"],
         use_ssl=app.config["MAIL_USE_SSL"], sender=app.config["MAIL_SENDER"],
-        outbox=Path(app.config["OUTBOX_DIR"]),
+        outbox=Path(app.config["OUTBOX_DIR"]), timeout=float(app.config["MAIL_TIMEOUT"]),
     ))
 
     csrf.init_app(app)
@@ -236,6 +240,8 @@ def _register_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def _close_db(exc):
+        if mail.take_queued():  # the request's transactions are over: the worker may deliver
+            jobs.wake_worker()
         if not db.is_closed():
             db.close()
 
@@ -311,3 +317,5 @@ def _register_cli(app: Flask) -> None:
                 return
             demo_seed.seed_demo()
         click.echo("Commune de démo chargée.")
+
+    app.cli.add_command(jobs.worker_command)

@@ -19,6 +19,7 @@ from app import create_app  # noqa: E402
 from models import (Activity, Booking, Child, Guardian, Household, Invoice, Regie, School, TariffBand,  # noqa: E402
                     Unit, db)
 from services import calendar, clock, invoicing, pdf  # noqa: E402
+from services.transactions import write_transaction  # noqa: E402
 
 HOUSEHOLDS = 2000
 YEAR, MONTH = 2027, 3  # March 2027: no school holidays in zone B before the 4th week
@@ -43,7 +44,7 @@ def build(households: int) -> tuple[Regie, int]:
     evenings = days[:-4] if len(days) > 4 else days
     now = dt.datetime(2027, 2, 1, 9, 0)
     rows = []
-    with db.atomic():
+    with write_transaction():
         for n in range(households):
             household = Household.create(name=f"Famille Banc {n:04d}", status="validated",
                                          quotient_familial=None if n % 10 == 0 else (n * 37) % 1600)

@@ -25,6 +25,7 @@ import models  # noqa: E402
 from app import create_app  # noqa: E402
 from models import Booking, Child, Enrolment, Household, User, db  # noqa: E402
 from services import accounts, calendar, clock  # noqa: E402
+from services.transactions import write_transaction  # noqa: E402
 from services.demo import seed_demo  # noqa: E402
 
 NOW = "2026-11-19T17:55"
@@ -59,7 +60,7 @@ def scale(ctx: dict, households: int) -> Household:
                                              status="booked", sequence=1, price=210, created_at=stamp))
         return household
 
-    with db.atomic():
+    with write_transaction():
         for index in range(households):
             family(index, 1 + index % 3)
         measured = family(households, 3)

@@ -6,18 +6,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from blueprints.access import current_household, parent_required
-from blueprints.reservations import expire_notice
 from models import db
 from services import basket, formatting, orders, payments
 from services.errors import DomainError, NotFound
 
 bp = Blueprint("orders", __name__)
-
-
-@bp.before_request
-def _expire_unpaid_orders() -> None:
-    """Prepaid orders unpaid after 1 hour free their places before any basket or order page."""
-    orders.expire_unpaid_orders()
 
 
 @click.command("expire-orders")
@@ -36,7 +29,6 @@ def _register_cli(state) -> None:
 @parent_required
 def basket_page():
     """Every pending change grouped by child and unit, with prices and the total."""
-    expire_notice()
     household = current_household()
     view = basket.contents(household)
     return render_template("orders/basket.html", view=view, basket_count=view.count)

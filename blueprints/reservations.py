@@ -46,18 +46,10 @@ def _flash_change(change: basket.GridChange, nothing: str = "Aucun changement.")
         flash(nothing, "info")
 
 
-def expire_notice() -> None:
-    """Empty a basket untouched for 7 days, saying so."""
-    if basket.expire_if_stale(current_household()):
-        flash("Votre panier n'avait pas été validé depuis 7 jours : il a été vidé (voir « Mes alertes »).",
-              "warning")
-
-
 @bp.get("/reservations")
 @parent_required
 def week():
     """The week grid: one table per child, a row per enrolled unit, a column per day."""
-    expire_notice()
     household = current_household()
     start = _week_start()
     grid = planning.week_grid(household, start)

@@ -56,6 +56,7 @@ from models.billing import (
     OnlineTransaction,
     DirectDebitMandate,
 )
+from models.communication import OutgoingMail
 
 __all__ = [
     "BaseModel", "all_models", "db",
@@ -101,4 +102,5 @@ __all__ = [
     "PaymentAllocation",
     "OnlineTransaction",
     "DirectDebitMandate",
+    "OutgoingMail",
 ]

@@ -11,7 +11,7 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from models import AccessToken, AuditLog, EmailCode, Household, LoginFailure, User, db
+from models import AccessToken, AuditLog, EmailCode, Household, LoginFailure, User
 from services import clock, mail
 from services.errors import (
     AccountLocked,
@@ -24,6 +24,7 @@ from services.errors import (
     LoginThrottled,
     PasswordTooWeak,
 )
+from services.transactions import write_transaction
 
 # argon2id with the library's RFC 9106 "low memory" defaults.
 _hasher = PasswordHasher()
@@ -153,20 +154,20 @@ def register(email: str, password: str, commune_name: str = "la commune") -> Use
     """Create an inactive parent account and e-mail its 4-digit activation code."""
     email = check_email(email)
     check_password_rule(password)
-    with db.atomic():
+    password_hash = hash_password(password)  # slow on purpose: outside the write lock
+    with write_transaction():
         existing = User.get_or_none(User.email == email)
         if existing is not None and existing.activated:
             raise EmailAlreadyUsed("Un compte existe déjà avec cette adresse. Utilisez « Mot de passe oublié ? » "
                                    "si vous ne vous souvenez plus de votre mot de passe.", field="email")
         if existing is None:
-            user = User.create(email=email, password_hash=hash_password(password), role="parent",
+            user = User.create(email=email, password_hash=password_hash, role="parent",
                                created_at=clock.local_now())
         else:  # an unfinished sign-up: start again with the new password
             user = existing
-            user.password_hash = hash_password(password)
+            user.password_hash = password_hash
             user.save()
-        code = _new_code(user)
-    _send_code(user, code, commune_name)
+        _send_code(user, _new_code(user), commune_name)
     return user
 
 
@@ -174,9 +175,8 @@ def resend_code(user: User, commune_name: str = "la commune") -> None:
     """Send a fresh code (the previous one is voided)."""
     if user.activated:
         return
-    with db.atomic():
-        code = _new_code(user)
-    _send_code(user, code, commune_name)
+    with write_transaction():
+        _send_code(user, _new_code(user), commune_name)
 
 
 def confirm_code(user: User, code: str) -> User:
@@ -184,7 +184,7 @@ def confirm_code(user: User, code: str) -> User:
     code = (code or "").strip()
     refusal: Exception | None = None
     # Wrong attempts must be committed, so the refusal is raised after the transaction.
-    with db.atomic():
+    with write_transaction():
         current = (EmailCode.select()
                    .where((EmailCode.user == user) & EmailCode.used_at.is_null() & (EmailCode.voided == False))  # noqa: E712
                    .order_by(EmailCode.id.desc()).first())
@@ -238,37 +238,38 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
     """Return the user for good credentials; raise LoginRefused (throttled, locked or wrong)."""
     email = normalize_email(email)
     now = clock.local_now()
-    with db.atomic():
-        if ip:
-            recent = LoginFailure.select().where((LoginFailure.ip == ip) & (LoginFailure.at > now - IP_WINDOW)).count()
-            if recent >= IP_MAX_FAILURES:
-                raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
-        user = User.get_or_none(User.email == email) if email else None
-        if user is not None:
-            if user.locked_until and now < user.locked_until:
-                raise AccountLocked("Compte verrouillé après trop d'échecs : réessayez dans "
-                                    f"{_wait_text(user.locked_until - now)}, ou réinitialisez votre mot de passe.")
-            delay = _throttle_delay(user.failed_logins)
-            if delay and user.last_failed_login_at and now < user.last_failed_login_at + delay:
-                raise LoginThrottled("Trop de tentatives : patientez "
-                                     f"{_wait_text(user.last_failed_login_at + delay - now)} avant de réessayer.")
-        if verify_password(user, password) and user.activated:
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
-            user.save()
-            return user
-        # Record the failure and commit it before refusing: raising inside atomic() would roll it back.
-        refusal = LoginRefused("Adresse e-mail ou mot de passe incorrect.")
+    # Reads and the (slow) hash check happen before the write lock is taken.
+    if ip:
+        recent = LoginFailure.select().where((LoginFailure.ip == ip) & (LoginFailure.at > now - IP_WINDOW)).count()
+        if recent >= IP_MAX_FAILURES:
+            raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
+    user = User.get_or_none(User.email == email) if email else None
+    if user is not None:
+        if user.locked_until and now < user.locked_until:
+            raise AccountLocked("Compte verrouillé après trop d'échecs : réessayez dans "
+                                f"{_wait_text(user.locked_until - now)}, ou réinitialisez votre mot de passe.")
+        delay = _throttle_delay(user.failed_logins)
+        if delay and user.last_failed_login_at and now < user.last_failed_login_at + delay:
+            raise LoginThrottled("Trop de tentatives : patientez "
+                                 f"{_wait_text(user.last_failed_login_at + delay - now)} avant de réessayer.")
+    password_ok = verify_password(user, password)
+    if password_ok and user.activated:
+        with write_transaction():
+            User.update(failed_logins=0, locked_until=None, last_login_at=now).where(User.id == user.id).execute()
+        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        return user
+    refusal = LoginRefused("Adresse e-mail ou mot de passe incorrect.")
+    with write_transaction():
         LoginFailure.create(ip=ip or "", email=email[:255], at=now)
         if user is not None:
+            user = User.get_by_id(user.id)  # the counter as it is now, under the lock
             user.failed_logins += 1
             user.last_failed_login_at = now
             if user.failed_logins >= LOCK_AFTER:
                 user.locked_until = now + LOCK_DURATION
                 user.failed_logins = 0
                 refusal = AccountLocked("Compte verrouillé pendant 15 minutes après trop d'échecs.")
-            elif not user.activated and verify_password(user, password):
+            elif not user.activated and password_ok:
                 refusal = LoginRefused("Votre compte n'est pas encore activé : saisissez le code reçu par e-mail.")
             user.save()
     raise refusal
@@ -293,12 +294,12 @@ def request_password_reset(email: str, link_for) -> None:
     user = User.get_or_none(User.email == email) if email else None
     if user is None:
         return
-    with db.atomic():
+    with write_transaction():
         token = _issue_token(user, "reset", RESET_LIFETIME)
-    mail.send(user.email, "Réinitialisation de votre mot de passe",
-              "Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable 24 heures, "
-              f"utilisable une seule fois) :\n\n{link_for(token)}\n\n"
-              "Si vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.\n")
+        mail.send(user.email, "Réinitialisation de votre mot de passe",
+                  "Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable 24 heures, "
+                  f"utilisable une seule fois) :\n\n{link_for(token)}\n\n"
+                  "Si vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.\n")
 
 
 def user_for_token(token: str, purpose: str) -> User:
@@ -311,14 +312,16 @@ def user_for_token(token: str, purpose: str) -> User:
 
 def set_password_with_token(token: str, purpose: str, password: str, confirm: str) -> User:
     """Consume a link token and set the new password (activates an invited account)."""
-    with db.atomic():
-        user = user_for_token(token, purpose)
-        if password != confirm:
-            raise InvalidInput("Les deux mots de passe ne sont pas identiques.", field="confirm")
-        check_password_rule(password)
+    user_for_token(token, purpose)
+    if password != confirm:
+        raise InvalidInput("Les deux mots de passe ne sont pas identiques.", field="confirm")
+    check_password_rule(password)
+    password_hash = hash_password(password)  # outside the write lock
+    with write_transaction():
+        user = user_for_token(token, purpose)  # again under the lock: single use
         AccessToken.update(used_at=clock.local_now()).where(
             (AccessToken.token_hash == _digest(token)) & AccessToken.used_at.is_null()).execute()
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash
         user.activated = True
         user.failed_logins = 0
         user.locked_until = None
@@ -332,7 +335,7 @@ def invite_parent(staff: User, email: str, first_name: str, last_name: str, hous
     email = check_email(email)
     if not (first_name or "").strip() or not (last_name or "").strip():
         raise InvalidInput("Indiquez le prénom et le nom du parent.", field="last_name")
-    with db.atomic():
+    with write_transaction():
         if User.get_or_none(User.email == email) is not None:
             raise EmailAlreadyUsed("Un compte existe déjà avec cette adresse.", field="email")
         if household is None:
@@ -342,10 +345,10 @@ def invite_parent(staff: User, email: str, first_name: str, last_name: str, hous
                            household=household, created_at=clock.local_now())
         token = _issue_token(user, "init", INIT_LIFETIME)
         audit(staff, "création de compte parent", user, detail=email)
-    mail.send(email, "Votre compte sur le portail famille",
-              f"Bonjour,\n\nLa mairie a créé votre compte sur le portail famille de {commune_name}.\n"
-              "Pour définir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n\n"
-              f"{link_for(token)}\n")
+        mail.send(email, "Votre compte sur le portail famille",
+                  f"Bonjour,\n\nLa mairie a créé votre compte sur le portail famille de {commune_name}.\n"
+                  "Pour définir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule fois) :\n\n"
+                  f"{link_for(token)}\n")
     return user
 
 
@@ -359,12 +362,13 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if new != confirm:
         raise InvalidInput("Les deux mots de passe ne sont pas identiques.", field="confirm")
     check_password_rule(new)
-    with db.atomic():
-        user.password_hash = hash_password(new)
+    password_hash = hash_password(new)  # outside the write lock
+    with write_transaction():
+        user.password_hash = password_hash
         user.save()
-    mail.send(user.email, "Votre mot de passe a été modifié",
-              "Bonjour,\n\nLe mot de passe de votre compte sur le portail famille vient d'être modifié.\n"
-              "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")
+        mail.send(user.email, "Votre mot de passe a été modifié",
+                  "Bonjour,\n\nLe mot de passe de votre compte sur le portail famille vient d'être modifié.\n"
+                  "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")
 
 
 def change_email(user: User, current: str, new_email: str) -> None:
@@ -375,11 +379,11 @@ def change_email(user: User, current: str, new_email: str) -> None:
     old_email = user.email
     if new_email == old_email:
         raise InvalidInput("C'est déjà votre adresse actuelle.", field="email")
-    with db.atomic():
+    with write_transaction():
         if User.get_or_none(User.email == new_email) is not None:
             raise EmailAlreadyUsed("Cette adresse est déjà utilisée par un autre compte.", field="email")
         user.email = new_email
         user.save()
-    mail.send(old_email, "Votre adresse de connexion a été modifiée",
-              f"Bonjour,\n\nL'adresse de connexion de votre compte est désormais {new_email}.\n"
-              "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")
+        mail.send(old_email, "Votre adresse de connexion a été modifiée",
+                  f"Bonjour,\n\nL'adresse de connexion de votre compte est désormais {new_email}.\n"
+                  "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Mapping
 
 from models import (Activity, CapacityOverride, Closure, DeadlinePolicy, ExtraDay, Regie, School, TariffBand, Unit,
-                    User, db)
+                    User)
 from services import accounts, calendar, deadlines
 from services.errors import InvalidInput
 from services.formatting import parse_money
+from services.transactions import write_transaction
 
 # How a child present without booking (pointage) is billed: Unit.unbooked_presence.
 UNBOOKED_PRESENCE_LABELS = {
@@ -126,7 +127,7 @@ def save_activity(staff: User, data: Mapping, activity: Activity | None = None) 
         if hasattr(data, "getlist") else "",
         active=_flag(data, "active") if activity is not None else True,
     )
-    with db.atomic():
+    with write_transaction():
         if activity is None:
             activity = Activity.create(**values)
             accounts.audit(staff, "activity.create", activity, name)
@@ -200,7 +201,7 @@ def save_unit(staff: User, activity: Activity, data: Mapping, unit: Unit | None 
                 values[field] = deadlines.parse_time(values[field]).strftime("%H:%M")
             except InvalidInput:
                 raise InvalidInput("Indiquez une heure au format 07:30.", field) from None
-    with db.atomic():
+    with write_transaction():
         if unit is None:
             unit = Unit.create(activity=activity, **values)
         else:
@@ -242,7 +243,7 @@ def save_regie(staff: User, regie: Regie, data: Mapping) -> Regie:
         if getattr(regie, name) != value:
             changes.append(f"{name}: {getattr(regie, name)} → {value}")
             setattr(regie, name, value)
-    with db.atomic():
+    with write_transaction():
         regie.save()
         accounts.audit(staff, "regie.update", regie, f"{regie.name} : " + ("; ".join(changes) or "inchangé"))
     return regie
@@ -264,7 +265,7 @@ def save_bands(staff: User, unit: Unit, data: Mapping) -> list[TariffBand]:
     for (a_min, a_max, _), (b_min, _, _) in zip(rows, rows[1:]):
         if a_max is None or a_max > b_min:
             raise InvalidInput("Les tranches de QF se chevauchent : vérifiez les bornes.", "qf_min_0")
-    with db.atomic():
+    with write_transaction():
         TariffBand.delete().where(TariffBand.unit == unit.id).execute()
         bands = [TariffBand.create(unit=unit, qf_min=a, qf_max=b, price=p) for a, b, p in rows]
         accounts.audit(staff, "unit.tariffs", unit, f"{len(bands)} tranche(s)")
@@ -277,7 +278,7 @@ def add_closure(staff: User, data: Mapping, activity: Activity | None = None, un
     if end < start:
         raise InvalidInput("Le dernier jour doit suivre le premier.", "ends_on")
     reason = _text(data, "reason", "le motif (ex. « Pont de l'Ascension », « Grève »)")
-    with db.atomic():
+    with write_transaction():
         closure = Closure.create(activity=activity, unit=unit, starts_on=start, ends_on=end, reason=reason)
         accounts.audit(staff, "closure.create", closure, reason)
     return closure
@@ -287,7 +288,7 @@ def add_extra_day(staff: User, unit: Unit, data: Mapping) -> ExtraDay:
     day = parse_date(data.get("date"), "date", "la date du jour supplémentaire")
     if ExtraDay.get_or_none((ExtraDay.unit == unit.id) & (ExtraDay.date == day)):
         raise InvalidInput("Ce jour est déjà ajouté.", "date")
-    with db.atomic():
+    with write_transaction():
         extra = ExtraDay.create(unit=unit, date=day, reason=_text(data, "reason", "le motif", required=False))
         accounts.audit(staff, "extra_day.create", extra, str(day))
     return extra
@@ -296,7 +297,7 @@ def add_extra_day(staff: User, unit: Unit, data: Mapping) -> ExtraDay:
 def set_capacity(staff: User, unit: Unit, data: Mapping) -> CapacityOverride:
     day = parse_date(data.get("date"), "date", "la date")
     capacity = _int(data, "capacity", "la capacité du jour", required=True, minimum=0, maximum=10000)
-    with db.atomic():
+    with write_transaction():
         row = CapacityOverride.get_or_none((CapacityOverride.unit == unit.id) & (CapacityOverride.date == day))
         if row is None:
             row = CapacityOverride.create(unit=unit, date=day, capacity=capacity)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
-from models import Attendance, Booking, Child, Enrolment, School, Unit, User, db
+from models import Attendance, Booking, Child, Enrolment, School, Unit, User
 from services import accounts, calendar, clock, formatting
 from services.errors import InvalidInput, NotFound
+from services.transactions import write_transaction
 
 STATES = {"present": "Présent", "absent": "Absent", "absent_justified": "Absence justifiée"}
 EXPECTED = ("booked", "cancel_requested")  # bookings whose child is expected that day
@@ -103,7 +104,7 @@ def record(staff: User, unit: Unit, day: dt.date, data: Mapping) -> int:
     if not changes:
         return 0
     now = clock.local_now()
-    with db.atomic():
+    with write_transaction():
         for booking, value in changes:
             before = booking.attendance
             Booking.update(attendance=value, updated_at=now).where(Booking.id == booking.id).execute()
@@ -143,7 +144,7 @@ def add_unbooked(staff: User, unit: Unit, day: dt.date, child_id) -> Attendance:
     if Attendance.select().where((Attendance.child == child.id) & (Attendance.unit == unit.id)
                                  & (Attendance.date == day)).exists():
         raise AttendanceRefused(f"{child.full_name} est déjà noté(e) présent(e) sans réservation.", "child_id")
-    with db.atomic():
+    with write_transaction():
         row = Attendance.create(household=child.household_id, child=child, unit=unit, date=day,
                                 recorded_at=clock.local_now(), recorded_by=staff)
         accounts.audit(staff, "attendance.unbooked_add", row, f"{_describe(child, unit, day)} : présent sans réservation")
@@ -156,7 +157,7 @@ def remove_unbooked(staff: User, attendance_id: int) -> Attendance:
     if row is None:
         raise NotFound("Cette présence n'existe plus.")
     _check_day(row.unit, row.date)
-    with db.atomic():
+    with write_transaction():
         accounts.audit(staff, "attendance.unbooked_remove", row,
                        f"{_describe(row.child, row.unit, row.date)} : présence sans réservation retirée")
         row.delete_instance()

@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from peewee import fn
+
 from models import (
     Activity,
     Alert,
@@ -21,11 +23,11 @@ from models import (
     OrderLine,
     Unit,
     User,
-    db,
 )
 from services import booking as engine
 from services import clock, formatting, mail, placement
 from services.errors import DomainError, NotFound
+from services.transactions import next_in_series, write_transaction
 
 STALE_AFTER = dt.timedelta(days=7)
 PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
@@ -128,7 +130,7 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
     reported in the result (nothing changed). NotFound for another household's child."""
     now = now or clock.now()
     child, unit = owned_cell(household, child_id, unit_id)
-    with db.atomic():
+    with write_transaction():
         context = engine.week_statuses(household, day, day, now, units=[unit], children=[child])
         status = context.status(child, unit, day)
         try:
@@ -188,7 +190,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
     by_unit = {u.id: u for u in units}
     if len(by_unit) != len({key[1] for key in wanted}):
         raise NotFound("Cette case n'existe pas.")
-    with db.atomic():
+    with write_transaction():
         context = engine.week_statuses(household, start, end, now, units=units, children=children)
         for (child_id, unit_id, day), want in sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0])):
             child, unit = by_child[child_id], by_unit[unit_id]
@@ -339,16 +341,24 @@ def expire_if_stale(household: Household, now: dt.datetime | None = None) -> int
     """A basket untouched for 7 days is emptied, with a notice under "Mes alertes".
     Returns the number of lines removed (0 if the basket is fresh or empty)."""
     now = clock.to_local_naive(now or clock.now())
-    last = (BasketLine.select(BasketLine.created_at).where(BasketLine.household == household.id)
-            .order_by(BasketLine.created_at.desc()).scalar())
-    if last is None or now - _as_datetime(last) < STALE_AFTER:
-        return 0
-    with db.atomic():
+    with write_transaction():  # checked under the lock: a line added meanwhile keeps the basket
+        last = (BasketLine.select(BasketLine.created_at).where(BasketLine.household == household.id)
+                .order_by(BasketLine.created_at.desc()).scalar())
+        if last is None or now - _as_datetime(last) < STALE_AFTER:
+            return 0
         removed = clear(household)
         Alert.create(household=household, created_at=now, title="Panier vidé",
                      body=f"Votre panier n'avait pas été validé depuis 7 jours : ses {removed} ligne(s) "
                           "ont été retirées. Aucune réservation n'a été faite.")
     return removed
+
+
+def expire_stale_baskets(now: dt.datetime | None = None) -> int:
+    """Empty every basket untouched for 7 days (the worker's periodic job); returns how many."""
+    now = clock.to_local_naive(now or clock.now())
+    stale = (BasketLine.select(BasketLine.household).group_by(BasketLine.household)
+             .having(fn.MAX(BasketLine.created_at) <= now - STALE_AFTER))
+    return sum(1 for row in list(stale) if expire_if_stale(Household(id=row.household_id), now))
 
 
 def _as_datetime(value) -> dt.datetime:
@@ -375,21 +385,8 @@ class Validation:
 
 
 def next_order_number(year: int) -> str:
-    """Bump the year's counter (call inside the validation transaction: gapless, and two concurrent
-    first orders of a year never clash). PostgreSQL: the counter row is created with INSERT … ON
-    CONFLICT DO NOTHING, then locked FOR UPDATE until the order's transaction ends. SQLite: the
-    IMMEDIATE write transaction (locked_transaction) already serialises validations."""
-    if not db.in_transaction():
-        raise BasketError("Le numéro de commande se prend dans la transaction de validation.")
-    where = OrderCounter.year == year
-    if placement._is_sqlite():
-        counter = OrderCounter.get_or_none(where) or OrderCounter.create(year=year, last=0)
-    else:
-        OrderCounter.insert(year=year, last=0).on_conflict_ignore().execute()
-        counter = OrderCounter.select().where(where).for_update().get()
-    counter.last += 1
-    OrderCounter.update(last=counter.last).where(OrderCounter.id == counter.id).execute()
-    return f"{year}-{counter.last:06d}"
+    """Take the year's next order number (call inside the validation transaction: gapless)."""
+    return f"{year}-{next_in_series(OrderCounter, year=year):06d}"
 
 
 def _line_total(result: placement.LineResult) -> int:
@@ -407,7 +404,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     numbered order with the lines that went through, report the refused ones, empty the basket
     and e-mail a summary. EmptyBasket if there is nothing to validate."""
     now = now or clock.now()
-    with placement.locked_transaction():
+    with write_transaction():
         lines = list(BasketLine.select().where(BasketLine.household == household.id)
                      .order_by(BasketLine.date, BasketLine.child, BasketLine.unit))
         if not lines:
@@ -439,14 +436,15 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
             from services import payments  # payments builds on orders, which builds on this module
 
             payments.refund_prepaid_days(cancelled_prepaid)
-    validation = Validation(order, results)
-    if notify and (order is not None or validation.refused):
-        send_summary(household, validation)
-    freed = [booking for result in results for booking in result.freed]
-    if notify and freed:
-        from services import orders  # orders builds on this module
+        # The mails are written with the order they report (the outbox): both or neither.
+        validation = Validation(order, results)
+        if notify and (order is not None or validation.refused):
+            send_summary(household, validation)
+        freed = [booking for result in results for booking in result.freed]
+        if notify and freed:
+            from services import orders  # orders builds on this module
 
-        orders.notify_promotions(freed)
+            orders.notify_promotions(freed)
     return validation
 
 

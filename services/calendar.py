@@ -13,9 +13,10 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from models import Closure, Commune, ExtraDay, PublicHoliday, SchoolHoliday, Unit, db
+from models import Closure, Commune, ExtraDay, PublicHoliday, SchoolHoliday, Unit
 from services import formatting
 from services.errors import InvalidInput
+from services.transactions import write_transaction
 
 ZONES = ("A", "B", "C")
 PERIOD_LABELS = {
@@ -186,7 +187,7 @@ def refresh_holidays(years: Iterable[int], zone: str | None = None) -> tuple[int
         except Exception as error:  # the package raises its own error past its data range
             if "UnsupportedYear" not in type(error).__name__:
                 raise
-    with db.atomic():
+    with write_transaction():
         for year in years:
             start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
             PublicHoliday.delete().where(PublicHoliday.date.between(start, end)).execute()

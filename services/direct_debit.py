@@ -12,8 +12,8 @@ from stdnum.exceptions import ValidationError
 
 from models import DirectDebitMandate, Household, Invoice, Payment, Regie, User
 from services import clock, invoicing, payments
-from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput
+from services.transactions import write_transaction
 
 
 class DirectDebitRefused(DomainError):

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from models import Child, DocumentType, FamilyDocument, Household, User, db
+from models import Child, DocumentType, FamilyDocument, Household, User
 from services import clock, mail
 from services.accounts import audit
 from services.errors import DomainError, InvalidInput, NotFound
+from services.transactions import write_transaction
 
 MAX_BYTES = 10 * 1024 * 1024
 SIGNATURES = [
@@ -104,7 +105,7 @@ def upload(user: User, household: Household, doc_type_id, child_id, filename: st
     path = directory / stored
     path.write_bytes(content)
     try:
-        with db.atomic():
+        with write_transaction():
             document = FamilyDocument.create(
                 household=household, child=child, doc_type=doc_type,
                 original_name=_safe_name(filename, extension), stored_name=stored, content_type=content_type,
@@ -133,7 +134,7 @@ def delete_pending(household: Household, document: FamilyDocument, upload_dir: s
         raise NotFound("Document introuvable.")
     if document.status != "pending":
         raise DomainError("Ce document a déjà été examiné par la mairie : il ne peut plus être retiré.")
-    with db.atomic():
+    with write_transaction():
         document.delete_instance()
     (Path(upload_dir) / document.stored_name).unlink(missing_ok=True)
 
@@ -171,7 +172,7 @@ def review(staff: User, document_ids: list[int], accept: bool, reason: str = "",
     if valid_from and valid_until and valid_until < valid_from:
         raise ReviewRefused("La fin de validité doit suivre le début.", field="valid_until")
     decided = []
-    with db.atomic():
+    with write_transaction():
         for document in FamilyDocument.select().where(FamilyDocument.id.in_(document_ids)
                                                       & (FamilyDocument.status == "pending")):
             if accept:
@@ -185,16 +186,16 @@ def review(staff: User, document_ids: list[int], accept: bool, reason: str = "",
             audit(staff, "document accepté" if accept else "document refusé", document,
                   detail=f"{document.doc_type.name} – {document.household.name}" + (f" (motif : {reason})" if reason else ""))
             decided.append(document)
-    for document in decided:
-        for address in document.household.parent_emails():
-            if accept:
-                mail.send(address, "Votre document a été accepté",
-                          f"Bonjour,\n\nLa mairie a accepté votre document « {document.doc_type.name} ». "
-                          f"Il est valide du {document.valid_from:%d/%m/%Y} au {document.valid_until:%d/%m/%Y}.\n")
-            else:
-                mail.send(address, "Votre document a été refusé",
-                          f"Bonjour,\n\nLa mairie a refusé votre document « {document.doc_type.name} ». "
-                          f"Motif : {reason}\nVous pouvez en envoyer un autre depuis « Mes documents ».\n")
+        for document in decided:
+            for address in document.household.parent_emails():
+                if accept:
+                    mail.send(address, "Votre document a été accepté",
+                              f"Bonjour,\n\nLa mairie a accepté votre document « {document.doc_type.name} ». "
+                              f"Il est valide du {document.valid_from:%d/%m/%Y} au {document.valid_until:%d/%m/%Y}.\n")
+                else:
+                    mail.send(address, "Votre document a été refusé",
+                              f"Bonjour,\n\nLa mairie a refusé votre document « {document.doc_type.name} ». "
+                              f"Motif : {reason}\nVous pouvez en envoyer un autre depuis « Mes documents ».\n")
     return len(decided)
 
 

@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Callable
 
 import models
-from models import Activity, Child, Enrolment, Household, User, db
+from models import Activity, Child, Enrolment, Household, User
 from services import accounts, clock
 from services.errors import DomainError, InvalidInput
+from services.transactions import write_transaction
 
 STATUS_LABELS = {
     "requested": "Demande en cours de traitement",
@@ -99,7 +100,7 @@ def request(user: User | None, child: Child, activity: Activity, today: dt.date 
         raise RequirementsMissing(missing)
     now = clock.local_now()
     status = "requested" if activity.enrolment_validation else "validated"
-    with db.atomic():
+    with write_transaction():
         if existing is None:
             enrolment = Enrolment.create(child=child, activity=activity, status=status, requested_at=now,
                                          decided_at=None if status == "requested" else now)
@@ -115,7 +116,7 @@ def request(user: User | None, child: Child, activity: Activity, today: dt.date 
 
 
 def _decide(staff: User, enrolment: Enrolment, status: str, reason: str = "") -> Enrolment:
-    with db.atomic():
+    with write_transaction():
         enrolment = Enrolment.get_by_id(enrolment.id)
         if enrolment.status not in ("requested", "waiting_list") and not (
                 status == "refused" and enrolment.status == "validated"):
@@ -202,7 +203,7 @@ def renew(user: User | None, household: Household, year: int) -> list[Enrolment]
     """
     created = []
     now = clock.local_now()
-    with db.atomic():
+    with write_transaction():
         for enrolment, successor in renewal_candidates(household, year):
             created.append(Enrolment.create(child=enrolment.child, activity=successor, status="requested",
                                             requested_at=now, renewal=True))

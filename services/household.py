@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from models import ChangeRequest, Child, ChildContact, Diet, Guardian, Household, School, User, db
+from models import ChangeRequest, Child, ChildContact, Diet, Guardian, Household, School, User
 from services import clock, mail
 from services.errors import DomainError
 from services.household_fields import (
@@ -25,6 +25,7 @@ from services.household_fields import (
     clean_needs,
     parse_date,
 )
+from services.transactions import write_transaction
 
 EDITABLE_STATUSES = ("draft",)  # the parent edits directly; otherwise changes go to the mairie
 VALIDATED_STATUSES = ("validated", "closing_requested")
@@ -292,7 +293,7 @@ def save_household_step(household: Household, data: dict, user: User | None = No
             errors["attestation"] = refusal.message
     if errors:
         raise FileInvalid(errors)
-    with db.atomic():
+    with write_transaction():
         Household.update(**values).where(Household.id == household.id).execute()
         if attestation is not None:
             doc_type = documents.qf_type()
@@ -318,7 +319,7 @@ def save_guardians_step(household: Household, user: User, entries: list[dict]) -
     if errors:
         raise FileInvalid(errors)
     existing = {g.id: g for g in guardians_of(household)}
-    with db.atomic():
+    with write_transaction():
         kept = []
         for index, (entry, values) in enumerate(zip(entries, cleaned)):
             guardian = existing.pop(_int(entry.get("id")), None) or Guardian(household=household)
@@ -351,7 +352,7 @@ def save_children_step(household: Household, entries: list[dict]) -> list[Child]
     if errors:
         raise FileInvalid(errors)
     existing = {c.id: c for c in children_of(household)}
-    with db.atomic():
+    with write_transaction():
         kept = []
         for index, (entry, values) in enumerate(zip(entries, cleaned)):
             child = existing.pop(_int(entry.get("id")), None) or Child(household=household)
@@ -368,7 +369,7 @@ def save_children_step(household: Household, entries: list[dict]) -> list[Child]
 def save_needs_step(household: Household, selected: list[str]) -> Household:
     _require_draft(household)
     needs = clean_needs(selected, needs_choices())
-    with db.atomic():
+    with write_transaction():
         Household.update(needs=needs).where(Household.id == household.id).execute()
     return Household.get_by_id(household.id)
 
@@ -384,10 +385,10 @@ def submit_file(household: Household, user: User) -> Household:
     problems = file_problems(household)
     if problems:
         raise FileIncomplete(problems)
-    with db.atomic():
+    with write_transaction():
         Household.update(status="submitted", submitted_at=clock.local_now(), refusal_reason="").where(
             Household.id == household.id).execute()
-    mail.send(user.email, "Votre dossier famille a bien été envoyé",
-              "Bonjour,\n\nVotre dossier famille a bien été transmis à la mairie. Vous recevrez un e-mail dès "
-              "qu'il aura été étudié.\n")
+        mail.send(user.email, "Votre dossier famille a bien été envoyé",
+                  "Bonjour,\n\nVotre dossier famille a bien été transmis à la mairie. Vous recevrez un e-mail dès "
+                  "qu'il aura été étudié.\n")
     return Household.get_by_id(household.id)

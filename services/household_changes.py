@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from models import ChangeRequest, Child, Guardian, Household, User, db
+from models import ChangeRequest, Child, Guardian, Household, User
 from services import clock
 from services.accounts import audit
 from services.errors import DomainError, InvalidInput, NotFound
@@ -30,6 +30,7 @@ from services.household_fields import (
     clean_household,
 )
 from services.household_review import check_decision, notify_family
+from services.transactions import write_transaction
 
 
 class AlreadyDecided(DomainError):
@@ -48,7 +49,7 @@ def _request_or_apply(household: Household, user: User, target: str, obj, fields
                       action: str = "update") -> str:
     """Apply directly on a draft; otherwise record a ChangeRequest. Returns applied/requested/unchanged."""
     if household.status == "draft":
-        with db.atomic():
+        with write_transaction():
             apply_values(obj, values)
         return "applied"
     if household.status not in VALIDATED_STATUSES:
@@ -57,7 +58,7 @@ def _request_or_apply(household: Household, user: User, target: str, obj, fields
     lines = diff(obj if action == "update" else None, fields, values)
     if not lines and action == "update":
         return "unchanged"
-    with db.atomic():
+    with write_transaction():
         ChangeRequest.create(
             household=household, target=target, action=action,
             guardian=obj if isinstance(obj, Guardian) else None,
@@ -93,7 +94,7 @@ def change_guardian(household: Household, user: User, guardian: Guardian | None,
         if len(guardians_of(household)) >= 2:
             raise InvalidInput("Le foyer compte déjà deux responsables.", field="last_name")
         if household.status == "draft":
-            with db.atomic():
+            with write_transaction():
                 Guardian.create(household=household, position=1, **values)
             return "applied"
         return _request_or_apply(household, user, "guardian", None, GUARDIAN_FIELDS, values, "add_guardian")
@@ -121,7 +122,7 @@ def change_child(household: Household, user: User, child: Child | None, identity
     _refuse_incomplete(child_problems(values))
     if child is None:
         if household.status == "draft":
-            with db.atomic():
+            with write_transaction():
                 new = Child.create(household=household, position=len(children_of(household)) + 1,
                                    **{k: v for k, v in values.items() if k not in ("contacts", "school", "diet")})
                 apply_values(new, {k: v for k, v in values.items() if k in ("contacts", "school", "diet")})
@@ -135,14 +136,14 @@ def request_child_removal(household: Household, user: User, child: Child) -> str
     if child.household_id != household.id or child.archived:
         raise NotFound("Enfant introuvable.")
     if household.status == "draft":
-        with db.atomic():
+        with write_transaction():
             child.delete_instance(recursive=True)
         return "applied"
     if household.status not in VALIDATED_STATUSES:
         raise NotEditable("Votre dossier est en attente de validation par la mairie.")
     lines = [{"field": "archived", "label": "Enfant retiré du dossier", "old": child.full_name, "new": "—",
               "value": True}]
-    with db.atomic():
+    with write_transaction():
         ChangeRequest.create(household=household, target="child", action="remove_child", child=child,
                              changes=json.dumps(lines, ensure_ascii=False), created_at=clock.local_now(),
                              created_by=user)
@@ -153,7 +154,7 @@ def certify_child(household: Household, user: User, child: Child) -> Child:
     """« Je certifie exactes les informations »: stamps the date of the last certification."""
     if child.household_id != household.id:
         raise NotFound("Enfant introuvable.")
-    with db.atomic():
+    with write_transaction():
         child.certified_at = clock.local_now()
         child.save()
     return child
@@ -165,7 +166,7 @@ def withdraw_change(household: Household, request: ChangeRequest) -> None:
         raise NotFound("Demande introuvable.")
     if request.status != "pending":
         raise AlreadyDecided("Cette demande a déjà été traitée par la mairie.")
-    with db.atomic():
+    with write_transaction():
         request.delete_instance()
 
 
@@ -173,7 +174,7 @@ def decide_changes(staff: User, request_ids: list[int], accept: bool, reason: st
     """Accept (apply) or refuse pending changes, one or several; the family is told by e-mail."""
     reason = check_decision(request_ids, accept, reason, "Cochez au moins une demande.")
     decided = []
-    with db.atomic():
+    with write_transaction():
         for request in ChangeRequest.select().where(ChangeRequest.id.in_(request_ids)
                                                     & (ChangeRequest.status == "pending")):
             if accept:

@@ -1,7 +1,7 @@
 """Staff work on household files: validating submitted files, direct edits, account closures, search."""
 from __future__ import annotations
 
-from models import Child, Guardian, Household, User, db
+from models import Child, Guardian, Household, User
 from services import clock, mail
 from services.accounts import audit
 from services.errors import InvalidInput
@@ -17,6 +17,7 @@ from services.household_fields import (
     clean_guardian,
     clean_household,
 )
+from services.transactions import write_transaction
 
 
 class ReasonRequired(InvalidInput):
@@ -45,7 +46,7 @@ def decide_files(staff: User, household_ids: list[int], accept: bool, reason: st
     """Validate or refuse submitted files (one or several); refused files go back to draft with the reason."""
     reason = check_decision(household_ids, accept, reason, "Cochez au moins un dossier.")
     decided = []
-    with db.atomic():
+    with write_transaction():
         for household in Household.select().where(Household.id.in_(household_ids) & (Household.status == "submitted")):
             if accept:
                 household.status, household.validated_at, household.refusal_reason = "validated", clock.local_now(), ""
@@ -54,13 +55,13 @@ def decide_files(staff: User, household_ids: list[int], accept: bool, reason: st
             household.save()
             audit(staff, "dossier famille validé" if accept else "dossier famille refusé", household, detail=reason)
             decided.append(household)
-    for household in decided:
-        if accept:
-            notify_family(household, "Votre dossier famille est validé",
-                          "La mairie a validé votre dossier famille : vous pouvez inscrire vos enfants aux services.")
-        else:
-            notify_family(household, "Votre dossier famille est à compléter",
-                          f"La mairie n'a pas pu valider votre dossier famille. Motif : {reason}")
+        for household in decided:
+            if accept:
+                notify_family(household, "Votre dossier famille est validé",
+                              "La mairie a validé votre dossier famille : vous pouvez inscrire vos enfants aux services.")
+            else:
+                notify_family(household, "Votre dossier famille est à compléter",
+                              f"La mairie n'a pas pu valider votre dossier famille. Motif : {reason}")
     return len(decided)
 
 
@@ -72,7 +73,7 @@ def staff_edit(staff: User, obj, fields: dict, values: dict) -> int:
     lines = diff(obj, fields, values)
     if not lines:
         return 0
-    with db.atomic():
+    with write_transaction():
         apply_values(obj, values)
         audit(staff, "modification du dossier famille par la mairie", obj,
               detail="; ".join(f"{line['label']} : {line['old']} → {line['new']}" for line in lines))
@@ -112,7 +113,7 @@ def request_closure(household: Household, user: User) -> Household:
     """« Supprimer mon compte »: a request to the mairie; billing data is never deleted at once."""
     if household.status in ("closing_requested", "closed"):
         raise NotEditable("Votre demande de suppression du compte est déjà enregistrée.")
-    with db.atomic():
+    with write_transaction():
         Household.update(status="closing_requested", status_before_closing=household.status,
                          closing_requested_at=clock.local_now()).where(Household.id == household.id).execute()
         audit(user, "demande de suppression du compte", household)
@@ -123,7 +124,7 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
     """Close accounts (logins disabled, invoices kept) or refuse with a reason."""
     reason = check_decision(household_ids, accept, reason, "Cochez au moins une demande.")
     decided = []
-    with db.atomic():
+    with write_transaction():
         for household in Household.select().where(Household.id.in_(household_ids)
                                                    & (Household.status == "closing_requested")):
             emails = household.parent_emails()
@@ -136,15 +137,15 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
             household.save()
             audit(staff, "compte fermé" if accept else "fermeture du compte refusée", household, detail=reason)
             decided.append((household, emails))
-    for household, emails in decided:
-        for email in emails:
-            if accept:
-                mail.send(email, "Votre compte a été fermé",
-                          "Bonjour,\n\nLa mairie a fermé votre compte sur le portail famille. Vos factures restent "
-                          "conservées par la mairie ; contactez-la pour toute question.\n")
-            else:
-                mail.send(email, "Votre demande de suppression du compte",
-                          f"Bonjour,\n\nLa mairie n'a pas fermé votre compte. Motif : {reason}\n")
+        for household, emails in decided:
+            for email in emails:
+                if accept:
+                    mail.send(email, "Votre compte a été fermé",
+                              "Bonjour,\n\nLa mairie a fermé votre compte sur le portail famille. Vos factures restent "
+                              "conservées par la mairie ; contactez-la pour toute question.\n")
+                else:
+                    mail.send(email, "Votre demande de suppression du compte",
+                              f"Bonjour,\n\nLa mairie n'a pas fermé votre compte. Motif : {reason}\n")
     return len(decided)
 
 

@@ -35,9 +35,8 @@ from models import (
 )
 from services import clock, formatting, pricing
 from services.booking import _as_date
-from services.placement import _is_sqlite
-from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError
+from services.transactions import is_sqlite, next_in_series, write_transaction
 
 LOCALE = "fr_FR"
 
@@ -313,23 +312,10 @@ def issue_run(regie: Regie, year: int, month: int, user: User | None = None,
     return RunResult(issued, skipped)
 
 
-def _lock_counter(regie: Regie, kind: str, year: int) -> NumberCounter:
-    """The counter row, created if missing, locked until the transaction ends (FOR UPDATE)."""
-    where = (NumberCounter.regie == regie) & (NumberCounter.kind == kind) & (NumberCounter.year == year)
-    if _is_sqlite():  # the IMMEDIATE transaction already holds the database write lock
-        counter = NumberCounter.get_or_none(where)
-        return counter or NumberCounter.create(regie=regie, kind=kind, year=year, last=0)
-    (NumberCounter.insert(regie=regie, kind=kind, year=year, last=0)
-     .on_conflict_ignore().execute())
-    return NumberCounter.select().where(where).for_update().get()
-
-
 def next_number(regie: Regie, kind: str, issued_on: dt.date) -> str:
     """Take the next number of the régie (call inside the issuing transaction): F2026-11-00001."""
-    counter = _lock_counter(regie, kind, issued_on.year)
-    counter.last += 1
-    NumberCounter.update(last=counter.last).where(NumberCounter.id == counter.id).execute()
-    return f"{kind}{issued_on.year}-{issued_on.month:02d}-{counter.last:05d}"
+    last = next_in_series(NumberCounter, regie=regie.id, kind=kind, year=issued_on.year)
+    return f"{kind}{issued_on.year}-{issued_on.month:02d}-{last:05d}"
 
 
 def _describe_payer(payer: Guardian) -> tuple[str, str]:
@@ -410,7 +396,7 @@ def issue_credit_note(invoice: Invoice, amount: int, reason: str, user: User | N
     now = clock.local_now()
     with write_transaction():
         fresh = Invoice.select().where(Invoice.id == invoice.id)
-        fresh = fresh.get() if _is_sqlite() else fresh.for_update().get()
+        fresh = fresh.get() if is_sqlite() else fresh.for_update().get()
         room = fresh.amount - fresh.credited
         if amount <= 0 or amount > room:
             raise InvalidCredit(f"Le montant de l'avoir doit être compris entre 0,01 € et {formatting.money(room)}.",

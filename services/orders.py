@@ -23,12 +23,12 @@ from models import (
     PaymentAllocation,
     Unit,
     User,
-    db,
 )
 from services import booking as engine
 from services import clock, formatting, mail, placement
 from services.basket import cell_name
 from services.errors import DomainError, NotFound
+from services.transactions import is_sqlite, lock_rows, write_transaction
 
 PENDING = ("requested", "waiting_list", "cancel_requested", "held")
 LINE_LABELS = {**engine.OUTCOME_LABELS, "booked": "Validé"}
@@ -201,7 +201,7 @@ def decide(booking_id: int, accept: bool, reason: str = "", staff: User | None =
         raise NotFound("Réservation introuvable.")
     was = booking.status
     freed: list[Booking] = []
-    with db.atomic():
+    with write_transaction():
         booking = placement.decide_request(booking, accept, reason, freed=freed)
         title, body = _decision_text(booking, accept, was, reason.strip())
         notify(booking.household, title, body)
@@ -222,7 +222,7 @@ def decide_order(order_id: int, accept: bool, reason: str = "", staff: User | No
         raise OrderError("Cette commande n'a plus de ligne en attente.")
     decided = []
     freed: list[Booking] = []
-    with db.atomic():
+    with write_transaction():
         for booking in bookings:
             was = booking.status
             decided.append((placement.decide_request(booking, accept, reason, freed=freed), was))
@@ -266,7 +266,7 @@ def confirm_waiting(booking_id: int, staff: User | None = None) -> Booking:
     booking = Booking.get_or_none(Booking.id == booking_id)
     if booking is None:
         raise NotFound("Réservation introuvable.")
-    with db.atomic():
+    with write_transaction():
         booking = placement.confirm_waiting(booking)
         notify(booking.household, "Place attribuée",
                f"Une place s'est libérée : votre réservation sur liste d'attente est confirmée : "
@@ -329,7 +329,7 @@ def declare_absence(household: Household, booking_id: int, reason: str, document
     reason = (reason or "").strip()
     if not reason:
         raise AbsenceRefused("Indiquez le motif de l'absence (par exemple : maladie).", "reason")
-    with db.atomic():
+    with write_transaction():
         booking, _status = declarable_booking(household, booking_id, now)
         return AbsenceDeclaration.create(booking=booking, household=household, reason=reason[:1000],
                                          document_path=document_path, document_name=document_name[:200],
@@ -354,7 +354,7 @@ def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: U
     reason = (reason or "").strip()
     if not accept and not reason:
         raise OrderError("Indiquez le motif du refus.", "reason")
-    with db.atomic():
+    with write_transaction():
         declaration.status = "accepted" if accept else "refused"
         declaration.decided_at, declaration.decided_by = clock.local_now(), staff
         declaration.refusal_reason = "" if accept else reason
@@ -396,12 +396,12 @@ def held_bookings(order: Order) -> list[Booking]:
 def confirm_prepaid_order(order: Order) -> Order:
     """The order is paid: its held days become booked (and prepaid: the monthly run skips them), the
     family is told. Call inside the payment's transaction; a no-op unless the order awaits payment."""
-    with placement.locked_transaction():
+    with write_transaction():
         order = Order.get_by_id(order.id)
         if order.payment_status != "awaiting_payment":
             return order
         held = held_bookings(order)
-        placement.lock_units({b.unit_id for b in held})
+        lock_rows(Unit, {b.unit_id for b in held})
         for booking in held:
             Booking.update(status="booked", prepaid=True, updated_at=clock.local_now()).where(
                 (Booking.id == booking.id) & (Booking.status == "held")).execute()
@@ -424,13 +424,13 @@ def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
     expired = 0
     for row in due:
         freed: list[Booking] = []
-        with placement.locked_transaction():
+        with write_transaction():
             query = Order.select().where(Order.id == row.id)
-            order = query.get() if placement._is_sqlite() else query.for_update().get()
+            order = query.get() if is_sqlite() else query.for_update().get()
             if order.payment_status != "awaiting_payment":
                 continue  # paid (or expired) meanwhile
             held = held_bookings(order)
-            placement.lock_units({b.unit_id for b in held})
+            lock_rows(Unit, {b.unit_id for b in held})
             for booking in held:
                 booking.status, booking.updated_at = "cancelled", clock.local_now()
                 booking.save()

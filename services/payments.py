@@ -20,9 +20,8 @@ from peewee import fn
 
 from models import Booking, Household, Invoice, OnlineTransaction, Order, OrderLine, Payment, PaymentAllocation, User
 from services import clock, formatting, invoicing, mail, orders
-from services.placement import _is_sqlite
-from services.placement import locked_transaction as write_transaction
 from services.errors import DomainError, InvalidInput, NotFound
+from services.transactions import is_sqlite, write_transaction
 
 MANUAL_MODES = ("cheque", "especes", "cesu", "virement")
 PAYFIP_MINIMUM = 100  # cents: PayFiP refuses smaller amounts
@@ -65,7 +64,7 @@ def _locked_unpaid(household: Household, first: Invoice | None = None) -> list[I
     query = (Invoice.select().where((Invoice.household == household) & (Invoice.kind == "invoice")
                                     & (Invoice.amount > Invoice.paid + Invoice.credited))
              .order_by(Invoice.issued_on, Invoice.id))
-    if not _is_sqlite():
+    if not is_sqlite():
         query = query.for_update()
     rows = list(query)
     if first is not None:
@@ -276,7 +275,7 @@ def _settle(transaction: OnlineTransaction, result: int, charged: int | None, ba
         return Outcome(transaction, False)
     with write_transaction():
         query = OnlineTransaction.select().where(OnlineTransaction.id == transaction.id)
-        fresh = query.get() if _is_sqlite() else query.for_update().get()
+        fresh = query.get() if is_sqlite() else query.for_update().get()
         if fresh.status != "pending":
             return Outcome(fresh, False)
         fresh.bank_status = bank_status[:250]
@@ -315,7 +314,7 @@ def order_balance(order: Order) -> int:
 
 def _locked_order(order: Order) -> Order:
     query = Order.select().where(Order.id == order.id)
-    return query.get() if _is_sqlite() else query.for_update().get()
+    return query.get() if is_sqlite() else query.for_update().get()
 
 
 def _credit_to_order(order: Order) -> int:

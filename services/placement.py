@@ -1,12 +1,11 @@
 """Placing bookings under a capacity lock: last places to the first arrivals, the rest to the waiting list."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from peewee import SqliteDatabase, fn
+from peewee import fn
 
 from models import (
     Activity,
@@ -17,7 +16,6 @@ from models import (
     Household,
     Regie,
     Unit,
-    db,
 )
 from services import clock, deadlines
 from services.booking import (
@@ -29,6 +27,7 @@ from services.booking import (
     StatusContext,
     _as_date,
 )
+from services.transactions import lock_rows, write_transaction
 
 
 # --- Placing bookings under a capacity lock --------------------------------------------------
@@ -66,33 +65,6 @@ class LineResult:
         return OUTCOME_LABELS[self.outcome]
 
 
-def _is_sqlite() -> bool:
-    return isinstance(db.obj, SqliteDatabase)
-
-
-@contextlib.contextmanager
-def locked_transaction():
-    """A write transaction that serialises bookings: BEGIN IMMEDIATE on SQLite; on PostgreSQL a
-    plain transaction, with unit rows locked FOR UPDATE by lock_units(). Nested use is a savepoint."""
-    if db.in_transaction():
-        with db.atomic():
-            yield
-    elif _is_sqlite():
-        with db.atomic(lock_type="IMMEDIATE"):
-            yield
-    else:
-        with db.atomic():
-            yield
-
-
-def lock_units(unit_ids: Iterable[int]) -> None:
-    """SELECT … FOR UPDATE on the units (in id order, so two orders never deadlock). No-op on SQLite,
-    where the IMMEDIATE transaction already holds the write lock."""
-    ids = sorted(set(unit_ids))
-    if ids and not _is_sqlite():
-        list(Unit.select(Unit.id).where(Unit.id.in_(ids)).order_by(Unit.id).for_update())
-
-
 def _as_request(line) -> LineRequest:
     if isinstance(line, LineRequest):
         return line
@@ -108,7 +80,7 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
 
     Lines may be LineRequest, BasketLine or (child, unit, date, action) tuples; their order is the
     arrival order. A refused line changes nothing and says why. Staff (by_staff) may book past the
-    deadline (late surcharge) and cancel past it. Call inside locked_transaction() to combine with
+    deadline (late surcharge) and cancel past it. Call inside write_transaction() to combine with
     other writes (an Order); otherwise this opens its own.
     """
     requests = [_as_request(line) for line in lines]
@@ -118,9 +90,9 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
         if request.child.household_id != household.id:
             raise BookingRefused("Cet enfant n'appartient pas à ce foyer.")
     now = now or clock.now()
-    with locked_transaction():
+    with write_transaction():
         units = {r.unit.id: r.unit for r in requests}
-        lock_units(units)
+        lock_rows(Unit, units)
         fresh = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list(units)))}
         children = {r.child.id: r.child for r in requests}
         start = min(r.date for r in requests)
@@ -266,8 +238,8 @@ def promote_waiting(unit: Unit, day: dt.date) -> list[Booking]:
     if not activity.auto_confirm_waiting:
         return []
     promoted = []
-    with locked_transaction():
-        lock_units([unit.id])
+    with write_transaction():
+        lock_rows(Unit, [unit.id])
         left = places_left(unit, day)
         for booking in waiting_queue(unit, day):
             if left is not None and left <= 0:
@@ -295,8 +267,8 @@ def free_places(unit: Unit, day: dt.date) -> list[Booking]:
 
 def confirm_waiting(booking: Booking) -> Booking:
     """Staff give a freed place to a waiting booking; refused (Full) if no place is left."""
-    with locked_transaction():
-        lock_units([booking.unit_id])
+    with write_transaction():
+        lock_rows(Unit, [booking.unit_id])
         booking = Booking.get_by_id(booking.id)
         if booking.status != "waiting_list":
             raise BookingRefused("Cette réservation n'est pas sur liste d'attente.")
@@ -314,8 +286,8 @@ def decide_request(booking: Booking, accept: bool, reason: str = "", *,
     When the decision frees a place, the waiting bookings it goes to (free_places) are appended to
     `freed` if given, so the caller can tell those families."""
     reason = (reason or "").strip()
-    with locked_transaction():
-        lock_units([booking.unit_id])
+    with write_transaction():
+        lock_rows(Unit, [booking.unit_id])
         booking = Booking.get_by_id(booking.id)
         if booking.status == "requested":
             if not accept and not reason:

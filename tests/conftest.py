@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+os.environ["PORTAIL_QUEUE"] = "memory"  # before the app is imported: the worker's tasks are run by the tests
+
 import models
 from app import create_app
 from models import db
 from peewee import sort_models
 from services import accounts, clock, mail
+from services.transactions import write_transaction
 from services.demo import DEMO_PASSWORD, seed_demo
 
 # Cheap argon2id parameters keep the suite fast; the algorithm and format stay the same.
@@ -91,7 +94,7 @@ class DemoSnapshot:
 
     def restore(self, upload_dir: str) -> dict:
         """Insert the snapshot's rows (ids kept), copy its uploads; returns a fresh seed context."""
-        with db.atomic():
+        with write_transaction():
             for model, rows in self.rows:
                 for start in range(0, len(rows), 500):
                     model.insert_many(rows[start:start + 500]).execute()
@@ -166,7 +169,8 @@ def auth(client):
 
 
 def outbox_messages() -> list[dict]:
-    """Mails written to this test's outbox, newest first."""
+    """Mails delivered to this test's outbox folder, newest first (the worker's delivery runs first)."""
+    mail.deliver_due()
     return mail.outbox_messages()
 
 

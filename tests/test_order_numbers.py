@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from models import Household, Order, OrderCounter, db
-from services import basket, placement
+from services import basket
+from services.transactions import NestedTransactionRefused, write_transaction
 
 
 def _concurrent(count: int, work) -> list[Exception]:
@@ -36,7 +37,7 @@ def test_first_orders_of_a_new_year_get_distinct_gapless_numbers(demo, freeze):
     assert not OrderCounter.select().where(OrderCounter.year == 2031).exists()
 
     def validate(_n):
-        with placement.locked_transaction():
+        with write_transaction():
             Order.create(household=household, number=basket.next_order_number(2031),
                          created_at="2031-01-02 08:00:00", total=0)
 
@@ -49,15 +50,17 @@ def test_first_orders_of_a_new_year_get_distinct_gapless_numbers(demo, freeze):
 def test_a_failed_validation_gives_its_number_back(demo):
     household = Household.get_by_id(demo["households"]["martin"].id)
     with pytest.raises(RuntimeError):
-        with placement.locked_transaction():
+        with write_transaction():
             basket.next_order_number(2032)
             raise RuntimeError("crash after the number was taken")
-    with placement.locked_transaction():
+    with write_transaction():
         number = basket.next_order_number(2032)
         Order.create(household=household, number=number, created_at="2032-01-02 08:00:00", total=0)
     assert number == "2032-000001"
 
 
 def test_the_number_is_only_taken_inside_a_transaction(demo):
-    with pytest.raises(basket.BasketError):
+    with pytest.raises(NestedTransactionRefused):
+        basket.next_order_number(2033)
+    with db.atomic(), pytest.raises(NestedTransactionRefused):  # a plain transaction is not enough
         basket.next_order_number(2033)

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+import jobs
+
 from models import Alert, BasketLine, Booking, Household, Order
 from services import clock
 from tests.conftest import csrf_token, post_form
@@ -226,9 +228,13 @@ def test_declare_absence_after_the_deadline(client, parent):
     assert client.get(f"/reservations/absence/{other.id}").status_code == 404
 
 
-def test_stale_basket_emptied_with_notice_on_the_grid(client, parent):
+def test_stale_basket_emptied_by_the_worker_with_an_alert(client, parent):
     toggle(client, parent, dt.date(2026, 12, 7))
+    clock.freeze("2026-11-26T09:00")  # six days later: still kept
+    assert "0 panier(s) vidé(s)" in jobs.expire_orders_and_baskets.call_local()
     clock.freeze("2026-11-27T09:00")
-    page = client.get("/reservations").get_data(as_text=True)
-    assert "il a été vidé" in page and "Panier (0)" in page
-    assert Alert.select().where(Alert.title == "Panier vidé").exists()
+    assert "Panier (1)" in client.get("/reservations").get_data(as_text=True)  # page views never expire
+    assert "1 panier(s) vidé(s)" in jobs.expire_orders_and_baskets.call_local()
+    assert "Panier (0)" in client.get("/reservations").get_data(as_text=True)
+    assert "Panier vidé" in client.get("/alertes").get_data(as_text=True)
+    assert Alert.select().where(Alert.title == "Panier vidé").count() == 1

@@ -15,6 +15,7 @@ from models import (Activity, CapacityOverride, Closure, Enrolment, ExtraDay, Pu
                     SchoolHoliday, TariffBand, Unit, db)
 from services import accounts, activities as config, calendar, clock, deadlines, enrolment, pricing
 from services.errors import DomainError
+from services.transactions import write_transaction
 
 bp = Blueprint("staff_activities", __name__, url_prefix="/gestion", cli_group=None)
 
@@ -160,7 +161,7 @@ def delete_closure(closure_id: int):
     if closure is None:
         abort(404)
     back = request.form.get("activity_id", "")
-    with db.atomic():
+    with write_transaction():
         accounts.audit(current_user, "closure.delete", closure, closure.reason)
         closure.delete_instance()
     flash("Fermeture supprimée.", "success")
@@ -291,7 +292,7 @@ def _delete_unit_row(model, row_id: int, unit_id: int, action: str, message: str
     row = model.get_or_none((model.id == row_id) & (model.unit == unit_id))
     if row is None:
         abort(404)
-    with db.atomic():
+    with write_transaction():
         accounts.audit(current_user, action, row, str(row.date))
         row.delete_instance()
     flash(message, "success")

@@ -9,7 +9,7 @@ from blueprints.family_records import _contact_rows, send_document
 from blueprints.family_forms import (ChildIdentityForm, ChildRecordForm, ContactForm, FoyerForm, GuardianForm,
                                      attach_errors)
 from blueprints.staff import DASHBOARD_QUEUES
-from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household, School, db
+from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household, School
 from services import documents
 from services import household as rules
 from services import household_changes as changes
@@ -17,6 +17,7 @@ from services import household_fields as fields
 from services import household_review as review
 from services.accounts import audit
 from services.errors import DomainError
+from services.transactions import write_transaction
 
 bp = Blueprint("staff_family", __name__, url_prefix="/gestion")
 
@@ -178,7 +179,7 @@ def download(document_id):
     if document is None:
         abort(404)
     try:
-        with db.atomic():
+        with write_transaction():
             path = documents.file_path(current_user, document, current_app.config["UPLOAD_DIR"])
     except DomainError:
         abort(404)
@@ -288,7 +289,7 @@ def _apply_setting(form) -> str:
 
     kind = form.get("kind")
     name = " ".join((form.get("name") or "").split())[:80]
-    with db.atomic():
+    with write_transaction():
         if kind == "diet-add":
             if not name:
                 raise InvalidInput("Indiquez le nom du régime.")

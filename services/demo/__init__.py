@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from models import db
+from services.transactions import write_transaction
 
 # Order matters: later areas use what earlier ones created.
 AREAS = ["foundation", "household", "activities", "bookings", "billing"]
@@ -18,7 +18,7 @@ DEMO_PASSWORD = "Demo-Portail-2026!"
 def seed_demo() -> dict:
     """Load the whole demo commune in one transaction; returns the shared context."""
     ctx: dict = {"password": DEMO_PASSWORD}
-    with db.atomic():
+    with write_transaction():
         for area in AREAS:
             try:
                 module = importlib.import_module(f"services.demo.{area}")

@@ -67,6 +67,8 @@ class LiveServer:
                     "DATABASE_URL": f"sqlite:///{instance / 'portail.db'}", "PORTAIL_NOW": now,
                     "DEV_CLOCK_CONTROL": "1", "SECRET_KEY": "browser-tests", "MAIL_SERVER": "",
                     "OUTBOX_DIR": str(instance / "outbox"), "UPLOAD_DIR": str(instance / "uploads")}
+        self.env.pop("PORTAIL_QUEUE", None)  # the live server and its worker share instance/huey.db
+        self.worker: subprocess.Popen | None = None
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -75,6 +77,9 @@ class LiveServer:
         self.log = open(self.instance / "server.log", "w")
         self.process = subprocess.Popen(flask + ["run", "--port", str(self.port), "--no-reload"],
                                         cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        # The background worker delivers mail as `make run` does.
+        self.worker = subprocess.Popen(flask + ["worker"], cwd=ROOT, env=self.env, stdout=self.log,
+                                       stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -87,9 +92,10 @@ class LiveServer:
         raise RuntimeError("the live server did not start:\n" + (self.instance / "server.log").read_text())
 
     def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        for process in (self.process, self.worker):
+            if process:
+                process.terminate()
+                process.wait(timeout=10)
         self.log.close()
 
     def set_clock(self, iso: str) -> None:
@@ -98,9 +104,12 @@ class LiveServer:
                                          headers={"Content-Type": "application/json"}, method="POST")
         urllib.request.urlopen(request, timeout=5).read()
 
-    def outbox(self) -> list[dict]:
-        """Mails the server wrote, newest first: to, subject, body."""
+    def outbox(self, wait: float = 5.0) -> list[dict]:
+        """Mails the worker delivered, newest first: to, subject, body (waits for the queue to drain)."""
         folder = self.instance / "outbox"
+        deadline = time.time() + wait
+        while time.time() < deadline and self._undelivered():
+            time.sleep(0.1)
         messages = []
         for path in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True) if folder.exists() else []:
             parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
@@ -108,6 +117,13 @@ class LiveServer:
             messages.append({"to": parsed["To"], "subject": parsed["Subject"],
                              "body": body.get_content() if body else ""})
         return messages
+
+
+    def _undelivered(self) -> int:
+        """Mails still waiting in the server's outbox table."""
+        import sqlite3
+        with sqlite3.connect(self.instance / "portail.db") as connection:
+            return connection.execute("SELECT COUNT(*) FROM outgoing_mail WHERE status != 'sent'").fetchone()[0]
 
 
 @pytest.fixture(scope="module")

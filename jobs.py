@@ -1,0 +1,95 @@
+"""The background worker: one huey instance, its tasks and periodic jobs. Each task calls a service.
+
+Storage: huey's SQLite file in the instance folder by default (nothing else to install), Redis when
+REDIS_URL is set (several app servers, as many workers as needed). `flask --app app worker` runs it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+
+from models import db
+from services import basket, calendar, clock, mail, orders
+
+log = logging.getLogger("portail.jobs")
+
+
+def _make_huey():
+    """The queue: memory for the test suite (tasks run by hand), Redis if REDIS_URL, else a SQLite file."""
+    if os.environ.get("PORTAIL_QUEUE") == "memory":
+        return MemoryHuey("portail", utc=False)
+    if os.environ.get("REDIS_URL"):
+        return RedisHuey("portail", url=os.environ["REDIS_URL"], utc=False)
+    instance = Path(os.environ.get("INSTANCE_PATH") or Path(__file__).parent / "instance")
+    instance.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("portail", filename=str(os.environ.get("HUEY_DB") or instance / "huey.db"), utc=False)
+
+
+huey = _make_huey()
+
+
+@huey.pre_execute()
+def _connect(task) -> None:
+    db.connect(reuse_if_open=True)
+
+
+@huey.post_execute()
+def _close(task, task_value, exc) -> None:
+    if mail.take_queued() and task.name != deliver_mail.name:
+        wake_worker()  # mail written by this task (an expiry, a payment) leaves now, not in a minute
+    if not db.is_closed():
+        db.close()
+
+
+# --- Tasks ------------------------------------------------------------------------------------
+
+
+@huey.task()
+def deliver_mail() -> str:
+    """Deliver the outbox now (queued by the web app after a request that wrote mail)."""
+    report = mail.deliver_due()
+    return f"{report.sent} envoyé(s), {report.failed} échec(s)"
+
+
+@huey.periodic_task(crontab(minute="*"))
+def deliver_mail_periodically() -> str:
+    """Every minute: retries whose time has come, and anything a lost wake-up left behind."""
+    return deliver_mail.call_local()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def expire_orders_and_baskets() -> str:
+    """Every minute: prepaid orders unpaid after an hour, then baskets untouched for 7 days."""
+    expired = orders.expire_unpaid_orders()
+    emptied = basket.expire_stale_baskets()
+    return f"{expired} commande(s) expirée(s), {emptied} panier(s) vidé(s)"
+
+
+@huey.periodic_task(crontab(minute="15", hour="3"))
+def refresh_holidays() -> str:
+    """Every night: public and school holidays of this year and the next ones (from the packages)."""
+    year = clock.local_now().year
+    public, school = calendar.refresh_holidays(range(year - 1, year + 3))
+    return f"{public} jours fériés, {school} périodes de vacances"
+
+
+def wake_worker() -> None:
+    """Ask the worker to deliver mail now; if the queue is unreachable, the periodic run will."""
+    try:
+        deliver_mail()
+    except Exception:  # noqa: BLE001 - a lost wake-up only delays mail by a minute
+        log.warning("file de tâches injoignable : les courriels partiront au prochain passage", exc_info=True)
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Nombre de fils d'exécution.")
+def worker_command(workers: int) -> None:
+    """Run the background worker (mail delivery, expiry, payment checks, invoicing runs)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    click.echo(f"Travailleur démarré ({type(huey).__name__}, {workers} fils) le "
+               f"{clock.local_now():%d/%m/%Y à %H:%M}.")
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

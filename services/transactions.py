@@ -1,0 +1,86 @@
+"""Write transactions, the database kind and gapless counters: the one module that knows how to lock.
+
+On SQLite every write transaction begins IMMEDIATE: it takes the write lock first, so it never has
+to upgrade a read snapshot to a write (SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot wait out).
+On PostgreSQL a plain transaction, with rows locked FOR UPDATE where an order matters.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable
+
+from peewee import SqliteDatabase
+
+from models import db
+
+_local = threading.local()  # peewee's connection state is per thread, so is the nesting depth
+
+
+class NestedTransactionRefused(RuntimeError):
+    """A write transaction was opened inside a plain one: it would silently lose its lock."""
+
+
+def is_sqlite() -> bool:
+    """Whether the models are bound to SQLite (else PostgreSQL)."""
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def _depth() -> int:
+    return getattr(_local, "depth", 0)
+
+
+@contextlib.contextmanager
+def write_transaction():
+    """A write transaction: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL; nested use is a savepoint.
+
+    Refuses to nest inside a transaction it did not open (db.atomic() by hand): SQLite would make it a
+    savepoint of a deferred transaction, and the IMMEDIATE lock would be silently lost."""
+    if db.in_transaction():
+        if _depth() == 0:
+            raise NestedTransactionRefused(
+                "write_transaction() dans une transaction ouverte par db.atomic() : ouvrez-la avec write_transaction().")
+        context = db.atomic()
+    elif is_sqlite():
+        context = db.atomic(lock_type="IMMEDIATE")
+    else:
+        context = db.atomic()
+    _local.depth = _depth() + 1
+    try:
+        with context:
+            yield
+    finally:
+        _local.depth -= 1
+
+
+def in_write_transaction() -> bool:
+    """Whether the current thread is inside write_transaction()."""
+    return _depth() > 0 and db.in_transaction()
+
+
+def lock_rows(model, ids: Iterable[int]) -> None:
+    """SELECT … FOR UPDATE on these rows, in id order so that two transactions never deadlock.
+    A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock."""
+    ids = sorted(set(ids))
+    if ids and not is_sqlite():
+        list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update())
+
+
+def next_in_series(counter_model, **key) -> int:
+    """Bump a gapless counter row (one per series, e.g. year or régie × kind × year) and return the new value.
+
+    Call inside the write transaction that uses the number: a rollback gives the number back, so
+    numbers have no gap and are never reused. The row is created race-safely (INSERT … ON CONFLICT
+    DO NOTHING, then FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction serialises writers)."""
+    if not in_write_transaction():
+        raise NestedTransactionRefused("Un numéro se prend dans la transaction d'écriture qui l'utilise.")
+    where = None
+    for name, value in key.items():
+        clause = getattr(counter_model, name) == value
+        where = clause if where is None else where & clause
+    counter_model.insert(**key, last=0).on_conflict_ignore().execute()
+    query = counter_model.select().where(where)
+    counter = query.get() if is_sqlite() else query.for_update().get()
+    counter.last += 1
+    counter_model.update(last=counter.last).where(counter_model.id == counter.id).execute()
+    return counter.last
