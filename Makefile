@@ -26,8 +26,11 @@ install: $(VENV)/.installed
 db: install
 	$(BIN)/flask --app app init-db
 
-## Serve the portal on http://127.0.0.1:$(PORT) (make run PORT=5055).
+## Serve the portal on http://127.0.0.1:$(PORT) (make run PORT=5055), with the background worker
+## (mail delivery, expiry, payment checks, invoicing runs) beside it; Ctrl-C stops both.
 run: db
+	@$(BIN)/flask --app app worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 node_modules/.package-lock.json: package.json package-lock.json

@@ -39,7 +39,7 @@ def _connect(task) -> None:
 
 @huey.post_execute()
 def _close(task, task_value, exc) -> None:
-    if mail.take_queued() and task.name != deliver_mail.name:
+    if mail.take_queued() and task.name != "deliver_mail":
         wake_worker()  # mail written by this task (an expiry, a payment) leaves now, not in a minute
     if not db.is_closed():
         db.close()

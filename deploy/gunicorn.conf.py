@@ -1,0 +1,14 @@
+"""gunicorn settings for Portail Famille (see README, « Deployment » and the concurrency figures)."""
+import multiprocessing
+
+bind = "127.0.0.1:8000"
+# Sync workers: each request holds one process; SQLite's write lock is short (IMMEDIATE transactions,
+# password hashing and PDFs outside it), so 2 per core plus one keeps the CPU busy without queueing.
+workers = multiprocessing.cpu_count() * 2 + 1
+worker_class = "sync"
+timeout = 30  # long work (invoicing runs, mail) is done by the worker, never in a request
+graceful_timeout = 20
+max_requests = 2000  # recycle workers now and then; jitter spreads the restarts
+max_requests_jitter = 200
+accesslog = "-"
+forwarded_allow_ips = "127.0.0.1"
