@@ -185,10 +185,15 @@ def _configure_database(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    if not str(user_id).isdigit():
+def _load_user(session_id: str):
+    """The user of a session or remember-me cookie, if its session version is still the account's."""
+    user_id, _, version = str(session_id).partition(".")
+    if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
-    return User.get_or_none(User.id == int(user_id))
+    user = User.get_or_none(User.id == int(user_id))
+    if user is None or user.session_version != int(version) or not user.password_hash:
+        return None
+    return user
 
 
 def _register_template_helpers(app: Flask) -> None:

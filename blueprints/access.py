@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
@@ -65,5 +66,9 @@ def owned_or_404(model, object_id: int, household_field: str = "household"):
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only same-site relative paths are allowed as a post-login destination."""
-    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
+    """Only a path on this site is allowed as a post-login destination (no scheme, no host, no control
+    characters: browsers drop tabs and newlines, so "/\t/evil.example" would become "//evil.example")."""
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target) or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")

@@ -1,6 +1,6 @@
 """Access codes of the signed-in user: sign-in e-mail and password."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
@@ -44,6 +44,7 @@ def access_codes():
             except DomainError as refusal:
                 getattr(email_form, refusal.field or "email").errors.append(refusal.message)
             else:
+                login_user(current_user._get_current_object())  # this session continues; every other one ends
                 flash("Votre adresse de connexion est modifiée. Un message a été envoyé à l'ancienne adresse.",
                       "success")
                 return redirect(url_for("account.access_codes"))
@@ -54,7 +55,8 @@ def access_codes():
             except DomainError as refusal:
                 getattr(password_form, refusal.field or "password").errors.append(refusal.message)
             else:
-                flash("Votre mot de passe est modifié.", "success")
+                login_user(current_user._get_current_object())  # this session continues; every other one ends
+                flash("Votre mot de passe est modifié. Vos autres sessions sont fermées.", "success")
                 return redirect(url_for("account.access_codes"))
     return render_template("account/access_codes.html", email_form=email_form,
                            password_form=password_form), status

@@ -8,7 +8,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from models import User
-from services import accounts
+from services import accounts, signup as signups
 from services.errors import DomainError, InvalidToken
 
 from blueprints.access import home_endpoint, is_safe_next
@@ -81,16 +81,25 @@ def login():
         except DomainError as refusal:
             error = refusal.message
         else:
-            login_user(user, remember=form.remember.data)
-            session.pop("signup_user_id", None)
             target = request.args.get("next")
+            session.clear()  # a new session at sign-in: nothing of the anonymous one is kept
+            login_user(user, remember=form.remember.data)
             return redirect(target if is_safe_next(target) else _home_for(user))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
 
 
-@bp.route("/deconnexion", methods=["GET", "POST"])
+@bp.get("/deconnexion")
+def logout_page():
+    """A sign-out link opened by GET shows a button: signing out changes state, so it is a POST."""
+    return render_template("auth/logout.html", form=FlaskForm())
+
+
+@bp.post("/deconnexion")
 def logout():
+    """« Se déconnecter »: this session ends, and so does any copy of its cookie."""
+    if current_user.is_authenticated:
+        accounts.sign_out(current_user)
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté(e).", "success")
@@ -104,11 +113,12 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register(form.email.data, form.password.data, commune_name=_commune_name())
+            email = signups.register(form.email.data, form.password.data, commune_name=_commune_name(),
+                                     ip=request.remote_addr or "")
         except DomainError as refusal:
             getattr(form, refusal.field or "email").errors.append(refusal.message)
         else:
-            session["signup_user_id"] = user.id
+            session["signup_email"] = email
             return redirect(url_for("auth.confirm"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/signup.html", form=form, suggestion=accounts.generate_password()), status
@@ -124,39 +134,39 @@ def suggest_password():
     return render_template("auth/signup.html", form=form, suggestion=suggestion)
 
 
-def _pending_user() -> User | None:
-    user_id = session.get("signup_user_id")
-    return User.get_or_none(User.id == user_id) if user_id else None
-
-
 @bp.route("/creer-mon-compte/confirmation", methods=["GET", "POST"])
 def confirm():
-    user = _pending_user()
-    if user is None:
+    """The code page: the same for every address, whether or not a code was really sent."""
+    email = session.get("signup_email")
+    if not email:
         flash("Commencez par créer votre compte.", "info")
         return redirect(url_for("auth.signup"))
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            accounts.confirm_code(user, form.code.data)
+            user = signups.confirm_code(email, form.code.data, ip=request.remote_addr or "")
         except DomainError as refusal:
             form.code.errors.append(refusal.message)
         else:
-            session.pop("signup_user_id", None)
+            session.clear()
             login_user(user)
             flash("Votre compte est activé. Bienvenue !", "success")
             return redirect(url_for("portal.home"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/confirm.html", form=form, email=user.email), status
+    return render_template("auth/confirm.html", form=form, email=email), status
 
 
 @bp.post("/creer-mon-compte/nouveau-code")
 def resend_code():
-    user = _pending_user()
-    if user is None:
+    email = session.get("signup_email")
+    if not email:
         return redirect(url_for("auth.signup"))
-    accounts.resend_code(user, commune_name=_commune_name())
-    flash("Un nouveau code vient de vous être envoyé (le précédent n'est plus valable).", "success")
+    try:
+        signups.resend_code(email, commune_name=_commune_name(), ip=request.remote_addr or "")
+    except DomainError as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash("Un nouveau code vient de vous être envoyé (le précédent n'est plus valable).", "success")
     return redirect(url_for("auth.confirm"))
 
 
@@ -164,7 +174,8 @@ def resend_code():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data, lambda token: _external("auth.reset", token=token))
+        accounts.request_password_reset(form.email.data, lambda token: _external("auth.reset", token=token),
+                                        ip=request.remote_addr or "")
         # Same answer whether or not the address has an account.
         flash("Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient de lui "
               "être envoyé. Il est valable 24 heures.", "success")

@@ -12,7 +12,8 @@ from models.accounts import (
     User,
     EmailCode,
     AccessToken,
-    LoginFailure,
+    ThrottleEvent,
+    LoginThrottle,
     AuditLog,
 )
 from models.family import (
@@ -67,7 +68,8 @@ __all__ = [
     "User",
     "EmailCode",
     "AccessToken",
-    "LoginFailure",
+    "ThrottleEvent",
+    "LoginThrottle",
     "AuditLog",
     "Diet",
     "Child",

@@ -7,7 +7,7 @@ import datetime as dt
 from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models.base import BaseModel
+from models.base import BaseModel, now
 
 
 class Commune(BaseModel):
@@ -57,7 +57,7 @@ class Household(BaseModel):
     closing_requested_at = DateTimeField(null=True)
     status_before_closing = CharField(default="")  # restored if staff refuse the closure request
     ical_token = CharField(null=True, unique=True)
-    created_at = DateTimeField(default=dt.datetime.now)
+    created_at = DateTimeField(default=now)
 
     def parent_emails(self) -> list[str]:
         """Where to write to the household: its parents' logins, else its guardians' addresses."""
@@ -105,11 +105,16 @@ class User(BaseModel, UserMixin):
     household = ForeignKeyField(Household, null=True, backref="users", on_delete="SET NULL")
     guardian = ForeignKeyField(Guardian, null=True, backref="users", on_delete="SET NULL")
     activated = BooleanField(default=False)  # e-mail confirmed by code or by invitation link
-    failed_logins = IntegerField(default=0)
-    last_failed_login_at = DateTimeField(null=True)
-    locked_until = DateTimeField(null=True)
     last_login_at = DateTimeField(null=True)
-    created_at = DateTimeField(default=dt.datetime.now)
+    password_changed_at = DateTimeField(null=True)
+    # Part of the session and remember-me cookies: bumped at sign-out, password or e-mail change,
+    # closure and deactivation, so every copy of an older cookie stops working at once.
+    session_version = IntegerField(default=0)
+    created_at = DateTimeField(default=now)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie: id and session version."""
+        return f"{self.id}.{self.session_version}"
 
     @property
     def is_staff(self) -> bool:
@@ -148,12 +153,26 @@ class AccessToken(BaseModel):
     created_at = DateTimeField()
 
 
-class LoginFailure(BaseModel):
-    """A failed sign-in, kept to throttle one client address across accounts."""
+class ThrottleEvent(BaseModel):
+    """One counted attempt (failed sign-in, sign-up, code guess, reset request) for rate limits that
+    hold across every web worker: by client address and by e-mail address, known or not."""
 
-    ip = CharField(index=True)
+    kind = CharField()  # login, signup, code, reset
+    ip = CharField(default="")
     email = CharField(default="")
-    at = DateTimeField(index=True)
+    at = DateTimeField()
+
+    class Meta:
+        indexes = ((("kind", "ip", "at"), False), (("kind", "email", "at"), False))
+
+
+class LoginThrottle(BaseModel):
+    """Failed sign-ins of one e-mail address, whether or not it has an account (no disclosure)."""
+
+    email = CharField(unique=True)
+    failures = IntegerField(default=0)
+    last_failure_at = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
 
 
 class AuditLog(BaseModel):

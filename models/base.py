@@ -1,9 +1,24 @@
 """The database proxy every model is bound to, the base model, and the list of all models."""
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from peewee import DatabaseProxy, Model
 
 db = DatabaseProxy()
+_clock: Callable[[], dt.datetime] = dt.datetime.now  # replaced by services.clock at import
+
+
+def set_clock(local_now: Callable[[], dt.datetime]) -> None:
+    """Let model defaults read the app's clock (services.clock registers itself; models never import services)."""
+    global _clock
+    _clock = local_now
+
+
+def now() -> dt.datetime:
+    """The app's Paris wall-clock time, for model defaults such as created_at."""
+    return _clock()
 
 
 class BaseModel(Model):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import re
 import secrets
 import string
@@ -11,13 +10,11 @@ import string
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from models import AccessToken, AuditLog, EmailCode, Household, LoginFailure, User
-from services import clock, mail
+from models import AccessToken, AuditLog, Household, User
+from services import clock, mail, throttle
 from services.errors import (
     AccountLocked,
-    CodeExpired,
     EmailAlreadyUsed,
-    InvalidCode,
     InvalidInput,
     InvalidToken,
     LoginRefused,
@@ -31,15 +28,8 @@ _hasher = PasswordHasher()
 # A real hash to verify against when the account does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash("compte-inexistant-Portail-2026!")
 
-CODE_LIFETIME = dt.timedelta(minutes=30)
-CODE_MAX_ATTEMPTS = 5
 RESET_LIFETIME = dt.timedelta(hours=24)
 INIT_LIFETIME = dt.timedelta(days=7)
-THROTTLE_AFTER = 5  # failures on one account before each attempt must wait
-LOCK_AFTER = 10  # failures on one account before it locks
-LOCK_DURATION = dt.timedelta(minutes=15)
-IP_WINDOW = dt.timedelta(minutes=15)
-IP_MAX_FAILURES = 30  # failures from one client address within the window
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SPECIALS = set(string.punctuation) | set(" €£§°µ²")
@@ -117,7 +107,7 @@ def verify_password(user: User | None, password: str) -> bool:
     return ok and user is not None and bool(user.password_hash)
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -130,100 +120,7 @@ def audit(user: User | None, action: str, obj=None, detail: str = "") -> AuditLo
     )
 
 
-# --- Sign-up -------------------------------------------------------------------------------
-
-
-def _new_code(user: User) -> str:
-    now = clock.local_now()
-    EmailCode.update(voided=True).where((EmailCode.user == user) & EmailCode.used_at.is_null()).execute()
-    code = f"{secrets.randbelow(10000):04d}"
-    EmailCode.create(user=user, code_hash=_digest(f"{user.id}:{code}"), expires_at=now + CODE_LIFETIME,
-                     created_at=now)
-    return code
-
-
-def _send_code(user: User, code: str, commune_name: str) -> None:
-    mail.send(user.email, "Code d'activation de votre compte",
-              f"Bonjour,\n\nVous avez demandé à créer votre compte sur le portail famille de {commune_name}.\n\n"
-              f"Voici votre code : {code}\n\nIl est valable 30 minutes.\n\n"
-              "Si vous n'êtes pas à l'origine de cette demande, supprimez simplement ce message : "
-              "sans ce code, personne ne peut poursuivre l'inscription.\n")
-
-
-def register(email: str, password: str, commune_name: str = "la commune") -> User:
-    """Create an inactive parent account and e-mail its 4-digit activation code."""
-    email = check_email(email)
-    check_password_rule(password)
-    password_hash = hash_password(password)  # slow on purpose: outside the write lock
-    with write_transaction():
-        existing = User.get_or_none(User.email == email)
-        if existing is not None and existing.activated:
-            raise EmailAlreadyUsed("Un compte existe déjà avec cette adresse. Utilisez « Mot de passe oublié ? » "
-                                   "si vous ne vous souvenez plus de votre mot de passe.", field="email")
-        if existing is None:
-            user = User.create(email=email, password_hash=password_hash, role="parent",
-                               created_at=clock.local_now())
-        else:  # an unfinished sign-up: start again with the new password
-            user = existing
-            user.password_hash = password_hash
-            user.save()
-        _send_code(user, _new_code(user), commune_name)
-    return user
-
-
-def resend_code(user: User, commune_name: str = "la commune") -> None:
-    """Send a fresh code (the previous one is voided)."""
-    if user.activated:
-        return
-    with write_transaction():
-        _send_code(user, _new_code(user), commune_name)
-
-
-def confirm_code(user: User, code: str) -> User:
-    """Activate the account when the code is right, fresh and not voided."""
-    code = (code or "").strip()
-    refusal: Exception | None = None
-    # Wrong attempts must be committed, so the refusal is raised after the transaction.
-    with write_transaction():
-        current = (EmailCode.select()
-                   .where((EmailCode.user == user) & EmailCode.used_at.is_null() & (EmailCode.voided == False))  # noqa: E712
-                   .order_by(EmailCode.id.desc()).first())
-        if current is None:
-            refusal = CodeExpired("Ce code n'est plus valable : demandez un nouveau code.")
-        elif clock.local_now() > current.expires_at:
-            refusal = CodeExpired("Ce code a expiré (validité 30 minutes) : demandez un nouveau code.")
-        elif not re.fullmatch(r"\d{4}", code) or not hmac.compare_digest(current.code_hash,
-                                                                         _digest(f"{user.id}:{code}")):
-            current.attempts += 1
-            if current.attempts >= CODE_MAX_ATTEMPTS:
-                current.voided = True
-                refusal = CodeExpired("Trop d'essais : ce code est annulé. Demandez un nouveau code.")
-            else:
-                left = CODE_MAX_ATTEMPTS - current.attempts
-                refusal = InvalidCode(f"Code incorrect. Il vous reste {left} essai{'s' if left > 1 else ''}.",
-                                      field="code")
-            current.save()
-        else:
-            current.used_at = clock.local_now()
-            current.save()
-            user.activated = True
-            if user.household_id is None and user.role == "parent":
-                # The household file starts as a draft the parent fills in steps.
-                user.household = Household.create(status="draft", created_at=clock.local_now())
-            user.save()
-    if refusal is not None:
-        raise refusal
-    return user
-
-
 # --- Sign-in -------------------------------------------------------------------------------
-
-
-def _throttle_delay(failures: int) -> dt.timedelta:
-    """Wait imposed before the next attempt after `failures` failures (doubles from 5)."""
-    if failures < THROTTLE_AFTER:
-        return dt.timedelta(0)
-    return dt.timedelta(seconds=2 ** (failures - THROTTLE_AFTER + 1))
 
 
 def _wait_text(delta: dt.timedelta) -> str:
@@ -235,44 +132,49 @@ def _wait_text(delta: dt.timedelta) -> str:
 
 
 def authenticate(email: str, password: str, ip: str = "") -> User:
-    """Return the user for good credentials; raise LoginRefused (throttled, locked or wrong)."""
+    """Return the user for good credentials; raise LoginRefused (throttled, locked or wrong).
+
+    Unknown addresses are throttled and locked exactly like real ones: the answers never tell
+    whether an account exists."""
     email = normalize_email(email)
     now = clock.local_now()
     # Reads and the (slow) hash check happen before the write lock is taken.
-    if ip:
-        recent = LoginFailure.select().where((LoginFailure.ip == ip) & (LoginFailure.at > now - IP_WINDOW)).count()
-        if recent >= IP_MAX_FAILURES:
-            raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
+    if ip and throttle.exceeded(throttle.LOGIN_PER_IP, ip=ip):
+        raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
+    state = throttle.login_state(email)
+    if state.locked_until:
+        raise AccountLocked("Compte verrouillé après trop d'échecs : réessayez dans "
+                            f"{_wait_text(state.locked_until - now)}, ou réinitialisez votre mot de passe.")
+    if state.wait_until:
+        raise LoginThrottled(f"Trop de tentatives : patientez {_wait_text(state.wait_until - now)} avant de réessayer.")
     user = User.get_or_none(User.email == email) if email else None
-    if user is not None:
-        if user.locked_until and now < user.locked_until:
-            raise AccountLocked("Compte verrouillé après trop d'échecs : réessayez dans "
-                                f"{_wait_text(user.locked_until - now)}, ou réinitialisez votre mot de passe.")
-        delay = _throttle_delay(user.failed_logins)
-        if delay and user.last_failed_login_at and now < user.last_failed_login_at + delay:
-            raise LoginThrottled("Trop de tentatives : patientez "
-                                 f"{_wait_text(user.last_failed_login_at + delay - now)} avant de réessayer.")
     password_ok = verify_password(user, password)
     if password_ok and user.activated:
         with write_transaction():
-            User.update(failed_logins=0, locked_until=None, last_login_at=now).where(User.id == user.id).execute()
-        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+            throttle.login_cleared(email)
+            User.update(last_login_at=now).where(User.id == user.id).execute()
+        user.last_login_at = now
         return user
     refusal = LoginRefused("Adresse e-mail ou mot de passe incorrect.")
     with write_transaction():
-        LoginFailure.create(ip=ip or "", email=email[:255], at=now)
-        if user is not None:
-            user = User.get_by_id(user.id)  # the counter as it is now, under the lock
-            user.failed_logins += 1
-            user.last_failed_login_at = now
-            if user.failed_logins >= LOCK_AFTER:
-                user.locked_until = now + LOCK_DURATION
-                user.failed_logins = 0
-                refusal = AccountLocked("Compte verrouillé pendant 15 minutes après trop d'échecs.")
-            elif not user.activated and password_ok:
-                refusal = LoginRefused("Votre compte n'est pas encore activé : saisissez le code reçu par e-mail.")
-            user.save()
+        throttle.record("login", ip=ip, email=email)
+        if throttle.login_failed(email):
+            refusal = AccountLocked("Compte verrouillé pendant 15 minutes après trop d'échecs.")
+        elif user is not None and not user.activated and password_ok:
+            refusal = LoginRefused("Votre compte n'est pas encore activé : saisissez le code reçu par e-mail.")
     raise refusal
+
+
+def end_sessions(user: User) -> None:
+    """Every session and remember-me cookie of this account stops working (call in a write transaction)."""
+    User.update(session_version=User.session_version + 1).where(User.id == user.id).execute()
+    user.session_version = User.get_by_id(user.id).session_version
+
+
+def sign_out(user: User) -> None:
+    """« Se déconnecter »: this session and any copy of its cookies end."""
+    with write_transaction():
+        end_sessions(user)
 
 
 # --- Links: password reset and account initialisation --------------------------------------
@@ -283,18 +185,24 @@ def _issue_token(user: User, purpose: str, lifetime: dt.timedelta) -> str:
     AccessToken.update(used_at=now).where(
         (AccessToken.user == user) & (AccessToken.purpose == purpose) & AccessToken.used_at.is_null()).execute()
     token = secrets.token_urlsafe(32)
-    AccessToken.create(user=user, purpose=purpose, token_hash=_digest(token), expires_at=now + lifetime,
+    AccessToken.create(user=user, purpose=purpose, token_hash=digest(token), expires_at=now + lifetime,
                        created_at=now)
     return token
 
 
-def request_password_reset(email: str, link_for) -> None:
-    """E-mail a reset link if the address has an account; silent otherwise (no disclosure)."""
+def request_password_reset(email: str, link_for, ip: str = "") -> None:
+    """E-mail a reset link if the address has an account; the same work and answer otherwise.
+
+    A few requests per address and per client address an hour: beyond, nothing is sent (and the
+    answer is the same), so nobody can flood a mailbox through the portal."""
     email = normalize_email(email)
-    user = User.get_or_none(User.email == email) if email else None
-    if user is None:
-        return
     with write_transaction():
+        flooded = throttle.exceeded(throttle.RESET_PER_EMAIL, email=email) or throttle.exceeded(
+            throttle.RESET_PER_IP, ip=ip)
+        throttle.record("reset", ip=ip, email=email)
+        user = User.get_or_none(User.email == email) if email else None
+        if user is None or flooded:
+            return
         token = _issue_token(user, "reset", RESET_LIFETIME)
         mail.send(user.email, "Réinitialisation de votre mot de passe",
                   "Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien (valable 24 heures, "
@@ -304,7 +212,7 @@ def request_password_reset(email: str, link_for) -> None:
 
 def user_for_token(token: str, purpose: str) -> User:
     """The user a valid, unused, unexpired token belongs to."""
-    row = AccessToken.get_or_none((AccessToken.token_hash == _digest(token or "")) & (AccessToken.purpose == purpose))
+    row = AccessToken.get_or_none((AccessToken.token_hash == digest(token or "")) & (AccessToken.purpose == purpose))
     if row is None or row.used_at is not None or clock.local_now() > row.expires_at:
         raise InvalidToken("Ce lien n'est plus valable (déjà utilisé ou expiré). Faites une nouvelle demande.")
     return row.user
@@ -320,12 +228,13 @@ def set_password_with_token(token: str, purpose: str, password: str, confirm: st
     with write_transaction():
         user = user_for_token(token, purpose)  # again under the lock: single use
         AccessToken.update(used_at=clock.local_now()).where(
-            (AccessToken.token_hash == _digest(token)) & AccessToken.used_at.is_null()).execute()
+            (AccessToken.token_hash == digest(token)) & AccessToken.used_at.is_null()).execute()
         user.password_hash = password_hash
         user.activated = True
-        user.failed_logins = 0
-        user.locked_until = None
+        user.password_changed_at = clock.local_now()
         user.save()
+        throttle.login_cleared(user.email)  # the owner opens a locked account through the link
+        end_sessions(user)
     return user
 
 
@@ -365,7 +274,9 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     password_hash = hash_password(new)  # outside the write lock
     with write_transaction():
         user.password_hash = password_hash
+        user.password_changed_at = clock.local_now()
         user.save()
+        end_sessions(user)  # other sessions and remember-me cookies end; the view signs this one in again
         mail.send(user.email, "Votre mot de passe a été modifié",
                   "Bonjour,\n\nLe mot de passe de votre compte sur le portail famille vient d'être modifié.\n"
                   "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")
@@ -384,6 +295,7 @@ def change_email(user: User, current: str, new_email: str) -> None:
             raise EmailAlreadyUsed("Cette adresse est déjà utilisée par un autre compte.", field="email")
         user.email = new_email
         user.save()
+        end_sessions(user)
         mail.send(old_email, "Votre adresse de connexion a été modifiée",
                   f"Bonjour,\n\nL'adresse de connexion de votre compte est désormais {new_email}.\n"
                   "Si vous n'êtes pas à l'origine de ce changement, contactez la mairie sans attendre.\n")

@@ -59,3 +59,12 @@ def to_local_naive(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(PARIS).replace(tzinfo=None)
+
+
+def _register_with_models() -> None:
+    """Model defaults (created_at…) read this clock; models never import services."""
+    from models import base
+    base.set_clock(local_now)
+
+
+_register_with_models()

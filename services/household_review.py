@@ -130,7 +130,9 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
             emails = household.parent_emails()
             if accept:
                 household.status = "closed"
-                User.update(password_hash=None).where(User.household == household).execute()
+                # Logins disabled and every open session ended (session version bumped).
+                User.update(password_hash=None, session_version=User.session_version + 1).where(
+                    User.household == household).execute()
             else:
                 household.status = household.status_before_closing or "validated"
                 household.refusal_reason = reason

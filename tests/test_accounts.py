@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from models import AccessToken, EmailCode, Household, LoginFailure, User
-from services import accounts, clock
+from models import AccessToken, EmailCode, Household, LoginThrottle, ThrottleEvent, User
+from services import accounts, clock, signup, throttle
 from services.errors import (AccountLocked, CodeExpired, EmailAlreadyUsed, InvalidCode, InvalidInput,
                              InvalidToken, LoginRefused, LoginThrottled, PasswordTooWeak)
 from tests.conftest import last_code_for, outbox_messages
@@ -40,10 +40,11 @@ def test_password_hash_is_argon2id(app):
 
 def test_register_sends_a_code_and_activation_creates_a_draft_household(app, freeze):
     freeze("2026-11-19T10:00")
-    user = accounts.register("  Parent@Example.FR ", GOOD)
-    assert user.email == "parent@example.fr" and not user.activated
+    assert signup.register("  Parent@Example.FR ", GOOD) == "parent@example.fr"
+    user = User.get(User.email == "parent@example.fr")
+    assert not user.activated
     code = last_code_for("parent@example.fr")
-    accounts.confirm_code(user, code)
+    signup.confirm_code("parent@example.fr", code)
     user = User.get_by_id(user.id)
     assert user.activated
     assert user.household.status == "draft"
@@ -52,66 +53,74 @@ def test_register_sends_a_code_and_activation_creates_a_draft_household(app, fre
 @pytest.mark.parametrize("email", ["", "pas-une-adresse", "a@b", "x y@z.fr"])
 def test_register_refuses_malformed_email(app, email):
     with pytest.raises(InvalidInput):
-        accounts.register(email, GOOD)
+        signup.register(email, GOOD)
     assert User.select().count() == 0
 
 
 def test_register_refuses_weak_password_and_saves_nothing(app):
     with pytest.raises(PasswordTooWeak):
-        accounts.register("parent@example.fr", "motdepasse")
+        signup.register("parent@example.fr", "motdepasse")
     assert User.select().count() == 0 and outbox_messages() == []
 
 
-def test_register_refuses_an_activated_address(demo):
-    with pytest.raises(EmailAlreadyUsed):
-        accounts.register("famille.martin@example.fr", GOOD)
+def test_register_never_touches_an_existing_account_and_tells_its_owner(demo):
+    before = User.get(User.email == "famille.martin@example.fr")
+    assert signup.register("famille.martin@example.fr", GOOD) == "famille.martin@example.fr"
+    after = User.get_by_id(before.id)
+    assert after.password_hash == before.password_hash and after.household_id == before.household_id
+    assert not EmailCode.select().where(EmailCode.user == before.id).exists()
+    mails = [m for m in outbox_messages() if m["to"] == "famille.martin@example.fr"]
+    assert [m["subject"] for m in mails] == ["Tentative de création de compte avec votre adresse"]
 
 
 def test_code_expires_after_30_minutes(app, freeze):
     freeze("2026-11-19T10:00")
-    user = accounts.register("parent@example.fr", GOOD)
+    signup.register("parent@example.fr", GOOD)
+    user = User.get(User.email == "parent@example.fr")
     code = last_code_for("parent@example.fr")
     freeze("2026-11-19T10:30:01")
     with pytest.raises(CodeExpired):
-        accounts.confirm_code(user, code)
+        signup.confirm_code("parent@example.fr", code)
     assert not User.get_by_id(user.id).activated
 
 
 def test_code_valid_at_29_minutes(app, freeze):
     freeze("2026-11-19T10:00")
-    user = accounts.register("parent@example.fr", GOOD)
+    signup.register("parent@example.fr", GOOD)
+    user = User.get(User.email == "parent@example.fr")
     freeze("2026-11-19T10:29")
-    accounts.confirm_code(user, last_code_for("parent@example.fr"))
+    signup.confirm_code("parent@example.fr", last_code_for("parent@example.fr"))
     assert User.get_by_id(user.id).activated
 
 
 def test_five_wrong_codes_void_the_code(app, freeze):
     freeze("2026-11-19T10:00")
-    user = accounts.register("parent@example.fr", GOOD)
+    signup.register("parent@example.fr", GOOD)
+    user = User.get(User.email == "parent@example.fr")
     code = last_code_for("parent@example.fr")
     wrong = "0000" if code != "0000" else "1111"
     for attempt in range(4):
         with pytest.raises(InvalidCode) as error:
-            accounts.confirm_code(user, wrong)
+            signup.confirm_code("parent@example.fr", wrong)
         assert f"Il vous reste {4 - attempt} essai" in error.value.message
     with pytest.raises(CodeExpired):
-        accounts.confirm_code(user, wrong)
+        signup.confirm_code("parent@example.fr", wrong)
     with pytest.raises(CodeExpired):
-        accounts.confirm_code(user, code)  # the right code no longer works
+        signup.confirm_code("parent@example.fr", code)  # the right code no longer works
     assert EmailCode.get(EmailCode.user == user).voided
 
 
 def test_resend_voids_the_previous_code(app, freeze):
     freeze("2026-11-19T10:00")
-    user = accounts.register("parent@example.fr", GOOD)
+    signup.register("parent@example.fr", GOOD)
     first = last_code_for("parent@example.fr")
     freeze("2026-11-19T10:01")
-    accounts.resend_code(user)
+    signup.resend_code("parent@example.fr")
     second = last_code_for("parent@example.fr")
     if first != second:
         with pytest.raises((CodeExpired, InvalidCode)):
-            accounts.confirm_code(user, first)
-    accounts.confirm_code(user, second)
+            signup.confirm_code("parent@example.fr", first)
+    signup.confirm_code("parent@example.fr", second)
 
 
 def test_authenticate(demo):
@@ -148,18 +157,18 @@ def test_lockout_timing(demo, freeze):
         assert not isinstance(refused.value, LoginThrottled)
     assert isinstance(refused.value, AccountLocked)
     user = User.get(User.email == email)
-    assert user.locked_until == clock.local_now() + dt.timedelta(minutes=15)
+    assert LoginThrottle.get(LoginThrottle.email == email).locked_until == clock.local_now() + dt.timedelta(minutes=15)
     freeze(moment + dt.timedelta(minutes=14, seconds=59))
     with pytest.raises(AccountLocked):
         accounts.authenticate(email, good)
     freeze(moment + dt.timedelta(minutes=15, seconds=1))
     assert accounts.authenticate(email, good).id == user.id
-    assert User.get_by_id(user.id).failed_logins == 0
+    assert not LoginThrottle.select().where(LoginThrottle.email == email).exists()
 
 
 def test_per_address_limit(demo, freeze):
     freeze("2026-11-19T10:00")
-    for i in range(accounts.IP_MAX_FAILURES):
+    for i in range(throttle.LOGIN_PER_IP.count):
         with pytest.raises(LoginRefused):
             accounts.authenticate(f"inconnu{i}@example.fr", "faux", ip="203.0.113.7")
     with pytest.raises(LoginThrottled):
@@ -168,7 +177,7 @@ def test_per_address_limit(demo, freeze):
     assert accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.8")
     freeze("2026-11-19T10:15:01")
     assert accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
-    assert LoginFailure.select().count() == accounts.IP_MAX_FAILURES
+    assert ThrottleEvent.select().where(ThrottleEvent.kind == "login").count() == throttle.LOGIN_PER_IP.count
 
 
 def test_reset_token_is_single_use_and_expires(demo, freeze):

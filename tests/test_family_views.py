@@ -6,15 +6,14 @@ import re
 import pytest
 
 from models import ChangeRequest, Child, Guardian, Household, User
-from services import accounts
+from services import signup
 from tests.conftest import DEMO_PASSWORD, last_code_for, outbox_messages, post_form
 
 
 def new_parent(client, auth, email="famille.nouvelle@example.fr"):
     """Sign up and confirm the code: the parent has an empty draft household."""
-    accounts.register(email, DEMO_PASSWORD)
-    user = User.get(User.email == email)
-    accounts.confirm_code(user, last_code_for(email))
+    signup.register(email, DEMO_PASSWORD)
+    signup.confirm_code(email, last_code_for(email))
     auth.login(email)
     return User.get(User.email == email)
 
