@@ -36,7 +36,7 @@ run: db
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-## Debian's Chromium for browser tests, when missing and running as root (otherwise they are skipped).
+## Debian's Chromium for browser tests, when missing and running as root (otherwise they are skipped, and fail in CI).
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \

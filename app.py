@@ -10,7 +10,9 @@ from flask import Flask, g, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from peewee import DataError
 from playhouse.db_url import connect
+from werkzeug.routing import IntegerConverter
 
 import models
 from models import Commune, User, db
@@ -18,6 +20,16 @@ import jobs
 from services import clock, formatting, mail
 
 csrf = CSRFProtect()
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:id>` from 1 to the largest signed 64-bit integer, the ids the databases store."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(map, *args, **kwargs)
+
 login_manager = LoginManager()
 htmx = Htmx()
 
@@ -147,6 +159,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
     login_manager.login_message_category = "info"
 
+    # Ids in URLs fit a database integer: a larger one is simply a page that does not exist (404).
+    app.url_map.converters["int"] = BoundedIntConverter
     import importlib
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)
@@ -261,6 +275,10 @@ def _register_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), "
+                                                          "usb=(), interest-cohort=()")
+        if app.config["PORTAIL_ENV"] == "production":  # HTTPS only, for a year, once seen
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -290,6 +308,15 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda error, code=code: render_error(code))
+
+    def out_of_range(error):
+        # A number or a date beyond what the database or the calendar can hold: the transaction
+        # rolled back, nothing was saved; the user gets a message, never a 500.
+        return render_error(400, "Une valeur saisie est hors des limites acceptées (nombre ou date trop grand). "
+                                 "Vérifiez-la et réessayez.")
+
+    app.register_error_handler(OverflowError, out_of_range)
+    app.register_error_handler(DataError, out_of_range)
 
 
 def _register_cli(app: Flask) -> None:

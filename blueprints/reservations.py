@@ -3,22 +3,18 @@ the absence declaration and the iCal feed. Views parse, call services/basket|pla
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template,
                    request, url_for)
-from werkzeug.utils import secure_filename
 
 from blueprints.access import current_household, parent_required
 from models import Booking
-from services import basket, clock, orders, planning
+from services import basket, clock, documents, orders, planning
 from services import booking as engine
 from services.errors import DomainError, InvalidInput, NotFound
 
 bp = Blueprint("reservations", __name__)
 
-ALLOWED_DOCUMENTS = {".pdf", ".jpg", ".jpeg", ".png"}
 
 
 def _week_start() -> dt.date:
@@ -272,27 +268,17 @@ def absence(booking_id: int):
     except orders.AbsenceRefused as refusal:
         error = refusal.message
     if request.method == "POST" and error is None:
-        path = name = ""
         upload = request.files.get("document")
-        if upload and upload.filename:
-            suffix = Path(upload.filename).suffix.lower()
-            if suffix not in ALLOWED_DOCUMENTS:
-                error = "Document refusé : envoyez un PDF, un JPEG ou un PNG."
-            else:
-                folder = Path(current_app.config["UPLOAD_DIR"]) / "absences"
-                folder.mkdir(parents=True, exist_ok=True)
-                path = f"absences/{uuid.uuid4().hex}{suffix}"
-                upload.save(Path(current_app.config["UPLOAD_DIR"]) / path)
-                name = secure_filename(upload.filename)
-        if error is None:
-            try:
-                orders.declare_absence(household, booking_id, request.form.get("reason", ""), path, name)
-            except DomainError as refusal:
-                error = refusal.message
-            else:
-                flash("Absence déclarée : le service enfance va l'examiner. Vous serez prévenu dans « Mes alertes ».",
-                      "success")
-                return _back_to_week(planning.monday(booking.date))
+        content = documents.read_upload(upload.stream) if upload and upload.filename else None
+        try:
+            orders.declare_absence(household, booking_id, request.form.get("reason", ""), content,
+                                   upload.filename if content else "", current_app.config["UPLOAD_DIR"])
+        except DomainError as refusal:
+            error = refusal.message
+        else:
+            flash("Absence déclarée : le service enfance va l'examiner. Vous serez prévenu dans « Mes alertes ».",
+                  "success")
+            return _back_to_week(planning.monday(booking.date))
     name = basket.cell_name(booking.child, booking.unit, booking.date)
     return render_template("reservations/absence.html", booking=booking, name=name, error=error,
                            week=planning.week_param(booking.date)), (400 if error and request.method == "POST" else 200)

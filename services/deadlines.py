@@ -148,11 +148,6 @@ def deadline(policy, day: dt.date, holidays: Collection[dt.date] = ()) -> dt.dat
     return paris(target, time)
 
 
-def is_open(policy, day: dt.date, now: dt.datetime, holidays: Collection[dt.date] = ()) -> bool:
-    """True while `now` is at or before the deadline of `day` ("jusqu'au jeudi à 18 h" includes 18:00:00)."""
-    return now.astimezone(PARIS) <= deadline(policy, day, holidays)
-
-
 def late_absence_deadline(day: dt.date, hours: int) -> dt.datetime | None:
     """Until when an illness absence may be declared for `day` (N elapsed hours after the day ends)."""
     if not hours:

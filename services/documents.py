@@ -199,9 +199,17 @@ def review(staff: User, document_ids: list[int], accept: bool, reason: str = "",
     return len(decided)
 
 
-def documents_of(household: Household) -> list[FamilyDocument]:
-    return list(FamilyDocument.select().where(FamilyDocument.household == household)
-                .order_by(FamilyDocument.uploaded_at.desc(), FamilyDocument.id.desc()))
+def _without_health(query, with_health: bool):
+    """Health document types (PAI, medical papers) are hidden from roles without health access."""
+    if with_health:
+        return query
+    return query.join(DocumentType).where(DocumentType.health == False)  # noqa: E712
+
+
+def documents_of(household: Household, with_health: bool = True) -> list[FamilyDocument]:
+    """The household's documents, newest first (health ones only for roles allowed to see them)."""
+    query = FamilyDocument.select(FamilyDocument).where(FamilyDocument.household == household)
+    return list(_without_health(query, with_health).order_by(FamilyDocument.uploaded_at.desc(), FamilyDocument.id.desc()))
 
 
 def is_valid(document: FamilyDocument, today: dt.date) -> bool:
@@ -209,15 +217,18 @@ def is_valid(document: FamilyDocument, today: dt.date) -> bool:
             and (document.valid_until is None or document.valid_until >= today))
 
 
-def missing_required(household: Household, today: dt.date | None = None) -> list[tuple[DocumentType, Child | None]]:
+def missing_required(household: Household, today: dt.date | None = None,
+                     with_health: bool = True) -> list[tuple[DocumentType, Child | None]]:
     """Required types with no accepted document valid today: (type, None) for the household, (type, child)."""
     from services.household import children_of
 
     today = today or clock.today()
     documents = documents_of(household)
     missing = []
-    for doc_type in DocumentType.select().where((DocumentType.required == True)  # noqa: E712
-                                                & (DocumentType.active == True)).order_by(DocumentType.position):  # noqa: E712
+    types = DocumentType.select().where((DocumentType.required == True) & (DocumentType.active == True))  # noqa: E712
+    if not with_health:
+        types = types.where(DocumentType.health == False)  # noqa: E712
+    for doc_type in types.order_by(DocumentType.position):
         targets = children_of(household) if doc_type.scope == "child" else [None]
         for child in targets:
             if child is not None and child.unborn:
@@ -228,5 +239,7 @@ def missing_required(household: Household, today: dt.date | None = None) -> list
     return missing
 
 
-def pending_documents() -> list[FamilyDocument]:
-    return list(FamilyDocument.select().where(FamilyDocument.status == "pending").order_by(FamilyDocument.uploaded_at))
+def pending_documents(with_health: bool = True) -> list[FamilyDocument]:
+    """Documents waiting for a decision, oldest first (health ones only for roles allowed to see them)."""
+    query = FamilyDocument.select(FamilyDocument).where(FamilyDocument.status == "pending")
+    return list(_without_health(query, with_health).order_by(FamilyDocument.uploaded_at))

@@ -7,16 +7,14 @@ alimentaire and the number of PAI.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from peewee import JOIN, fn
 
 from models import Activity, Attendance, Booking, CapacityOverride, Child, Diet, Unit
-from services import calendar, formatting, placement
+from services import calendar, csv_export, formatting, placement
 from services.activities import parse_date
 
 BOOKED = ("booked", "cancel_requested")  # a place is held and the child is expected
@@ -172,18 +170,13 @@ CSV_HEADER = ["Date", "Activité", "Prestation", "État", "Motif de fermeture", 
 
 def csv_text(counts: DayCounts) -> str:
     """The day's headcounts as CSV (separator ";", UTF-8 with BOM for spreadsheet software)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(CSV_HEADER)
-    for row in counts.rows:
-        writer.writerow([
-            counts.day.strftime("%d/%m/%Y"), row.activity.name, row.unit.name, row.state, row.closed_reason,
-            row.booked, row.requested, row.waiting, row.unbooked_present, row.absent,
-            "" if row.capacity is None else row.capacity, "" if row.places_left is None else row.places_left,
-            "oui" if row.meal else "non", row.pai if row.meal else "",
-            " ; ".join(f"{name} : {n}" for name, n in row.diets) if row.meal else "",
-        ])
-    return "\ufeff" + buffer.getvalue()
+    return csv_export.csv_text(CSV_HEADER, ([
+        counts.day.strftime("%d/%m/%Y"), row.activity.name, row.unit.name, row.state, row.closed_reason,
+        row.booked, row.requested, row.waiting, row.unbooked_present, row.absent,
+        "" if row.capacity is None else row.capacity, "" if row.places_left is None else row.places_left,
+        "oui" if row.meal else "non", row.pai if row.meal else "",
+        " ; ".join(f"{name} : {n}" for name, n in row.diets) if row.meal else "",
+    ] for row in counts.rows))
 
 
 def title(day: dt.date) -> str:

@@ -7,6 +7,7 @@ from services.accounts import audit
 from services.errors import InvalidInput
 from services.household import NotEditable, apply_values, diff
 from services.household_fields import (
+    BOOL_FIELDS,
     CHILD_FIELDS,
     GUARDIAN_FIELDS,
     HEALTH_FIELDS,
@@ -80,17 +81,36 @@ def staff_edit(staff: User, obj, fields: dict, values: dict) -> int:
     return len(lines)
 
 
+MISSING = "Ce champ manque dans le formulaire envoyé : rechargez la page et recommencez."
+
+
+def require_fields(data, names, required: dict[str, str] | None = None) -> None:
+    """A direct edit never clears what it did not receive: every text field of the form must be in the
+    request (an empty value is a choice, a missing one is not), and the required ones filled in."""
+    errors = {name: MISSING for name in names if name not in BOOL_FIELDS and name not in data}
+    for name, label in (required or {}).items():
+        if name not in errors and not str(data.get(name) or "").strip():
+            errors[name] = f"{label} : ce champ est obligatoire."
+    if errors:
+        raise FileInvalid(errors)
+
+
 def staff_edit_household(staff: User, household: Household, data: dict) -> int:
+    require_fields(data, HOUSEHOLD_FIELDS)
     return staff_edit(staff, household, HOUSEHOLD_FIELDS, clean_household(data))
 
 
 def staff_edit_guardian(staff: User, guardian: Guardian, data: dict) -> int:
+    require_fields(data, GUARDIAN_FIELDS, {"last_name": "Nom", "first_name": "Prénom"})
     return staff_edit(staff, guardian, GUARDIAN_FIELDS, clean_guardian(data))
 
 
 def staff_edit_child(staff: User, child: Child, identity: dict, record: dict, contact_rows: list[dict],
                      with_health: bool) -> int:
     """Health fields are only written by staff allowed to see them (others keep the stored values)."""
+    shown = [name for name in CHILD_FIELDS if name != "contacts" and (with_health or name not in HEALTH_FIELDS)
+             and name != "expected_date"]  # the expected date is only shown for a child to be born
+    require_fields({**identity, **record}, shown, {"last_name": "Nom", "first_name": "Prénom"})
     errors: dict[str, str] = {}
     values: dict = {}
     for clean, args in ((clean_child_identity, (identity,)), (clean_child_record, (record, contact_rows))):

@@ -6,8 +6,10 @@ records what families are told ("Mes alertes" and e-mails).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from peewee import JOIN
 
@@ -27,6 +29,7 @@ from models import (
 from services import booking as engine
 from services import clock, formatting, mail, placement
 from services.basket import cell_name
+from services.documents import check_content
 from services.errors import DomainError, NotFound
 from services.transactions import is_sqlite, lock_rows, write_transaction
 
@@ -323,17 +326,53 @@ def declarable_booking(household: Household, booking_id: int, now: dt.datetime |
     return booking, status
 
 
-def declare_absence(household: Household, booking_id: int, reason: str, document_path: str = "",
-                    document_name: str = "", now: dt.datetime | None = None) -> AbsenceDeclaration:
-    """"Déclarer une absence" (maladie) after the cancel deadline, within the late-absence window."""
+def declare_absence(household: Household, booking_id: int, reason: str, certificate: bytes | None = None,
+                    filename: str = "", upload_dir: str | Path = "", now: dt.datetime | None = None) -> AbsenceDeclaration:
+    """"Déclarer une absence" (maladie) after the cancel deadline, within the late-absence window.
+
+    A certificate gets the same checks as household documents (PDF, JPEG or PNG by content, 10 MB)
+    and is stored outside static/ under a random name."""
     reason = (reason or "").strip()
     if not reason:
         raise AbsenceRefused("Indiquez le motif de l'absence (par exemple : maladie).", "reason")
-    with write_transaction():
-        booking, _status = declarable_booking(household, booking_id, now)
-        return AbsenceDeclaration.create(booking=booking, household=household, reason=reason[:1000],
-                                         document_path=document_path, document_name=document_name[:200],
-                                         created_at=clock.local_now())
+    path = ""
+    if certificate:
+        try:
+            _content_type, extension = check_content(certificate)
+        except DomainError as refusal:
+            raise AbsenceRefused(refusal.message, "document") from None
+        path = f"absences/{uuid.uuid4().hex}{extension}"
+    try:
+        with write_transaction():
+            booking, _status = declarable_booking(household, booking_id, now)
+            if path:
+                target = Path(upload_dir) / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(certificate)
+            return AbsenceDeclaration.create(booking=booking, household=household, reason=reason[:1000],
+                                             document_path=path, document_name=_safe_name(filename) if path else "",
+                                             created_at=clock.local_now())
+    except Exception:
+        if path:  # the declaration was not saved: neither is its file
+            (Path(upload_dir) / path).unlink(missing_ok=True)
+        raise
+
+
+def _safe_name(filename: str) -> str:
+    """A file name to show and download with (no folders, no control characters)."""
+    name = Path((filename or "").replace("\\", "/")).name
+    return "".join(c for c in name if c.isprintable())[:200] or "justificatif"
+
+
+def absence_certificate(declaration_id: int, upload_dir: str | Path) -> tuple[AbsenceDeclaration, Path]:
+    """The certificate of a declaration, for the staff who decide (NotFound if none)."""
+    declaration = AbsenceDeclaration.get_or_none(AbsenceDeclaration.id == declaration_id)
+    if declaration is None or not declaration.document_path:
+        raise NotFound("Aucun justificatif pour cette déclaration.")
+    path = Path(upload_dir) / declaration.document_path
+    if not path.is_file():
+        raise NotFound("Le fichier n'est plus disponible.")
+    return declaration, path
 
 
 def pending_absences(limit: int = 500) -> list[AbsenceDeclaration]:
@@ -344,8 +383,10 @@ def pending_absences(limit: int = 500) -> list[AbsenceDeclaration]:
                 .order_by(AbsenceDeclaration.created_at).limit(limit))
 
 
-def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: User | None = None) -> AbsenceDeclaration:
-    """Accepted: the day becomes "Absence justifiée" (not charged); refused: "Absence" (charged)."""
+def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: User | None = None,
+                   upload_dir: str | Path = "") -> AbsenceDeclaration:
+    """Accepted: the day becomes "Absence justifiée" (not charged); refused: "Absence" (charged) and its
+    certificate, a health paper kept for no purpose, is deleted."""
     declaration = AbsenceDeclaration.get_or_none(AbsenceDeclaration.id == declaration_id)
     if declaration is None:
         raise NotFound("Déclaration introuvable.")
@@ -358,6 +399,9 @@ def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: U
         declaration.status = "accepted" if accept else "refused"
         declaration.decided_at, declaration.decided_by = clock.local_now(), staff
         declaration.refusal_reason = "" if accept else reason
+        refused_file = "" if accept else declaration.document_path
+        if refused_file:
+            declaration.document_path = ""
         declaration.save()
         booking = declaration.booking
         booking.attendance = "absent_justified" if accept else "absent"
@@ -370,6 +414,8 @@ def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: U
         else:
             notify(declaration.household, "Absence non justifiée",
                    f"Votre déclaration d'absence est refusée : {name}.\nMotif : {reason}")
+    if refused_file and upload_dir:
+        (Path(upload_dir) / refused_file).unlink(missing_ok=True)
     return declaration
 
 

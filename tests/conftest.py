@@ -23,6 +23,11 @@ from services.demo import DEMO_PASSWORD, seed_demo
 # Cheap argon2id parameters keep the suite fast; the algorithm and format stay the same.
 accounts.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
+# Every test runs at a fixed moment, demo data included: the suite gives the same answers whatever
+# the real date (a test calling freeze() moves it; the next test starts here again).
+TEST_NOW = "2026-11-29T11:00"
+clock.freeze(TEST_NOW)
+
 PG_URL = os.environ.get("DATABASE_URL", "")
 USE_PG = PG_URL.startswith("postgres")
 _pg_tables_ready = False
@@ -69,7 +74,7 @@ def app(tmp_path):
     if not db.is_closed():
         db.close()
     db.close_all()  # pooled connections of this test's database
-    clock.freeze(None)
+    clock.freeze(TEST_NOW)
 
 
 class DemoSnapshot:
@@ -129,7 +134,14 @@ def client(app):
 def freeze():
     """Freeze the clock: freeze("2026-11-19T17:55")."""
     yield clock.freeze
-    clock.freeze(None)
+    clock.freeze(TEST_NOW)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    """Each test starts at TEST_NOW, whatever an earlier one did."""
+    clock.freeze(TEST_NOW)
+    yield
 
 
 def csrf_token(client, url: str = "/connexion") -> str:

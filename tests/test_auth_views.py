@@ -198,6 +198,16 @@ def test_security_headers(client, demo):
     response = client.get("/")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "camera=()" in response.headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in response.headers  # development runs on plain HTTP
+
+
+def test_hsts_in_production(demo, app):
+    from app import create_app
+    production = create_app({**app.config, "PORTAIL_ENV": "production", "PORTAIL_NOW": "", "SECRET_KEY": "x" * 32})
+    response = production.test_client().get("/", base_url="https://portail.test")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
 def test_csrf_header_on_body(client, demo):

@@ -53,6 +53,27 @@ def test_available_then_locked_at_the_canteen_deadline(demo):
     assert status.reason == "Hors délai : modifiable jusqu'au jeudi 26 novembre à 18 h"
 
 
+@pytest.mark.parametrize("moment, open_", [("2026-11-26T17:59:59", True), ("2026-11-26T18:00:00", True),
+                                            ("2026-11-26T18:00:01", False)])
+def test_the_deadline_second_through_the_engine(demo, moment, open_):
+    """« Jusqu'au jeudi 18 h » includes 18:00:00 and not a second more: booking and cancelling, cell and placement."""
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
+    Booking.delete().where((Booking.child == lea.id) & (Booking.unit == repas.id)
+                           & Booking.date.in_([D(2026, 11, 30), D(2026, 12, 1)])).execute()
+    status = day_status(lea, repas, D(2026, 11, 30), at(moment))
+    assert status.can_book is open_ and status.state == ("available" if open_ else "locked")
+    household = Household.get_by_id(demo["households"]["martin"].id)
+    [result] = place_bookings(household, [(lea, repas, D(2026, 11, 30))], at(moment))
+    assert result.outcome == ("booked" if open_ else "refused")
+    assert Booking.select().where((Booking.child == lea.id) & (Booking.unit == repas.id)
+                                  & (Booking.date == D(2026, 11, 30)) & (Booking.status == "booked")).exists() is open_
+    booked = Booking.create(household=household, child=lea, unit=repas, date=D(2026, 12, 1), status="booked",
+                            price=290, created_at=clock.local_now(), updated_at=clock.local_now())
+    [cancel] = place_bookings(household, [(lea, repas, D(2026, 12, 1), "remove")], at(moment))
+    assert cancel.outcome == ("cancelled" if open_ else "refused")
+    assert Booking.get_by_id(booked.id).status == ("cancelled" if open_ else "booked")
+
+
 def test_closed_and_holiday_reasons(demo):
     lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
     now = at("2026-11-01T10:00")

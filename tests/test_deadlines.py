@@ -120,14 +120,6 @@ def test_veille_on_the_change_night():
     assert local(deadline(VEILLE, D(2026, 10, 26))) == (D(2026, 10, 25), 18, 0, 1)
 
 
-def test_is_open_boundaries():
-    limit = deadline(CANTINE, D(2026, 11, 30))
-    assert deadlines.is_open(CANTINE, D(2026, 11, 30), limit)
-    assert not deadlines.is_open(CANTINE, D(2026, 11, 30), limit + dt.timedelta(seconds=1))
-    utc = (limit - dt.timedelta(minutes=5)).astimezone(dt.timezone.utc)
-    assert deadlines.is_open(CANTINE, D(2026, 11, 30), utc)
-
-
 def test_late_absence_window():
     moment = deadlines.late_absence_deadline(D(2026, 11, 30), 48)
     assert local(moment) == (D(2026, 12, 3), 0, 0, 1)

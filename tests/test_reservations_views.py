@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +239,50 @@ def test_stale_basket_emptied_by_the_worker_with_an_alert(client, parent):
     assert "Panier (0)" in client.get("/reservations").get_data(as_text=True)
     assert "Panier vidé" in client.get("/alertes").get_data(as_text=True)
     assert Alert.select().where(Alert.title == "Panier vidé").count() == 1
+
+
+def _lea_thursday(parent):
+    return Booking.get((Booking.child == parent["children"]["lea"]) & (Booking.unit == parent["units"]["repas_phare"])
+                       & (Booking.date == dt.date(2026, 11, 19)))
+
+
+def test_absence_certificate_is_checked_by_content(client, parent, app):
+    import io
+    booking = _lea_thursday(parent)
+    url = f"/reservations/absence/{booking.id}"
+    fake = post_form(client, url, {"reason": "Maladie", "document": (io.BytesIO(b"<html><script>x</script></html>"),
+                                                                     "certificat.pdf")},
+                     token_page=url, content_type="multipart/form-data")
+    assert fake.status_code == 400 and "pas un PDF, un JPEG ou un PNG" in fake.get_data(as_text=True)
+    assert booking.absence_declarations.count() == 0
+    assert not (Path(app.config["UPLOAD_DIR"]) / "absences").exists() or not any(
+        (Path(app.config["UPLOAD_DIR"]) / "absences").iterdir())
+
+
+def test_absence_certificate_opened_by_the_agent_and_removed_when_refused(client, parent, app):
+    import io
+    from models import AbsenceDeclaration, AuditLog
+    booking = _lea_thursday(parent)
+    url = f"/reservations/absence/{booking.id}"
+    response = post_form(client, url, {"reason": "Maladie", "document": (io.BytesIO(b"%PDF-1.4 certificat"),
+                                                                         "certificat médical.pdf")},
+                         token_page=url, content_type="multipart/form-data")
+    assert response.status_code == 302
+    declaration = AbsenceDeclaration.get(AbsenceDeclaration.booking == booking.id)
+    stored = Path(app.config["UPLOAD_DIR"]) / declaration.document_path
+    assert stored.read_bytes() == b"%PDF-1.4 certificat" and declaration.document_path.endswith(".pdf")
+    from tests.conftest import Auth
+    agent = client.application.test_client()
+    Auth(agent).login("agent@example.fr")
+    queue = agent.get("/gestion/reservations/").get_data(as_text=True)
+    assert "Ouvrir le justificatif" in queue
+    download = agent.get(f"/gestion/reservations/absences/{declaration.id}/justificatif")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 certificat"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert AuditLog.select().where(AuditLog.action == "lecture d'un justificatif d'absence").count() == 1
+    assert client.get(f"/gestion/reservations/absences/{declaration.id}/justificatif").status_code == 404  # the parent
+    refused = post_form(agent, f"/gestion/reservations/absences/{declaration.id}",
+                        {"decision": "refuser", "reason": "Certificat illisible"}, token_page="/gestion/reservations/")
+    assert refused.status_code == 302
+    assert not stored.exists() and AbsenceDeclaration.get_by_id(declaration.id).document_path == ""
+    assert agent.get(f"/gestion/reservations/absences/{declaration.id}/justificatif").status_code == 404

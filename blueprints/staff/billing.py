@@ -2,9 +2,7 @@
 manual payments, unpaid invoices with e-mail reminders, CSV exports. Régisseur and admin only."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,7 +11,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from models import Household, Invoice, Payment, Regie
-from services import accounts, clock, direct_debit, formatting, invoicing, mail, payments
+from services import accounts, clock, csv_export, direct_debit, formatting, invoicing, mail, payments
 from services.errors import DomainError
 
 from blueprints.access import staff_required
@@ -196,12 +194,7 @@ def remind():
 
 
 def _csv(rows: list[list], header: list[str], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    # BOM so spreadsheet software reads the accents as UTF-8.
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+    return Response(csv_export.csv_text(header, rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

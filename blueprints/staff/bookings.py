@@ -2,13 +2,14 @@
 per order, with places left), waiting lists (give a freed place) and declared absences."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
 from models import AbsenceDeclaration, Booking
 from services import orders
+from services.accounts import audit
 from services.errors import DomainError, NotFound
 
 bp = Blueprint("staff_bookings", __name__, url_prefix="/gestion/reservations")
@@ -83,8 +84,23 @@ def confirm_waiting(booking_id: int):
 @staff_required("agent", "admin")
 def decide_absence(declaration_id: int):
     accept, reason = _decision()
-    return _decide(lambda: orders.decide_absence(declaration_id, accept, reason, _staff()),
+    return _decide(lambda: orders.decide_absence(declaration_id, accept, reason, _staff(),
+                                                 current_app.config["UPLOAD_DIR"]),
                    lambda _d: "Décision enregistrée ; la famille est prévenue.")
+
+
+@bp.get("/absences/<int:declaration_id>/justificatif")
+@staff_required("agent", "admin")
+def absence_certificate(declaration_id: int):
+    """The certificate sent with a declaration, as an attachment; every read is in the audit log."""
+    try:
+        declaration, path = orders.absence_certificate(declaration_id, current_app.config["UPLOAD_DIR"])
+    except NotFound:
+        abort(404)
+    audit(current_user, "lecture d'un justificatif d'absence", declaration, detail=declaration.document_name)
+    response = send_file(path, as_attachment=True, download_name=declaration.document_name or "justificatif")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _requests_queue():

@@ -53,7 +53,7 @@ DASHBOARD_QUEUES.extend([
     lambda: _queue("Modifications à valider", "staff_family.changes_queue",
                    ChangeRequest.select().where(ChangeRequest.status == "pending").count()),
     lambda: _queue("Documents à examiner", "staff_family.documents_queue",
-                   FamilyDocument.select().where(FamilyDocument.status == "pending").count()),
+                   len(documents.pending_documents(current_user.can_see_health()))),
     lambda: _queue("Demandes de suppression de compte", "staff_family.closures_queue",
                    Household.select().where(Household.status == "closing_requested").count()),
 ])
@@ -78,12 +78,13 @@ def households():
 @staff_required(*READERS)
 def household(household_id):
     household = _household_or_404(household_id)
+    health = current_user.can_see_health()
     children = rules.children_of(household, include_archived=True)
     return render_template(
         "staff/family/household.html", household=household, guardians=rules.guardians_of(household),
         children=children, contacts={c.id: rules.contacts_of(c) for c in children},
-        changes=rules.pending_changes(household), documents=documents.documents_of(household),
-        missing=documents.missing_required(household), needs=rules.needs_labels(household), rules=rules,
+        changes=rules.pending_changes(household), documents=documents.documents_of(household, health),
+        missing=documents.missing_required(household, with_health=health), needs=rules.needs_labels(household), rules=rules,
         labels=review.STATUS_LABELS, doc_labels=documents.STATUS_LABELS, show_health=current_user.can_see_health(),
         health_fields=fields.HEALTH_FIELDS, users=list(household.users))
 
@@ -156,7 +157,8 @@ def documents_queue():
             return redirect(url_for("staff_family.documents_queue"))
         _decide(documents.review, _ids(), valid_from=valid_from, valid_until=valid_until)
         return redirect(url_for("staff_family.documents_queue"))
-    return render_template("staff/family/documents_queue.html", documents=documents.pending_documents(),
+    return render_template("staff/family/documents_queue.html",
+                           documents=documents.pending_documents(current_user.can_see_health()),
                            show_health=current_user.can_see_health())
 
 

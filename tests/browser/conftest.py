@@ -46,8 +46,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
-            if reason:
+            if reason and os.environ.get("CI"):
+                item.missing_browser = reason  # CI never skips them: pytest_runtest_setup fails them
+            elif reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_runtest_setup(item):
+    """In CI (CI set), a browser test whose Chromium, Playwright or axe-core is missing fails."""
+    reason = getattr(item, "missing_browser", None)
+    if reason:
+        pytest.fail(f"CI : {reason}", pytrace=False)
 
 
 def _free_port() -> int:

@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.browser.conftest import axe_check
+from playwright.sync_api import expect
 
 PASSWORD = "Demo-Portail-2026!"
 
@@ -64,14 +65,14 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
     other_id = _any_invoice_id(live_server, other)
     _login(page, live_server, email)
     page.goto(live_server.url + "/factures/")
-    assert page.get_by_role("heading", name="Mes factures").is_visible()
-    assert page.get_by_text("Consommations à facturer").first.is_visible()
+    expect(page.get_by_role("heading", name="Mes factures")).to_be_visible()
+    expect(page.get_by_text("Consommations à facturer").first).to_be_visible()
     axe_check(page, "invoices")
     _no_scroll_at_320(page)
 
     page.get_by_role("link", name=f"Facture {number}").first.click()
     page.wait_for_url(f"**/factures/{invoice_id}")
-    assert page.get_by_text("À payer avant le").first.is_visible()
+    expect(page.get_by_text("À payer avant le").first).to_be_visible()
     axe_check(page, "invoice detail")
     _no_scroll_at_320(page)
 
@@ -84,27 +85,27 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
 
     page.get_by_role("button", name="Payer en ligne").click()
     page.wait_for_url("**/factures/paiement/banque-de-test*")
-    assert page.get_by_text("Montant demandé").is_visible()
+    expect(page.get_by_text("Montant demandé")).to_be_visible()
     axe_check(page, "dummy bank")
     page.get_by_role("button", name="Payé", exact=True).click()
     page.wait_for_url(f"**/factures/{invoice_id}")
-    assert page.get_by_role("status").get_by_text("Paiement accepté").is_visible()
-    assert page.get_by_text("Payée").first.is_visible()
-    assert not page.get_by_role("button", name="Payer en ligne").is_visible()
+    expect(page.get_by_role("status").get_by_text("Paiement accepté")).to_be_visible()
+    expect(page.get_by_text("Payée").first).to_be_visible()
+    expect(page.get_by_role("button", name="Payer en ligne")).to_be_hidden()
     axe_check(page, "invoice paid")
     assert any(m["to"] == email and m["subject"] == f"Paiement reçu – facture {number}" for m in live_server.outbox())
 
     page.goto(live_server.url + "/factures/reglements")
-    assert page.get_by_text("Carte bancaire (PayFiP)").first.is_visible()
+    expect(page.get_by_text("Carte bancaire (PayFiP)").first).to_be_visible()
     axe_check(page, "payments")
     page.goto(live_server.url + "/factures/attestations")
-    assert page.get_by_role("heading", name="Attestations de frais de garde").is_visible()
+    expect(page.get_by_role("heading", name="Attestations de frais de garde")).to_be_visible()
     axe_check(page, "certificates")
     page.goto(live_server.url + "/factures/prelevement")
     page.get_by_label("Titulaire du compte").fill("Titulaire Test")
     page.get_by_label("IBAN").fill("FR76 1234")
     page.get_by_role("button", name="Signer le mandat de prélèvement").click()
-    assert page.get_by_text("IBAN invalide").first.is_visible()
+    expect(page.get_by_text("IBAN invalide").first).to_be_visible()
     axe_check(page, "direct debit form with error")
     assert not page.js_errors
 
@@ -116,12 +117,12 @@ def test_staff_invoicing_pages(live_server, page_desktop):
     axe_check(page, "invoicing")
     page.get_by_label("Régie").select_option(label="Régie périscolaire")
     page.get_by_role("button", name="Prévisualiser").click()
-    assert page.get_by_role("heading", name="Aperçu", exact=False).is_visible()
+    expect(page.get_by_role("heading", name="Aperçu", exact=False)).to_be_visible()
     axe_check(page, "preview")
     page.get_by_role("link", name="Impayés et relances").click()
     axe_check(page, "unpaid")
     page.get_by_role("link", name="Enregistrer un règlement").first.click()
     page.get_by_role("button", name="Enregistrer le règlement").click()
-    assert page.get_by_text("Choisissez le foyer.").first.is_visible()
+    expect(page.get_by_text("Choisissez le foyer.").first).to_be_visible()
     axe_check(page, "payment form with errors")
     assert not page.js_errors

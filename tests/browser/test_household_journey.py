@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from tests.browser.conftest import axe_check
+from playwright.sync_api import expect
 
 PASSWORD = "Demo-Portail-2026!"
 
@@ -49,7 +50,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     page.get_by_label("Situation familiale").select_option("Vie maritale")
     page.get_by_label("Quotient familial (en euros)").fill("abc")
     page.get_by_role("button", name="Enregistrer et continuer").click()
-    assert page.get_by_text("Quotient familial invalide").is_visible()
+    expect(page.get_by_text("Quotient familial invalide")).to_be_visible()
     axe_check(page, "foyer error")
     page.get_by_label("Quotient familial (en euros)").fill("720")
     page.get_by_role("button", name="Enregistrer et continuer").click()
@@ -65,7 +66,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     page.get_by_label("Téléphone portable").fill("0611223344")
     page.get_by_role("button", name="Enregistrer et finir plus tard").click()
     page.wait_for_url("**/mon-espace")
-    assert page.get_by_role("status").get_by_text("Votre saisie est enregistrée").is_visible()
+    expect(page.get_by_role("status").get_by_text("Votre saisie est enregistrée")).to_be_visible()
     _sign_out(page)
 
     # Second visit: two children, needs, submit.
@@ -91,7 +92,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     page.get_by_label("Accueil périscolaire").check()
     page.get_by_role("button", name="Valider mon compte").click()
     page.wait_for_url("**/mon-compte")
-    assert page.get_by_text("en attente de validation par la mairie").is_visible()
+    expect(page.get_by_text("en attente de validation par la mairie")).to_be_visible()
     axe_check(page, "mon compte, submitted")
     _sign_out(page)
 
@@ -102,14 +103,14 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     axe_check(page, "staff queue")
     page.get_by_label("Sélectionner Famille LEMOINE").check()
     page.get_by_role("button", name="Accepter les dossiers cochés").click()
-    assert page.get_by_role("status").get_by_text("acceptée(s)").is_visible()
+    expect(page.get_by_role("status").get_by_text("acceptée(s)")).to_be_visible()
     _sign_out(page)
 
     # The parent sees the validated file, sends the attestation.
     _sign_in(page, url, address)
     page.goto(url + "/mon-compte")
     for text in ("Mon foyer", "Responsables", "Mes enfants", "Rose Lemoine", "Paul Lemoine", "720 €"):
-        assert page.get_by_text(text).first.is_visible(), text
+        expect(page.get_by_text(text).first).to_be_visible()
     axe_check(page, "mon compte, validated")
     page.get_by_role("link", name="Mes documents").click()
     axe_check(page, "documents")
@@ -118,7 +119,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     page.get_by_label("Type de document").select_option(label="Attestation de quotient familial")
     page.get_by_label("Fichier").set_input_files(str(attestation))
     page.get_by_role("button", name="Envoyer le document").click()
-    assert page.get_by_role("status").get_by_text("En attente").is_visible()
+    expect(page.get_by_role("status").get_by_text("En attente")).to_be_visible()
     _sign_out(page)
 
     _sign_in(page, url, "agent@example.fr")
@@ -126,12 +127,12 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     axe_check(page, "staff documents")
     page.get_by_label(re.compile("Sélectionner : Attestation de quotient familial, Famille LEMOINE")).check()
     page.get_by_role("button", name="Accepter les documents cochés").click()
-    assert page.get_by_role("status").get_by_text("acceptée(s)").is_visible()
+    expect(page.get_by_role("status").get_by_text("acceptée(s)")).to_be_visible()
     _sign_out(page)
 
     _sign_in(page, url, address)
     page.goto(url + "/mon-compte/documents")
     # The live server's clock is frozen at jeudi 19 novembre 2026; an attestation lasts 12 months.
-    assert page.get_by_text("Valide du jeudi 19 novembre 2026 au jeudi 18 novembre 2027").is_visible()
+    expect(page.get_by_text("Valide du jeudi 19 novembre 2026 au jeudi 18 novembre 2027")).to_be_visible()
     axe_check(page, "documents, accepted")
     assert not page.js_errors

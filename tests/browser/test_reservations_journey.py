@@ -10,6 +10,7 @@ import json
 import re
 
 from tests.browser.conftest import axe_check
+from playwright.sync_api import expect
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -58,7 +59,7 @@ def after_deadline(page, live_server, thursday: dt.date, days: list[dt.date]) ->
     body = crafted_post(page, live_server, locked.get_attribute("id"))
     assert "Hors délai" in body and "Non modifié" in body
     page.goto(live_server.url + "/panier")
-    assert page.get_by_role("heading", name="Panier (0)").is_visible()
+    expect(page.get_by_role("heading", name="Panier (0)")).to_be_visible()
 
 
 def test_book_three_days_then_deadline(live_server, page):
@@ -71,30 +72,30 @@ def test_book_three_days_then_deadline(live_server, page):
     page.wait_for_url("**/reservations*")
     page.get_by_role("link", name="Semaine suivante").click()
     page.wait_for_url("**semaine=*")
-    assert page.get_by_text("Cantine : réservations jusqu'au").first.is_visible()
+    expect(page.get_by_text("Cantine : réservations jusqu'au").first).to_be_visible()
     axe_check(page, "week grid")
 
     for count, day in enumerate((days[0], days[1], days[4]), start=1):
         page.get_by_role("checkbox", name=name(day)).check()
         page.get_by_role("link", name=f"Panier ({count})").wait_for()
-        assert page.get_by_role("checkbox", name=name(day)).is_checked()
-    assert page.get_by_role("status").get_by_text("Ajouté au panier").is_visible()
+        expect(page.get_by_role("checkbox", name=name(day))).to_be_checked()
+    expect(page.get_by_role("status").get_by_text("Ajouté au panier")).to_be_visible()
     axe_check(page, "grid with a basket")
 
     page.get_by_role("link", name="Panier (3)").click()
     page.wait_for_url("**/panier")
-    assert page.get_by_text("Total : 4,50 €").is_visible()
+    expect(page.get_by_text("Total : 4,50 €")).to_be_visible()
     assert page.get_by_text("1,50 €").count() == 3
     axe_check(page, "basket")
     page.get_by_role("button", name="Valider").click()
     page.wait_for_url("**/commandes/*")
-    assert page.get_by_role("status").get_by_text(re.compile(r"Commande n° 2026-\d{6} enregistrée le")).is_visible()
+    expect(page.get_by_role("status").get_by_text(re.compile(r"Commande n° 2026-\d{6} enregistrée le"))).to_be_visible()
     axe_check(page, "order")
     assert any("Commande n°" in m["subject"] for m in live_server.outbox())
 
     page.get_by_role("link", name="Voir dans la grille").click()
     for day in (days[0], days[1], days[4]):
-        assert page.get_by_role("checkbox", name=name(day)).is_checked()
+        expect(page.get_by_role("checkbox", name=name(day))).to_be_checked()
     page.goto(live_server.url + "/commandes")
     axe_check(page, "orders")
     after_deadline(page, live_server, thursday, days)
@@ -127,19 +128,19 @@ def test_keyboard_only_journey(live_server, page_desktop):
         page.get_by_role("link", name=f"Panier ({count})").wait_for()
         # htmx swaps the cell; the focus stays on the same checkbox (same id).
         assert page.evaluate("() => document.activeElement.type") == "checkbox"
-        assert page.get_by_role("checkbox", name=name(day)).is_checked()
+        expect(page.get_by_role("checkbox", name=name(day))).to_be_checked()
     axe_check(page, "grid, keyboard")
     tab_to(page, "Mettre à jour le panier")
     with page.expect_navigation():
         page.keyboard.press("Enter")  # the no-JS path: same basket, nothing lost
-    assert page.get_by_role("status").get_by_text("Aucun changement").is_visible()
+    expect(page.get_by_role("status").get_by_text("Aucun changement")).to_be_visible()
     tab_to(page, "Panier (3)")
     page.keyboard.press("Enter")
     page.wait_for_url("**/panier")
-    assert page.get_by_text("Total : 4,50 €").is_visible()
+    expect(page.get_by_text("Total : 4,50 €")).to_be_visible()
     tab_to(page, "Valider")
     page.keyboard.press("Enter")
     page.wait_for_url("**/commandes/*")
-    assert page.get_by_role("status").get_by_text(re.compile(r"Commande n° 2026-\d{6} enregistrée le")).is_visible()
+    expect(page.get_by_role("status").get_by_text(re.compile(r"Commande n° 2026-\d{6} enregistrée le"))).to_be_visible()
     axe_check(page, "order, keyboard")
     after_deadline(page, live_server, thursday, days)

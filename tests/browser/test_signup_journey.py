@@ -2,6 +2,7 @@
 import re
 
 from tests.browser.conftest import axe_check
+from playwright.sync_api import expect
 
 
 def _code_in(messages, address):
@@ -21,7 +22,7 @@ def test_signup_activate_signin_signout(live_server, page):
     page.get_by_label("Adresse e-mail").fill(address)
     page.get_by_label("Mot de passe").fill("court")
     page.get_by_role("button", name="S'inscrire").click()
-    assert page.get_by_text("au moins 12 caractères").first.is_visible()
+    expect(page.get_by_text("au moins 12 caractères").first).to_be_visible()
     axe_check(page, "signup error")
 
     page.get_by_role("button", name="Utiliser ce mot de passe").click()
@@ -33,18 +34,18 @@ def test_signup_activate_signin_signout(live_server, page):
 
     page.get_by_label("Code reçu par e-mail").fill("0000" if _code_in(live_server.outbox(), address) != "0000" else "1111")
     page.get_by_role("button", name="Valider").click()
-    assert page.get_by_text("Code incorrect").is_visible()
+    expect(page.get_by_text("Code incorrect")).to_be_visible()
     page.get_by_label("Code reçu par e-mail").fill(_code_in(live_server.outbox(), address))
     page.get_by_role("button", name="Valider").click()
     page.wait_for_url("**/mon-espace")
-    assert page.get_by_role("status").get_by_text("Votre compte est activé").is_visible()
+    expect(page.get_by_role("status").get_by_text("Votre compte est activé")).to_be_visible()
     axe_check(page, "home after activation")
 
     if page.viewport_name == "phone":
         page.get_by_text("Menu").click()
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url(live_server.url + "/")
-    assert page.get_by_text("Vous êtes déconnecté(e).").is_visible()
+    expect(page.get_by_text("Vous êtes déconnecté(e).")).to_be_visible()
 
     page.get_by_role("link", name="Me connecter").first.click()
     axe_check(page, "login")
@@ -53,7 +54,7 @@ def test_signup_activate_signin_signout(live_server, page):
     page.get_by_label("Se souvenir de moi").check()
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/mon-espace")
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert not page.js_errors
 
 
@@ -74,4 +75,4 @@ def test_keyboard_sign_in(live_server, page_desktop):
     page.keyboard.type("Demo-Portail-2026!")
     page.keyboard.press("Enter")
     page.wait_for_url("**/mon-espace")
-    assert page.get_by_text("Bonjour Claire").is_visible()
+    expect(page.get_by_text("Bonjour Claire")).to_be_visible()
