@@ -22,7 +22,8 @@ $(VENV)/.installed-test: requirements-dev.txt requirements.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Create missing tables and load the demo commune into an empty database (existing data is kept).
+## Bring the schema up to date (migrations/, as upgrade-db) and load the demo commune into an empty
+## database; existing data is kept.
 db: install
 	$(BIN)/flask --app app init-db
 

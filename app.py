@@ -5,7 +5,6 @@ import os
 import secrets
 from pathlib import Path
 
-import click
 from flask import Flask, g, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -14,10 +13,10 @@ from peewee import DataError
 from playhouse.db_url import connect
 from werkzeug.routing import IntegerConverter
 
-import models
-from models import Commune, User, db
+import cli
 import jobs
-from services import clock, formatting, mail
+from models import Commune, User, db
+from services import clock, formatting, mail, permissions
 
 csrf = CSRFProtect()
 
@@ -116,16 +115,17 @@ def _secret_key(app: Flask) -> str:
     """The configured secret, or one generated once and kept in instance/ for development."""
     path = Path(app.instance_path) / "secret_key"
     if path.exists():
+        permissions.private_file(path)
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
+    permissions.write_private(path, key)
     return key
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: configuration, database, extensions, blueprints, CLI."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or str(Path(__file__).parent / "instance"))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    permissions.private_dir(Path(app.instance_path))  # database, secret key, outbox, uploads
     _base_config(app)
     if config:
         app.config.update(config)
@@ -143,6 +143,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Behind nginx: trust one proxy for the client address and scheme (sign-in limits use it).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
+    permissions.private_dir(Path(app.config["UPLOAD_DIR"]))  # family documents are health and tax papers
     _configure_clock(app, production)
     _configure_database(app)
     mail.configure(mail.MailSettings(
@@ -192,6 +193,9 @@ def _configure_database(app: Flask) -> None:
         url = f"{scheme}+pool://{rest}"
     options = {"max_connections": int(app.config.get("DATABASE_POOL_SIZE", 64)), "stale_timeout": 300}
     if scheme.startswith("sqlite"):
+        database = rest[1:] if rest.startswith("/") else rest
+        if database and database != ":memory:":
+            permissions.sqlite_database(Path(database))
         options["pragmas"] = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
                               "synchronous": "normal"}
         options["check_same_thread"] = False  # a pooled connection may serve another thread later
@@ -320,34 +324,4 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    @app.cli.command("init-db")
-    @click.option("--demo/--no-demo", default=True, help="Charger la commune de démo si la base est vide.")
-    def init_db(demo: bool):
-        """Create missing tables and columns; load the demo commune into an empty database."""
-        from services import demo as demo_seed
-        from services import schema
-        with db.connection_context():
-            for change in schema.upgrade():
-                click.echo(change)
-            if demo and not User.select().exists():
-                demo_seed.seed_demo()
-                click.echo("Base créée avec la commune de démo.")
-            else:
-                click.echo("Base prête (données existantes conservées).")
-
-    @app.cli.command("seed-demo")
-    @click.option("--reset", is_flag=True, help="Effacer toutes les données avant de charger la démo.")
-    def seed_demo(reset: bool):
-        """Load the demo commune (Mairie de Démo) with its accounts."""
-        from services import demo as demo_seed
-        with db.connection_context():
-            if reset:
-                db.drop_tables(models.all_models(), safe=True, cascade=not app.config["DATABASE_URL"].startswith("sqlite"))
-            db.create_tables(models.all_models(), safe=True)
-            if User.select().exists() and not reset:
-                click.echo("La base contient déjà des données : rien n'est changé (utilisez --reset).")
-                return
-            demo_seed.seed_demo()
-        click.echo("Commune de démo chargée.")
-
-    app.cli.add_command(jobs.worker_command)
+    cli.register(app)

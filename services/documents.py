@@ -11,7 +11,7 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from models import Child, DocumentType, FamilyDocument, Household, User
-from services import clock, mail
+from services import clock, mail, permissions
 from services.accounts import audit
 from services.errors import DomainError, InvalidInput, NotFound
 from services.transactions import write_transaction
@@ -99,10 +99,9 @@ def upload(user: User, household: Household, doc_type_id, child_id, filename: st
     if doc_type.scope == "child" and child is None:
         raise InvalidInput(f"Indiquez l'enfant concerné par ce document ({doc_type.name}).", field="child")
     content_type, extension = check_content(content)
-    directory = Path(upload_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = permissions.private_dir(Path(upload_dir))
     stored = secrets.token_hex(16) + extension
-    path = directory / stored
+    path = permissions.private_file(directory / stored)  # private before a byte is written
     path.write_bytes(content)
     try:
         with write_transaction():

@@ -27,7 +27,7 @@ from models import (
     User,
 )
 from services import booking as engine
-from services import clock, formatting, mail, placement
+from services import clock, formatting, mail, permissions, placement
 from services.basket import cell_name
 from services.documents import check_content
 from services.errors import DomainError, NotFound
@@ -346,9 +346,8 @@ def declare_absence(household: Household, booking_id: int, reason: str, certific
         with write_transaction():
             booking, _status = declarable_booking(household, booking_id, now)
             if path:
-                target = Path(upload_dir) / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(certificate)
+                permissions.private_dir(Path(upload_dir) / "absences")
+                permissions.private_file(Path(upload_dir) / path).write_bytes(certificate)
             return AbsenceDeclaration.create(booking=booking, household=household, reason=reason[:1000],
                                              document_path=path, document_name=_safe_name(filename) if path else "",
                                              created_at=clock.local_now())
