@@ -1,4 +1,4 @@
-"""Every `flask --app app …` command but refresh-holidays (registered by its blueprint)."""
+"""The `flask --app app …` commands (refresh-holidays and expire-orders are registered by their blueprints)."""
 from __future__ import annotations
 
 from pathlib import Path
