@@ -88,18 +88,23 @@ def make(name: str, models: list[type[pw.Model]], directory: Path = MIGRATIONS_D
     migrations = Router(scratch, migrate_dir=Path(directory), migrate_table=HISTORY_TABLE)
     created = migrations.create(name, auto=list(models))
     if created:
-        _name_indexes_after_tables(Path(directory) / f"{created}.py")
+        _tidy(Path(directory) / f"{created}.py")
     return created
 
 
-def _name_indexes_after_tables(path: Path) -> None:
-    """Give each model written by peewee-migrate `legacy_table_names = False`, as BaseModel has.
+def _tidy(path: Path) -> None:
+    """Give the written migration a one-line docstring, and each model `legacy_table_names = False`.
 
-    Without it peewee names a new table's indexes after the class ("basketline_…") instead of the
-    table ("basket_line_…"), and the drift test would see other index names than the models'."""
-    text = re.sub(r'^(\s+)(table_name = "\w+")$', r"\1\2\n\1legacy_table_names = False",
-                  path.read_text(encoding="utf-8"), flags=re.M)
-    path.write_text(re.sub(r"[ \t]+\n", "\n", text), encoding="utf-8")
+    Without the latter, peewee names a new table's indexes after the class ("basketline_…") rather
+    than after the table ("basket_line_…") as BaseModel does, and the drift test would fail."""
+    text = re.sub(r"[ \t]+\n", "\n", path.read_text(encoding="utf-8"))
+    text = re.sub(r'\A""".*?"""', f'"""{path.stem}: (say what changes and why; README, section Upgrades)."""',
+                  text, count=1, flags=re.S)
+    text = text.replace('    """Write your migrations here."""\n', "").replace(
+        '    """Write your rollback migrations here."""\n', "")
+    text = re.sub(r"^(def (?:migrate|rollback)\(.*\):\n)\n", r"\1", text, flags=re.M)
+    text = re.sub(r'^(\s+)(table_name = "\w+")$', r"\1\2\n\1legacy_table_names = False", text, flags=re.M)
+    path.write_text(text, encoding="utf-8")
 
 
 def _complete_baseline(baseline) -> list[str]:
