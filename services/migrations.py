@@ -21,6 +21,7 @@ from services.transactions import write_transaction
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 HISTORY_TABLE = "migratehistory"
 BASELINE = "001_baseline"
+UPGRADE_LOCK = 8045535  # PostgreSQL advisory lock key: one upgrade at a time
 
 
 class MigrationError(RuntimeError):
@@ -61,11 +62,13 @@ def pending(directory: Path = MIGRATIONS_DIR) -> list[str]:
 def upgrade(directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Bring the database to the newest migration; returns what was done, in French.
 
-    Everything happens in one write transaction (IMMEDIATE on SQLite, so a running portal waits
-    rather than fails): if a step fails, the database is left as it was."""
+    Everything happens in one write transaction (IMMEDIATE on SQLite, an advisory lock on
+    PostgreSQL: two upgrades at once wait for each other): if a step fails, nothing is changed."""
     done: list[str] = []
-    legacy = is_legacy()
     with _foreign_keys_deferred(), write_transaction():
+        if not _is_sqlite():
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (UPGRADE_LOCK,))
+        legacy = is_legacy()
         migrations = router(directory)
         migrator = migrations.migrator  # replays the recorded migrations (fake) to know the schema
         if legacy:
@@ -73,7 +76,10 @@ def upgrade(directory: Path = MIGRATIONS_DIR) -> list[str]:
             done.append(f"base existante reconnue : {BASELINE} enregistrée comme déjà appliquée")
             done += _complete_baseline(migrator.orm)
         for name in migrations.diff:
-            migrations.run_one(name, migrator, fake=False)
+            try:
+                migrations.run_one(name, migrator, fake=False)
+            except pw.DatabaseError as error:
+                raise MigrationError(f"La migration {name} a échoué ({error}) : rien n'a été modifié.") from error
             done.append(f"migration appliquée : {name}")
         _check_foreign_keys()
     return done

@@ -181,6 +181,22 @@ def test_duplicates_stop_the_upgrade_with_a_message_and_change_nothing(bare):
     assert "order_counter_year" not in {index.name for index in db.get_indexes("order_counter")}
 
 
+def test_a_failing_migration_changes_nothing(bare, tmp_path):
+    migrations.upgrade()
+    folder = _copy_migrations(tmp_path)
+    (folder / "900_broken.py").write_text(
+        "import peewee as pw\n\n\n"
+        "def migrate(migrator, database, *, fake=False):\n"
+        "    migrator.add_fields('regie', prefix=pw.CharField(default=''))\n"
+        "    migrator.sql('UPDATE nowhere SET x = 1')\n")
+
+    with pytest.raises(migrations.MigrationError, match="La migration 900_broken a échoué .* rien n'a été modifié"):
+        migrations.upgrade(folder)
+
+    assert "prefix" not in {column.name for column in db.get_columns("regie")}
+    assert migrations.pending(folder) == ["900_broken"]
+
+
 def test_sqlite_table_rebuild_cascades_nothing(bare, tmp_path):
     """Changing a column of a parent table (SQLite copies the table) keeps the rows that point to it."""
     counts = load_legacy_database()
