@@ -79,7 +79,8 @@ def upgrade(directory: Path = MIGRATIONS_DIR) -> list[str]:
             try:
                 migrations.run_one(name, migrator, fake=False)
             except pw.DatabaseError as error:
-                raise MigrationError(f"La migration {name} a échoué ({error}) : rien n'a été modifié.") from error
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise MigrationError(f"La migration {name} a échoué ({reason}) : rien n'a été modifié.") from error
             done.append(f"migration appliquée : {name}")
         _check_foreign_keys()
     return done
