@@ -30,6 +30,7 @@ def test_portail_now_freezes_the_app(tmp_path):
 
 
 def test_portail_now_refused_in_production(tmp_path):
+    clock.freeze(None)  # the suite freezes every test's clock; this one starts from the real clock
     with pytest.raises(clock.FrozenClockRefused):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PORTAIL_NOW": "2026-11-19T17:55",
                     "PORTAIL_ENV": "production", "SECRET_KEY": "x"})
