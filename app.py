@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, abort, g, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
@@ -257,6 +257,13 @@ def _commune() -> Commune:
 
 
 def _register_hooks(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_characters():
+        # No value of the portal holds a NUL character, and PostgreSQL refuses one in any text (a 500).
+        for values in (request.args, request.form):
+            if any("\x00" in value for _, value in values.items(multi=True)):
+                abort(400)
+
     @app.before_request
     def _open_db():
         db.connect(reuse_if_open=True)
