@@ -58,12 +58,16 @@ def in_write_transaction() -> bool:
     return _depth() > 0 and db.in_transaction()
 
 
-def lock_rows(model, ids: Iterable[int]) -> None:
+def lock_rows(model, ids: Iterable[int], *, keep_references: bool = False) -> None:
     """SELECT … FOR UPDATE on these rows, in id order so that two transactions never deadlock.
-    A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock."""
+    A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock.
+
+    keep_references: FOR NO KEY UPDATE, still one locker at a time, but rows that only point to
+    these (a foreign key takes KEY SHARE) can still be inserted meanwhile by other transactions."""
     ids = sorted(set(ids))
     if ids and not is_sqlite():
-        list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update())
+        mode = "FOR NO KEY UPDATE" if keep_references else True
+        list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode))
 
 
 def next_in_series(counter_model, **key) -> int:

@@ -1,0 +1,73 @@
+"""Double clicks and two guardians at once: the same write sent several times together gives one
+normal answer each and one result in the database, never a 500 (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from models import BasketLine, Booking, Household, Order, OrderLine, db
+from services import basket
+from services.errors import DomainError
+
+MON = dt.date(2026, 11, 23)
+TUE = dt.date(2026, 11, 24)
+
+
+def race(count: int, work) -> tuple[list, list[Exception]]:
+    """Run work(n) in `count` threads released together, each on its own connection."""
+    results, errors = [], []
+    barrier = threading.Barrier(count)
+    db.close()  # the test's connection is not shared with the threads
+
+    def run(n):
+        try:
+            with db.connection_context():
+                barrier.wait()
+                results.append(work(n))
+        except Exception as error:  # noqa: BLE001 - the test looks at every error
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    db.connect(reuse_if_open=True)
+    return results, errors
+
+
+def unexpected(errors: list[Exception]) -> list[Exception]:
+    """Errors a user would see as a 500 (a DomainError is a normal answer with a message)."""
+    return [e for e in errors if not isinstance(e, DomainError)]
+
+
+@pytest.fixture
+def martin(demo, freeze):
+    freeze("2026-11-19T17:55")
+    return Household.get_by_id(demo["households"]["martin"].id)
+
+
+def test_the_same_cell_ticked_at_once_gives_one_basket_line(demo, martin):
+    lea, repas = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
+    results, errors = race(8, lambda n: basket.change_cell(martin, lea, repas, MON, True))
+    assert unexpected(errors) == []
+    assert sum(1 for r in results if r.changed) == 1
+    assert all(r.status.checked for r in results)
+    assert BasketLine.select().where(BasketLine.household == martin.id).count() == 1
+
+
+def test_a_double_clicked_validate_makes_one_order(demo, martin):
+    lea, repas = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
+    for day in (MON, TUE):
+        basket.set_cell(martin, lea, repas, day, True)
+    orders_before = Order.select().count()
+    results, errors = race(5, lambda n: basket.validate(martin))
+    assert unexpected(errors) == []
+    made = [r.order for r in results if r.order is not None]
+    assert len(made) == 1 and Order.select().count() == orders_before + 1
+    assert OrderLine.select().where(OrderLine.order == made[0].id).count() == 2
+    assert Booking.select().where((Booking.child == lea) & (Booking.unit == repas)
+                                  & Booking.date.in_([MON, TUE])).count() == 2
+    assert basket.count(martin) == 0
