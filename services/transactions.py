@@ -7,6 +7,7 @@ On PostgreSQL a plain transaction, with rows locked FOR UPDATE where an order ma
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterable
 
@@ -68,6 +69,15 @@ def lock_rows(model, ids: Iterable[int], *, keep_references: bool = False) -> No
     if ids and not is_sqlite():
         mode = "FOR NO KEY UPDATE" if keep_references else True
         list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode))
+
+
+def lock_name(name: str) -> None:
+    """Serialise the write transactions about one thing that may have no row yet (an e-mail address)."""
+    if not in_write_transaction():
+        raise NestedTransactionRefused("Un verrou nommé se prend dans une transaction d'écriture.")
+    if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises every writer
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))  # released at commit or rollback
 
 
 def next_in_series(counter_model, **key) -> int:

@@ -7,9 +7,10 @@ import threading
 
 import pytest
 
-from models import BasketLine, Booking, Household, Order, OrderLine, db
-from services import basket
+from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, User, db
+from services import basket, signup, throttle
 from services.errors import DomainError
+from tests.conftest import last_code_for
 
 MON = dt.date(2026, 11, 23)
 TUE = dt.date(2026, 11, 24)
@@ -56,6 +57,19 @@ def test_the_same_cell_ticked_at_once_gives_one_basket_line(demo, martin):
     assert sum(1 for r in results if r.changed) == 1
     assert all(r.status.checked for r in results)
     assert BasketLine.select().where(BasketLine.household == martin.id).count() == 1
+
+
+def test_a_double_submitted_sign_up_creates_one_account(app):
+    email = "double.clic@example.fr"
+    results, errors = race(6, lambda n: signup.register(email, "Double-Clic-Portail-2026!"))
+    assert unexpected(errors) == []
+    assert User.select().where(User.email == email).count() == 1
+    assert len(results) == throttle.SIGNUP_PER_EMAIL.count  # the per-address limit holds at once too
+    user = User.get(User.email == email)
+    live = EmailCode.select().where((EmailCode.user == user) & (EmailCode.voided == False)).count()  # noqa: E712
+    assert live == 1  # only the last code sent is valid, and it activates the account
+    signup.confirm_code(email, last_code_for(email))
+    assert User.get_by_id(user.id).activated
 
 
 def test_a_double_clicked_validate_makes_one_order(demo, martin):
