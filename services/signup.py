@@ -106,6 +106,8 @@ def confirm_code(email: str, code: str, ip: str = "") -> User:
     refusal: Exception | None = None
     # Wrong attempts must be committed, so the refusal is raised after the transaction.
     with write_transaction():
+        # A double-submitted code waits for the first (one household); parallel guesses are all counted.
+        lock_name(f"compte:{email}")
         if throttle.exceeded(throttle.CODE_PER_IP, ip=ip) or throttle.exceeded(throttle.CODE_PER_EMAIL, email=email):
             raise LoginThrottled(TOO_MANY_FROM_HERE)
         user = User.get_or_none(User.email == email)

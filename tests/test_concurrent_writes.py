@@ -72,6 +72,30 @@ def test_a_double_submitted_sign_up_creates_one_account(app):
     assert User.get_by_id(user.id).activated
 
 
+def test_a_double_submitted_code_activates_one_household(app):
+    email = "code.double@example.fr"
+    signup.register(email, "Code-Double-Portail-2026!")
+    code = last_code_for(email)
+    households_before = Household.select().count()
+    results, errors = race(4, lambda n: signup.confirm_code(email, code))
+    assert unexpected(errors) == []
+    assert Household.select().count() == households_before + 1
+    assert User.get(User.email == email).activated
+
+
+def test_wrong_codes_sent_in_parallel_are_all_counted(app):
+    email = "devine@example.fr"
+    signup.register(email, "Devine-Le-Code-2026!")
+    right = last_code_for(email)
+    wrong = f"{(int(right) + 1) % 10000:04d}"
+    results, errors = race(8, lambda n: signup.confirm_code(email, wrong))
+    assert unexpected(errors) == [] and len(errors) == 8
+    code = EmailCode.select().join(User).where(User.email == email).order_by(EmailCode.id.desc()).first()
+    assert code.voided and code.attempts == signup.CODE_MAX_ATTEMPTS  # the brute-force limit holds
+    with pytest.raises(DomainError):
+        signup.confirm_code(email, right)
+
+
 def test_a_double_clicked_validate_makes_one_order(demo, martin):
     lea, repas = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
     for day in (MON, TUE):
