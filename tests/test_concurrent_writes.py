@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, User, db
-from services import basket, signup, throttle
+from services import accounts, basket, signup, throttle
 from services.errors import DomainError
 from tests.conftest import last_code_for
 
@@ -94,6 +94,13 @@ def test_wrong_codes_sent_in_parallel_are_all_counted(app):
     assert code.voided and code.attempts == signup.CODE_MAX_ATTEMPTS  # the brute-force limit holds
     with pytest.raises(DomainError):
         signup.confirm_code(email, right)
+
+
+def test_wrong_passwords_sent_in_parallel_lock_the_account(demo):
+    email = "famille.martin@example.fr"
+    results, errors = race(throttle.LOCK_AFTER + 2, lambda n: accounts.authenticate(email, "mauvais-mot-de-passe"))
+    assert unexpected(errors) == [] and len(errors) == throttle.LOCK_AFTER + 2
+    assert throttle.login_state(email).locked_until is not None  # every failure was counted
 
 
 def test_a_double_clicked_validate_makes_one_order(demo, martin):
