@@ -26,6 +26,7 @@ import harness
 from harness import WEEKS, Browser, Finished, Servers, Unexpected, pick_cells
 
 SIGNUP_SHARE = 0.2  # one session in five is a new family signing up; the others are parents booking
+DOUBLE_SHARE = 0.1  # a form or a cell sent twice at once: a double tap, or two guardians on one basket
 
 
 class Stats:
@@ -76,14 +77,15 @@ def client(number: int, base: str, emails: list[str], deadline: float, stats: St
         browser = Browser(base, stats.record, deadline=deadline)
         try:
             if rng.random() < SIGNUP_SHARE:
-                browser.sign_up(f"nouveau{next(counter)}-{os.getpid()}@banc.example.fr")
+                browser.sign_up(f"nouveau{next(counter)}-{os.getpid()}@banc.example.fr",
+                                double=rng.random() < DOUBLE_SHARE)
                 continue
             browser.sign_in(rng.choice(emails))
             for _ in range(rng.randint(1, 3)):
                 keys = browser.week(rng.choice(WEEKS))
                 for key in pick_cells(keys, rng.randint(2, 5)):
-                    browser.toggle(key)
-                order = browser.validate()
+                    browser.toggle(key, double=rng.random() < DOUBLE_SHARE)
+                order = browser.validate(double=rng.random() < DOUBLE_SHARE)
                 if order is not None:
                     with stats.lock:
                         stats.orders.append(order)
@@ -153,7 +155,7 @@ def main() -> int:
     print("\n".join(stats.table(elapsed)))
     print(f"  {len(stats.orders)} commandes passées par les parents")
     if stats.messages:
-        print(f"\nErreurs ({len(stats.messages)}), les premières :")
+        print(f"\nErreurs ({len(stats.messages)}), les premières (traces du serveur : {folder / 'gunicorn.log'}) :")
         for message in stats.messages[:8]:
             print(f"  - {message}")
     print("\nInvariants :")

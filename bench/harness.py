@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,14 +271,18 @@ class Browser:
     def sign_out(self) -> None:
         self.call("POST /deconnexion", "POST", "/deconnexion", (302,), data={"csrf_token": self.csrf})
 
-    def sign_up(self, email: str) -> None:
+    def sign_up(self, email: str, double: bool = False) -> None:
+        """Create an account; `double` submits the form twice at once (a double tap)."""
         self.session.cookies.clear()
         self.page("GET /creer-mon-compte", "/creer-mon-compte")
+        self.at_once("_submit_sign_up", email) if double else self._submit_sign_up(email)
+        self.page("GET /creer-mon-compte/confirmation", "/creer-mon-compte/confirmation")
+
+    def _submit_sign_up(self, email: str) -> None:
         response = self.call("POST /creer-mon-compte", "POST", "/creer-mon-compte", (302,),
                              data={"csrf_token": self.csrf, "email": email, "password": SIGNUP_PASSWORD})
         if not response.headers.get("Location", "").endswith("/creer-mon-compte/confirmation"):
             raise Unexpected("POST /creer-mon-compte", response, "pas de page de confirmation")
-        self.page("GET /creer-mon-compte/confirmation", "/creer-mon-compte/confirmation")
 
     def week(self, week: str) -> list[str]:
         """Open a week of the grid; returns the cells that can change."""
@@ -287,21 +292,52 @@ class Browser:
         self.cells = {key: key in checked for key in keys}
         return keys
 
-    def toggle(self, key: str) -> None:
+    def toggle(self, key: str, double: bool = False) -> None:
         """Click a cell as htmx does: the cell key, and `cells` when the box is now ticked."""
+        if double:
+            self.at_once("toggle", key)
+            return
         want = not self.cells.get(key, False)
         data = {"cell": key, **({"cells": key} if want else {})}
         response = self.call("POST /reservations/case", "POST", "/reservations/case", (200,), data=data,
                              headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
         self.cells[key] = f'value="{key}" checked' in response.text
 
-    def validate(self) -> int | None:
-        """« Valider » on /panier; returns the order id it led to (None: nothing was booked)."""
+    def validate(self, double: bool = False) -> int | None:
+        """« Valider » on /panier (`double`: tapped twice); returns the order id it led to, if any."""
         self.page("GET /panier", "/panier")
+        if double:
+            return max(self.at_once("_submit_validation"), key=lambda order: order or 0)
+        return self._submit_validation()
+
+    def _submit_validation(self) -> int | None:
         response = self.call("POST /panier/valider", "POST", "/panier/valider", (302,),
                              data={"csrf_token": self.csrf})
         match = ORDER.search(urlsplit(response.headers.get("Location", "")).path)
         return int(match.group(1)) if match else None
+
+    def at_once(self, action: str, *args) -> list:
+        """The same request sent twice together on this session (a double tap, two guardians' phones)."""
+        twin = Browser(self.base, self.record, self.timeout, self.deadline)
+        twin.session.cookies.update(self.session.cookies)
+        twin.csrf, twin.cells = self.csrf, dict(self.cells)
+        outcome: dict = {}
+
+        def run():
+            try:
+                outcome["twin"] = getattr(twin, action)(*args)
+            except Exception as error:  # noqa: BLE001 - raised below, in the caller's thread
+                outcome["error"] = error
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        try:
+            mine = getattr(self, action)(*args)
+        finally:
+            thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return [mine, outcome["twin"]]
 
 
 def pick_cells(keys: list[str], count: int) -> list[str]:
