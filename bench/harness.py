@@ -210,6 +210,7 @@ class Unexpected(Exception):
 
     def __init__(self, label: str, response: requests.Response | None, detail: str = ""):
         self.label = label
+        self.answered = response is not None  # False: no answer at all (connection refused or reset)
         status = response.status_code if response is not None else "-"
         text = detail or (_page_text(response.text) if response is not None else "")
         super().__init__(f"{label} → {status} {text}".strip())
