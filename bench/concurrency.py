@@ -114,7 +114,8 @@ def main() -> int:
     print(f"Instance : {folder} ({kind})")
     started = time.perf_counter()
     emails = harness.build_instance(folder, url, args.households)
-    print(f"Commune de démo + {len(emails)} foyers avec un compte parent ({time.perf_counter() - started:.0f} s)")
+    print(f"Commune de démo + {len(emails) // 2} foyers, deux comptes parents chacun "
+          f"({time.perf_counter() - started:.0f} s)")
 
     from models import db
     import invariants
@@ -134,7 +135,8 @@ def main() -> int:
         print(f"{args.clients} clients pendant {args.seconds:g} s …", flush=True)
         deadline = time.monotonic() + args.seconds
         counter = itertools.count(1)
-        threads = [threading.Thread(target=client, args=(n, servers.base, emails, deadline, stats, counter))
+        threads = [threading.Thread(target=client, args=(n, servers.base, harness.accounts_of(emails, n, args.clients),
+                                                         deadline, stats, counter))
                    for n in range(args.clients)]
         began = time.perf_counter()
         for thread in threads:

@@ -69,10 +69,11 @@ class Load:
 
     def client(self, number: int) -> None:
         rng = random.Random(number)
+        mine = harness.accounts_of(self.emails, number, len(self.threads))
         while not self.stop.is_set():
             browser = Browser(self.base, self.record, timeout=60)
             try:
-                browser.sign_in(rng.choice(self.emails))
+                browser.sign_in(rng.choice(mine))
                 while not self.stop.is_set():
                     keys = browser.week(rng.choice(WEEKS))
                     for key in pick_cells(keys, rng.randint(2, 4)):

@@ -27,7 +27,7 @@ NOW = "2026-11-19T17:55"  # a Thursday before 18:00: next week's canteen and the
 WEEKS = ("2026-W48", "2026-W49", "2026-W50", "2026-W51")
 PASSWORD = "Banc-Concurrence-2026!"
 SIGNUP_PASSWORD = "Inscription-Banc-2026!"
-PARENT_EMAIL = "parent{}@banc.example.fr"
+PARENT_EMAIL = "parent{}{}@banc.example.fr"  # two guardians per family: parent12a, parent12b
 
 
 # --- The instance -------------------------------------------------------------------------------
@@ -60,7 +60,8 @@ def environment(folder: Path, database_url: str, now: str = NOW, **extra: str) -
     """The environment of the web and worker processes: development mode, frozen clock, this folder."""
     env = {k: v for k, v in os.environ.items() if k not in ("PORTAIL_QUEUE", "REDIS_URL", "HUEY_DB")}
     env.update(INSTANCE_PATH=str(folder), DATABASE_URL=database_url, PORTAIL_ENV="development",
-               PORTAIL_NOW=now, SECRET_KEY="banc-concurrence", MAIL_SERVER="", PYTHONUNBUFFERED="1")
+               PORTAIL_NOW=now, SECRET_KEY="banc-concurrence", MAIL_SERVER="", PYTHONUNBUFFERED="1",
+               PROXY_FIX="1")  # clients send X-Forwarded-For: each parent has its own address, as behind nginx
     env.update(extra)
     return env
 
@@ -92,9 +93,9 @@ def demo_context() -> dict:
 
 
 def build_instance(folder: Path, database_url: str, households: int) -> list[str]:
-    """`flask init-db` (schema and demo commune), then `households` families with a parent account
+    """`flask init-db` (schema and demo commune), then `households` families with two parent accounts
     each (bench_reservations' builder: 1–3 children, canteen, garderie, ALSH mercredi, a year of
-    canteen bookings). Returns the parents' addresses."""
+    canteen bookings). Returns the parents' addresses, the two of a family side by side."""
     folder.mkdir(parents=True, exist_ok=True)
     if database_url.startswith("postgres"):
         reset_postgres(database_url)
@@ -111,14 +112,15 @@ def build_instance(folder: Path, database_url: str, households: int) -> list[str
     with db.connection_context():
         scale(demo_context(), households)
         families = list(Household.select().where(Household.name.startswith("Famille Banc ")).order_by(Household.id))
-        emails = [PARENT_EMAIL.format(n) for n in range(len(families))]
+        accounts = [(PARENT_EMAIL.format(n, guardian), family) for n, family in enumerate(families)
+                    for guardian in "ab"]
         with write_transaction():
             User.insert_many([dict(email=email, role="parent", household=family.id, activated=True,
                                    password_hash=password_hash, first_name="Parent", last_name=family.name[8:],
                                    created_at="2026-09-01 08:00:00")
-                              for email, family in zip(emails, families)]).execute()
+                              for email, family in accounts]).execute()
     db.close_all()
-    return emails
+    return [email for email, _family in accounts]
 
 
 # --- Processes ----------------------------------------------------------------------------------
@@ -231,9 +233,13 @@ class Finished(Exception):
 class Browser:
     """One parent's session against the running server; `record(label, seconds, ok)` gets every request."""
 
-    def __init__(self, base: str, record, timeout: float = 60, deadline: float | None = None):
+    def __init__(self, base: str, record, timeout: float = 60, deadline: float | None = None,
+                 address: str = ""):
         self.base, self.record, self.timeout, self.deadline = base, record, timeout, deadline
         self.session = requests.Session()
+        # Each parent has its own client address (per-address sign-up limits apply to each, not to the bench).
+        self.address = address or f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+        self.session.headers["X-Forwarded-For"] = self.address
         self.csrf = ""
         self.cells: dict[str, bool] = {}
 
@@ -319,7 +325,7 @@ class Browser:
 
     def at_once(self, action: str, *args) -> list:
         """The same request sent twice together on this session (a double tap, two guardians' phones)."""
-        twin = Browser(self.base, self.record, self.timeout, self.deadline)
+        twin = Browser(self.base, self.record, self.timeout, self.deadline, self.address)
         twin.session.cookies.update(self.session.cookies)
         twin.csrf, twin.cells = self.csrf, dict(self.cells)
         outcome: dict = {}
@@ -339,6 +345,12 @@ class Browser:
         if "error" in outcome:
             raise outcome["error"]
         return [mine, outcome["twin"]]
+
+
+def accounts_of(emails: list[str], client: int, clients: int) -> list[str]:
+    """The accounts one client signs in with: no two clients share an account (a sign-out ends every
+    session of its account), but the two guardians of a family go to different clients."""
+    return emails[client::clients] or emails
 
 
 def pick_cells(keys: list[str], count: int) -> list[str]:
