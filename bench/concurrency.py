@@ -49,14 +49,17 @@ class Stats:
         with self.lock:
             self.messages.append(str(error)[:400])
 
-    def table(self, elapsed: float) -> list[str]:
-        rows = [f"  {'requête':<36}{'nombre':>8}{'erreurs':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"]
+    def table(self, elapsed: float, server: dict[str, list[float]]) -> list[str]:
+        rows = [f"  {'':<36}{'':>8}{'':>9}{'':>8}{'vu du client (ms)':>27}{'serveur (ms)':>16}",
+                f"  {'requête':<36}{'nombre':>8}{'erreurs':>9}{'req/s':>8}{'p50':>9}{'p95':>9}{'p99':>9}"
+                f"{'p50':>8}{'p95':>8}"]
         everything: list[float] = []
         for label in sorted(self.times):
             samples = self.times[label]
             everything += samples
-            rows.append(_row(label, samples, self.errors.get(label, 0), elapsed))
-        rows.append(_row("total", everything, sum(self.errors.values()), elapsed))
+            rows.append(_row(label, samples, self.errors.get(label, 0), elapsed, server.get(label, [])))
+        rows.append(_row("total", everything, sum(self.errors.values()), elapsed,
+                         [t for times in server.values() for t in times]))
         return rows
 
 
@@ -65,9 +68,24 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def _row(label: str, samples: list[float], errors: int, elapsed: float) -> str:
+def _row(label: str, samples: list[float], errors: int, elapsed: float, server: list[float]) -> str:
     return (f"  {label:<36}{len(samples):>8}{errors:>9}{len(samples) / elapsed:>8.1f}"
-            f"{_percentile(samples, .5):>9.0f}{_percentile(samples, .95):>9.0f}{_percentile(samples, .99):>9.0f}")
+            f"{_percentile(samples, .5):>9.0f}{_percentile(samples, .95):>9.0f}{_percentile(samples, .99):>9.0f}"
+            f"{_percentile(server, .5):>8.0f}{_percentile(server, .95):>8.0f}")
+
+
+def server_times(access_log: Path, offset: int, labels) -> dict[str, list[float]]:
+    """Seconds spent in a gunicorn worker per request kind (access log from `offset`; queueing excluded)."""
+    times: dict[str, list[float]] = defaultdict(list)
+    with access_log.open() as log:
+        log.seek(offset)
+        for line in log:
+            method, path, _status, micros = line.split()
+            label = f"{method} {path}"
+            if label not in labels:
+                label = "GET / (accueil)" if method == "GET" else label
+            times[label].append(int(micros) / 1e6)
+    return times
 
 
 def client(number: int, base: str, emails: list[str], deadline: float, stats: Stats, counter) -> None:
@@ -133,6 +151,7 @@ def main() -> int:
         print(f"gunicorn : {args.workers} workers sync sur {servers.base} ; worker huey ; horloge figée au "
               f"{harness.NOW} ; charge de la machine au départ : {load:.1f} ({os.cpu_count()} cœurs)")
         print(f"{args.clients} clients pendant {args.seconds:g} s …", flush=True)
+        log_offset = (folder / "access.log").stat().st_size
         deadline = time.monotonic() + args.seconds
         counter = itertools.count(1)
         threads = [threading.Thread(target=client, args=(n, servers.base, harness.accounts_of(emails, n, args.clients),
@@ -154,7 +173,8 @@ def main() -> int:
 
     errors = len(stats.messages)  # every unexpected answer ends its session with one message
     print(f"\nRequêtes ({elapsed:.0f} s, {args.clients} clients, {args.workers} workers gunicorn, {kind}) :")
-    print("\n".join(stats.table(elapsed)))
+    print("\n".join(stats.table(elapsed, server_times(folder / "access.log", log_offset, stats.times))))
+    print("  (vu du client : attente dans la file de gunicorn comprise ; serveur : temps dans un worker)")
     print(f"  {len(stats.orders)} commandes passées par les parents")
     if stats.messages:
         print(f"\nErreurs ({len(stats.messages)}), les premières (traces du serveur : {folder / 'gunicorn.log'}) :")

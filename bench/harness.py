@@ -150,7 +150,9 @@ class Servers:
         self.web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
              "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--access-logfile", str(self.folder / "access.log"), "app:create_app()"],
+             "--access-logfile", str(self.folder / "access.log"),
+             "--access-logformat", "%(m)s %(U)s %(s)s %(D)s",  # method, path, status, µs in the worker
+             "app:create_app()"],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
 
