@@ -29,8 +29,7 @@ from harness import WEEKS, Browser, Finished, Servers, Unexpected, pick_cells
 
 
 class SlowSmtp:
-    """An SMTP server that receives a message, then waits before its « 250 »: a kill in that wait cuts a
-    delivery the server has already accepted (the one case where a mail may arrive twice)."""
+    """An SMTP server that waits before its « 250 »: a kill then cuts a delivery it already accepted."""
 
     def __init__(self, delay: float):
         self.delay = delay
@@ -153,6 +152,8 @@ def main() -> int:
         time.sleep(4)
         for _ in range(2):
             in_flight = load.wait_validations(2)
+            while not servers.web_workers():  # the master may still be starting the last one's successor
+                time.sleep(0.1)
             victim = random.choice(servers.web_workers())
             os.kill(victim, signal.SIGKILL)
             say(f"SIGKILL d'un worker gunicorn (pid {victim}) avec {in_flight} validation(s) en cours ; "

@@ -93,9 +93,8 @@ def demo_context() -> dict:
 
 
 def build_instance(folder: Path, database_url: str, households: int) -> list[str]:
-    """`flask init-db` (schema and demo commune), then `households` families with two parent accounts
-    each (bench_reservations' builder: 1–3 children, canteen, garderie, ALSH mercredi, a year of
-    canteen bookings). Returns the parents' addresses, the two of a family side by side."""
+    """`flask init-db`, then `households` families with two parent accounts each; returns their addresses."""
+    # bench_reservations' builder: 1–3 children, canteen, garderie, ALSH mercredi, a year of canteen bookings.
     folder.mkdir(parents=True, exist_ok=True)
     if database_url.startswith("postgres"):
         reset_postgres(database_url)
@@ -350,8 +349,8 @@ class Browser:
 
 
 def accounts_of(emails: list[str], client: int, clients: int) -> list[str]:
-    """The accounts one client signs in with: no two clients share an account (a sign-out ends every
-    session of its account), but the two guardians of a family go to different clients."""
+    """The accounts one client signs in with (the two guardians of a family go to different clients)."""
+    # No two clients share an account: a sign-out ends every session of its account.
     return emails[client::clients] or emails
 
 

@@ -113,8 +113,8 @@ def basket_lines_attached() -> Check:
 
 
 def bookings_have_order_lines(start: Before) -> Check:
-    """Every booking the run created or changed is on an order line (a waiting booking promoted to a
-    freed place keeps the line of the order that queued it)."""
+    """Every booking the run created or changed is on an order line."""
+    # A waiting booking promoted to a freed place keeps the line of the order that queued it.
     referenced = {r[0] for r in OrderLine.select(OrderLine.booking).where(OrderLine.booking.is_null(False)).tuples()}
     missing, touched = [], 0
     for booking_id, status in Booking.select(Booking.id, Booking.status).tuples():

@@ -61,10 +61,9 @@ def in_write_transaction() -> bool:
 
 def lock_rows(model, ids: Iterable[int], *, keep_references: bool = False) -> None:
     """SELECT … FOR UPDATE on these rows, in id order so that two transactions never deadlock.
-    A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock.
-
-    keep_references: FOR NO KEY UPDATE, still one locker at a time, but rows that only point to
-    these (a foreign key takes KEY SHARE) can still be inserted meanwhile by other transactions."""
+    A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock."""
+    # keep_references: FOR NO KEY UPDATE, still one locker at a time, but rows that only point to these
+    # (a foreign key takes KEY SHARE) can still be inserted meanwhile by other transactions.
     ids = sorted(set(ids))
     if ids and not is_sqlite():
         mode = "FOR NO KEY UPDATE" if keep_references else True
