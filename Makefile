@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test db chromium bench clean
+.PHONY: run test install install-test db chromium bench bench-concurrency clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ test: install-test
 bench: install
 	$(BIN)/python bench/bench_reservations.py
 	$(BIN)/python bench/bench_invoicing.py
+
+## Concurrency and crash recovery: gunicorn and the worker on a fresh instance, 20 clients for 60 s,
+## then kills and restarts; exits 1 on any error. BENCH_DATABASE_URL=postgresql://…/portail_bench
+## adds the PostgreSQL run (that database is dropped and recreated).
+bench-concurrency: $(VENV)/.installed-test
+	$(BIN)/python bench/concurrency.py
+	@if [ -n "$(BENCH_DATABASE_URL)" ]; then $(BIN)/python bench/concurrency.py --database-url "$(BENCH_DATABASE_URL)"; fi
+	$(BIN)/python bench/crash.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

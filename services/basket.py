@@ -27,7 +27,7 @@ from models import (
 from services import booking as engine
 from services import clock, formatting, mail, placement
 from services.errors import DomainError, NotFound
-from services.transactions import next_in_series, write_transaction
+from services.transactions import lock_rows, next_in_series, write_transaction
 
 STALE_AFTER = dt.timedelta(days=7)
 PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
@@ -75,6 +75,11 @@ def owned_cell(household: Household, child_id: int, unit_id: int) -> tuple[Child
 def cell_name(child: Child, unit: Unit, day: dt.date) -> str:
     """'Repas – Léa – lundi 30 novembre 2026': the accessible name of a cell."""
     return f"{unit.name} – {child.first_name} – {formatting.date_long(day)}"
+
+
+def _lock_basket(household: Household) -> None:
+    """One change to a household's basket at a time (two guardians, a double click), before it is read."""
+    lock_rows(Household, [household.id], keep_references=True)
 
 
 def _touch(household: Household, now: dt.datetime) -> None:
@@ -131,6 +136,7 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
     now = now or clock.now()
     child, unit = owned_cell(household, child_id, unit_id)
     with write_transaction():
+        _lock_basket(household)
         context = engine.week_statuses(household, day, day, now, units=[unit], children=[child])
         status = context.status(child, unit, day)
         try:
@@ -191,6 +197,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
     if len(by_unit) != len({key[1] for key in wanted}):
         raise NotFound("Cette case n'existe pas.")
     with write_transaction():
+        _lock_basket(household)
         context = engine.week_statuses(household, start, end, now, units=units, children=children)
         for (child_id, unit_id, day), want in sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0])):
             child, unit = by_child[child_id], by_unit[unit_id]
@@ -342,6 +349,7 @@ def expire_if_stale(household: Household, now: dt.datetime | None = None) -> int
     Returns the number of lines removed (0 if the basket is fresh or empty)."""
     now = clock.to_local_naive(now or clock.now())
     with write_transaction():  # checked under the lock: a line added meanwhile keeps the basket
+        _lock_basket(household)
         last = (BasketLine.select(BasketLine.created_at).where(BasketLine.household == household.id)
                 .order_by(BasketLine.created_at.desc()).scalar())
         if last is None or now - _as_datetime(last) < STALE_AFTER:
@@ -405,6 +413,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     and e-mail a summary. EmptyBasket if there is nothing to validate."""
     now = now or clock.now()
     with write_transaction():
+        _lock_basket(household)  # a second « Valider » waits, then finds the basket empty
         lines = list(BasketLine.select().where(BasketLine.household == household.id)
                      .order_by(BasketLine.date, BasketLine.child, BasketLine.unit))
         if not lines:

@@ -17,7 +17,7 @@ from models import AccessToken, EmailCode, Household, User
 from services import clock, mail, throttle
 from services.accounts import check_email, check_password_rule, digest, hash_password
 from services.errors import CodeExpired, InvalidCode, LoginThrottled
-from services.transactions import write_transaction
+from services.transactions import lock_name, write_transaction
 
 CODE_LIFETIME = dt.timedelta(minutes=30)
 CODE_MAX_ATTEMPTS = 5  # wrong guesses before a code is void
@@ -71,6 +71,9 @@ def register(email: str, password: str, commune_name: str = "la commune", ip: st
     check_password_rule(password)
     password_hash = hash_password(password)  # slow on purpose, outside the write lock, in every case
     with write_transaction():
+        # A double submission waits here for the first, then restarts it as an unfinished sign-up
+        # (no unique violation), and the per-address limit counts both.
+        lock_name(f"compte:{email}")
         _check_limits(email, ip)
         throttle.record("signup", ip=ip, email=email)
         existing = User.get_or_none(User.email == email)
@@ -89,6 +92,7 @@ def register(email: str, password: str, commune_name: str = "la commune", ip: st
 def resend_code(email: str, commune_name: str = "la commune", ip: str = "") -> None:
     """« Recevoir un nouveau code »: the previous one is voided; limited like sign-ups."""
     with write_transaction():
+        lock_name(f"compte:{email}")
         _check_limits(email, ip)
         throttle.record("signup", ip=ip, email=email)
         user = User.get_or_none(User.email == email)
@@ -102,6 +106,8 @@ def confirm_code(email: str, code: str, ip: str = "") -> User:
     refusal: Exception | None = None
     # Wrong attempts must be committed, so the refusal is raised after the transaction.
     with write_transaction():
+        # A double-submitted code waits for the first (one household); parallel guesses are all counted.
+        lock_name(f"compte:{email}")
         if throttle.exceeded(throttle.CODE_PER_IP, ip=ip) or throttle.exceeded(throttle.CODE_PER_EMAIL, email=email):
             raise LoginThrottled(TOO_MANY_FROM_HERE)
         user = User.get_or_none(User.email == email)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from models import LoginThrottle, ThrottleEvent
 from services import clock
+from services.transactions import lock_name
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def login_failed(email: str) -> bool:
     now = clock.local_now()
     if not email:
         return False
+    lock_name(f"compte:{email}")  # failures sent in parallel are all counted (no lost update)
     LoginThrottle.insert(email=email[:255], failures=0).on_conflict_ignore().execute()
     row = LoginThrottle.get(LoginThrottle.email == email[:255])
     row.failures += 1

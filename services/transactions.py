@@ -7,6 +7,7 @@ On PostgreSQL a plain transaction, with rows locked FOR UPDATE where an order ma
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterable
 
@@ -58,12 +59,24 @@ def in_write_transaction() -> bool:
     return _depth() > 0 and db.in_transaction()
 
 
-def lock_rows(model, ids: Iterable[int]) -> None:
+def lock_rows(model, ids: Iterable[int], *, keep_references: bool = False) -> None:
     """SELECT … FOR UPDATE on these rows, in id order so that two transactions never deadlock.
     A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock."""
+    # keep_references: FOR NO KEY UPDATE, still one locker at a time, but rows that only point to these
+    # (a foreign key takes KEY SHARE) can still be inserted meanwhile by other transactions.
     ids = sorted(set(ids))
     if ids and not is_sqlite():
-        list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update())
+        mode = "FOR NO KEY UPDATE" if keep_references else True
+        list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode))
+
+
+def lock_name(name: str) -> None:
+    """Serialise the write transactions about one thing that may have no row yet (an e-mail address)."""
+    if not in_write_transaction():
+        raise NestedTransactionRefused("Un verrou nommé se prend dans une transaction d'écriture.")
+    if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises every writer
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))  # released at commit or rollback
 
 
 def next_in_series(counter_model, **key) -> int:

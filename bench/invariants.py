@@ -1,0 +1,154 @@
+"""Database invariants after a concurrent or interrupted run, each reported as OK or FAILED."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from peewee import JOIN, fn
+
+from models import BasketLine, Booking, CapacityOverride, Child, Household, Order, OrderCounter, OrderLine, \
+    OutgoingMail, Unit
+
+CHARGED = ("booked", "requested", "held")  # services.basket._line_total: what an order line adds
+REFUNDED = ("cancelled", "cancel_requested")  # … and what it takes off
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"  {'OK    ' if self.ok else 'FAILED'}  {self.name}" + (f" : {self.detail}" if self.detail else "")
+
+
+@dataclass
+class Before:
+    """What the database held before the run, to tell what the run created or changed."""
+
+    last_order: int = 0
+    last_booking: int = 0
+    statuses: dict[int, str] = field(default_factory=dict)
+
+
+def before() -> Before:
+    return Before(last_order=Order.select(fn.MAX(Order.id)).scalar() or 0,
+                  last_booking=Booking.select(fn.MAX(Booking.id)).scalar() or 0,
+                  statuses=dict(Booking.select(Booking.id, Booking.status).tuples()))
+
+
+def _sample(items, n: int = 5) -> str:
+    items = list(items)
+    return ", ".join(str(i) for i in items[:n]) + (f" … ({len(items)} en tout)" if len(items) > n else "")
+
+
+def no_duplicate_booking() -> Check:
+    rows = list(Booking.select(Booking.child, Booking.unit, Booking.date, fn.COUNT(Booking.id))
+                .group_by(Booking.child, Booking.unit, Booking.date).having(fn.COUNT(Booking.id) > 1).tuples())
+    return Check("aucune réservation en double (enfant, prestation, jour)", not rows, _sample(rows))
+
+
+def capacity_respected() -> Check:
+    capacities = {u.id: u.capacity for u in Unit.select() if u.capacity is not None}
+    overrides = {(o.unit_id, str(o.date)): o.capacity for o in CapacityOverride.select()}
+    counts = (Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id))
+              .where(Booking.status.in_(Booking.OCCUPYING)).group_by(Booking.unit, Booking.date).tuples())
+    over = []
+    for unit_id, day, n in counts:
+        capacity = overrides.get((unit_id, str(day)), capacities.get(unit_id))
+        if capacity is not None and n > capacity:
+            over.append(f"prestation {unit_id} le {day} : {n} > {capacity}")
+    return Check("aucune prestation au-delà de sa capacité", not over, _sample(over))
+
+
+def orders_whole(since: int = 0) -> Check:
+    """Every order (created after `since`) has lines, and a total equal to their signed prices."""
+    lines = defaultdict(list)
+    for line in OrderLine.select(OrderLine.order, OrderLine.outcome, OrderLine.price).where(OrderLine.order > since):
+        lines[line.order_id].append(line)
+    bad = []
+    orders = list(Order.select(Order.id, Order.number, Order.total).where(Order.id > since))
+    for order in orders:
+        mine = lines.get(order.id, [])
+        total = sum((l.price or 0) if l.outcome in CHARGED else -(l.price or 0) if l.outcome in REFUNDED else 0
+                    for l in mine)
+        if not mine:
+            bad.append(f"{order.number} sans ligne")
+        elif total != order.total:
+            bad.append(f"{order.number} : total {order.total} ≠ lignes {total}")
+    return Check(f"chaque commande a ses lignes et un total égal à leur somme ({len(orders)} commandes)",
+                 not bad, _sample(bad))
+
+
+def numbering_gapless() -> Check:
+    by_year = defaultdict(list)
+    for number in Order.select(Order.number).tuples():
+        year, _, n = number[0].partition("-")
+        by_year[int(year)].append(int(n))
+    problems = []
+    for year, numbers in sorted(by_year.items()):
+        if len(numbers) != len(set(numbers)):
+            problems.append(f"{year} : numéros en double")
+        expected = set(range(1, max(numbers) + 1))
+        if set(numbers) != expected:
+            problems.append(f"{year} : manquent {_sample(sorted(expected - set(numbers)))}")
+        counter = OrderCounter.get_or_none(OrderCounter.year == year)
+        if counter is None or counter.last != max(numbers):
+            problems.append(f"{year} : compteur à {counter.last if counter else '-'}, dernier numéro {max(numbers)}")
+    summary = ", ".join(f"{year} : 1 → {max(n)}" for year, n in sorted(by_year.items()))
+    return Check(f"numéros de commande uniques et sans trou ({summary})", not problems, "; ".join(problems))
+
+
+def basket_lines_attached() -> Check:
+    """No basket line for a missing household, child or unit, nor for a child of another household."""
+    rows = list(BasketLine.select(BasketLine.id)
+                .join(Child, JOIN.LEFT_OUTER, on=(BasketLine.child == Child.id)).switch(BasketLine)
+                .join(Household, JOIN.LEFT_OUTER, on=(BasketLine.household == Household.id)).switch(BasketLine)
+                .join(Unit, JOIN.LEFT_OUTER, on=(BasketLine.unit == Unit.id))
+                .where(Child.id.is_null() | Household.id.is_null() | Unit.id.is_null()
+                       | (Child.household != BasketLine.household)).tuples())
+    return Check("aucune ligne de panier orpheline", not rows, _sample(r[0] for r in rows))
+
+
+def bookings_have_order_lines(start: Before) -> Check:
+    """Every booking the run created or changed is on an order line."""
+    # A waiting booking promoted to a freed place keeps the line of the order that queued it.
+    referenced = {r[0] for r in OrderLine.select(OrderLine.booking).where(OrderLine.booking.is_null(False)).tuples()}
+    missing, touched = [], 0
+    for booking_id, status in Booking.select(Booking.id, Booking.status).tuples():
+        was = start.statuses.get(booking_id)
+        if was == status:
+            continue
+        touched += 1
+        promoted = was == "waiting_list" and status in Booking.OCCUPYING
+        if booking_id not in referenced and not promoted:
+            missing.append(f"{booking_id} ({was or 'nouvelle'} → {status})")
+    return Check(f"chaque réservation créée ou modifiée a sa ligne de commande ({touched} touchées)",
+                 not missing, _sample(missing))
+
+
+def reported_orders_exist(order_ids) -> Check:
+    ids = set(order_ids)
+    found = {r[0] for r in Order.select(Order.id).where(Order.id.in_(list(ids))).tuples()} if ids else set()
+    return Check(f"chaque commande annoncée à un parent existe ({len(ids)})", found == ids, _sample(ids - found))
+
+
+def wait_for_outbox(timeout: float) -> Check:
+    """Wait until the worker has sent every mail (none pending or being sent), or the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = dict(OutgoingMail.select(OutgoingMail.status, fn.COUNT(OutgoingMail.id))
+                      .group_by(OutgoingMail.status).tuples())
+        waiting = counts.get("pending", 0) + counts.get("sending", 0)
+        if (not waiting and not counts.get("failed")) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    detail = ", ".join(f"{status} : {n}" for status, n in sorted(counts.items()))
+    return Check(f"courriels tous envoyés par le worker ({detail})", not waiting and not counts.get("failed"))
+
+
+def all_checks(start: Before, order_ids=()) -> list[Check]:
+    return [no_duplicate_booking(), capacity_respected(), orders_whole(), numbering_gapless(),
+            basket_lines_attached(), bookings_have_order_lines(start), reported_orders_exist(order_ids)]

@@ -1,0 +1,118 @@
+"""Double clicks and two guardians at once: the same write sent several times together gives one
+normal answer each and one result in the database, never a 500 (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, User, db
+from services import accounts, basket, signup, throttle
+from services.errors import DomainError
+from tests.conftest import last_code_for
+
+MON = dt.date(2026, 11, 23)
+TUE = dt.date(2026, 11, 24)
+
+
+def race(count: int, work) -> tuple[list, list[Exception]]:
+    """Run work(n) in `count` threads released together, each on its own connection."""
+    results, errors = [], []
+    barrier = threading.Barrier(count)
+    db.close()  # the test's connection is not shared with the threads
+
+    def run(n):
+        try:
+            with db.connection_context():
+                barrier.wait()
+                results.append(work(n))
+        except Exception as error:  # noqa: BLE001 - the test looks at every error
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    db.connect(reuse_if_open=True)
+    return results, errors
+
+
+def unexpected(errors: list[Exception]) -> list[Exception]:
+    """Errors a user would see as a 500 (a DomainError is a normal answer with a message)."""
+    return [e for e in errors if not isinstance(e, DomainError)]
+
+
+@pytest.fixture
+def martin(demo, freeze):
+    freeze("2026-11-19T17:55")
+    return Household.get_by_id(demo["households"]["martin"].id)
+
+
+def test_the_same_cell_ticked_at_once_gives_one_basket_line(demo, martin):
+    lea, repas = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
+    results, errors = race(8, lambda n: basket.change_cell(martin, lea, repas, MON, True))
+    assert unexpected(errors) == []
+    assert sum(1 for r in results if r.changed) == 1
+    assert all(r.status.checked for r in results)
+    assert BasketLine.select().where(BasketLine.household == martin.id).count() == 1
+
+
+def test_a_double_submitted_sign_up_creates_one_account(app):
+    email = "double.clic@example.fr"
+    results, errors = race(6, lambda n: signup.register(email, "Double-Clic-Portail-2026!"))
+    assert unexpected(errors) == []
+    assert User.select().where(User.email == email).count() == 1
+    assert len(results) == throttle.SIGNUP_PER_EMAIL.count  # the per-address limit holds at once too
+    user = User.get(User.email == email)
+    live = EmailCode.select().where((EmailCode.user == user) & (EmailCode.voided == False)).count()  # noqa: E712
+    assert live == 1  # only the last code sent is valid, and it activates the account
+    signup.confirm_code(email, last_code_for(email))
+    assert User.get_by_id(user.id).activated
+
+
+def test_a_double_submitted_code_activates_one_household(app):
+    email = "code.double@example.fr"
+    signup.register(email, "Code-Double-Portail-2026!")
+    code = last_code_for(email)
+    households_before = Household.select().count()
+    results, errors = race(4, lambda n: signup.confirm_code(email, code))
+    assert unexpected(errors) == []
+    assert Household.select().count() == households_before + 1
+    assert User.get(User.email == email).activated
+
+
+def test_wrong_codes_sent_in_parallel_are_all_counted(app):
+    email = "devine@example.fr"
+    signup.register(email, "Devine-Le-Code-2026!")
+    right = last_code_for(email)
+    wrong = f"{(int(right) + 1) % 10000:04d}"
+    results, errors = race(8, lambda n: signup.confirm_code(email, wrong))
+    assert unexpected(errors) == [] and len(errors) == 8
+    code = EmailCode.select().join(User).where(User.email == email).order_by(EmailCode.id.desc()).first()
+    assert code.voided and code.attempts == signup.CODE_MAX_ATTEMPTS  # the brute-force limit holds
+    with pytest.raises(DomainError):
+        signup.confirm_code(email, right)
+
+
+def test_wrong_passwords_sent_in_parallel_lock_the_account(demo):
+    email = "famille.martin@example.fr"
+    results, errors = race(throttle.LOCK_AFTER + 2, lambda n: accounts.authenticate(email, "mauvais-mot-de-passe"))
+    assert unexpected(errors) == [] and len(errors) == throttle.LOCK_AFTER + 2
+    assert throttle.login_state(email).locked_until is not None  # every failure was counted
+
+
+def test_a_double_clicked_validate_makes_one_order(demo, martin):
+    lea, repas = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
+    for day in (MON, TUE):
+        basket.set_cell(martin, lea, repas, day, True)
+    orders_before = Order.select().count()
+    results, errors = race(5, lambda n: basket.validate(martin))
+    assert unexpected(errors) == []
+    made = [r.order for r in results if r.order is not None]
+    assert len(made) == 1 and Order.select().count() == orders_before + 1
+    assert OrderLine.select().where(OrderLine.order == made[0].id).count() == 2
+    assert Booking.select().where((Booking.child == lea) & (Booking.unit == repas)
+                                  & Booking.date.in_([MON, TUE])).count() == 2
+    assert basket.count(martin) == 0
