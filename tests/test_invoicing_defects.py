@@ -53,3 +53,19 @@ def test_the_database_refuses_a_duplicate_number(demo):
     Invoice.create(**dict(data, regie=demo["regies"]["periscolaire"], number="ZZ-2026-11-99999"))
     with pytest.raises(IntegrityError):  # main: (régie, number) only
         Invoice.create(**dict(data, regie=demo["regies"]["loisirs"], number="ZZ-2026-11-99999"))
+
+
+def test_a_change_after_the_invoice_shows_as_a_gap_in_the_preview(demo, freeze):
+    """What closure cannot lock (a pointage, an absence accepted late) is never hidden behind « Déjà facturé »."""
+    freeze("2026-12-01T10:00")
+    regie = demo["regies"]["periscolaire"]
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    invoicing_runs.issue_run(regie, 2026, 11)
+    invoice = _invoice(martin, regie)
+    from models import Booking
+    day = (Booking.select().where((Booking.household == martin) & (Booking.date.between(NOVEMBER, dt.date(2026, 11, 30)))
+                                  & (Booking.status == "booked")).order_by(Booking.date).first())
+    Booking.update(attendance="absent_justified").where(Booking.id == day.id).execute()
+    draft = next(d for d in invoicing.preview_run(regie, 2026, 11).drafts if d.household.id == martin.id)
+    assert draft.existing.id == invoice.id and draft.amount < invoice.amount
+    assert any(text.startswith(f"Écart avec la facture {invoice.number}") for text in draft.anomalies)
