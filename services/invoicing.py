@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from babel.dates import format_date
 from peewee import IntegrityError
@@ -59,6 +60,7 @@ class InvalidCredit(InvoicingError):
 # --- Small helpers ------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
 def day_label(day: dt.date) -> str:
     """'lun. 2 nov.' as on the seed invoices."""
     return format_date(day, "EEE d MMM", locale=LOCALE)

@@ -15,7 +15,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models import Activity, Attendance, Booking, Household, Invoice, InvoicePeriodLock, InvoicingRun, Regie, Unit, User
+from models import (Activity, Attendance, Booking, DirectDebitMandate, Household, Invoice, InvoicePeriodLock, InvoicingRun,
+                    Regie, Unit, User)
 from services import billing_periods, clock, invoicing
 from services.errors import DomainError, NotFound
 from services.invoice_numbers import CODE_PATTERN, NumberingError
@@ -26,6 +27,7 @@ log = logging.getLogger("portail.invoicing")
 ACTIVE = ("queued", "running")
 STALL_AFTER = dt.timedelta(minutes=2)  # no sign of life for that long: the worker was stopped
 SKIP_BATCH = 500  # households already invoiced are recorded this many at a time
+PAYER_BATCH = 200  # payers and SEPA mandates are read for this many households at a time
 
 
 class RunRefused(DomainError):
@@ -170,7 +172,9 @@ def _work(run: InvoicingRun, attempt: int, on_progress) -> None:
     _update(run.id, attempt, households_total=total)
     shared: dict = {}  # units and tariff bands, loaded once for the whole run
     skips: list[int] = []
-    for household_id in households:
+    for index, household_id in enumerate(households):
+        if index % PAYER_BATCH == 0:  # payers and mandates of the next households in two queries
+            shared["payers"], shared["debit"] = _payers_and_mandates(households[index:index + PAYER_BATCH])
         if household_id in invoiced:
             skips.append(household_id)  # invoiced before this run: recorded in batches, not one by one
             if len(skips) >= SKIP_BATCH:
@@ -202,6 +206,12 @@ def _households_to_invoice(regie_id: int, start: dt.date, end: dt.date, after: i
     return sorted({row[0] for row in booked} | {row[0] for row in present})
 
 
+def _payers_and_mandates(households: list[int]) -> tuple[dict[int, tuple[str, str]], set[int]]:
+    on_debit = {row[0] for row in DirectDebitMandate.select(DirectDebitMandate.household)
+                .where(DirectDebitMandate.household.in_(households) & DirectDebitMandate.active).tuples()}
+    return invoicing.payers_of(households), on_debit
+
+
 def _already_invoiced(regie_id: int, start: dt.date, households: list[int]) -> set[int]:
     rows = (InvoicePeriodLock.select(InvoicePeriodLock.household)
             .where((InvoicePeriodLock.regie == regie_id) & (InvoicePeriodLock.period_start == start)).tuples())
@@ -211,20 +221,19 @@ def _already_invoiced(regie_id: int, start: dt.date, households: list[int]) -> s
 
 def _issue_household(run: InvoicingRun, attempt: int, household_id: int, start: dt.date, end: dt.date,
                      shared: dict) -> Invoice | None:
-    """One household: its draft read and its invoice written in one transaction with the run's counters."""
+    """One household: its draft read and its invoice written in one transaction with the run's counters
+    (read inside, so a day booked at the desk a moment ago is on the invoice, or waits for the next run)."""
     with write_transaction():
         lock_rows(Household, [household_id])  # PostgreSQL: a desk booking for this family waits, or comes after
         invoice = None
-        if not InvoicePeriodLock.select().where((InvoicePeriodLock.regie == run.regie_id)
-                                                & (InvoicePeriodLock.household == household_id)
-                                                & (InvoicePeriodLock.period_start == start)).exists():
-            draft = invoicing.collect(start, end, regie=run.regie, households=[household_id], shared=shared).get(household_id)
-            if draft is not None and draft.amount > 0:
-                try:
-                    invoice = invoicing.issue_invoice(run.regie, draft.household, start, end, draft.lines,
-                                                      run.requested_by, run=run)
-                except invoicing.AlreadyInvoiced:
-                    invoice = None
+        draft = invoicing.collect(start, end, regie=run.regie, households=[household_id], shared=shared).get(household_id)
+        if draft is not None and draft.amount > 0:
+            payer = shared["payers"].get(household_id, (draft.household.name, ""))
+            try:
+                invoice = invoicing.issue_invoice(run.regie, draft.household, start, end, draft.lines, run.requested_by,
+                                                  payer=payer, direct_debit=household_id in shared["debit"], run=run)
+            except invoicing.AlreadyInvoiced:  # issued by someone else since the run started
+                invoice = None
         _update(run.id, attempt, households_done=InvoicingRun.households_done + 1, cursor=household_id,
                 invoices_issued=InvoicingRun.invoices_issued + int(invoice is not None),
                 amount_issued=InvoicingRun.amount_issued + (invoice.amount if invoice else 0),
