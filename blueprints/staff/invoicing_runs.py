@@ -25,7 +25,7 @@ FINISHED = 286  # htmx stops polling on this status (and still swaps the content
 class PeriodForm(FlaskForm):
     """A régie and a month, from the billing page's hidden fields."""
 
-    regie = IntegerField(validators=[InputRequired()])
+    regie = IntegerField(validators=[InputRequired(), NumberRange(1, 2 ** 63 - 1)])
     annee = IntegerField(validators=[InputRequired(), NumberRange(2000, 2100)])
     mois = IntegerField(validators=[InputRequired(), NumberRange(1, 12)])
 
