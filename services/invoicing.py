@@ -133,7 +133,8 @@ class Draft:
 class _Catalogue:
     """Units, activities, bands and children loaded once for a whole collect (no query per booking).
 
-    `shared` (a dict kept by a run across its households) keeps units and bands between calls."""
+    `shared` (a dict kept by a run across its households) keeps units and bands between calls, and
+    may hold children and households the run read ahead ("children", "households": id → row)."""
 
     def __init__(self, unit_ids: Iterable[int], child_ids: Iterable[int], shared: dict | None = None):
         unit_ids, child_ids = set(unit_ids), set(child_ids)
@@ -145,7 +146,11 @@ class _Catalogue:
             units.update(fresh)
             bands.update(pricing.bands_by_unit(fresh))
         self.units, self.bands = units, bands
-        self.children = {c.id: c for c in Child.select().where(Child.id.in_(list(child_ids)))} if child_ids else {}
+        known = shared.get("children", {})
+        self.children = {i: known[i] for i in child_ids if i in known}
+        missing = [i for i in child_ids if i not in known]
+        if missing:
+            self.children.update({c.id: c for c in Child.select().where(Child.id.in_(missing))})
 
 
 def _charge(booking: Booking, unit: Unit, household: Household, child: Child, bands) -> tuple[str, int]:
@@ -193,8 +198,11 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
     catalogue = _Catalogue({b.unit_id for b in bookings} | {p.unit_id for p in presences},
                            {b.child_id for b in bookings} | {p.child_id for p in presences}, shared)
     household_ids = {b.household_id for b in bookings} | {p.household_id for p in presences}
-    household_rows = {h.id: h for h in Household.select().where(Household.id.in_(list(household_ids)))} \
-        if household_ids else {}
+    known = (shared or {}).get("households", {})
+    household_rows = {i: known[i] for i in household_ids if i in known}
+    missing = [i for i in household_ids if i not in known]
+    if missing:
+        household_rows.update({h.id: h for h in Household.select().where(Household.id.in_(missing))})
 
     drafts: dict[int, Draft] = {}
     grouped: dict[tuple, DraftLine] = {}

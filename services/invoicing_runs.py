@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models import (Activity, Attendance, Booking, DirectDebitMandate, Household, Invoice, InvoicePeriodLock, InvoicingRun,
+from models import (Activity, Attendance, Booking, Child, DirectDebitMandate, Household, Invoice, InvoicePeriodLock, InvoicingRun,
                     Regie, Unit, User)
 from services import billing_periods, clock, invoicing
 from services.errors import DomainError, NotFound
@@ -27,7 +27,7 @@ log = logging.getLogger("portail.invoicing")
 ACTIVE = ("queued", "running")
 STALL_AFTER = dt.timedelta(minutes=2)  # no sign of life for that long: the worker was stopped
 SKIP_BATCH = 500  # households already invoiced are recorded this many at a time
-PAYER_BATCH = 200  # payers and SEPA mandates are read for this many households at a time
+READ_AHEAD = 200  # households, children, payers and mandates are read for this many households at a time
 
 
 class RunRefused(DomainError):
@@ -173,8 +173,8 @@ def _work(run: InvoicingRun, attempt: int, on_progress) -> None:
     shared: dict = {}  # units and tariff bands, loaded once for the whole run
     skips: list[int] = []
     for index, household_id in enumerate(households):
-        if index % PAYER_BATCH == 0:  # payers and mandates of the next households in two queries
-            shared["payers"], shared["debit"] = _payers_and_mandates(households[index:index + PAYER_BATCH])
+        if index % READ_AHEAD == 0:  # who they are (not what they consumed) read for the next households at once
+            _read_ahead(shared, households[index:index + READ_AHEAD])
         if household_id in invoiced:
             skips.append(household_id)  # invoiced before this run: recorded in batches, not one by one
             if len(skips) >= SKIP_BATCH:
@@ -206,10 +206,14 @@ def _households_to_invoice(regie_id: int, start: dt.date, end: dt.date, after: i
     return sorted({row[0] for row in booked} | {row[0] for row in present})
 
 
-def _payers_and_mandates(households: list[int]) -> tuple[dict[int, tuple[str, str]], set[int]]:
-    on_debit = {row[0] for row in DirectDebitMandate.select(DirectDebitMandate.household)
-                .where(DirectDebitMandate.household.in_(households) & DirectDebitMandate.active).tuples()}
-    return invoicing.payers_of(households), on_debit
+def _read_ahead(shared: dict, households: list[int]) -> None:
+    """Households, children, payers and SEPA mandates of the next households: a few queries, not four
+    per household. Their bookings and pointages are read in each one's own transaction."""
+    shared["households"] = {h.id: h for h in Household.select().where(Household.id.in_(households))}
+    shared["children"] = {c.id: c for c in Child.select().where(Child.household.in_(households))}
+    shared["payers"] = invoicing.payers_of(households)
+    shared["debit"] = {row[0] for row in DirectDebitMandate.select(DirectDebitMandate.household)
+                       .where(DirectDebitMandate.household.in_(households) & DirectDebitMandate.active).tuples()}
 
 
 def _already_invoiced(regie_id: int, start: dt.date, households: list[int]) -> set[int]:
