@@ -170,7 +170,9 @@ def _work(run: InvoicingRun, attempt: int, on_progress) -> None:
     invoiced = _already_invoiced(run.regie_id, start, households)
     done, total, issued = run.households_done, run.households_done + len(households), run.invoices_issued
     _update(run.id, attempt, households_total=total)
-    shared: dict = {}  # units and tariff bands, loaded once for the whole run
+    # Read once for the run: the régie's units (locked per household), then units and tariff bands
+    # (collect's cache) and, READ_AHEAD at a time, households, children, payers and mandates.
+    shared: dict = {"unit_ids": [u.id for u in Unit.select(Unit.id).join(Activity).where(Activity.regie == run.regie_id)]}
     skips: list[int] = []
     for index, household_id in enumerate(households):
         if index % READ_AHEAD == 0:  # who they are (not what they consumed) read for the next households at once
@@ -228,7 +230,9 @@ def _issue_household(run: InvoicingRun, attempt: int, household_id: int, start: 
     """One household: its draft read and its invoice written in one transaction with the run's counters
     (read inside, so a day booked at the desk a moment ago is on the invoice, or waits for the next run)."""
     with write_transaction():
-        lock_rows(Household, [household_id])  # PostgreSQL: a desk booking for this family waits, or comes after
+        # PostgreSQL: the régie's units, as placement and staff decisions lock them, so a booking being
+        # made for this family is either committed and read here, or made after and sees the invoice.
+        lock_rows(Unit, shared["unit_ids"])
         invoice = None
         draft = invoicing.collect(start, end, regie=run.regie, households=[household_id], shared=shared).get(household_id)
         if draft is not None and draft.amount > 0:

@@ -4,14 +4,13 @@ with no duplicate and no gap; `flask invoice` in a terminal; the htmx-polled pro
 without JavaScript. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 
 import jobs
 from models import Invoice, InvoicingRun, NumberCounter
-from services import clock, invoicing, invoicing_runs
+from services import invoicing, invoicing_runs
 from tests.conftest import post_form
 from tests.test_invoicing import DAYS, book, clear_billing, make_household
 
