@@ -181,12 +181,3 @@ def period_state(regie: Regie, year: int, month: int) -> PeriodState:
                                           & InvoicingRun.status.in_(ACTIVE_RUN)).exists()
     return PeriodState(regie, start, end, closure_of(regie, start), is_over(end), invoiced, running)
 
-
-def close_invoiced_months() -> int:
-    """Close every régie × month that already has invoices (a database from before closures), so a
-    day of an invoiced month is locked like any other; returns how many months were closed."""
-    before = ClosedPeriod.select().count()
-    months = InvoicePeriodLock.select(InvoicePeriodLock.regie, InvoicePeriodLock.period_start).distinct().tuples()
-    for regie_id, start in list(months):
-        ClosedPeriod.insert(regie=regie_id, period_start=start, closed_at=clock.local_now()).on_conflict_ignore().execute()
-    return ClosedPeriod.select().count() - before

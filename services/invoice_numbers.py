@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
-
-from peewee import Cast, fn
 
 from models import Invoice, NumberCounter, Regie
 from services.errors import DomainError, InvalidInput
@@ -67,42 +64,3 @@ def next_number(regie: Regie, kind: str, issued_on: dt.date) -> str:
     rank = next_in_series(NumberCounter, regie=regie.id, kind=kind, year=issued_on.year)
     return format_number(regie.code, kind, issued_on, rank)
 
-
-# --- A database from before régie codes (the migration that adds them calls this) ---------------------
-
-SMALL_WORDS = {"REGIE", "DE", "DU", "DES", "LA", "LE", "LES", "L", "D", "ET", "A", "AU", "AUX"}
-
-
-def code_from_name(name: str, taken: set[str]) -> str:
-    """A free code made from a régie's name: « Régie périscolaire » → PERI, « Régie accueil de loisirs » → ACLO."""
-    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().upper()
-    words = [w for w in re.findall(r"[A-Z0-9]+", plain) if w not in SMALL_WORDS] or ["REGIE"]
-    base = words[0][:4] if len(words) == 1 else (words[0][:2] + words[1][:2])
-    base = base if len(base) >= 2 else (base + "RG")[:4]
-    code, n = base, 1
-    while code in taken:
-        n += 1
-        code = f"{base[:8 - len(str(n))]}{n}"
-    return code
-
-
-def backfill_codes_and_legacy_numbers() -> list[str]:
-    """Give every régie without a valid code one, and mark the old numbers two régies both issued
-    (kept as printed, never renumbered) so the unique index on (number, legacy_series) holds.
-    Call inside the migration's transaction; returns what was done, in French."""
-    done = []
-    regies = list(Regie.select().order_by(Regie.id))
-    taken = {r.code for r in regies if CODE_PATTERN.fullmatch(r.code or "")}
-    taken |= {number.split("-")[0] for (number,) in Invoice.select(Invoice.number).tuples() if "-" in number}
-    for regie in regies:
-        if not CODE_PATTERN.fullmatch(regie.code or ""):
-            regie.code = code_from_name(regie.name, taken)
-            taken.add(regie.code)
-            Regie.update(code=regie.code).where(Regie.id == regie.id).execute()
-            done.append(f"régie « {regie.name} » : code {regie.code}")
-    shared = (Invoice.select(Invoice.number).where(Invoice.legacy_series == "").group_by(Invoice.number)
-              .having(fn.COUNT(fn.DISTINCT(Invoice.regie)) > 1).tuples())
-    for (number,) in list(shared):
-        Invoice.update(legacy_series=Cast(Invoice.regie, "VARCHAR")).where(Invoice.number == number).execute()
-        done.append(f"numéro {number} porté par plusieurs régies : conservé tel quel")
-    return done

@@ -70,34 +70,3 @@ def test_a_change_after_the_invoice_shows_as_a_gap_in_the_preview(demo, freeze):
     assert draft.existing.id == invoice.id and draft.amount < invoice.amount
     assert any(text.startswith(f"Écart avec la facture {invoice.number}") for text in draft.anomalies)
 
-
-def test_a_database_from_before_codes_is_brought_up_without_renumbering(demo):
-    """What the migration adding codes does: régies get codes, numbers two régies share are kept as
-    printed and marked, invoiced months are closed; then the unique indexes can be built."""
-    from models import ClosedPeriod, Regie, db
-    from services import invoice_numbers
-    db.execute_sql("DROP INDEX invoice_number_legacy_series")
-    db.execute_sql("DROP INDEX regie_code")
-    try:
-        for invoice in Invoice.select():  # main's numbers: « F2026-11-00001 » in both régies
-            Invoice.update(number=invoice.number.replace("PERI-", "F").replace("ALSH-", "F")).where(
-                Invoice.id == invoice.id).execute()
-        Regie.update(code="").execute()
-        ClosedPeriod.delete().execute()
-        old = {i.id: i.number for i in Invoice.select()}
-        assert len(set(old.values())) < len(old)
-        done = invoice_numbers.backfill_codes_and_legacy_numbers()
-        assert billing_periods.close_invoiced_months() == 2 and billing_periods.close_invoiced_months() == 0
-    finally:
-        Invoice._schema.create_indexes(safe=True)
-        Regie._schema.create_indexes(safe=True)
-    assert {r.name: r.code for r in Regie.select()} == {"Régie périscolaire": "PERI", "Régie accueil de loisirs": "ACLO"}
-    assert {i.id: i.number for i in Invoice.select()} == old  # never renumbered
-    assert all(i.legacy_series == str(i.regie_id) for i in Invoice.select())
-    assert "régie « Régie périscolaire » : code PERI" in done
-    assert invoice_numbers.code_from_name("Régie périscolaire", {"PERI"}) == "PERI2"
-    data = {f.name: getattr(Invoice.get(), f.name) for f in Invoice._meta.sorted_fields
-            if f.name not in ("id", "legacy_series")}
-    Invoice.create(**dict(data, number="ACLO-2026-11-00001"))
-    with pytest.raises(IntegrityError):  # the rebuilt index holds for every new number
-        Invoice.create(**dict(data, number="ACLO-2026-11-00001"))
