@@ -1,4 +1,4 @@
-"""The `flask --app app …` commands (refresh-holidays and expire-orders are registered by their blueprints)."""
+"""The `flask --app app …` commands (refresh-holidays, expire-orders and invoice are registered by their blueprints)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,7 +13,7 @@ import click
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from models import db
-from services import basket, calendar, clock, mail, orders
+from services import basket, calendar, clock, invoicing_runs, mail, orders
 
 log = logging.getLogger("portail.jobs")
 
@@ -53,6 +53,23 @@ def deliver_mail() -> str:
     """Deliver the outbox now (queued by the web app after a request that wrote mail)."""
     report = mail.deliver_due()
     return f"{report.sent} envoyé(s), {report.failed} échec(s)"
+
+
+@huey.task()
+def run_invoicing(run_id: int) -> str:
+    """An invoicing run queued by « Émettre » or « Reprendre »: household by household, resumable."""
+    run = invoicing_runs.execute_run(run_id)
+    return f"{run.households_done} / {run.households_total} foyers, {run.invoices_issued} facture(s) : {run.status}"
+
+
+def queue_invoicing_run(run_id: int) -> bool:
+    """Hand a queued run to the worker; False if the queue is unreachable (the run waits, « Reprendre » later)."""
+    try:
+        run_invoicing(run_id)
+    except Exception:  # noqa: BLE001 - the run stays queued and shows as waiting for the worker
+        log.warning("file de tâches injoignable : la facturation %s attend", run_id, exc_info=True)
+        return False
+    return True
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -49,6 +49,8 @@ from models.orders import (
 from models.billing import (
     Attendance,
     NumberCounter,
+    ClosedPeriod,
+    InvoicingRun,
     Invoice,
     InvoicePeriodLock,
     InvoiceLine,
@@ -97,6 +99,8 @@ __all__ = [
     "AbsenceDeclaration",
     "Attendance",
     "NumberCounter",
+    "ClosedPeriod",
+    "InvoicingRun",
     "Invoice",
     "InvoicePeriodLock",
     "InvoiceLine",

@@ -13,7 +13,9 @@ class Regie(BaseModel):
     """A régie de recettes: invoices are numbered per régie."""
 
     name = CharField(unique=True)
-    code = CharField(default="")  # short code used in invoice numbers, e.g. "PERI"
+    # Short code (2–8 capitals or digits, unique) that starts the régie's invoice numbers, e.g.
+    # "PERI-2026-11-00001": numbers stay unique across the commune. No default: it is required.
+    code = CharField(unique=True)
     prepayment = BooleanField(default=False)  # "au comptant": orders are paid before confirmation
     payment_days = IntegerField(default=30)  # invoices are due N days after issue (billing, issue 6)
     treasury_days = IntegerField(default=0)  # payable online N days after issue ("en cours de validation")

@@ -38,6 +38,53 @@ class NumberCounter(BaseModel):
         indexes = ((("regie", "kind", "year"), True),)
 
 
+class ClosedPeriod(BaseModel):
+    """A régie × month closed for invoicing: parents can no longer book or cancel its days.
+
+    Staff close a month before its end to invoice it early; requesting an invoicing run closes it too.
+    """
+
+    regie = ForeignKeyField(Regie, backref="+", on_delete="CASCADE")
+    period_start = DateField()  # first day of the month
+    closed_at = DateTimeField()
+    closed_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("regie", "period_start"), True),)
+
+
+class InvoicingRun(BaseModel):
+    """One invoicing run of a régie × month, done by the worker household by household.
+
+    Progress counters change in the same transaction as each invoice, so they are exact after a
+    crash; `cursor` is the last household handled (households are taken in id order), `attempt`
+    lets a resumed run stop an older worker that would still be alive.
+    """
+
+    STATUSES = {"queued": "En attente", "running": "En cours", "done": "Terminée", "failed": "Échec"}
+
+    regie = ForeignKeyField(Regie, backref="+", on_delete="CASCADE")
+    period_start = DateField()
+    requested_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    origin = CharField(default="web")  # web, terminal
+    requested_at = DateTimeField()
+    status = CharField(default="queued", index=True)
+    households_total = IntegerField(default=0)
+    households_done = IntegerField(default=0)
+    invoices_issued = IntegerField(default=0)
+    amount_issued = IntegerField(default=0)  # cents
+    skipped = IntegerField(default=0)  # already invoiced, or nothing to invoice
+    cursor = IntegerField(default=0)  # id of the last household handled
+    attempt = IntegerField(default=0)
+    error = TextField(default="")
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    heartbeat_at = DateTimeField(null=True)  # last sign of life of the worker doing it
+
+    class Meta:
+        indexes = ((("regie", "period_start"), False),)
+
+
 class Invoice(BaseModel):
     """An issued facture (kind "invoice") or avoir (kind "credit"): never edited once issued.
 
@@ -49,6 +96,10 @@ class Invoice(BaseModel):
     household = ForeignKeyField(Household, backref="invoices", on_delete="RESTRICT")
     kind = CharField(default="invoice")  # invoice, credit
     number = CharField()
+    # "" for every number unique across the commune (all numbers since régie codes). An older number
+    # that another régie's invoice also carries (F2026-11-00002 twice) keeps it, never renumbered,
+    # and has its régie's id here, so the unique index on (number, legacy_series) still holds.
+    legacy_series = CharField(default="")
     period_start = DateField()
     period_end = DateField()
     issued_at = DateTimeField()
@@ -65,9 +116,10 @@ class Invoice(BaseModel):
     quotient_familial = IntegerField(null=True)  # QF when issued, printed on the PDF
     direct_debit = BooleanField(default=False)  # household on prélèvement when issued
     issued_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    run = ForeignKeyField(InvoicingRun, null=True, backref="invoices", on_delete="SET NULL")
 
     class Meta:
-        indexes = ((("regie", "number"), True), (("regie", "household", "period_start", "kind"), False))
+        indexes = ((("number", "legacy_series"), True), (("regie", "household", "period_start", "kind"), False))
 
     @property
     def balance(self) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from models import (Activity, CapacityOverride, Closure, DeadlinePolicy, ExtraDay, Regie, School, TariffBand, Unit,
                     User)
-from services import accounts, calendar, deadlines
+from services import accounts, calendar, deadlines, invoice_numbers
 from services.errors import InvalidInput
 from services.formatting import parse_money
 from services.transactions import write_transaction
@@ -229,7 +229,8 @@ def _unbooked_presence(data: Mapping) -> str:
 
 
 def save_regie(staff: User, regie: Regie, data: Mapping) -> Regie:
-    """Billing settings of a régie: due date delay, delay before online payment, prepayment."""
+    """Billing settings of a régie: code of its numbers, due date delay, delay before online payment, prepayment."""
+    code = invoice_numbers.normalise_code(data.get("code"))
     payment_days = _int(data, "payment_days", "le délai de paiement (en jours)", required=True, minimum=1,
                         maximum=365)
     treasury_days = _int(data, "treasury_days", "le délai avant paiement en ligne (en jours)", required=True,
@@ -239,11 +240,13 @@ def save_regie(staff: User, regie: Regie, data: Mapping) -> Regie:
                            "la facture doit pouvoir être payée avant son échéance.", "treasury_days")
     prepayment = _flag(data, "prepayment")
     changes = []
-    for name, value in (("payment_days", payment_days), ("treasury_days", treasury_days), ("prepayment", prepayment)):
+    for name, value in (("code", code), ("payment_days", payment_days), ("treasury_days", treasury_days),
+                        ("prepayment", prepayment)):
         if getattr(regie, name) != value:
             changes.append(f"{name}: {getattr(regie, name)} → {value}")
             setattr(regie, name, value)
     with write_transaction():
+        invoice_numbers.check_code_available(regie, code)  # under the lock: two régies cannot take one code
         regie.save()
         accounts.audit(staff, "regie.update", regie, f"{regie.name} : " + ("; ".join(changes) or "inchangé"))
     return regie

@@ -25,7 +25,7 @@ from models import (
     Household,
     Unit,
 )
-from services import clock, deadlines, formatting, pricing
+from services import billing_periods, clock, deadlines, formatting, pricing
 from services.calendar import CalendarData, daterange
 from services.errors import DomainError
 
@@ -47,6 +47,7 @@ STATE_LABELS = {
     "present": "Présent",
     "anomaly": "Anomalie",
     "held": "En attente de paiement",
+    "period_closed": "Clôturé",
 }
 ACTIVE = ("requested", "booked", "waiting_list", "cancel_requested", "held")  # a booking the family still holds
 OCCUPYING = Booking.OCCUPYING
@@ -97,6 +98,7 @@ class DayStatus:
     booking_id: int | None = None
     deadline: dt.datetime | None = None  # booking deadline (aware, Paris)
     cancel_deadline: dt.datetime | None = None
+    period_closed: bool = False  # the régie's month is closed for invoicing (billing_periods)
 
     @property
     def checked(self) -> bool:
@@ -120,7 +122,7 @@ class DayStatus:
 STATE_ICONS = {
     "closed": "–", "not_enrolled": "∅", "locked": "🔒", "available": "○", "basket_add": "+",
     "basket_remove": "−", "requested": "⏳", "booked": "✓", "waiting_list": "…", "full": "✕",
-    "cancel_requested": "↺", "held": "€", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
+    "cancel_requested": "↺", "held": "€", "period_closed": "🔒", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
 }
 
 
@@ -171,6 +173,7 @@ class StatusContext:
                          for p in DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} \
             if policy_ids else {}
         self.calendar = CalendarData.load(start, end, unit_ids)
+        self.closed_months = billing_periods.closed_months({u.activity.regie_id for u in units}, start, end)
         self.holidays = self.calendar.holiday_dates()
 
         self.enrolments: dict[tuple[int, int], Enrolment] = {}
@@ -254,6 +257,10 @@ class StatusContext:
         queue = self.waiting.get((booking.unit_id, booking.date), [])
         return sum(1 for seq in queue if seq < booking.sequence) + 1
 
+    def is_period_closed(self, unit: Unit, day: dt.date) -> bool:
+        """Whether the day's month is closed for invoicing in the unit's régie."""
+        return (unit.activity.regie_id, day.replace(day=1)) in self.closed_months
+
     def status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
         """The state of one cell (see DESIGN.md section 4)."""
         info = self.calendar.day_info(unit, day)
@@ -265,8 +272,10 @@ class StatusContext:
         places = self.places_left(unit, day)
         booking_limit = self.booking_deadline(unit, day)
         cancel_limit = self.cancel_deadline(unit, day)
+        period_closed = self.is_period_closed(unit, day)
         common = dict(price=price, places_left=places, deadline=booking_limit, cancel_deadline=cancel_limit,
-                      booking_status=booking.status if booking else None, booking_id=booking.id if booking else None)
+                      booking_status=booking.status if booking else None, booking_id=booking.id if booking else None,
+                      period_closed=period_closed)
         if held is not None and held.attendance:
             state = {"present": "present", "absent": "absent", "absent_justified": "absent_justified"}.get(
                 held.attendance, "anomaly")
@@ -281,8 +290,10 @@ class StatusContext:
             return _status("not_enrolled", reason=reason, **common)
 
         past_day = day < self.now.date()
-        cancel_open = not past_day and self.now <= cancel_limit
+        cancel_open = not past_day and self.now <= cancel_limit and not period_closed
         book_refusal = self._booking_refusal(activity, day, booking_limit, past_day)
+        if period_closed and not past_day:
+            book_refusal = billing_periods.CLOSED_MESSAGE
         full = places is not None and places <= 0
         will_wait = full and unit.waiting_list
         last_places = places is not None and 0 < places <= (unit.last_places_threshold or 0)
@@ -296,6 +307,7 @@ class StatusContext:
                 return _status("basket_add", reason=reason, basket="add", can_book=book_refusal is None,
                                **flags, **common)
             reason = ("Annulation à valider dans le panier" if cancel_open
+                      else billing_periods.CLOSED_MESSAGE if period_closed
                       else deadlines.locked_reason(cancel_limit, cancel=True))
             return _status("basket_remove", reason=reason, basket="remove", can_cancel=cancel_open,
                            **flags, **common)
@@ -317,12 +329,14 @@ class StatusContext:
                 return _status("cancel_requested", reason="Demande d'annulation en attente de validation",
                                **flags, **common)
             reason = (f"Réservé, annulable jusqu'au {deadlines.format_deadline(cancel_limit)}" if cancel_open
+                      else billing_periods.CLOSED_MESSAGE if period_closed and not past_day
                       else deadlines.locked_reason(cancel_limit, cancel=True))
             return _status("booked", reason=reason, can_cancel=cancel_open, can_declare_absence=can_absent,
                            **flags, **common)
 
         if book_refusal is not None:
-            return _status("locked", reason=book_refusal, **flags, **common)
+            state = "period_closed" if period_closed and not past_day else "locked"
+            return _status(state, reason=book_refusal, **flags, **common)
         if full and not unit.waiting_list:
             return _status("full", reason="Complet", **flags, **common)
         if will_wait:

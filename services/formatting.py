@@ -5,7 +5,7 @@ import datetime as dt
 from functools import lru_cache
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 LOCALE = "fr_FR"
 
@@ -64,6 +64,11 @@ def money(cents: int | None) -> str:
     if cents is None:
         return ""
     return format_currency(cents / 100, "EUR", locale=LOCALE)
+
+
+def number(value: int | None) -> str:
+    """'2 000' (French grouping, narrow no-break space) from 2000."""
+    return "" if value is None else format_decimal(value, locale=LOCALE)
 
 
 def parse_money(text: str) -> int:

@@ -2,9 +2,10 @@
 
 Consumptions are the booked days of the régie's units in the period (priced by services.pricing),
 plus presences without booking as each unit says. An invoice is issued in one transaction that
-also bumps the régie's counter row (locked), so numbers are gapless and chronological; a unique
-row per régie × household × month makes a second or restarted run skip what is already issued.
-Issued invoices are never edited: a correction is a credit note (avoir) with its own number.
+also bumps the régie's counter row (locked), so numbers are gapless and chronological
+(services.invoice_numbers); a unique row per régie × household × month makes a second or restarted
+run skip what is already issued. Issued invoices are never edited: a correction is a credit note
+(avoir) with its own number. The run itself, as a background job, is services.invoicing_runs.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from babel.dates import format_date
 from peewee import IntegrityError
@@ -27,16 +29,18 @@ from models import (
     Invoice,
     InvoiceLine,
     InvoicePeriodLock,
-    NumberCounter,
+    InvoicingRun,
     Regie,
     TariffBand,
     Unit,
     User,
 )
 from services import clock, formatting, pricing
+from services.billing_periods import InvalidPeriod, month_bounds, month_label  # noqa: F401 - part of this API
 from services.booking import _as_date
 from services.errors import DomainError
-from services.transactions import is_sqlite, next_in_series, write_transaction
+from services.invoice_numbers import next_number
+from services.transactions import is_sqlite, write_transaction
 
 LOCALE = "fr_FR"
 
@@ -49,10 +53,6 @@ class AlreadyInvoiced(InvoicingError):
     """This household already has an invoice of this régie for this month."""
 
 
-class InvalidPeriod(InvoicingError):
-    pass
-
-
 class InvalidCredit(InvoicingError):
     pass
 
@@ -60,20 +60,7 @@ class InvalidCredit(InvoicingError):
 # --- Small helpers ------------------------------------------------------------------------------
 
 
-def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
-    """First and last day of a month; a month outside 1…12 or a silly year is refused."""
-    if not (1 <= month <= 12) or not (2000 <= year <= 2100):
-        raise InvalidPeriod("Choisissez un mois et une année valides.", "month")
-    start = dt.date(year, month, 1)
-    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    return start, end
-
-
-def month_label(day: dt.date) -> str:
-    """'novembre 2026'."""
-    return format_date(day, "LLLL y", locale=LOCALE)
-
-
+@lru_cache(maxsize=1024)
 def day_label(day: dt.date) -> str:
     """'lun. 2 nov.' as on the seed invoices."""
     return format_date(day, "EEE d MMM", locale=LOCALE)
@@ -144,14 +131,26 @@ class Draft:
 
 
 class _Catalogue:
-    """Units, activities, bands and children loaded once for a whole run (no query per booking)."""
+    """Units, activities, bands and children loaded once for a whole collect (no query per booking).
 
-    def __init__(self, unit_ids: Iterable[int], child_ids: Iterable[int]):
+    `shared` (a dict kept by a run across its households) keeps units and bands between calls, and
+    may hold children and households the run read ahead ("children", "households": id → row)."""
+
+    def __init__(self, unit_ids: Iterable[int], child_ids: Iterable[int], shared: dict | None = None):
         unit_ids, child_ids = set(unit_ids), set(child_ids)
-        self.units = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list(unit_ids)))} \
-            if unit_ids else {}
-        self.bands = pricing.bands_by_unit(self.units)
-        self.children = {c.id: c for c in Child.select().where(Child.id.in_(list(child_ids)))} if child_ids else {}
+        shared = {} if shared is None else shared
+        units, bands = shared.setdefault("units", {}), shared.setdefault("bands", {})
+        missing = [i for i in unit_ids if i not in units]
+        if missing:
+            fresh = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(missing))}
+            units.update(fresh)
+            bands.update(pricing.bands_by_unit(fresh))
+        self.units, self.bands = units, bands
+        known = shared.get("children", {})
+        self.children = {i: known[i] for i in child_ids if i in known}
+        missing = [i for i in child_ids if i not in known]
+        if missing:
+            self.children.update({c.id: c for c in Child.select().where(Child.id.in_(missing))})
 
 
 def _charge(booking: Booking, unit: Unit, household: Household, child: Child, bands) -> tuple[str, int]:
@@ -172,11 +171,13 @@ def _charge(booking: Booking, unit: Unit, household: Household, child: Child, ba
 
 
 def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
-            households: Iterable[int] | None = None, today: dt.date | None = None) -> dict[int, Draft]:
+            households: Iterable[int] | None = None, today: dt.date | None = None,
+            shared: dict | None = None) -> dict[int, Draft]:
     """Drafts per household for the booked days (and presences without booking) in [start, end].
 
     `regie` limits to its activities; `households` to some household ids; `today` (default: the
-    clock) decides which past booked days lack a pointage (an anomaly for staff).
+    clock) decides which past booked days lack a pointage (an anomaly for staff); `shared` caches
+    units and bands across calls (see _Catalogue).
     """
     today = today or clock.today()
     query = (Booking.select(Booking.id, Booking.household, Booking.child, Booking.unit, Booking.date,
@@ -195,10 +196,13 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
     bookings = list(query.order_by(Booking.household, Booking.child, Booking.unit, Booking.date))
     presences = list(presences)
     catalogue = _Catalogue({b.unit_id for b in bookings} | {p.unit_id for p in presences},
-                           {b.child_id for b in bookings} | {p.child_id for p in presences})
+                           {b.child_id for b in bookings} | {p.child_id for p in presences}, shared)
     household_ids = {b.household_id for b in bookings} | {p.household_id for p in presences}
-    household_rows = {h.id: h for h in Household.select().where(Household.id.in_(list(household_ids)))} \
-        if household_ids else {}
+    known = (shared or {}).get("households", {})
+    household_rows = {i: known[i] for i in household_ids if i in known}
+    missing = [i for i in household_ids if i not in known]
+    if missing:
+        household_rows.update({h.id: h for h in Household.select().where(Household.id.in_(missing))})
 
     drafts: dict[int, Draft] = {}
     grouped: dict[tuple, DraftLine] = {}
@@ -283,39 +287,20 @@ def preview_run(regie: Regie, year: int, month: int, today: dt.date | None = Non
                 .where((InvoicePeriodLock.regie == regie) & (InvoicePeriodLock.period_start == start))}
     for household_id, draft in drafts.items():
         draft.existing = existing.get(household_id)
+        if draft.existing is not None and draft.existing.amount != draft.amount:
+            # Something changed after the invoice (a pointage, an absence decided late): say it, never hide it.
+            draft.anomalies.append(
+                f"Écart avec la facture {draft.existing.number} ({formatting.money(draft.existing.amount)}) : "
+                f"les consommations de la période font {formatting.money(draft.amount)} ; régularisez par un avoir "
+                "ou une facture complémentaire.")
     ordered = sorted(drafts.values(), key=lambda d: (d.household.name.lower(), d.household.id))
     return RunPreview(regie, start, end, ordered)
 
 
-@dataclass
-class RunResult:
-    issued: list[Invoice]
-    skipped: int  # already invoiced (by an earlier or concurrent run) or nothing to invoice
-
-
-def issue_run(regie: Regie, year: int, month: int, user: User | None = None,
-              today: dt.date | None = None) -> RunResult:
-    """Issue every invoice of a régie's month, one transaction per invoice (restart-safe)."""
-    preview = preview_run(regie, year, month, today=today)
-    issued, skipped = [], len(preview.drafts) - len(preview.to_issue)
-    ids = [d.household.id for d in preview.to_issue]
-    payers = payers_of(ids)
-    on_debit = {m.household_id for m in DirectDebitMandate.select(DirectDebitMandate.household)
-                .where(DirectDebitMandate.household.in_(ids) & DirectDebitMandate.active)} if ids else set()
-    for draft in preview.to_issue:
-        try:
-            issued.append(issue_invoice(regie, draft.household, preview.period_start, preview.period_end,
-                                        draft.lines, user, payer=payers.get(draft.household.id, (draft.household.name, "")),
-                                        direct_debit=draft.household.id in on_debit))
-        except AlreadyInvoiced:
-            skipped += 1
-    return RunResult(issued, skipped)
-
-
-def next_number(regie: Regie, kind: str, issued_on: dt.date) -> str:
-    """Take the next number of the régie (call inside the issuing transaction): F2026-11-00001."""
-    last = next_in_series(NumberCounter, regie=regie.id, kind=kind, year=issued_on.year)
-    return f"{kind}{issued_on.year}-{issued_on.month:02d}-{last:05d}"
+def issue_run(regie: Regie, year: int, month: int, user: User | None = None, **options):
+    """Issue a régie's month now, in this process: services.invoicing_runs.issue_run (a RunResult)."""
+    from services import invoicing_runs  # (invoicing_runs imports this module)
+    return invoicing_runs.issue_run(regie, year, month, user, **options)
 
 
 def _describe_payer(payer: Guardian) -> tuple[str, str]:
@@ -348,9 +333,10 @@ def has_direct_debit(household: Household) -> bool:
 
 def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.date,
                   lines: list[DraftLine], user: User | None = None, *, payer: tuple[str, str] | None = None,
-                  direct_debit: bool | None = None) -> Invoice:
+                  direct_debit: bool | None = None, run: InvoicingRun | None = None) -> Invoice:
     """Number and write one invoice with its lines, in one transaction (AlreadyInvoiced if done).
-    `payer` and `direct_debit` may be given by a run that loaded them for every household at once."""
+    `payer` and `direct_debit` may be given by a caller that loaded them already; `run` is the
+    invoicing run that issues it."""
     now = clock.local_now()
     today = now.date()
     payer_name, payer_address = payer or payer_of(household)
@@ -370,7 +356,7 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
                 due_on=today + dt.timedelta(days=regie.payment_days or 30),
                 amount=sum(line.amount for line in lines), payer_name=payer_name, payer_address=payer_address,
                 quotient_familial=household.quotient_familial, direct_debit=direct_debit,
-                issued_by=user)
+                issued_by=user, run=run)
             InvoiceLine.insert_many([
                 dict(invoice=invoice, child=line.child, unit=line.unit, activity_kind=line.unit.activity.kind,
                      child_name=line.child.full_name, heading=line.heading, label=line.label,
@@ -381,8 +367,12 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
             from services import payments  # (payments imports this module)
             payments.apply_household_credit(household)
     except IntegrityError:
-        # A concurrent run won the race for this household: our transaction (number included) rolled back.
-        raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {month_label(start)}.")
+        # A concurrent run won the race for this household: our transaction (number included) rolled
+        # back. Anything else (a number already taken) is a real fault and must not pass for a skip.
+        if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie) & (InvoicePeriodLock.household == household)
+                                            & (InvoicePeriodLock.period_start == start)).exists():
+            raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {month_label(start)}.") from None
+        raise
     return invoice
 
 

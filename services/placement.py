@@ -17,7 +17,7 @@ from models import (
     Regie,
     Unit,
 )
-from services import clock, deadlines
+from services import billing_periods, clock, deadlines
 from services.booking import (
     ACTIVE,
     OCCUPYING,
@@ -80,8 +80,9 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
 
     Lines may be LineRequest, BasketLine or (child, unit, date, action) tuples; their order is the
     arrival order. A refused line changes nothing and says why. Staff (by_staff) may book past the
-    deadline (late surcharge) and cancel past it. Call inside write_transaction() to combine with
-    other writes (an Order); otherwise this opens its own.
+    deadline (late surcharge) and cancel past it, and change a month closed for invoicing as long as
+    the household's invoice of that month is not issued (billing_periods). Call inside
+    write_transaction() to combine with other writes (an Order); otherwise this opens its own.
     """
     requests = [_as_request(line) for line in lines]
     if not requests:
@@ -131,8 +132,16 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
     result = dict(child=child, unit=unit, date=day, action="add")
     if status.booking_status in ACTIVE:
         return LineResult(**result, outcome="unchanged", message="Déjà réservé.", price=status.price)
+    if by_staff:
+        refusal = _invoiced_refusal(household, unit, day)
+        if refusal:
+            return LineResult(**result, outcome="refused", message=refusal)
     late = False
-    if status.state == "locked":
+    if status.state == "period_closed":
+        if not by_staff:
+            return LineResult(**result, outcome="refused", message=status.reason)
+        late = status.deadline is not None and context.now > status.deadline
+    elif status.state == "locked":
         if not by_staff or status.reason == "Jour passé":
             return LineResult(**result, outcome="refused", message=status.reason)
         late = True
@@ -172,6 +181,8 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
     message = {"booked": "Réservé.", "requested": "En attente de validation par le service.",
                "held": "Place réservée pendant 1 heure : payez la commande pour la confirmer.",
                "waiting_list": f"Complet : sur liste d'attente, position {position}."}[outcome]
+    if status.period_closed:
+        message += STAFF_CLOSED_NOTE
     return LineResult(**result, outcome=outcome, message=message, booking=booking, price=price,
                       waiting_position=position)
 
@@ -184,6 +195,12 @@ def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) 
         return LineResult(**result, outcome="unchanged", message="Aucune réservation à annuler.")
     if booking.status == "cancel_requested":
         return LineResult(**result, outcome="unchanged", message="Annulation déjà demandée.")
+    if status.period_closed and not by_staff:
+        return LineResult(**result, outcome="refused", message=billing_periods.CLOSED_MESSAGE)
+    if by_staff:
+        refusal = _invoiced_refusal(household, unit, day)
+        if refusal:
+            return LineResult(**result, outcome="refused", message=refusal)
     if not status.can_cancel and not by_staff:
         return LineResult(**result, outcome="refused",
                           message=deadlines.locked_reason(status.cancel_deadline, cancel=True)
@@ -207,6 +224,19 @@ def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) 
                     queue.remove(promoted.sequence)
     message = "Annulé." if outcome == "cancelled" else "Demande d'annulation transmise au service."
     return LineResult(**result, outcome=outcome, message=message, booking=booking, freed=freed)
+
+
+STAFF_CLOSED_NOTE = (" Mois clôturé pour la facturation : ce jour sera facturé quand la facturation de la "
+                     "période sera relancée.")
+
+
+def _invoiced_refusal(household, unit: Unit, day: dt.date) -> str | None:
+    """Why staff may not change this day: the household's invoice of its month is issued (else None)."""
+    try:
+        billing_periods.check_not_invoiced(household.id, unit, day)
+    except billing_periods.PeriodInvoiced as refusal:
+        return refusal.message
+    return None
 
 
 def _occupied(unit: Unit, day: dt.date) -> int:
@@ -244,6 +274,8 @@ def promote_waiting(unit: Unit, day: dt.date) -> list[Booking]:
         for booking in waiting_queue(unit, day):
             if left is not None and left <= 0:
                 break
+            if billing_periods.invoice_for(booking.household_id, activity.regie_id, day) is not None:
+                continue  # its month is invoiced for that family: the day would never be billed
             booking.status = "requested" if activity.booking_validation else "booked"
             booking.updated_at = clock.local_now()
             booking.save()
@@ -272,6 +304,7 @@ def confirm_waiting(booking: Booking) -> Booking:
         booking = Booking.get_by_id(booking.id)
         if booking.status != "waiting_list":
             raise BookingRefused("Cette réservation n'est pas sur liste d'attente.")
+        billing_periods.check_not_invoiced(booking.household_id, booking.unit, booking.date)
         left = places_left(booking.unit, booking.date)
         if left is not None and left <= 0:
             raise Full("Complet : aucune place ne s'est libérée ce jour-là.")
@@ -289,6 +322,8 @@ def decide_request(booking: Booking, accept: bool, reason: str = "", *,
     with write_transaction():
         lock_rows(Unit, [booking.unit_id])
         booking = Booking.get_by_id(booking.id)
+        if accept and booking.status in ("requested", "cancel_requested"):
+            billing_periods.check_not_invoiced(booking.household_id, booking.unit, booking.date)
         if booking.status == "requested":
             if not accept and not reason:
                 raise BookingRefused("Indiquez le motif du refus.", "reason")

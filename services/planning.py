@@ -137,10 +137,18 @@ def activity_label(unit: Unit) -> str:
 
 def deadline_banner(context: engine.StatusContext, units: list[Unit], days: list[dt.date]) -> list[str]:
     """'Cantine : réservations jusqu'au jeudi 26 novembre à 18 h', one line per activity and rule,
-    from the engine's deadlines for this week's open days."""
+    from the engine's deadlines for this week's open days (or the month closed for invoicing)."""
     lines: list[str] = []
     for unit in units:
         open_days = [d for d in days if context.calendar.day_info(unit, d).open]
+        closed = sorted({d.replace(day=1) for d in open_days
+                         if context.is_period_closed(unit, d) and d >= context.now.date()})
+        for first in closed:  # staff closed that month for invoicing: say so instead of a deadline
+            text = (f"{activity_label(unit)} : {month_label(first)} est clôturé pour la facturation, "
+                    "contactez la mairie pour tout changement")
+            if text not in lines:
+                lines.append(text)
+        open_days = [d for d in open_days if d.replace(day=1) not in closed]
         if not open_days:
             continue
         limits = sorted({context.booking_deadline(unit, d) for d in open_days})

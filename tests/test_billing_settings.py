@@ -1,8 +1,9 @@
 """Billing settings on the staff activity screens: how a presence without booking is billed (unit),
-and the régie's due date delay, delay before online payment and prepayment."""
+and the régie's code (starts its invoice numbers), due date delay, delay before online payment and
+prepayment."""
 import pytest
 
-from models import AuditLog, Regie, Unit, User
+from models import AuditLog, Invoice, Regie, Unit, User
 from services import activities as config
 from services.errors import InvalidInput
 from tests.conftest import post_form
@@ -19,7 +20,7 @@ def staff(demo, auth):
 def test_save_regie_validates_and_audits(demo):
     regie = demo["units"]["repas_phare"].activity.regie
     agent = User.get(User.email == AGENT)
-    config.save_regie(agent, regie, {"payment_days": "45", "treasury_days": "5", "prepayment": "1"})
+    config.save_regie(agent, regie, {"code": "PERI", "payment_days": "45", "treasury_days": "5", "prepayment": "1"})
     regie = Regie.get_by_id(regie.id)
     assert (regie.payment_days, regie.treasury_days, regie.prepayment) == (45, 5, True)
     assert "payment_days: 30 → 45" in AuditLog.get(AuditLog.action == "regie.update").detail
@@ -28,7 +29,7 @@ def test_save_regie_validates_and_audits(demo):
                           ({"payment_days": "10", "treasury_days": "20"}, "ne peut pas dépasser"),
                           ({"payment_days": "", "treasury_days": "0"}, "Indiquez le délai de paiement")):
         with pytest.raises(InvalidInput, match=message):
-            config.save_regie(agent, regie, data)
+            config.save_regie(agent, regie, {"code": "PERI", **data})
     assert Regie.get_by_id(regie.id).payment_days == 45
 
 
@@ -38,11 +39,12 @@ def test_activity_page_edits_the_regie(staff, client):
     assert "Facturation : régie" in page and "Délai de paiement des factures" in page
     assert "Paiement au comptant" in page and "Délai avant paiement en ligne" in page
     url = f"/gestion/activites/{activity.id}/regie"
-    response = post_form(client, url, {"payment_days": "20", "treasury_days": "30"},
+    assert 'name="code" type="text" value="PERI"' in page
+    response = post_form(client, url, {"code": "PERI", "payment_days": "20", "treasury_days": "30"},
                          token_page=f"/gestion/activites/{activity.id}")
     assert response.status_code == 400 and "ne peut pas dépasser" in response.get_data(as_text=True)
     assert Regie.get_by_id(activity.regie_id).payment_days == 30
-    response = post_form(client, url, {"payment_days": "20", "treasury_days": "3"},
+    response = post_form(client, url, {"code": "PERI", "payment_days": "20", "treasury_days": "3"},
                          token_page=f"/gestion/activites/{activity.id}")
     assert response.status_code == 302
     regie = Regie.get_by_id(activity.regie_id)
@@ -68,3 +70,22 @@ def test_unit_page_sets_how_an_unbooked_presence_is_billed(staff, client):
     assert response.status_code == 400
     assert "Choisissez comment facturer un enfant présent sans réservation." in response.get_data(as_text=True)
     assert Unit.get_by_id(unit.id).unbooked_presence == "free"
+
+
+def test_regie_code_is_required_unique_and_shaped(demo):
+    regie = Regie.get_by_id(demo["regies"]["periscolaire"].id)
+    agent = User.get(User.email == AGENT)
+    settings = {"payment_days": "30", "treasury_days": "0"}
+    for code, message in (("", "Indiquez le code"), ("P", "2 à 8"), ("PÉRI", "2 à 8"), ("PERI-1", "2 à 8"),
+                          ("ABCDEFGHI", "2 à 8"), ("alsh", "déjà celui d'une autre régie")):
+        with pytest.raises(InvalidInput, match=message):
+            config.save_regie(agent, regie, {"code": code, **settings})
+    assert Regie.get_by_id(regie.id).code == "PERI"
+    config.save_regie(agent, regie, {"code": " cant ", **settings})  # typed in lower case, kept upper
+    assert Regie.get_by_id(regie.id).code == "CANT"
+    # Its old numbers (PERI-…) are kept, and no other régie may take PERI: they would clash.
+    assert Invoice.select().where((Invoice.regie == regie) & Invoice.number.startswith("PERI-")).exists()
+    other = Regie.get_by_id(demo["regies"]["loisirs"].id)
+    with pytest.raises(InvalidInput, match="figure déjà dans les numéros"):
+        config.save_regie(agent, other, {"code": "PERI", **settings})
+    config.save_regie(agent, regie, {"code": "PERI", **settings})  # its own former code: fine

@@ -9,7 +9,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from models import AuditLog, Invoice, OnlineTransaction, Payment
+import jobs
+from models import AuditLog, Invoice, InvoicingRun, OnlineTransaction, Payment
 from services import clock
 from tests.conftest import outbox_messages, post_form
 
@@ -128,13 +129,19 @@ def test_staff_run_preview_issue_and_exports(demo, client, auth, freeze):
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "Aperçu" in body and "Famille Martin" in body
-    response = post_form(client, "/gestion/facturation/emettre",
-                         {"regie": regie.id, "annee": today.year, "mois": today.month}, token_page="/gestion/facturation/")
-    assert response.status_code == 302
+    period = {"regie": regie.id, "annee": today.year, "mois": today.month}
+    refused = post_form(client, "/gestion/facturation/emettre", period, token_page="/gestion/facturation/")
+    assert "clôturez la période" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    post_form(client, "/gestion/facturation/cloturer", period, token_page="/gestion/facturation/")
+    response = post_form(client, "/gestion/facturation/emettre", period, token_page="/gestion/facturation/")
+    assert response.status_code == 302 and "/gestion/facturation/campagnes/" in response.headers["Location"]
+    run = InvoicingRun.get_by_id(int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert run.status == "queued" and "En attente" in client.get(response.headers["Location"]).get_data(as_text=True)
+    jobs.run_invoicing.call_local(run.id)
     assert "facture(s) émise(s)" in client.get(response.headers["Location"]).get_data(as_text=True)
-    again = post_form(client, "/gestion/facturation/emettre",
-                      {"regie": regie.id, "annee": today.year, "mois": today.month}, token_page="/gestion/facturation/")
-    assert "Aucune nouvelle facture" in client.get(again.headers["Location"]).get_data(as_text=True)
+    again = post_form(client, "/gestion/facturation/emettre", period, token_page="/gestion/facturation/")
+    jobs.run_invoicing.call_local(InvoicingRun.select().order_by(InvoicingRun.id.desc()).get().id)
+    assert "0 facture(s) émise(s)" in client.get(again.headers["Location"]).get_data(as_text=True)
     assert AuditLog.select().where(AuditLog.action == "invoicing_run").count() == 2
     csv_text = client.get("/gestion/facturation/export/factures.csv").get_data(as_text=True)
     assert csv_text.startswith("\ufeffRégie;Numéro") and demo["invoices"]["martin_unpaid"].number in csv_text

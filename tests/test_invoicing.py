@@ -1,5 +1,5 @@
-"""Monthly invoicing: prices per booked day, anomalies, gapless numbering (also under concurrent and
-restarted runs, on SQLite and PostgreSQL), credit notes."""
+"""Monthly invoicing: prices per booked day, anomalies, gapless numbering with the régie's code (also
+under concurrent issuing and restarted runs, on SQLite and PostgreSQL), credit notes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from models import Attendance, Booking, Child, Guardian, Household, Invoice, InvoiceLine, NumberCounter, db
-from services import clock, invoicing
+from models import (Attendance, Booking, Child, ClosedPeriod, Guardian, Household, Invoice, InvoiceLine, InvoicingRun,
+                    NumberCounter, db)
+from services import billing_periods, clock, invoicing, invoicing_runs
 
 DAYS = [dt.date(2027, 1, d) for d in (4, 5, 7, 8, 11, 12)]  # Mon, Tue, Thu, Fri, Mon, Tue
 
@@ -20,7 +21,8 @@ def clear_billing() -> None:
         model.delete().execute()
     Invoice.delete().where(Invoice.corrects.is_null(False)).execute()
     Invoice.delete().execute()
-    NumberCounter.delete().execute()
+    for model in (NumberCounter, InvoicingRun, ClosedPeriod):
+        model.delete().execute()
 
 
 def book(household, child, unit, day, **fields):
@@ -126,7 +128,7 @@ def test_preview_then_issue_numbers_gapless_and_once(january):
     assert preview.total == 6 * 290 + 6 * 120
     result = invoicing.issue_run(regie, 2027, 1)
     numbers = sorted(i.number for i in result.issued)
-    assert numbers == ["F2027-02-00001", "F2027-02-00002"]
+    assert numbers == ["PERI-2027-02-00001", "PERI-2027-02-00002"]
     invoice = Invoice.get(Invoice.household == martin)
     assert invoice.amount == 1740 and invoice.due_on == dt.date(2027, 3, 3)
     assert invoice.payer_name == "Madame Claire Martin"
@@ -137,7 +139,7 @@ def test_preview_then_issue_numbers_gapless_and_once(january):
     # Another régie numbers on its own.
     book(martin, lea, january["units"]["alsh_journee"], dt.date(2027, 1, 6), attendance="present")
     other = invoicing.issue_run(january["regies"]["loisirs"], 2027, 1)
-    assert [i.number for i in other.issued] == ["F2027-02-00001"]
+    assert [i.number for i in other.issued] == ["ALSH-2027-02-00001"]
 
 
 def test_restart_after_crash_leaves_no_gap(january, monkeypatch):
@@ -155,45 +157,78 @@ def test_restart_after_crash_leaves_no_gap(january, monkeypatch):
         return real_create(**kwargs)
 
     monkeypatch.setattr(invoicing.InvoicePeriodLock, "create", crash_on_third)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(invoicing_runs.RunRefused, match="coupure de courant"):
         invoicing.issue_run(regie, 2027, 1)
     assert Invoice.select().count() == 2
     assert NumberCounter.get(NumberCounter.regie == regie).last == 2  # the crashed one rolled back
     monkeypatch.setattr(invoicing.InvoicePeriodLock, "create", real_create)
-    result = invoicing.issue_run(regie, 2027, 1)
-    assert len(result.issued) == 2
+    result = invoicing.issue_run(regie, 2027, 1)  # resumes the failed run
+    assert len(result.issued) == 4 and InvoicingRun.select().count() == 1
     numbers = sorted(i.number for i in Invoice.select())
-    assert numbers == [f"F2027-02-{n:05d}" for n in range(1, 5)]
+    assert numbers == [f"PERI-2027-02-{n:05d}" for n in range(1, 5)]
 
 
-def test_concurrent_runs_give_no_duplicate_and_no_gap(january):
-    regie = january["regies"]["periscolaire"]
-    count = 12
-    for n in range(count):
-        household, child = make_household(f"Famille Concurrente{n}")
-        for day in DAYS[:3]:
-            book(household, child, january["units"]["repas_phare"], day, attendance="present")
-    errors = []
-    barrier = threading.Barrier(4)
+def _concurrently(count: int, work) -> list[Exception]:
+    errors: list[Exception] = []
+    barrier = threading.Barrier(count)
 
-    def run():
+    def run(n):
         try:
             with db.connection_context():
                 barrier.wait()
-                invoicing.issue_run(regie, 2027, 1)
+                work(n)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
-    invoices = list(Invoice.select().where(Invoice.regie == regie))
-    assert len(invoices) == count
-    assert len({i.household_id for i in invoices}) == count
-    assert sorted(i.number for i in invoices) == [f"F2027-02-{n:05d}" for n in range(1, count + 1)]
+    return errors
+
+
+def test_concurrent_issuing_in_two_regies_gives_no_duplicate_and_no_gap(january):
+    """Four threads, two per régie, race to invoice the same twelve households in each régie."""
+    regies = (january["regies"]["periscolaire"], january["regies"]["loisirs"])
+    units = (january["units"]["repas_phare"], january["units"]["alsh_journee"])
+    count = 12
+    for n in range(count):
+        household, child = make_household(f"Famille Concurrente{n}")
+        for day in DAYS[:3]:
+            book(household, child, units[0], day, attendance="present")
+        book(household, child, units[1], dt.date(2027, 1, 6), attendance="present")
+    start, end = invoicing.month_bounds(2027, 1)
+    drafts = {regie.id: invoicing.collect(start, end, regie=regie) for regie in regies}
+
+    def issue(n):
+        regie = regies[n % 2]
+        for draft in drafts[regie.id].values():
+            try:
+                invoicing.issue_invoice(regie, draft.household, start, end, draft.lines)
+            except invoicing.AlreadyInvoiced:
+                pass
+
+    assert _concurrently(4, issue) == []
+    for regie in regies:
+        invoices = list(Invoice.select().where(Invoice.regie == regie))
+        assert len({i.household_id for i in invoices}) == len(invoices) == len(drafts[regie.id])
+        assert sorted(i.number for i in invoices) == [f"{regie.code}-2027-02-{n:05d}"
+                                                      for n in range(1, len(invoices) + 1)]
+
+
+def test_concurrent_requests_queue_one_run(january):
+    regie = january["regies"]["periscolaire"]
+    refused = []
+
+    def request(_n):
+        try:
+            invoicing_runs.request_run(regie, 2027, 1)
+        except invoicing_runs.RunInProgress as error:
+            refused.append(error)
+
+    assert _concurrently(4, request) == []
+    assert len(refused) == 3 and InvoicingRun.select().count() == 1
 
 
 def test_credit_note(january):
@@ -207,7 +242,7 @@ def test_credit_note(january):
     with pytest.raises(invoicing.InvalidCredit):
         invoicing.issue_credit_note(invoice, invoice.amount + 1, "Trop")
     credit = invoicing.issue_credit_note(invoice, 290, "Repas du 4 janvier non servi (grève)")
-    assert credit.number == "A2027-02-00001" and credit.kind == "credit" and credit.corrects_id == invoice.id
+    assert credit.number == "PERI-A2027-02-00001" and credit.kind == "credit" and credit.corrects_id == invoice.id
     fresh = Invoice.get_by_id(invoice.id)
     assert fresh.amount == 1740 and fresh.credited == 290 and fresh.balance == 1450
     assert invoicing.status_of(fresh, dt.date(2027, 2, 2)) == ("due", "À payer avant le 03/03/2027")
@@ -215,7 +250,7 @@ def test_credit_note(january):
     # The next invoice number is not consumed by credit notes.
     household, child = make_household("Famille Suivante")
     book(household, child, january["units"]["repas_phare"], DAYS[0])
-    assert invoicing.issue_run(regie, 2027, 1).issued[0].number == "F2027-02-00002"
+    assert invoicing.issue_run(regie, 2027, 1).issued[0].number == "PERI-2027-02-00002"
 
 
 def test_month_bounds_refuses_bad_months():
@@ -232,5 +267,7 @@ def test_running_consumptions_excludes_invoiced_regies(january):
     book(martin, lea, january["units"]["alsh_journee"], dt.date(2027, 1, 6), attendance="present")
     start, end, lines = invoicing.running_consumptions(martin)
     assert start == dt.date(2027, 1, 1) and len(lines) == 2
-    invoicing.issue_run(january["regies"]["loisirs"], 2027, 1)
+    with pytest.raises(billing_periods.PeriodNotOver):
+        invoicing.issue_run(january["regies"]["loisirs"], 2027, 1)
+    invoicing.issue_run(january["regies"]["loisirs"], 2027, 1, close=True)
     assert [line.unit.name for line in invoicing.running_consumptions(martin)[2]] == ["Repas"]

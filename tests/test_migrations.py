@@ -140,7 +140,7 @@ def test_upgrade_keeps_every_row_and_constraint_of_a_database_made_by_the_old_in
     _assert_unique(models.NumberCounter, "regie", "kind", "year")
     _assert_unique(models.OrderCounter, "year")
     _assert_unique(models.InvoicePeriodLock, "regie", "household", "period_start")
-    _assert_unique(models.Invoice, "regie", "number")
+    _assert_unique(models.Invoice, "number", "legacy_series")  # 004: unique across the commune
     _assert_unique(models.Order, "number")
     _assert_unique(models.Booking, "child", "unit", "date")
     transaction = models.OnlineTransaction.create(

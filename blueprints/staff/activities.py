@@ -109,7 +109,7 @@ def _render_activity(activity: Activity, error=None, status=200, form=None, clos
 def _regie_values(regie: Regie | None) -> dict:
     if regie is None:
         return {}
-    return {"payment_days": regie.payment_days, "treasury_days": regie.treasury_days,
+    return {"code": regie.code, "payment_days": regie.payment_days, "treasury_days": regie.treasury_days,
             "prepayment": "1" if regie.prepayment else ""}
 
 

@@ -1,5 +1,6 @@
-"""Staff invoicing (/gestion/facturation): monthly run (preview, issue), invoices and credit notes,
-manual payments, unpaid invoices with e-mail reminders, CSV exports. Régisseur and admin only."""
+"""Staff invoicing (/gestion/facturation): monthly preview, invoices and credit notes, manual
+payments, unpaid invoices with e-mail reminders, CSV exports. Régisseur and admin only. Closing a
+period and the run itself (a background job) are in blueprints/staff/invoicing_runs.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,8 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from models import Household, Invoice, Payment, Regie
-from services import accounts, clock, csv_export, direct_debit, formatting, invoicing, mail, payments
+from services import (accounts, billing_periods, clock, csv_export, direct_debit, formatting, invoicing, invoicing_runs,
+                      mail, payments)
 from services.errors import DomainError
 
 from blueprints.access import staff_required
@@ -55,40 +57,22 @@ def _period_args() -> tuple[Regie | None, int, int]:
 def invoicing_page():
     """Choose a régie and a month; see the preview (households, amounts, anomalies)."""
     regie, year, month = _period_args()
-    preview, error = None, None
+    preview, period, run, error = None, None, None, None
     if regie is not None:
         try:
             preview = invoicing.preview_run(regie, year, month)
+            period = billing_periods.period_state(regie, year, month)
         except DomainError as refusal:
             error = refusal.message
+        else:
+            latest = invoicing_runs.latest_run(regie, period.start)
+            run = invoicing_runs.progress(latest) if latest else None
     elif request.args.get("regie"):
         error = "Choisissez une régie."
     recent = (Invoice.select().order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(15))
     return render_template("staff/billing/invoicing.html", regies=Regie.select().order_by(Regie.name),
                            regie=regie, year=year, month=month, month_names=MONTHS, preview=preview,
-                           error=error, recent=recent), 400 if error else 200
-
-
-@bp.post("/emettre")
-@staff_required(ROLE)
-def issue():
-    regie, year, month = _period_args()
-    if regie is None:
-        flash("Choisissez une régie.", "error")
-        return redirect(url_for("staff_billing.invoicing"))
-    try:
-        result = invoicing.issue_run(regie, year, month, current_user)
-    except DomainError as refusal:
-        flash(refusal.message, "error")
-        return redirect(url_for("staff_billing.invoicing"))
-    accounts.audit(current_user, "invoicing_run", regie, f"{year}-{month:02d}: {len(result.issued)} facture(s)")
-    if result.issued:
-        numbers = sorted(i.number for i in result.issued)
-        flash(f"{len(result.issued)} facture(s) émise(s) ({numbers[0]} à {numbers[-1]}), "
-              f"{formatting.money(sum(i.amount for i in result.issued))}.", "success")
-    else:
-        flash("Aucune nouvelle facture : tout est déjà facturé pour cette période.", "info")
-    return redirect(url_for("staff_billing.invoicing", regie=regie.id, annee=year, mois=month))
+                           period=period, run=run, error=error, recent=recent), 400 if error else 200
 
 
 @bp.route("/factures/<int:invoice_id>", methods=["GET", "POST"])
@@ -213,6 +197,9 @@ def _year_month() -> tuple[int | None, int | None]:
 def export_invoices():
     year, month = _year_month()
     query = Invoice.select().order_by(Invoice.regie, Invoice.issued_on, Invoice.number)
+    run_id = request.args.get("campagne", "")
+    if run_id.isdigit():  # the invoices of one run (link on its page)
+        query = query.where(Invoice.run == int(run_id))
     rows = []
     for item in query:
         if (year and item.issued_on.year != year) or (month and item.issued_on.month != month):

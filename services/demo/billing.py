@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import Booking, Household
-from services import calendar, clock, invoicing, payments
+from services import calendar, clock, invoicing, invoicing_runs, payments
 
 DEMO_TODAY = dt.date(2026, 11, 19)
 
@@ -67,7 +67,9 @@ def seed(ctx: dict) -> None:
     regies = ctx["regies"]
     issued = {}
     for key in ("periscolaire", "loisirs"):
-        for invoice in invoicing.issue_run(regies[key], last_start.year, last_start.month, admin).issued:
+        # Closed first, as staff would: "last month" may not be over when the clock says otherwise.
+        result = invoicing_runs.issue_run(regies[key], last_start.year, last_start.month, admin, close=True, origin="web")
+        for invoice in result.issued:
             issued[(invoice.household_id, key)] = invoice
     result = {}
     for name, household in (("martin", martin), ("dupont", dupont)):

@@ -1,9 +1,12 @@
 """A demo parent opens an unpaid invoice, downloads its PDF (the text holds the total), pays through
-the dummy bank and sees it paid; another household's invoice PDF is a 404. Staff invoicing pages.
+the dummy bank and sees it paid; another household's invoice PDF is a 404. Staff invoicing pages; the
+régisseur closes November, « Émettre » hands the run to the live server's worker and the page follows
+its progress (htmx) to the result; the parent's grid then says the month is closed.
 axe-core on every page visited (phone for Martin, desktop for Dupont and the régisseur)."""
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 
 import pytest
@@ -126,3 +129,39 @@ def test_staff_invoicing_pages(live_server, page_desktop):
     expect(page.get_by_text("Choisissez le foyer.").first).to_be_visible()
     axe_check(page, "payment form with errors")
     assert not page.js_errors
+
+
+def test_staff_close_and_issue_a_month_as_a_job(live_server, page_desktop, page_phone):
+    page = page_desktop
+    _login(page, live_server, "admin@example.fr")
+    page.goto(live_server.url + "/gestion/facturation/")
+    page.get_by_label("Régie").select_option(label="Régie périscolaire")
+    page.get_by_label("Mois").select_option(label="Novembre")
+    page.get_by_label("Année").fill("2026")
+    page.get_by_role("button", name="Prévisualiser").click()
+    assert page.get_by_text("Le mois n'est pas terminé").is_visible()
+    assert not page.get_by_role("button", name=re.compile("^Émettre")).count()
+    page.get_by_role("button", name="Clôturer la période").click()
+    assert page.get_by_text("Période clôturée").first.is_visible()
+    axe_check(page, "closed period")
+    page.get_by_role("button", name=re.compile(r"^Émettre les \d+ facture")).click()
+    page.wait_for_url("**/gestion/facturation/campagnes/*")
+    status = page.get_by_role("status").filter(has_text="foyers")
+    assert status.is_visible()
+    axe_check(page, "run in progress")
+    # The worker does it; htmx replaces the progress every 2 s until « Facturation terminée ».
+    page.get_by_text("Facturation terminée").wait_for(timeout=20_000)
+    assert re.search(r"(\d+) / \1 foyers", status.inner_text())
+    page.get_by_role("link", name="Voir les factures émises").click()
+    assert page.get_by_role("link", name=re.compile("^PERI-2026-11-")).first.is_visible()
+    assert not page.get_by_role("link", name="Rafraîchir").count()
+    axe_check(page, "run done")
+    assert not page.js_errors
+
+    parent = page_phone
+    _login(parent, live_server, "famille.martin@example.fr")
+    parent.goto(live_server.url + "/reservations?semaine=2026-W48")
+    assert parent.get_by_text("novembre 2026 est clôturé pour la facturation").first.is_visible()
+    assert parent.get_by_text("Ce mois est clôturé pour la facturation : contactez la mairie.").first.is_visible()
+    axe_check(parent, "closed month grid")
+    assert not parent.js_errors
