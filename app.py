@@ -69,6 +69,7 @@ BLUEPRINTS = [
     "blueprints.staff.bookings",
     "blueprints.billing",
     "blueprints.staff.billing",
+    "blueprints.staff.online_payments",
     "blueprints.staff.headcounts",
     "blueprints.staff.attendance",
     "blueprints.staff.mails",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class PayfipStub(BaseAdapter):
     records: dict[str, BankRecord] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)  # SOAP operations asked, in order
     hang_address: tuple[str, int] | None = None
+    delay: float = 0.0  # seconds before answering (a slow PayFiP, to widen races)
 
     def __post_init__(self):
         super().__init__()
@@ -65,6 +67,8 @@ class PayfipStub(BaseAdapter):
         body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
         operation = _operation(body)
         self.calls.append(operation)
+        if self.delay:
+            time.sleep(self.delay)
         if self.mode == "down":
             raise requests.ConnectionError("[Errno 111] Connection refused (stub)")
         if self.mode == "timeout":
