@@ -22,7 +22,7 @@ import eopayment
 from eopayment import payfip_ws
 from peewee import IntegrityError
 
-from models import Invoice, OnlineTransaction, Order, Payment, PaymentAllocation
+from models import Invoice, OnlineTransaction, Order, Payment
 from services import clock, formatting, invoicing, mail, orders, payments
 from services.errors import DomainError, InvalidInput, NotFound
 from services.transactions import is_sqlite, lock_rows, write_transaction
@@ -44,6 +44,7 @@ CHECK_AFTER = dt.timedelta(minutes=5)
 # abandoned (« cancelled »). After a day PayFiP forgets the idop (P1), which eopayment reports expired.
 ABANDON_AFTER = dt.timedelta(minutes=payfip_ws.Payment.P5_WAITING_IN_MINUTES)
 UNAVAILABLE = "Le service de paiement ne répond pas, réessayez plus tard."
+CONFIRMATION_FAILED = "Payé, mais la confirmation de la commande"
 
 
 class PaymentRefused(DomainError):
@@ -91,10 +92,6 @@ def configure(new_settings: PaymentSettings) -> None:
     """Set the settings the worker uses (called by create_app, as mail.configure)."""
     global _settings
     _settings = new_settings
-
-
-def current_settings() -> PaymentSettings:
-    return _settings
 
 
 def state_label(transaction: OnlineTransaction) -> str:
@@ -362,6 +359,8 @@ def _settle(transaction: OnlineTransaction, result: int, charged: int | None, ba
         fresh.bank_data = json.dumps(bank_data, ensure_ascii=False)[:4000]
         fresh.completed_at = fresh.checked_at = clock.local_now()
         fresh.open_key = None
+        fresh.note = "Payée après l'abandon de la session : la banque a enregistré le paiement." if (
+            fresh.status == "cancelled") else ""
         if result == eopayment.PAID and charged != fresh.amount:
             fresh.status = "anomaly"  # never credit an amount we did not ask for
             fresh.note = (f"Montant débité ({formatting.money(charged)}) différent du montant demandé "
@@ -387,15 +386,9 @@ def _settle(transaction: OnlineTransaction, result: int, charged: int | None, ba
 
 def _pay_invoice(transaction: OnlineTransaction, payment: Payment) -> None:
     """Pay what is still due on the invoice; money beyond it (already paid: a second payment) is an
-    avoir of the household and the transaction an anomaly, never spread silently elsewhere."""
+    avoir of the household and the transaction an anomaly. The family is told either way."""
     invoice = transaction.invoice
-    lock_rows(Invoice, [invoice.id])
-    invoice = Invoice.get_by_id(invoice.id)
-    take = min(max(invoice.balance, 0), payment.amount)
-    if take > 0:
-        PaymentAllocation.create(payment=payment, invoice=invoice, amount=take)
-        Invoice.update(paid=Invoice.paid + take).where(Invoice.id == invoice.id).execute()
-    surplus = payment.amount - take
+    surplus = payments.pay_invoice_up_to_balance(payment, invoice)
     amount = formatting.money(transaction.amount)
     if surplus:
         transaction.status = "anomaly"
@@ -418,15 +411,10 @@ def _pay_invoice(transaction: OnlineTransaction, payment: Payment) -> None:
 def _pay_order(transaction: OnlineTransaction, payment: Payment) -> None:
     """Allocate a card payment to its order if still awaiting payment (confirmed just after, in its
     own step); otherwise (paid by another payment, or expired) the money stays an avoir."""
-    order = payments.locked_order(transaction.order)
-    take = 0
-    if order.payment_status == "awaiting_payment":
-        take = min(payment.amount, payments.order_balance(order))
-        if take > 0:
-            PaymentAllocation.create(payment=payment, order=order, amount=take)
-    surplus = payment.amount - take
+    surplus = payments.pay_order_up_to_balance(payment, transaction.order)
     if not surplus:
         return
+    order = Order.get_by_id(transaction.order_id)
     if order.payment_status == "expired":
         transaction.note = f"Paiement arrivé après l'expiration de la commande n° {order.number} : gardé en avoir."
         text = "après l'expiration de la commande"
@@ -454,12 +442,12 @@ def _confirm_order(transaction: OnlineTransaction) -> bool:
         orders.confirm_prepaid_order(order)
     except Exception as error:  # noqa: BLE001 - the payment is recorded; confirming is retried by the worker
         log.exception("confirmation de la commande %s en échec", order.number)
-        note = (f"Payé, mais la confirmation de la commande n° {order.number} a échoué le "
+        note = (f"{CONFIRMATION_FAILED} n° {order.number} a échoué le "
                 f"{clock.local_now():%d/%m/%Y à %H:%M} ({type(error).__name__}) : nouvel essai automatique.")
         with write_transaction():
             OnlineTransaction.update(note=note[:1000]).where(OnlineTransaction.id == transaction.id).execute()
         return False
-    if transaction.note:
+    if transaction.note.startswith(CONFIRMATION_FAILED):
         with write_transaction():
             OnlineTransaction.update(note="").where(OnlineTransaction.id == transaction.id).execute()
     return True

@@ -11,7 +11,7 @@ from peewee import fn
 from models import Booking, Household, Invoice, Order, OrderLine, Payment, PaymentAllocation, User
 from services import clock
 from services.errors import InvalidInput
-from services.transactions import is_sqlite, write_transaction
+from services.transactions import is_sqlite, lock_rows, write_transaction
 
 MANUAL_MODES = ("cheque", "especes", "cesu", "virement")
 
@@ -148,3 +148,25 @@ def credit_to_order(order: Order) -> int:
             PaymentAllocation.create(payment=payment, order=order, amount=take)
             used += take
     return used
+
+
+def pay_invoice_up_to_balance(payment: Payment, invoice: Invoice) -> int:
+    """Allocate a payment to one invoice, up to what is still due on it (row locked); returns the
+    surplus, which stays the household's avoir (never spread silently over other invoices)."""
+    lock_rows(Invoice, [invoice.id])
+    invoice = Invoice.get_by_id(invoice.id)
+    take = min(max(invoice.balance, 0), payment.amount)
+    if take > 0:
+        PaymentAllocation.create(payment=payment, invoice=invoice, amount=take)
+        Invoice.update(paid=Invoice.paid + take).where(Invoice.id == invoice.id).execute()
+    return payment.amount - take
+
+
+def pay_order_up_to_balance(payment: Payment, order: Order) -> int:
+    """Allocate a payment to an order awaiting payment, up to its balance (row locked); returns the
+    surplus (all of it when the order is paid or expired), which stays the household's avoir."""
+    order = locked_order(order)
+    take = min(payment.amount, order_balance(order)) if order.payment_status == "awaiting_payment" else 0
+    if take > 0:
+        PaymentAllocation.create(payment=payment, order=order, amount=take)
+    return payment.amount - take
