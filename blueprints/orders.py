@@ -121,7 +121,10 @@ def pay(order_id: int):
         flash(refusal.message, "error")
         return redirect(url_for("orders.detail", order_id=order_id))
     if url is None:
-        flash("Votre avoir a réglé la commande : elle est confirmée.", "success")
+        if orders.get_order(household, order_id).order.payment_status == "paid":
+            flash("Votre avoir a réglé la commande : elle est confirmée.", "success")
+        else:
+            flash("Votre avoir a réglé la commande : sa confirmation est en cours, vous recevrez un e-mail.", "info")
         return redirect(url_for("orders.detail", order_id=order_id))
     return redirect(url)
 

@@ -44,7 +44,6 @@ CHECK_AFTER = dt.timedelta(minutes=5)
 # abandoned (« cancelled »). After a day PayFiP forgets the idop (P1), which eopayment reports expired.
 ABANDON_AFTER = dt.timedelta(minutes=payfip_ws.Payment.P5_WAITING_IN_MINUTES)
 UNAVAILABLE = "Le service de paiement ne répond pas, réessayez plus tard."
-CONFIRMATION_FAILED = "Payé, mais la confirmation de la commande"
 
 
 class PaymentRefused(DomainError):
@@ -170,11 +169,14 @@ def start_order_payment(order: Order, settings: PaymentSettings, *, email: str, 
                 raise OrderNotPayable("Cette commande a expiré : les places ont été libérées. Refaites votre panier.")
             if order.payment_status != "awaiting_payment":
                 raise OrderNotPayable("Cette commande ne se paie pas en ligne : elle sera facturée.")
+            if payments.order_balance(order) == 0:  # the money is in, its confirmation failed: the worker retries
+                raise OrderNotPayable("Votre paiement est bien arrivé : la confirmation de la commande est en cours, "
+                                      "vous recevrez un e-mail dès qu'elle est faite.")
             payments.credit_to_order(order)
             amount = payments.order_balance(order)
-            if amount == 0:
-                orders.confirm_prepaid_order(order)
-                return None, None
+        if amount == 0:  # the avoir paid it all
+            payments.confirm_paid_order(order)
+            return None, None
         if settings.backend == "payfip_ws" and amount < PAYFIP_MINIMUM:
             raise OrderNotPayable("PayFiP n'accepte pas les paiements de moins de 1 € : contactez la mairie.")
         opened = _open(settings, amount, dict(order=order), f"order:{order.id}", order.household_id, urls,
@@ -292,8 +294,9 @@ def check_transaction(transaction: OnlineTransaction, settings: PaymentSettings 
     settings = settings or _settings
     transaction = OnlineTransaction.get_by_id(transaction.id)
     if transaction.status not in ("pending", "cancelled"):  # settled: the bank is not asked again
-        confirmed = _confirm_order(transaction) if transaction.status == "paid" else False
-        return Outcome(OnlineTransaction.get_by_id(transaction.id), confirmed)
+        confirmed = transaction.status == "paid" and transaction.order_id and payments.confirm_paid_order(
+            transaction.order)
+        return Outcome(OnlineTransaction.get_by_id(transaction.id), bool(confirmed))
     try:
         result, charged, bank_status, bank_data = _ask_bank(transaction, settings)
     except Exception as error:  # noqa: BLE001 - whatever PayFiP did, nothing is marked paid
@@ -307,8 +310,8 @@ def check_transaction(transaction: OnlineTransaction, settings: PaymentSettings 
         result, bank_status = eopayment.EXPIRED, "abandoned"
         bank_data = {**bank_data, "note": "aucun paiement enregistré par la banque"}
     outcome = _settle(transaction, result, charged, bank_status, bank_data)
-    if outcome.transaction.status == "paid":
-        _confirm_order(outcome.transaction)
+    if outcome.transaction.status == "paid" and transaction.order_id is not None:
+        payments.confirm_paid_order(transaction.order)  # its own step: a failure there leaves the payment
     return Outcome(OnlineTransaction.get_by_id(transaction.id), outcome.changed)
 
 
@@ -429,30 +432,6 @@ def _pay_order(transaction: OnlineTransaction, payment: Payment) -> None:
                   "commandes ou factures.")
 
 
-def _confirm_order(transaction: OnlineTransaction) -> bool:
-    """Second step of a paid order: confirm it (its days booked, the family told), in its own write
-    transaction. A failure leaves the payment recorded and a note for staff; the worker retries.
-    Returns whether the order was confirmed now."""
-    if transaction.order_id is None:
-        return False
-    order = Order.get_by_id(transaction.order_id)
-    if order.payment_status != "awaiting_payment" or payments.order_balance(order) > 0:
-        return False
-    try:
-        orders.confirm_prepaid_order(order)
-    except Exception as error:  # noqa: BLE001 - the payment is recorded; confirming is retried by the worker
-        log.exception("confirmation de la commande %s en échec", order.number)
-        note = (f"{CONFIRMATION_FAILED} n° {order.number} a échoué le "
-                f"{clock.local_now():%d/%m/%Y à %H:%M} ({type(error).__name__}) : nouvel essai automatique.")
-        with write_transaction():
-            OnlineTransaction.update(note=note[:1000]).where(OnlineTransaction.id == transaction.id).execute()
-        return False
-    if transaction.note.startswith(CONFIRMATION_FAILED):
-        with write_transaction():
-            OnlineTransaction.update(note="").where(OnlineTransaction.id == transaction.id).execute()
-    return True
-
-
 # --- The worker --------------------------------------------------------------------------------
 
 
@@ -489,9 +468,6 @@ def reconcile_pending(now: dt.datetime | None = None, settings: PaymentSettings 
             report.errors.append(f"{transaction.transaction_id}: {type(error).__name__}")
             continue
         report.settled += outcome.changed
-    unconfirmed = (OnlineTransaction.select(OnlineTransaction).join(Order, on=(OnlineTransaction.order == Order.id))
-                   .where((OnlineTransaction.status == "paid") & (Order.payment_status == "awaiting_payment"))
-                   .order_by(OnlineTransaction.id))
-    for transaction in list(unconfirmed):
-        report.confirmed += _confirm_order(transaction)
+    for order in list(Order.select().where(Order.payment_status == "awaiting_payment").order_by(Order.id)):
+        report.confirmed += payments.confirm_paid_order(order)  # only those whose money is in
     return report

@@ -446,6 +446,7 @@ def confirm_prepaid_order(order: Order) -> Order:
     family is told. Its own write transaction (a savepoint when called inside one); a no-op unless
     the order awaits payment."""
     with write_transaction():
+        lock_rows(Order, [order.id])  # two workers confirming at once: one books and tells the family
         order = Order.get_by_id(order.id)
         if order.payment_status != "awaiting_payment":
             return order

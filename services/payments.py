@@ -5,15 +5,18 @@ bank are in services/online_payments.py.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from peewee import fn
 
-from models import Booking, Household, Invoice, Order, OrderLine, Payment, PaymentAllocation, User
-from services import clock
+from models import Booking, Household, Invoice, OnlineTransaction, Order, OrderLine, Payment, PaymentAllocation, User
+from services import clock, orders
 from services.errors import InvalidInput
 from services.transactions import is_sqlite, lock_rows, write_transaction
 
 MANUAL_MODES = ("cheque", "especes", "cesu", "virement")
+CONFIRMATION_FAILED = "Payé, mais la confirmation de la commande"
+log = logging.getLogger("portail.payments")
 
 
 # --- Manual payments and allocation -------------------------------------------------------------
@@ -170,3 +173,28 @@ def pay_order_up_to_balance(payment: Payment, order: Order) -> int:
     if take > 0:
         PaymentAllocation.create(payment=payment, order=order, amount=take)
     return payment.amount - take
+
+
+def confirm_paid_order(order: Order) -> bool:
+    """Once an order's money is in (card or avoir), confirm it in its own write transaction, after
+    the one that recorded the money. A failure leaves the money where it is and a note on the card
+    transaction for staff; the worker retries. Returns whether it was confirmed now."""
+    order = Order.get_by_id(order.id)
+    if order.payment_status != "awaiting_payment" or order_balance(order) > 0:
+        return False
+    card = (OnlineTransaction.select().where((OnlineTransaction.order == order.id) & (OnlineTransaction.status == "paid"))
+            .order_by(OnlineTransaction.id.desc()).first())
+    try:
+        orders.confirm_prepaid_order(order)
+    except Exception as error:  # noqa: BLE001 - whatever failed, the money stays recorded
+        log.exception("confirmation de la commande %s en échec", order.number)
+        if card is not None:
+            note = (f"{CONFIRMATION_FAILED} n° {order.number} a échoué le {clock.local_now():%d/%m/%Y à %H:%M} "
+                    f"({type(error).__name__}) : nouvel essai automatique.")
+            with write_transaction():
+                OnlineTransaction.update(note=note[:1000]).where(OnlineTransaction.id == card.id).execute()
+        return False
+    if card is not None and card.note.startswith(CONFIRMATION_FAILED):
+        with write_transaction():
+            OnlineTransaction.update(note="").where(OnlineTransaction.id == card.id).execute()
+    return True

@@ -22,7 +22,8 @@ from models import (
     PaymentAllocation,
     db,
 )
-from services import mail, online_payments, orders, payments
+from services import clock, mail, online_payments, orders, payments
+from services.demo import DEMO_PASSWORD
 from tests import payfip_stub
 from tests.conftest import outbox_messages, post_form
 from tests.test_payments import SETTINGS, URLS, invoices  # noqa: F401 - the fixture
@@ -317,6 +318,14 @@ def test_a_failing_order_confirmation_keeps_the_payment_and_the_worker_confirms_
     assert Payment.select().count() == 1 and PaymentAllocation.get().order_id == order.id
     assert Order.get_by_id(order.id).payment_status == "awaiting_payment"
     assert _lea_status(prepaid) == "held"
+    detail = client.get(f"/commandes/{order.id}").get_data(as_text=True)
+    assert "Votre paiement est bien arrivé" in detail and "Payer " not in detail
+    again = post_form(client, f"/commandes/{order.id}/payer", token_page=f"/commandes/{order.id}")
+    assert "la confirmation de la commande est en cours" in _page(client, again)
+    assert OnlineTransaction.select().count() == 1  # nothing charged twice
+    staff = _staff_page(client)
+    assert "Payé – commande à confirmer" in staff and "RuntimeError" in staff
+    auth.login("famille.martin@example.fr")
     freeze("2026-11-19T19:30")  # past the hour: the order is paid, it does not expire
     assert orders.expire_unpaid_orders() == 0
     jobs.reconcile_payments.call_local()  # still failing: still paid, still noted
@@ -329,6 +338,31 @@ def test_a_failing_order_confirmation_keeps_the_payment_and_the_worker_confirms_
     assert "0 commande(s) confirmée(s)" in jobs.reconcile_payments.call_local()
     assert _ledger() == before
     assert len(_mails(f"Commande n° {order.number} payée et confirmée")) == 1
+
+
+def _staff_page(client) -> str:
+    """The régisseur's « Paiements en ligne » (the parent's session is replaced)."""
+    post_form(client, "/deconnexion", token_page="/")
+    post_form(client, "/connexion", {"email": "regisseur@example.fr", "password": DEMO_PASSWORD})
+    page = client.get("/gestion/paiements-en-ligne/").get_data(as_text=True)
+    post_form(client, "/deconnexion", token_page="/")
+    return page
+
+
+def test_an_avoir_paying_the_whole_order_never_answers_500_when_confirming_fails(prepaid, auth, client,
+                                                                                monkeypatch):
+    Payment.create(household=prepaid["martin"], mode="cheque", amount=10_000, received_on=clock.today(),
+                   recorded_at=clock.local_now())
+    order = _held_order(prepaid)
+    auth.login("famille.martin@example.fr")
+    monkeypatch.setattr(orders, "held_bookings", lambda order: 1 / 0)  # confirming the order fails
+    page = _page(client, post_form(client, f"/commandes/{order.id}/payer", token_page=f"/commandes/{order.id}"))
+    assert "Votre avoir a réglé la commande : sa confirmation est en cours" in page
+    assert payments.order_balance(order) == 0 and Order.get_by_id(order.id).payment_status == "awaiting_payment"
+    monkeypatch.undo()
+    assert "1 commande(s) confirmée(s)" in jobs.reconcile_payments.call_local()
+    assert Order.get_by_id(order.id).payment_status == "paid" and _lea_status(prepaid) == "booked"
+    assert OnlineTransaction.select().count() == 0
 
 
 def test_an_order_is_not_expired_while_its_payment_is_under_way(prepaid, freeze):
