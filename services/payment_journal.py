@@ -20,23 +20,25 @@ class Row:
     transaction: OnlineTransaction
     label: str  # the state in words, e.g. « Payé – commande à confirmer »
     what: str  # « Facture F2026-11-00001 » or « Commande n° 2026-000123 »
+    to_confirm: bool = False  # paid, but its order's confirmation failed (the worker retries)
 
     @property
     def checkable(self) -> bool:
         """Whether « Vérifier auprès de PayFiP » applies: pending, or paid with its order still to confirm."""
-        return self.transaction.status == "pending" or self.label.endswith("à confirmer")
+        return self.transaction.status == "pending" or self.to_confirm
 
 
 def _row(transaction: OnlineTransaction) -> Row:
     label = STATE_LABELS.get(transaction.status, transaction.status)
     order = transaction.order if transaction.order_id else None
-    if transaction.status == "paid" and order is not None and order.payment_status == "awaiting_payment":
+    to_confirm = transaction.status == "paid" and order is not None and order.payment_status == "awaiting_payment"
+    if to_confirm:
         label += " – commande à confirmer"
     if order is not None:
         what = f"Commande n° {order.number}"
     else:
         what = f"Facture {transaction.invoice.number}" if transaction.invoice_id else "—"
-    return Row(transaction, label, what)
+    return Row(transaction, label, what, to_confirm)
 
 
 def transactions(state: str = "", day: dt.date | None = None, limit: int = 500) -> list[Row]:
