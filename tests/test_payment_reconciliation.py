@@ -435,8 +435,10 @@ def test_staff_page_lists_states_in_words_filters_and_totals(journal, client, au
     assert "<caption>1 transaction(s)" in only_paid and journal["paid"].transaction_id in only_paid
     assert "<caption>3 transaction(s)" in client.get(f"{URL}?jour=2027-03-05").get_data(as_text=True)
     assert "Aucune transaction pour ce filtre" in client.get(f"{URL}?jour=2027-03-06").get_data(as_text=True)
-    bad = client.get(f"{URL}?jour=demain&etat=nimporte")
-    assert bad.status_code == 200 and "Date invalide" in bad.get_data(as_text=True)
+    for bad_day in ("demain", "9999-12-31", "0001-01-01"):
+        bad = client.get(f"{URL}?jour={bad_day}&etat=nimporte")
+        assert bad.status_code == 200 and "Date invalide" in bad.get_data(as_text=True)
+    assert client.get(f"{URL}export.csv?jour=9999-12-31").status_code == 302
     csv_text = client.get(f"{URL}export.csv?jour=2027-03-05").get_data(as_text=True)
     assert csv_text.startswith("\ufeffCréée le;") and csv_text.count("\n") == 4
     assert "Payé" in csv_text and "5,80" in csv_text

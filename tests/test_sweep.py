@@ -30,6 +30,7 @@ ID_SOURCES = {
     "override_id": (m.CapacityOverride, None), "extra_id": (m.ExtraDay, None),
     "enrolment_id": (m.Enrolment, None), "declaration_id": (m.AbsenceDeclaration, None),
     "attendance_id": (m.Attendance, None), "mail_id": (m.OutgoingMail, None),
+    "transaction_id": (m.OnlineTransaction, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu"}
 

@@ -27,6 +27,8 @@ def _filters(source) -> tuple[str, dt.date | None]:
         day = dt.date.fromisoformat(source.get("jour", ""))
     except ValueError:
         day = None
+    if day is not None and not 2000 <= day.year <= 2100:  # 9999-12-31 has no next day to count to
+        day = None
     return state, day
 
 
