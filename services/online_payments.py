@@ -448,20 +448,26 @@ class ReconcileReport:
                 f"de la banque, {self.confirmed} commande(s) confirmée(s)")
 
 
-def reconcile_pending(now: dt.datetime | None = None, settings: PaymentSettings | None = None) -> ReconcileReport:
+def reconcile_pending(now: dt.datetime | None = None, settings: PaymentSettings | None = None,
+                      limit: int = 500) -> ReconcileReport:
     """Every pending transaction older than CHECK_AFTER is asked to the bank (settled, still waiting,
     or abandoned after ABANDON_AFTER); paid orders whose confirmation failed are confirmed. Idempotent."""
     now = clock.to_local_naive(now or clock.now())
     report = ReconcileReport()
     due = list(OnlineTransaction.select().where((OnlineTransaction.status == "pending")
                                                 & (OnlineTransaction.created_at <= now - CHECK_AFTER))
-               .order_by(OnlineTransaction.id))
+               .order_by(OnlineTransaction.id).limit(limit))
+    down: set[str] = set()  # a bank that did not answer is not asked again in this pass (each try may take the timeout)
     for transaction in due:
         report.checked += 1
+        if transaction.backend in down:
+            report.unreachable += 1
+            continue
         try:
             outcome = check_transaction(transaction, settings, now=now)
         except PaymentServiceUnavailable:
             report.unreachable += 1
+            down.add(transaction.backend)
             continue
         except Exception as error:  # noqa: BLE001 - one bad row must not stop the others
             log.exception("vérification de la transaction %s en échec", transaction.transaction_id)

@@ -286,6 +286,16 @@ def test_payfip_outage_on_return_leaves_the_payment_pending_for_the_worker(marti
     assert OnlineTransaction.get().status == "paid" and Invoice.get_by_id(january.id).balance == 0
 
 
+def test_the_worker_stops_asking_payfip_for_this_pass_once_it_does_not_answer(invoices, payfip, freeze):
+    for invoice in invoices:
+        online_payments.start_online_payment(invoice, PAYFIP, **URLS)
+    payfip.mode, payfip.calls[:] = "timeout", []
+    freeze("2027-03-05T10:06")
+    assert jobs.reconcile_payments.call_local().startswith("2 transaction(s) vérifiée(s), 0 réglée(s), 2 sans réponse")
+    assert payfip.calls == ["recupererDetailPaiementSecurise"]  # one timeout, not one per transaction
+    assert OnlineTransaction.select().where(OnlineTransaction.status == "pending").count() == 2
+
+
 def test_payfip_garbage_amount_is_not_a_payment(invoices, payfip):
     transaction, _url = online_payments.start_online_payment(invoices[0], PAYFIP, **URLS)
     payfip.pay(transaction.transaction_id, montant="cinq euros")
