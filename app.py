@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 import cli
 import jobs
 from models import Commune, User, db
-from services import clock, formatting, mail, permissions
+from services import clock, formatting, mail, online_payments, permissions
 
 csrf = CSRFProtect()
 
@@ -70,6 +70,7 @@ BLUEPRINTS = [
     "blueprints.billing",
     "blueprints.staff.billing",
     "blueprints.staff.invoicing_runs",  # also registers `flask invoice`
+    "blueprints.staff.online_payments",
     "blueprints.staff.headcounts",
     "blueprints.staff.attendance",
     "blueprints.staff.mails",
@@ -108,6 +109,7 @@ def _base_config(app: Flask) -> None:
                                 "payfip_ws" if env.get("PORTAIL_ENV") == "production" else "dummy"),
         PAYFIP_NUMCLI=env.get("PAYFIP_NUMCLI", ""),  # 6-digit client number given by the DGFiP
         PAYFIP_MODE=env.get("PAYFIP_MODE", "T"),  # saisie: T test, X activation, W production
+        PAYFIP_TIMEOUT=env.get("PAYFIP_TIMEOUT", "15"),  # seconds for one call to PayFiP's web service
         PAYMENT_ORIGIN=env.get("PAYMENT_ORIGIN", "Portail famille"),
     )
 
@@ -153,6 +155,8 @@ def create_app(config: dict | None = None) -> Flask:
         use_ssl=app.config["MAIL_USE_SSL"], sender=app.config["MAIL_SENDER"],
         outbox=Path(app.config["OUTBOX_DIR"]), timeout=float(app.config["MAIL_TIMEOUT"]),
     ))
+
+    online_payments.configure(online_payments.settings_from(app.config))  # the worker's re-checks
 
     csrf.init_app(app)
     htmx.init_app(app)

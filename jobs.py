@@ -13,7 +13,7 @@ import click
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from models import db
-from services import basket, calendar, clock, invoicing_runs, mail, orders
+from services import basket, calendar, clock, invoicing_runs, mail, online_payments, orders
 
 log = logging.getLogger("portail.jobs")
 
@@ -84,6 +84,13 @@ def expire_orders_and_baskets() -> str:
     expired = orders.expire_unpaid_orders()
     emptied = basket.expire_stale_baskets()
     return f"{expired} commande(s) expirée(s), {emptied} panier(s) vidé(s)"
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def reconcile_payments() -> str:
+    """Every 5 minutes: card payments still pending after 5 minutes are asked to the bank (settled,
+    or abandoned once PayFiP's session is long over); paid orders whose confirmation failed are confirmed."""
+    return str(online_payments.reconcile_pending())
 
 
 @huey.periodic_task(crontab(minute="15", hour="3"))

@@ -9,7 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_login import current_user
 
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services import certificates, clock, direct_debit, formatting, invoicing, payments, pdf
+from services import certificates, clock, direct_debit, formatting, invoicing, online_payments, payments, pdf
 from services.errors import DomainError
 
 from blueprints.access import current_household, owned_or_404, parent_required
@@ -27,6 +27,13 @@ ORDER_OUTCOME_MESSAGES = {
                 "error"),
     "pending": ("Paiement en cours de vérification : la commande sera confirmée dès la réponse de la banque.",
                 "info"),
+    # A payment recorded but not (or no longer) turning into the order's confirmation.
+    "paid_unconfirmed": ("Paiement accepté : la confirmation de votre commande est en cours, vous recevrez "
+                         "un e-mail dès qu'elle est faite.", "success"),
+    "paid_late": ("Paiement reçu après l'expiration de la commande : il est gardé en avoir et servira à vos "
+                  "prochaines commandes ou factures.", "info"),
+    "surplus": ("Paiement reçu alors que la commande était déjà réglée : il est gardé en avoir et servira à vos "
+                "prochaines commandes ou factures.", "info"),
 }
 OUTCOME_MESSAGES = {
     "paid": ("Paiement accepté : la facture est payée. Un e-mail de confirmation vous a été envoyé.", "success"),
@@ -36,7 +43,25 @@ OUTCOME_MESSAGES = {
                 "error"),
     "pending": ("Paiement en cours de vérification : la facture sera marquée payée dès la confirmation de la banque.",
                 "info"),
+    "surplus": ("Paiement reçu alors que la facture était déjà réglée : il est gardé en avoir et servira à régler "
+                "vos prochaines factures.", "info"),
 }
+UNAVAILABLE_ON_RETURN = (f"{online_payments.UNAVAILABLE} Si vous avez payé, votre paiement sera pris en compte "
+                         "automatiquement dès que le service répondra : ne payez pas une seconde fois.")
+
+
+def outcome_message(transaction: OnlineTransaction) -> tuple[str, str]:
+    """What the parent reads back from the bank, for an invoice or an order."""
+    key = transaction.status
+    if key == "anomaly" and transaction.payment_id is not None:
+        key = "surplus"  # money received for something already paid: kept as avoir
+    if transaction.order_id is None:
+        return OUTCOME_MESSAGES[key]
+    if key == "paid" and transaction.order.payment_status == "expired":
+        key = "paid_late"
+    elif key == "paid" and transaction.order.payment_status != "paid":
+        key = "paid_unconfirmed"
+    return ORDER_OUTCOME_MESSAGES[key]
 
 
 def _int_arg(name: str, low: int, high: int) -> int | None:
@@ -114,22 +139,26 @@ def invoice_pdf(invoice_id: int):
     return pdf_response(render_invoice_pdf(item), f"facture-{item.number}.pdf")
 
 
-def _settings() -> payments.PaymentSettings:
-    return payments.settings_from(current_app.config)
+def _settings() -> online_payments.PaymentSettings:
+    return online_payments.settings_from(current_app.config)
+
+
+def bank_urls() -> dict:
+    """Where the bank sends the parent back and notifies us (for invoices and orders alike)."""
+    return dict(email=current_user.email, return_url=url_for("billing.payment_return", _external=True),
+                notify_url=url_for("billing.payment_notification", _external=True),
+                dummy_bank_url=url_for("billing.dummy_bank", _external=True),
+                origin=current_app.config.get("PAYMENT_ORIGIN", "Portail famille"))
 
 
 @bp.post("/<int:invoice_id>/payer")
 @parent_required
 def pay(invoice_id: int):
-    """Start a card payment of what is left to pay (amount computed here, never sent by the browser)."""
+    """Start a card payment of what is left to pay (amount computed here, never sent by the browser);
+    a payment already under way for this invoice is reused."""
     item = owned_or_404(Invoice, invoice_id)
     try:
-        _transaction, url = payments.start_online_payment(
-            item, _settings(), email=current_user.email,
-            return_url=url_for("billing.payment_return", _external=True),
-            notify_url=url_for("billing.payment_notification", _external=True),
-            dummy_bank_url=url_for("billing.dummy_bank", _external=True), origin=current_app.config.get(
-                "PAYMENT_ORIGIN", "Portail famille"))
+        _transaction, url = online_payments.start_online_payment(item, _settings(), **bank_urls())
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("billing.invoice", invoice_id=item.id))
@@ -142,32 +171,43 @@ def _query_string() -> str:
     return request.query_string.decode()
 
 
+def _back_to(transaction: OnlineTransaction) -> str:
+    if transaction.order_id is not None:
+        return url_for("orders.detail", order_id=transaction.order_id)
+    return url_for("billing.invoice", invoice_id=transaction.invoice_id)
+
+
 @bp.route("/paiement/retour", methods=["GET", "POST"])
 def payment_return():
     """The parent's browser back from the bank (PayFiP may POST it cross-site, without our session
-    cookie or CSRF token): processed and verified like a notification, then the invoice page, which
-    itself requires the household's sign-in."""
+    cookie or CSRF token): processed and verified like a notification, then the invoice or order
+    page, which itself requires the household's sign-in."""
+    query = _query_string()
     try:
-        outcome = payments.handle_bank_answer(_query_string(), _settings())
-    except payments.UnknownTransaction:
+        outcome = online_payments.handle_bank_answer(query, _settings())
+    except online_payments.UnknownTransaction:
         abort(404)
-    transaction = outcome.transaction
-    if transaction.order_id is not None:
-        message, category = ORDER_OUTCOME_MESSAGES[transaction.status]
-        flash(message, category)
-        return redirect(url_for("orders.detail", order_id=transaction.order_id))
-    message, category = OUTCOME_MESSAGES[transaction.status]
+    except online_payments.PaymentServiceUnavailable:
+        # The transaction stays pending: the worker asks the bank again until it answers.
+        transaction = online_payments.transaction_in(query, _settings())
+        flash(UNAVAILABLE_ON_RETURN, "error")
+        return redirect(_back_to(transaction))
+    message, category = outcome_message(outcome.transaction)
     flash(message, category)
-    return redirect(url_for("billing.invoice", invoice_id=transaction.invoice_id))
+    return redirect(_back_to(outcome.transaction))
 
 
 @bp.route("/paiement/notification", methods=["GET", "POST"])
 def payment_notification():
-    """Server-to-server notification from the bank: no session; idempotent; unknown → 404."""
+    """Server-to-server notification from the bank: no session; idempotent; unknown → 404; the bank
+    unreachable to verify it → 503 (the transaction stays pending for the worker)."""
     try:
-        payments.handle_bank_answer(_query_string(), _settings())
-    except payments.UnknownTransaction:
+        online_payments.handle_bank_answer(_query_string(), _settings())
+    except online_payments.UnknownTransaction:
         abort(404)
+    except online_payments.PaymentServiceUnavailable:
+        return Response("Service de paiement injoignable : nouvelle vérification automatique.", status=503,
+                        mimetype="text/plain")
     return Response("OK", mimetype="text/plain")
 
 
@@ -189,17 +229,17 @@ def dummy_bank():
         except ValueError:
             charged = None
         try:
-            notification = payments.simulate_bank(transaction_id, request.form.get("outcome", ""), charged)
+            notification = online_payments.simulate_bank(transaction_id, request.form.get("outcome", ""), charged)
         except DomainError as refusal:
             flash(refusal.message, "error")
             return redirect(url_for("billing.dummy_bank", transaction_id=transaction_id, amount=asked))
         # The bank notifies the portal server to server, then sends the parent back.
-        payments.handle_bank_answer(notification, _settings())
-        browser = payments.parse_query(notification)
+        online_payments.handle_bank_answer(notification, _settings())
+        browser = online_payments.parse_query(notification)
         browser.pop("signed", None)
         return redirect(url_for("billing.payment_return", **browser))
     return render_template("billing/dummy_bank.html", transaction=transaction, asked=asked,
-                           outcomes=payments.DUMMY_OUTCOMES, origin=source.get("origin", ""))
+                           outcomes=online_payments.DUMMY_OUTCOMES, origin=source.get("origin", ""))
 
 
 @bp.get("/reglements")

@@ -6,8 +6,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from blueprints.access import current_household, parent_required
+from blueprints.billing import bank_urls
 from models import db
-from services import basket, formatting, orders, payments
+from services import basket, formatting, online_payments, orders, payments
 from services.errors import DomainError, NotFound
 
 bp = Blueprint("orders", __name__)
@@ -114,17 +115,16 @@ def pay(order_id: int):
     except NotFound:
         abort(404)
     try:
-        _transaction, url = payments.start_order_payment(
-            view.order, payments.settings_from(current_app.config), email=current_user.email,
-            return_url=url_for("billing.payment_return", _external=True),
-            notify_url=url_for("billing.payment_notification", _external=True),
-            dummy_bank_url=url_for("billing.dummy_bank", _external=True),
-            origin=current_app.config.get("PAYMENT_ORIGIN", "Portail famille"))
+        _transaction, url = online_payments.start_order_payment(
+            view.order, online_payments.settings_from(current_app.config), **bank_urls())
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("orders.detail", order_id=order_id))
     if url is None:
-        flash("Votre avoir a réglé la commande : elle est confirmée.", "success")
+        if orders.get_order(household, order_id).order.payment_status == "paid":
+            flash("Votre avoir a réglé la commande : elle est confirmée.", "success")
+        else:
+            flash("Votre avoir a réglé la commande : sa confirmation est en cours, vous recevrez un e-mail.", "info")
         return redirect(url_for("orders.detail", order_id=order_id))
     return redirect(url)
 

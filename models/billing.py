@@ -195,6 +195,11 @@ class OnlineTransaction(BaseModel):
     transaction_id = CharField(unique=True)
     amount = IntegerField()  # what we asked for, in cents (the only amount we trust)
     status = CharField(default="pending", index=True)  # pending, paid, refused, cancelled, anomaly
+    # "invoice:12" or "order:7" while pending, NULL once settled: a unique column lets only one
+    # transaction be open per invoice or order on SQLite and PostgreSQL alike (NULLs never clash).
+    open_key = CharField(null=True, unique=True)
+    note = TextField(default="")  # for staff: why it is an anomaly, a late payment, a confirmation to retry
+    checked_at = DateTimeField(null=True)  # last time the worker or staff asked the bank
     bank_status = CharField(default="")
     bank_data = TextField(default="")
     simulated_result = CharField(default="")  # dummy backend: what the local simulator answered

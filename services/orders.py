@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from models import (
     AbsenceDeclaration,
@@ -20,6 +20,7 @@ from models import (
     Booking,
     Child,
     Household,
+    OnlineTransaction,
     Order,
     OrderLine,
     PaymentAllocation,
@@ -34,6 +35,8 @@ from services.errors import DomainError, NotFound
 from services.transactions import is_sqlite, lock_rows, write_transaction
 
 PENDING = ("requested", "waiting_list", "cancel_requested", "held")
+# A parent at the bank when the hour runs out may finish paying: a PayFiP session lasts 15 minutes.
+PAYMENT_SESSION = dt.timedelta(minutes=20)
 LINE_LABELS = {**engine.OUTCOME_LABELS, "booked": "Validé"}
 
 
@@ -440,8 +443,10 @@ def held_bookings(order: Order) -> list[Booking]:
 
 def confirm_prepaid_order(order: Order) -> Order:
     """The order is paid: its held days become booked (and prepaid: the monthly run skips them), the
-    family is told. Call inside the payment's transaction; a no-op unless the order awaits payment."""
+    family is told. Its own write transaction (a savepoint when called inside one); a no-op unless
+    the order awaits payment."""
     with write_transaction():
+        lock_rows(Order, [order.id])  # two workers confirming at once: one books and tells the family
         order = Order.get_by_id(order.id)
         if order.payment_status != "awaiting_payment":
             return order
@@ -459,10 +464,22 @@ def confirm_prepaid_order(order: Order) -> Order:
     return order
 
 
+def _payment_under_way(order: Order, now: dt.datetime) -> bool:
+    """Paid in full (confirmation pending), or a card payment started less than PAYMENT_SESSION ago."""
+    allocated = (PaymentAllocation.select(fn.COALESCE(fn.SUM(PaymentAllocation.amount), 0))
+                 .where(PaymentAllocation.order == order.id).scalar())
+    if order.amount_due and int(allocated) >= order.amount_due:
+        return True
+    return OnlineTransaction.select().where((OnlineTransaction.order == order.id)
+                                            & (OnlineTransaction.status == "pending")
+                                            & (OnlineTransaction.created_at > now - PAYMENT_SESSION)).exists()
+
+
 def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
     """Prepaid orders not paid within the hour: their held days are cancelled, an avoir used on them
-    is given back, the freed places go to the waiting lists, the family is told. Idempotent; called
-    lazily by the basket and order pages and by `flask expire-orders`. Returns the orders expired."""
+    is given back, the freed places go to the waiting lists, the family is told. Not an order whose
+    money arrived (its confirmation is being retried) nor one with a card payment under way at the
+    bank. Idempotent; run by the worker and by `flask expire-orders`. Returns the orders expired."""
     limit = clock.to_local_naive(now or clock.now())
     due = list(Order.select(Order.id).where((Order.payment_status == "awaiting_payment")
                                              & (Order.expires_at <= limit)).order_by(Order.id))
@@ -472,8 +489,8 @@ def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
         with write_transaction():
             query = Order.select().where(Order.id == row.id)
             order = query.get() if is_sqlite() else query.for_update().get()
-            if order.payment_status != "awaiting_payment":
-                continue  # paid (or expired) meanwhile
+            if order.payment_status != "awaiting_payment" or _payment_under_way(order, limit):
+                continue  # paid (or expired) meanwhile, or the parent is paying right now
             held = held_bookings(order)
             lock_rows(Unit, {b.unit_id for b in held})
             for booking in held:

@@ -196,8 +196,8 @@ def test_bank_return_posted_cross_site_without_session(martin, client, app):
     unpaid = martin["invoices"]["martin_unpaid"]
     post_form(client, f"/factures/{unpaid.id}/payer", token_page="/factures/")
     transaction = OnlineTransaction.get()
-    from services import payments
-    payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
+    from services import online_payments
+    online_payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
     stranger = app.test_client()
     response = stranger.post("/factures/paiement/retour", data={"transaction_id": transaction.transaction_id})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/factures/{unpaid.id}")

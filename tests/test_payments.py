@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import eopayment
-import eopayment.common
 import pytest
 
 from models import DirectDebitMandate, Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services import clock, invoicing, payments
+from services import clock, invoicing, online_payments, payments
 from services.errors import InvalidInput
+from tests import payfip_stub
 from tests.conftest import outbox_messages
 from tests.test_invoicing import book, clear_billing
 
-SETTINGS = payments.PaymentSettings()
+SETTINGS = online_payments.PaymentSettings()
 URLS = dict(email="famille.martin@example.fr", return_url="http://portail.test/factures/retour",
             notify_url="http://portail.test/factures/notification", dummy_bank_url="http://portail.test/banque")
 
@@ -61,9 +60,9 @@ def test_manual_payment_refusals_save_nothing(invoices, demo, mode, amount, day,
 
 
 def pay(invoice, outcome="paid", charged=None):
-    transaction, url = payments.start_online_payment(invoice, SETTINGS, **URLS)
+    transaction, url = online_payments.start_online_payment(invoice, SETTINGS, **URLS)
     assert url.startswith("http://portail.test/banque?") and "transaction_id=" in url
-    notification = payments.simulate_bank(transaction.transaction_id, outcome,
+    notification = online_payments.simulate_bank(transaction.transaction_id, outcome,
                                           transaction.amount if charged is None else charged)
     return transaction, notification
 
@@ -72,22 +71,22 @@ def test_online_payment_paid_once_and_replay_changes_nothing(invoices):
     january = invoices[0]
     transaction, notification = pay(january)
     assert transaction.amount == 580
-    outcome = payments.handle_bank_answer(notification, SETTINGS)
+    outcome = online_payments.handle_bank_answer(notification, SETTINGS)
     assert outcome.changed and outcome.transaction.status == "paid"
     assert Invoice.get_by_id(january.id).balance == 0
     assert Payment.get().mode == "carte"
     mails = [m for m in outbox_messages() if m["subject"].startswith("Paiement reçu")]
     assert len(mails) == 1 and "5,80" in mails[0]["body"]
-    replay = payments.handle_bank_answer(notification, SETTINGS)
+    replay = online_payments.handle_bank_answer(notification, SETTINGS)
     assert not replay.changed
     assert Payment.select().count() == 1 and PaymentAllocation.select().count() == 1
-    with pytest.raises(payments.NotPayableOnline):
-        payments.start_online_payment(Invoice.get_by_id(january.id), SETTINGS, **URLS)
+    with pytest.raises(online_payments.NotPayableOnline):
+        online_payments.start_online_payment(Invoice.get_by_id(january.id), SETTINGS, **URLS)
 
 
 def test_amount_mismatch_is_an_anomaly_not_a_payment(invoices):
     transaction, notification = pay(invoices[0], charged=1)
-    outcome = payments.handle_bank_answer(notification, SETTINGS)
+    outcome = online_payments.handle_bank_answer(notification, SETTINGS)
     assert outcome.transaction.status == "anomaly"
     assert Payment.select().count() == 0 and Invoice.get_by_id(invoices[0].id).balance == 580
 
@@ -95,33 +94,33 @@ def test_amount_mismatch_is_an_anomaly_not_a_payment(invoices):
 @pytest.mark.parametrize("outcome, status", [("refused", "refused"), ("cancelled", "cancelled")])
 def test_refused_and_abandoned(invoices, outcome, status):
     transaction, notification = pay(invoices[0], outcome)
-    assert payments.handle_bank_answer(notification, SETTINGS).transaction.status == status
+    assert online_payments.handle_bank_answer(notification, SETTINGS).transaction.status == status
     assert Payment.select().count() == 0
 
 
 def test_forged_claim_without_bank_record_changes_nothing(invoices):
-    transaction, _url = payments.start_online_payment(invoices[0], SETTINGS, **URLS)
+    transaction, _url = online_payments.start_online_payment(invoices[0], SETTINGS, **URLS)
     forged = f"transaction_id={transaction.transaction_id}&signed=1&ok=1"
-    outcome = payments.handle_bank_answer(forged, SETTINGS)
+    outcome = online_payments.handle_bank_answer(forged, SETTINGS)
     assert not outcome.changed and OnlineTransaction.get_by_id(transaction.id).status == "pending"
     assert Payment.select().count() == 0
 
 
 @pytest.mark.parametrize("query", ["transaction_id=inconnu&signed=1&ok=1", "", "foo=bar"])
 def test_unknown_transaction(invoices, query):
-    with pytest.raises(payments.UnknownTransaction):
-        payments.handle_bank_answer(query, SETTINGS)
+    with pytest.raises(online_payments.UnknownTransaction):
+        online_payments.handle_bank_answer(query, SETTINGS)
 
 
 def test_direct_debit_and_pending_invoices_are_not_payable_by_card(invoices, demo):
     DirectDebitMandate.create(household=demo["households"]["martin"], reference="RUM-1", holder="Claire Martin",
                               iban="FR7630006000011234567890189", signed_at=clock.local_now())
     Invoice.update(direct_debit=True).where(Invoice.id == invoices[0].id).execute()
-    with pytest.raises(payments.NotPayableOnline, match="prélevée"):
-        payments.start_online_payment(invoices[0], SETTINGS, **URLS)
+    with pytest.raises(online_payments.NotPayableOnline, match="prélevée"):
+        online_payments.start_online_payment(invoices[0], SETTINGS, **URLS)
     Invoice.update(payable_from=dt.date(2027, 4, 1)).where(Invoice.id == invoices[1].id).execute()
-    with pytest.raises(payments.NotPayableOnline, match="validation"):
-        payments.start_online_payment(invoices[1], SETTINGS, **URLS)
+    with pytest.raises(online_payments.NotPayableOnline, match="validation"):
+        online_payments.start_online_payment(invoices[1], SETTINGS, **URLS)
 
 
 def test_avoir_is_used_on_the_next_invoice_and_before_the_card(invoices, demo, freeze):
@@ -146,50 +145,41 @@ def test_credit_note_on_a_paid_invoice_becomes_avoir_for_the_next_one(invoices, 
     assert (fresh_january.paid, fresh_january.credited, fresh_january.balance) == (290, 290, 0)
     assert fresh_february.balance == 870 - 290  # the freed 2,90 € went to the next unpaid invoice
     assert payments.household_credit(martin) == 0
-    transaction, _url = payments.start_online_payment(fresh_february, SETTINGS, **URLS)
+    transaction, _url = online_payments.start_online_payment(fresh_february, SETTINGS, **URLS)
     assert transaction.amount == 580
 
 
-PAYFIP = payments.PaymentSettings(backend="payfip_ws", numcli="123456", mode="T")
+PAYFIP = online_payments.PaymentSettings(backend="payfip_ws", numcli="123456", mode="T")
 
 
 @pytest.fixture
-def fake_payfip(monkeypatch):
-    """PayFiP's web service replaced by what it would answer (eopayment does the real calls)."""
-    state = {"montant": None, "resultrans": "P"}
-
-    def request(self, amount, **kwargs):
-        state["asked"] = amount
-        return "IDOP42", eopayment.URL, "https://www.payfip.gouv.fr/tpa/paiementws.web?idop=IDOP42"
-
-    def response(self, query_string, **kwargs):
-        if "idop=IDOP42" not in query_string:
-            raise eopayment.ResponseError("unknown idop")
-        result = {"P": eopayment.PAID, "R": eopayment.DENIED, "A": eopayment.CANCELLED}[state["resultrans"]]
-        return eopayment.common.PaymentResponse(result=result, signed=True, order_id="IDOP42",
-                                                bank_data={"montant": state["montant"], "resultrans": state["resultrans"]},
-                                                bank_status="paid CB")
-
-    monkeypatch.setattr(eopayment.Payment, "request", request)
-    monkeypatch.setattr(eopayment.Payment, "response", response)
-    return state
+def payfip(monkeypatch):
+    """PayFiP's web service stubbed at its transport (eopayment and zeep make the real SOAP calls)."""
+    return payfip_stub.install(monkeypatch)
 
 
-def test_payfip_paid_verified_amount_and_idempotent(invoices, fake_payfip):
-    transaction, url = payments.start_online_payment(invoices[0], PAYFIP, **URLS)
-    assert url.startswith("https://www.payfip.gouv.fr/") and str(fake_payfip["asked"]) == "5.8"
-    fake_payfip["montant"] = "580"
-    assert payments.handle_bank_answer("idop=IDOP42", PAYFIP).transaction.status == "paid"
-    assert not payments.handle_bank_answer("idop=IDOP42", PAYFIP).changed
+def test_payfip_paid_verified_amount_and_idempotent(invoices, payfip):
+    transaction, url = online_payments.start_online_payment(invoices[0], PAYFIP, **URLS)
+    assert url == f"https://www.payfip.gouv.fr/tpa/paiementws.web?idop={transaction.transaction_id}"
+    assert payfip.records[transaction.transaction_id].montant == "580"  # cents, as PayFiP wants them
+    answer = f"idop={transaction.transaction_id}"
+    assert online_payments.handle_bank_answer(answer, PAYFIP).transaction.status == "pending"  # P5: no result yet
+    payfip.pay(transaction.transaction_id)
+    assert online_payments.handle_bank_answer(answer, PAYFIP).transaction.status == "paid"
+    calls = len(payfip.calls)
+    assert not online_payments.handle_bank_answer(answer, PAYFIP).changed
+    assert len(payfip.calls) == calls  # a settled transaction is not asked again
     assert Invoice.get_by_id(invoices[0].id).balance == 0 and Payment.select().count() == 1
-    with pytest.raises(payments.UnknownTransaction):
-        payments.handle_bank_answer("idop=AUTRE", PAYFIP)
+    assert Payment.get().received_on == clock.today()  # PayFiP's dattrans
+    with pytest.raises(online_payments.UnknownTransaction):
+        online_payments.handle_bank_answer("idop=AUTRE", PAYFIP)
 
 
-def test_payfip_amount_mismatch_and_misconfiguration(invoices, fake_payfip):
-    payments.start_online_payment(invoices[0], PAYFIP, **URLS)
-    fake_payfip["montant"] = "1"
-    assert payments.handle_bank_answer("idop=IDOP42", PAYFIP).transaction.status == "anomaly"
+def test_payfip_amount_mismatch_and_misconfiguration(invoices, payfip):
+    transaction, _url = online_payments.start_online_payment(invoices[0], PAYFIP, **URLS)
+    payfip.pay(transaction.transaction_id, montant="1")
+    outcome = online_payments.handle_bank_answer(f"idop={transaction.transaction_id}", PAYFIP)
+    assert outcome.transaction.status == "anomaly" and "différent du montant demandé" in outcome.transaction.note
     assert Payment.select().count() == 0
-    with pytest.raises(payments.PaymentRefused, match="pas configuré"):
-        payments.start_online_payment(invoices[1], payments.PaymentSettings("payfip_ws", "", "T"), **URLS)
+    with pytest.raises(online_payments.PaymentRefused, match="pas configuré"):
+        online_payments.start_online_payment(invoices[1], online_payments.PaymentSettings("payfip_ws", "", "T"), **URLS)

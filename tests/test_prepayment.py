@@ -20,13 +20,13 @@ from models import (
     Regie,
     Unit,
 )
-from services import basket, clock, formatting, invoicing, orders, payments, placement
+from services import basket, clock, formatting, invoicing, online_payments, orders, payments, placement
 from services import booking as engine
 from tests.conftest import outbox_messages, post_form
 from tests.test_invoicing import clear_billing
 
 MON, TUE = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
-SETTINGS = payments.PaymentSettings()
+SETTINGS = online_payments.PaymentSettings()
 URLS = dict(email="famille.martin@example.fr", return_url="http://portail.test/retour",
             notify_url="http://portail.test/notification", dummy_bank_url="http://portail.test/banque")
 
@@ -61,11 +61,11 @@ def _lea_status(prepaid, day=MON) -> str:
 
 
 def _pay(order, outcome="paid", charged=None):
-    transaction, url = payments.start_order_payment(order, SETTINGS, **URLS)
+    transaction, url = online_payments.start_order_payment(order, SETTINGS, **URLS)
     assert url.startswith("http://portail.test/banque?")
-    notification = payments.simulate_bank(transaction.transaction_id, outcome,
+    notification = online_payments.simulate_bank(transaction.transaction_id, outcome,
                                           transaction.amount if charged is None else charged)
-    return transaction, notification, payments.handle_bank_answer(notification, SETTINGS)
+    return transaction, notification, online_payments.handle_bank_answer(notification, SETTINGS)
 
 
 def test_held_places_count_as_occupied(prepaid):
@@ -91,12 +91,12 @@ def test_paid_order_is_confirmed_and_a_replay_changes_nothing(prepaid):
     assert Booking.select().where(Booking.prepaid).count() == 2
     assert Alert.select().where(Alert.title == f"Commande n° {order.number} payée et confirmée").exists()
     assert any(m["subject"] == f"Commande n° {order.number} payée et confirmée" for m in outbox_messages())
-    replay = payments.handle_bank_answer(notification, SETTINGS)
+    replay = online_payments.handle_bank_answer(notification, SETTINGS)
     assert not replay.changed
     assert Payment.select().count() == 1 and PaymentAllocation.get().order_id == order.id
     assert payments.household_credit(prepaid["martin"]) == 0
-    with pytest.raises(payments.OrderNotPayable):
-        payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
+    with pytest.raises(online_payments.OrderNotPayable):
+        online_payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
     # Paid in advance: the monthly run does not invoice these days again.
     drafts = invoicing.collect(MON, TUE, households=[prepaid["martin"].id])
     billed = [d for draft in drafts.values() for line in draft.lines if line.unit.id == prepaid["repas"].id
@@ -134,8 +134,8 @@ def test_unpaid_order_stays_pending_then_expires_and_frees_its_places(prepaid, f
     # The freed place is offered to the waiting family (canteen: staff confirm).
     assert Alert.select().where((Alert.household == dupont.id) & (Alert.title == "Place libérée")).exists()
     assert placement.places_left(unit, MON) == 1
-    with pytest.raises(payments.OrderNotPayable):
-        payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
+    with pytest.raises(online_payments.OrderNotPayable):
+        online_payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
 
 
 def test_avoir_is_used_before_the_card(prepaid):
@@ -155,7 +155,7 @@ def test_an_avoir_covering_the_order_confirms_it_without_the_card(prepaid):
     Payment.create(household=martin, mode="cheque", amount=1000, received_on=clock.today(),
                    recorded_at=clock.local_now())
     order = _held_order(prepaid)
-    assert payments.start_order_payment(order, SETTINGS, **URLS) == (None, None)
+    assert online_payments.start_order_payment(order, SETTINGS, **URLS) == (None, None)
     assert Order.get_by_id(order.id).payment_status == "paid" and _lea_status(prepaid) == "booked"
     assert OnlineTransaction.select().count() == 0
     assert payments.household_credit(martin) == 1000 - order.amount_due
@@ -166,13 +166,13 @@ def test_an_expired_order_gives_its_avoir_back_and_a_late_payment_becomes_an_avo
     Payment.create(household=martin, mode="cheque", amount=100, received_on=clock.today(),
                    recorded_at=clock.local_now())
     order = _held_order(prepaid)
-    transaction, url = payments.start_order_payment(order, SETTINGS, **URLS)
+    transaction, url = online_payments.start_order_payment(order, SETTINGS, **URLS)
     assert transaction.amount == order.amount_due - 100 and payments.household_credit(martin) == 0
     freeze("2026-11-19T19:00")
     orders.expire_unpaid_orders()
     assert payments.household_credit(martin) == 100
-    notification = payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
-    assert payments.handle_bank_answer(notification, SETTINGS).transaction.status == "paid"
+    notification = online_payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
+    assert online_payments.handle_bank_answer(notification, SETTINGS).transaction.status == "paid"
     assert Order.get_by_id(order.id).payment_status == "expired"
     assert payments.household_credit(martin) == order.amount_due  # nothing is lost: the family keeps it as avoir
 

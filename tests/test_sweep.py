@@ -31,6 +31,7 @@ ID_SOURCES = {
     "enrolment_id": (m.Enrolment, None), "declaration_id": (m.AbsenceDeclaration, None),
     "attendance_id": (m.Attendance, None), "mail_id": (m.OutgoingMail, None),
     "run_id": (m.InvoicingRun, None),
+    "transaction_id": (m.OnlineTransaction, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu"}
 

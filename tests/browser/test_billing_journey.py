@@ -128,6 +128,23 @@ def test_staff_invoicing_pages(live_server, page_desktop):
     page.get_by_role("button", name="Enregistrer le règlement").click()
     expect(page.get_by_text("Choisissez le foyer.").first).to_be_visible()
     axe_check(page, "payment form with errors")
+    # The card payments the parents made above, for the régisseur's reconciliation.
+    page.get_by_role("link", name="Paiements en ligne").click()
+    page.wait_for_url("**/gestion/paiements-en-ligne/")
+    assert page.get_by_role("heading", name="Paiements en ligne", exact=True).is_visible()
+    assert page.get_by_role("heading", name="Encaissements par jour", exact=False).is_visible()
+    with _db(live_server) as conn:  # the parents' payments above, when this test runs after them
+        paid = conn.execute("SELECT COUNT(*) FROM online_transaction WHERE status = 'paid'").fetchone()[0]
+    if paid:
+        assert page.locator("td[data-label='État']", has_text="Payé").first.is_visible()
+    else:
+        assert page.get_by_text("Aucune transaction").is_visible()
+    axe_check(page, "online payments")
+    _no_scroll_at_320(page)
+    page.get_by_label("État").select_option(label="Payé")
+    page.get_by_role("button", name="Filtrer").click()
+    assert "etat=paid" in page.url
+    axe_check(page, "online payments filtered")
     assert not page.js_errors
 
 
