@@ -195,3 +195,16 @@ def test_health_documents_are_hidden_from_roles_without_health_access(client, de
     Auth(client).login("agent@example.fr")
     assert name in _text(client.get(f"/gestion/familles/{martin.id}"))
     assert name in _text(client.get("/gestion/documents"))
+
+
+@pytest.mark.parametrize("query", ["", "idop=IDOP42", "idop=%00", "x=y"])
+def test_payfip_notification_in_production_without_payfip_is_404(app, demo, query):
+    from app import create_app
+    production = create_app({**app.config, "PORTAIL_ENV": "production", "PORTAIL_NOW": "", "SECRET_KEY": "x" * 32,
+                             "PAYMENT_BACKEND": "payfip_ws", "PAYFIP_NUMCLI": ""})
+    client = production.test_client()
+    for method in ("GET", "POST"):
+        response = client.open(f"/factures/paiement/notification?{query}", method=method, data=query,
+                               base_url="https://portail.test")
+        # A NUL character is refused before any view (400); everything else is an unknown transaction.
+        assert response.status_code == (400 if "%00" in query else 404), (method, query, response.status_code)
