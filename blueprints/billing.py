@@ -3,6 +3,7 @@ payments with receipts, yearly childcare statements. Every query starts from the
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -166,7 +167,11 @@ def pay(invoice_id: int):
 
 
 def _query_string() -> str:
+    """The bank's answer as a query string: a POSTed form (read from request.form, since an earlier
+    hook may have consumed the body to parse it), a raw POST body, or the URL's query."""
     if request.method == "POST":
+        if request.form:
+            return urlencode(list(request.form.items(multi=True)))
         return request.get_data(as_text=True) or request.query_string.decode()
     return request.query_string.decode()
 
