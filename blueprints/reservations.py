@@ -9,7 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, make_response
 
 from blueprints.access import current_household, parent_required
 from models import Booking
-from services import basket, clock, documents, orders, planning
+from services import absences, basket, clock, documents, orders, planning
 from services import booking as engine
 from services.errors import DomainError, InvalidInput, NotFound
 
@@ -264,14 +264,14 @@ def absence(booking_id: int):
         abort(404)
     error = None
     try:
-        orders.declarable_booking(household, booking_id)
-    except orders.AbsenceRefused as refusal:
+        absences.declarable_booking(household, booking_id)
+    except absences.AbsenceRefused as refusal:
         error = refusal.message
     if request.method == "POST" and error is None:
         upload = request.files.get("document")
         content = documents.read_upload(upload.stream) if upload and upload.filename else None
         try:
-            orders.declare_absence(household, booking_id, request.form.get("reason", ""), content,
+            absences.declare_absence(household, booking_id, request.form.get("reason", ""), content,
                                    upload.filename if content else "", current_app.config["UPLOAD_DIR"])
         except DomainError as refusal:
             error = refusal.message

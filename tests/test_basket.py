@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from models import Alert, BasketLine, Booking, CapacityOverride, Household, Order, OrderLine, User
-from services import basket, clock, orders
+from services import absences, basket, clock, orders
 from services import booking as engine
 from services.errors import NotFound
 from tests.conftest import outbox_messages
@@ -200,14 +200,14 @@ def test_copy_week_to_siblings_only_for_shared_units(demo, freeze):
 def test_absence_declaration_after_the_cancel_deadline(demo, martin):
     lea, repas = ids(demo)
     booked = Booking.get((Booking.child == lea) & (Booking.unit == repas) & (Booking.date == dt.date(2026, 11, 19)))
-    with pytest.raises(orders.AbsenceRefused):
-        orders.declare_absence(martin, booked.id, "")
-    declaration = orders.declare_absence(martin, booked.id, "Maladie")
-    with pytest.raises(orders.AbsenceRefused):
-        orders.declare_absence(martin, booked.id, "Maladie")
-    orders.decide_absence(declaration.id, True)
+    with pytest.raises(absences.AbsenceRefused):
+        absences.declare_absence(martin, booked.id, "")
+    declaration = absences.declare_absence(martin, booked.id, "Maladie")
+    with pytest.raises(absences.AbsenceRefused):
+        absences.declare_absence(martin, booked.id, "Maladie")
+    absences.decide_absence(declaration.id, True)
     assert Booking.get_by_id(booked.id).attendance == "absent_justified"
     clock.freeze("2026-11-25T12:00")  # the late-absence window (48 h after the day) is over
     other = Booking.get((Booking.child == lea) & (Booking.unit == repas) & (Booking.date == dt.date(2026, 11, 20)))
-    with pytest.raises(orders.AbsenceRefused):
-        orders.declare_absence(martin, other.id, "Maladie")
+    with pytest.raises(absences.AbsenceRefused):
+        absences.declare_absence(martin, other.id, "Maladie")

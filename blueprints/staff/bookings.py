@@ -8,7 +8,7 @@ from flask_login import current_user
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
 from models import AbsenceDeclaration, Booking
-from services import orders
+from services import absences, orders
 from services.accounts import audit
 from services.errors import DomainError, NotFound
 
@@ -25,7 +25,7 @@ def orders_queue():
         key = item.order_line.order.id if item.order_line else f"b{item.booking.id}"
         groups.setdefault(key, []).append(item)
     return render_template("staff/bookings/index.html", groups=list(groups.values()),
-                           waiting=orders.waiting_lists(), absences=orders.pending_absences())
+                           waiting=orders.waiting_lists(), absences=absences.pending_absences())
 
 
 # The navigation's reserved endpoint.
@@ -84,7 +84,7 @@ def confirm_waiting(booking_id: int):
 @staff_required("agent", "admin")
 def decide_absence(declaration_id: int):
     accept, reason = _decision()
-    return _decide(lambda: orders.decide_absence(declaration_id, accept, reason, _staff(),
+    return _decide(lambda: absences.decide_absence(declaration_id, accept, reason, _staff(),
                                                  current_app.config["UPLOAD_DIR"]),
                    lambda _d: "Décision enregistrée ; la famille est prévenue.")
 
@@ -94,7 +94,7 @@ def decide_absence(declaration_id: int):
 def absence_certificate(declaration_id: int):
     """The certificate sent with a declaration, as an attachment; every read is in the audit log."""
     try:
-        declaration, path = orders.absence_certificate(declaration_id, current_app.config["UPLOAD_DIR"])
+        declaration, path = absences.absence_certificate(declaration_id, current_app.config["UPLOAD_DIR"])
     except NotFound:
         abort(404)
     audit(current_user, "lecture d'un justificatif d'absence", declaration, detail=declaration.document_name)
