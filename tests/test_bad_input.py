@@ -134,7 +134,8 @@ def test_staff_guardian_form_with_missing_fields_erases_nothing(client, demo):
     assert Guardian.select().where(Guardian.id == guardian.id).dicts().get() == before
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI draws the same examples every run, so a failure is reproducible, never flaky.
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(value=st.one_of(st.text(max_size=40), st.integers(min_value=-(10 ** 30), max_value=10 ** 30).map(str),
                        st.dates().map(str)))
 def test_query_parameters_never_break_a_page(app, demo_snapshot, value):

@@ -80,7 +80,8 @@ def test_every_form_survives_hostile_values(app, demo, email):
     assert not problems, "\n".join(problems)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI draws the same examples every run, so a failure is reproducible, never flaky.
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(data=st.data())
 def test_random_values_in_staff_forms(app, demo_snapshot, data):
     """Random unicode, numbers and dates, field by field, in the forms of the admin's pages."""
