@@ -48,9 +48,13 @@ def _close(task, task_value, exc) -> None:
 # --- Tasks ------------------------------------------------------------------------------------
 
 
+WAKE_UP_QUEUED = "deliver-mail-queued"  # set while a wake-up waits in the queue: later ones are not queued
+
+
 @huey.task()
 def deliver_mail() -> str:
     """Deliver the outbox now (queued by the web app after a request that wrote mail)."""
+    huey.delete(WAKE_UP_QUEUED)  # mail written from now on wakes the worker again
     report = mail.deliver_due()
     return f"{report.sent} envoyé(s), {report.failed} échec(s)"
 
@@ -104,7 +108,9 @@ def refresh_holidays() -> str:
 def wake_worker() -> None:
     """Ask the worker to deliver mail now; if the queue is unreachable, the periodic run will."""
     try:
-        deliver_mail()
+        # One waiting wake-up delivers everything due: hundreds of them would hold other tasks back.
+        if huey.put_if_empty(WAKE_UP_QUEUED, 1):
+            deliver_mail()
     except Exception:  # noqa: BLE001 - a lost wake-up only delays mail by a minute
         log.warning("file de tâches injoignable : les courriels partiront au prochain passage", exc_info=True)
 

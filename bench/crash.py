@@ -1,10 +1,12 @@
 """Crash and restart (issue 9): gunicorn and the huey worker on SQLite, 10 parents validating baskets,
 mail to a slow local SMTP server (aiosmtpd); SIGKILL of gunicorn workers and then of the whole of
-gunicorn during validations, and of the worker in the middle of an SMTP delivery; each is restarted.
-Then: nothing half-written, numbering gapless, every mail sent (duplicates counted), no booking
-without its order line. A script, not a test: it prints what happened and exits 1 on a failure.
+gunicorn during validations, of the worker in the middle of an invoicing run (resumed with
+« Reprendre ») and in the middle of an SMTP delivery; each is restarted. Then: nothing half-written,
+order and invoice numbers gapless, no household invoiced twice, every mail sent (duplicates
+counted), no booking without its order line. A script, not a test: it prints what happened and
+exits 1 on a failure.
 
-    .venv/bin/python bench/crash.py [--clients 10] [--households 60] [--smtp-delay 0.5]
+    .venv/bin/python bench/crash.py [--clients 10] [--households 100] [--smtp-delay 0.2]
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ class Load:
         self.answered = Counter()  # label → answered requests
         self.cut = Counter()  # label → requests cut by a kill (no answer: connection reset or refused)
         self.server_errors: list[str] = []  # 5xx or unexpected answers: always a failure
-        self.threads = [threading.Thread(target=self.client, args=(n,)) for n in range(clients)]
+        self.threads = [threading.Thread(target=self.client, args=(n,), daemon=True) for n in range(clients)]
 
     def record(self, label: str, seconds: float, ok: bool) -> None:
         if ok:
@@ -110,11 +112,95 @@ def later(moment: str, minutes: int) -> str:
     return (dt.datetime.fromisoformat(moment) + dt.timedelta(minutes=minutes)).isoformat(timespec="minutes")
 
 
+RESTARTED = later(harness.NOW, 15)  # gunicorn and the worker come back a quarter of an hour later
+RESTARTED_WORKER = later(RESTARTED, 11)  # … and the worker once more: claims older than 10 minutes are released
+
+
+def sending() -> set[str]:
+    """Mails a worker had claimed and not marked sent (its delivery was cut if it was killed)."""
+    from models import OutgoingMail
+
+    return {m.message_id for m in OutgoingMail.select().where(OutgoingMail.status == "sending")}
+
+
+def kill_web_worker(servers: Servers, load: Load, say) -> None:
+    in_flight = load.wait_validations(2)
+    while not servers.web_workers():  # the master may still be starting the last one's successor
+        time.sleep(0.1)
+    victim = random.choice(servers.web_workers())
+    os.kill(victim, signal.SIGKILL)
+    say(f"SIGKILL d'un worker gunicorn (pid {victim}) avec {in_flight} validation(s) en cours ; le maître en relance un")
+
+
+def start_invoicing(staff: Browser) -> int:
+    """The régisseur's « Émettre » for the périscolaire régie's October: the worker does the run."""
+    from models import Regie
+
+    regie = Regie.get(Regie.code == "PERI")
+    staff.page("GET /gestion/facturation/", "/gestion/facturation/")
+    response = staff.call("POST /gestion/facturation/emettre", "POST", "/gestion/facturation/emettre", (302,),
+                          data={"csrf_token": staff.csrf, "regie": regie.id, "annee": 2026, "mois": 10})
+    return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def kill_worker_during_run(servers: Servers, run_id: int, say) -> set[str]:
+    from models import InvoicingRun
+
+    deadline = time.monotonic() + 300  # the run waits behind the mail deliveries queued before it
+    while True:
+        run = InvoicingRun.get_by_id(run_id)
+        if run.status == "running" and run.households_done >= 3:
+            break
+        if run.status in ("done", "failed") or time.monotonic() > deadline:
+            raise SystemExit(f"facturation « {run.status} » au moment de l'arrêt prévu : augmentez --households")
+        time.sleep(0.01)
+    os.kill(servers.worker.pid, signal.SIGKILL)
+    servers.worker.wait()
+    run = InvoicingRun.get_by_id(run_id)
+    cut = sending()
+    say(f"SIGKILL du worker pendant la facturation de la régie périscolaire (octobre 2026) : "
+        f"{run.households_done} / {run.households_total} foyers faits, {run.invoices_issued} factures ; "
+        f"{len(cut)} courriel(s) resté(s) « en cours d'envoi »")
+    return cut
+
+
+def kill_all_of_gunicorn(servers: Servers, load: Load, say) -> None:
+    in_flight = load.wait_validations(3)
+    pids = [servers.web.pid, *servers.web_workers()]
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)  # the whole of gunicorn at once, as a crash or the OOM killer would
+    servers.web.wait()
+    say(f"SIGKILL de gunicorn entier (maître et {len(pids) - 1} workers) avec {in_flight} validation(s) en cours")
+
+
+def resume_invoicing(staff: Browser, run_id: int, say) -> None:
+    """« Reprendre » on the run's page (it shows as stopped), then wait for the worker to finish it."""
+    from models import InvoicingRun
+
+    staff.call("POST …/reprendre", "POST", f"/gestion/facturation/campagnes/{run_id}/reprendre", (302,),
+               data={"csrf_token": staff.csrf})
+    deadline = time.monotonic() + 180
+    while (run := InvoicingRun.get_by_id(run_id)).status != "done" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    say(f"facturation reprise (« Reprendre ») : {run.status}, {run.households_done} / {run.households_total} "
+        f"foyers, {run.invoices_issued} factures, tentative n° {run.attempt}")
+
+
+def kill_worker_during_delivery(servers: Servers, smtp: SlowSmtp, say) -> set[str]:
+    if not smtp.in_data.wait(30):
+        raise SystemExit("aucune livraison SMTP en cours : le worker n'a rien à envoyer ?")
+    os.kill(servers.worker.pid, signal.SIGKILL)
+    servers.worker.wait()
+    cut = sending()
+    say(f"SIGKILL du worker pendant une livraison SMTP : {len(cut)} courriel(s) resté(s) « en cours d'envoi »")
+    return cut
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=10)
-    parser.add_argument("--households", type=int, default=60)
-    parser.add_argument("--smtp-delay", type=float, default=0.5, help="seconds before the SMTP server says 250")
+    parser.add_argument("--households", type=int, default=100)
+    parser.add_argument("--smtp-delay", type=float, default=0.2, help="seconds before the SMTP server says 250")
     parser.add_argument("--folder", default="")
     args = parser.parse_args()
 
@@ -128,6 +214,7 @@ def main() -> int:
     controller.start()
 
     from models import Order, OutgoingMail, db
+    from services.demo import DEMO_PASSWORD
     import invariants
 
     harness.bind_database(folder, url)
@@ -135,11 +222,9 @@ def main() -> int:
         start = invariants.before()
     servers = Servers(folder, url, workers=3, extra_env={"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
                                                          "MAIL_TIMEOUT": "10"})
-    log: list[str] = []
     cut_mails: set[str] = set()
 
     def say(text: str) -> None:
-        log.append(text)
         print(f"  {text}", flush=True)
 
     try:
@@ -151,35 +236,27 @@ def main() -> int:
         print(f"{args.clients} parents valident des paniers ; SMTP lent ({args.smtp_delay:g} s avant « 250 ») :")
         time.sleep(4)
         for _ in range(2):
-            in_flight = load.wait_validations(2)
-            while not servers.web_workers():  # the master may still be starting the last one's successor
-                time.sleep(0.1)
-            victim = random.choice(servers.web_workers())
-            os.kill(victim, signal.SIGKILL)
-            say(f"SIGKILL d'un worker gunicorn (pid {victim}) avec {in_flight} validation(s) en cours ; "
-                "le maître en relance un")
+            kill_web_worker(servers, load, say)
             time.sleep(4)
-        in_flight = load.wait_validations(3)
-        pids = [servers.web.pid, *servers.web_workers()]
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)  # the whole of gunicorn at once, as a crash or the OOM killer would
-        servers.web.wait()
-        say(f"SIGKILL de gunicorn entier (maître et {len(pids) - 1} workers) avec {in_flight} validation(s) en cours")
-        time.sleep(2)
-        servers.start_web()
-        say("gunicorn redémarré")
-        time.sleep(4)
-        if not smtp.in_data.wait(30):
-            raise SystemExit("aucune livraison SMTP en cours : le worker n'a rien à envoyer ?")
-        os.kill(servers.worker.pid, signal.SIGKILL)
-        servers.worker.wait()
+        staff = Browser(servers.base, lambda *record: None)
+        staff.sign_in("regisseur@example.fr", DEMO_PASSWORD)
         with db.connection_context():
-            cut_mails = {m.message_id for m in OutgoingMail.select().where(OutgoingMail.status == "sending")}
-        say(f"SIGKILL du worker pendant une livraison SMTP : {len(cut_mails)} courriel(s) resté(s) « en cours d'envoi »")
+            run_id = start_invoicing(staff)
+            cut_mails |= kill_worker_during_run(servers, run_id, say)
+        time.sleep(2)
+        kill_all_of_gunicorn(servers, load, say)
+        time.sleep(2)
+        servers.start_web(PORTAIL_NOW=RESTARTED)
+        servers.start_worker(PORTAIL_NOW=RESTARTED)
+        say("gunicorn et le worker redémarrés un quart d'heure plus tard (horloge + 15 min) : les envois "
+            "interrompus sont repris, la facturation s'affiche « Interrompue »")
+        with db.connection_context():
+            resume_invoicing(staff, run_id, say)
+            time.sleep(2)
+            cut_mails |= kill_worker_during_delivery(servers, smtp, say)
         time.sleep(3)
-        # Restarted "11 minutes later" (its clock only): a claim older than 10 minutes is released.
-        servers.start_worker(PORTAIL_NOW=later(harness.NOW, 11))
-        say("worker redémarré (horloge + 11 min : les envois interrompus sont repris)")
+        servers.start_worker(PORTAIL_NOW=RESTARTED_WORKER)
+        say("worker redémarré (horloge + 11 min : l'envoi interrompu est repris)")
         time.sleep(6)
         load.stop.set()
         for thread in load.threads:
@@ -187,10 +264,12 @@ def main() -> int:
         servers.stop_web()
         with db.connection_context():
             outbox = invariants.wait_for_outbox(180)
-            checks = invariants.all_checks(start, load.orders) + [outbox]
+            checks = invariants.all_checks(start, load.orders) + [invariants.run_resumed_whole(run_id), outbox]
             sent = {m.message_id for m in OutgoingMail.select().where(OutgoingMail.status == "sent")}
             created = Order.select().where(Order.id > start.last_order).count()
     finally:
+        if "load" in locals():
+            load.stop.set()  # also when a step failed: the clients must not outlive the servers
         servers.stop()
         controller.stop()
         db.close_all()

@@ -144,7 +144,7 @@ class Servers:
     def env(self, **overrides: str) -> dict[str, str]:
         return environment(self.folder, self.database_url, **{**self.extra_env, **overrides})
 
-    def start_web(self) -> None:
+    def start_web(self, **overrides: str) -> None:
         log = open(self.folder / "gunicorn.log", "ab")
         self.web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
@@ -152,7 +152,7 @@ class Servers:
              "--access-logfile", str(self.folder / "access.log"),
              "--access-logformat", "%(m)s %(U)s %(s)s %(D)s",  # method, path, status, µs in the worker
              "app:create_app()"],
-            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=self.env(**overrides), stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
 
     def start_worker(self, **overrides: str) -> None:

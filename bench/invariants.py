@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN, fn
 
-from models import BasketLine, Booking, CapacityOverride, Child, Household, Order, OrderCounter, OrderLine, \
-    OutgoingMail, Unit
+from models import BasketLine, Booking, CapacityOverride, Child, Household, Invoice, InvoiceLine, InvoicingRun, \
+    NumberCounter, Order, OrderCounter, OrderLine, OutgoingMail, Unit
 
 CHARGED = ("booked", "requested", "held")  # services.basket._line_total: what an order line adds
 REFUNDED = ("cancelled", "cancel_requested")  # … and what it takes off
@@ -149,6 +149,58 @@ def wait_for_outbox(timeout: float) -> Check:
     return Check(f"courriels tous envoyés par le worker ({detail})", not waiting and not counts.get("failed"))
 
 
+def invoices_whole() -> Check:
+    """Every invoice has lines, and an amount equal to their sum."""
+    sums = dict(InvoiceLine.select(InvoiceLine.invoice, fn.SUM(InvoiceLine.amount)).group_by(InvoiceLine.invoice).tuples())
+    bad = [f"{i.number} : {i.amount} ≠ lignes {sums.get(i.id)}"
+           for i in Invoice.select(Invoice.id, Invoice.number, Invoice.amount).where(Invoice.kind == "invoice")
+           if sums.get(i.id) != i.amount]
+    total = Invoice.select().where(Invoice.kind == "invoice").count()
+    return Check(f"chaque facture a ses lignes et un montant égal à leur somme ({total} factures)", not bad, _sample(bad))
+
+
+def invoice_numbers_gapless() -> Check:
+    """Per régie, kind and year: ranks 1 → the counter's last, each once (numbers since régie codes)."""
+    ranks = defaultdict(list)
+    for regie_id, number in (Invoice.select(Invoice.regie, Invoice.number)
+                             .where(Invoice.legacy_series == "").tuples()):
+        # « PERI-2026-11-00002 » (invoice, counter kind F), « PERI-A2026-11-00001 » (credit note, kind A)
+        _code, year, _month, rank = number.split("-")
+        kind = "A" if year.startswith("A") else "F"
+        ranks[(regie_id, kind, int(year.lstrip("A")))].append(int(rank))
+    problems, summary = [], []
+    for counter in NumberCounter.select():
+        got = ranks.pop((counter.regie_id, counter.kind, counter.year), [])
+        if sorted(got) != list(range(1, counter.last + 1)):
+            missing = sorted(set(range(1, counter.last + 1)) - set(got))
+            problems.append(f"régie {counter.regie_id} {counter.kind}{counter.year} : {len(got)} numéros pour "
+                            f"{counter.last}, manquent {_sample(missing)}")
+        summary.append(f"{counter.regie.code} {counter.kind}{counter.year} : 1 → {counter.last}")
+    problems += [f"numéros sans compteur : {key}" for key in ranks]
+    return Check(f"numéros de facture uniques et sans trou ({', '.join(summary)})", not problems, "; ".join(problems))
+
+
+def run_resumed_whole(run_id: int) -> Check:
+    """An invoicing run resumed after a kill: done, exact counters, one invoice per household and period."""
+    run = InvoicingRun.get_by_id(run_id)
+    issued = Invoice.select().where(Invoice.run == run_id).count()
+    twice = list(Invoice.select(Invoice.household, fn.COUNT(Invoice.id))
+                 .where((Invoice.regie == run.regie_id) & (Invoice.period_start == run.period_start)
+                        & (Invoice.kind == "invoice"))
+                 .group_by(Invoice.household).having(fn.COUNT(Invoice.id) > 1).tuples())
+    problems = []
+    if run.status != "done" or run.households_done != run.households_total:
+        problems.append(f"état {run.status}, {run.households_done} / {run.households_total} foyers")
+    if issued != run.invoices_issued:
+        problems.append(f"{issued} factures pour un compteur à {run.invoices_issued}")
+    if twice:
+        problems.append(f"foyers facturés deux fois : {_sample(twice)}")
+    return Check(f"facturation reprise terminée : {run.households_done} / {run.households_total} foyers, "
+                 f"{issued} factures, tentative n° {run.attempt}, aucun foyer facturé deux fois",
+                 not problems, "; ".join(problems))
+
+
 def all_checks(start: Before, order_ids=()) -> list[Check]:
     return [no_duplicate_booking(), capacity_respected(), orders_whole(), numbering_gapless(),
-            basket_lines_attached(), bookings_have_order_lines(start), reported_orders_exist(order_ids)]
+            basket_lines_attached(), bookings_have_order_lines(start), reported_orders_exist(order_ids),
+            invoices_whole(), invoice_numbers_gapless()]

@@ -57,3 +57,20 @@ def test_redis_queue_when_redis_url_is_set(app, demo, monkeypatch):
     _deliver_through(queue)
     assert OutgoingMail.get_by_id(row.id).status == "sent"
     queue.flush()
+
+
+def test_wake_ups_coalesce_so_an_invoicing_run_is_not_queued_behind_them(app, demo):
+    # Each request that writes mail wakes the worker: under load with a slow SMTP, 1,389 wake-ups queued
+    # one by one kept « Émettre »'s run waiting more than 5 minutes (bench/crash.py). At most one waits.
+    jobs.huey.flush()
+    for number in range(20):
+        mail.send(f"parent{number}@example.fr", "Réveil", "Bonjour")
+        jobs.wake_worker()
+    jobs.run_invoicing(1)
+    assert [task.name for task in jobs.huey.pending()] == ["deliver_mail", "run_invoicing"]
+    jobs.huey.execute(jobs.huey.dequeue())  # the one wake-up delivers the 20 mails
+    assert OutgoingMail.select().where((OutgoingMail.subject == "Réveil") & (OutgoingMail.status == "sent")).count() == 20
+    mail.send("parent@example.fr", "Après", "Bonjour")  # mail written once it started wakes the worker again
+    jobs.wake_worker()
+    assert [task.name for task in jobs.huey.pending()] == ["run_invoicing", "deliver_mail"]
+    jobs.huey.flush()
