@@ -27,6 +27,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 import harness
+import invariants
 from harness import WEEKS, Browser, Finished, Servers, Unexpected, pick_cells
 
 
@@ -164,6 +165,44 @@ def kill_worker_during_run(servers: Servers, run_id: int, say) -> set[str]:
     return cut
 
 
+def paid_at_the_bank_only(base: str, password: str, say) -> int:
+    """A parent clicks « Payer »; the bank records the payment, but neither its notification nor the
+    parent's return reaches the portal (it is about to be killed): only the worker's check can settle it."""
+    from models import Household, Invoice, OnlineTransaction, User
+    from services import online_payments
+
+    email = "famille.martin@example.fr"
+    household = User.get(User.email == email).household_id
+    invoice = (Invoice.select().join(Household).where((Household.id == household) & (Invoice.kind == "invoice")
+                                                      & (Invoice.paid + Invoice.credited < Invoice.amount))
+               .order_by(Invoice.id).first())
+    parent = Browser(base, lambda *record: None)
+    parent.sign_in(email, password)
+    parent.page("GET /factures/", "/factures/")
+    parent.call("POST /factures/…/payer", "POST", f"/factures/{invoice.id}/payer", (302,),
+                data={"csrf_token": parent.csrf})
+    transaction = OnlineTransaction.get((OnlineTransaction.invoice == invoice.id) & (OnlineTransaction.status == "pending"))
+    online_payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
+    say(f"facture {invoice.number} payée à la banque ({transaction.amount / 100:.2f} €) : ni la notification ni "
+        "le retour du parent n'arrivent au portail")
+    return transaction.id
+
+
+def payment_settled(transaction_id: int, timeout: float) -> invariants.Check:
+    """Wait for the worker's reconciliation (every 5 minutes) to settle the payment the portal never heard of."""
+    from models import Invoice, OnlineTransaction, Payment
+
+    deadline = time.monotonic() + timeout
+    while (transaction := OnlineTransaction.get_by_id(transaction_id)).status == "pending" and time.monotonic() < deadline:
+        time.sleep(2)
+    invoice = Invoice.get_by_id(transaction.invoice_id)
+    payments = Payment.select().where(Payment.reference == transaction.transaction_id).count()
+    ok = transaction.status == "paid" and invoice.balance == 0 and payments == 1
+    return invariants.Check(f"paiement à la banque repris par le worker après les arrêts ({transaction.status}, "
+                            f"facture {invoice.number} soldée : {'oui' if invoice.balance == 0 else 'non'}, "
+                            f"{payments} règlement)", ok)
+
+
 def kill_all_of_gunicorn(servers: Servers, load: Load, say) -> None:
     in_flight = load.wait_validations(3)
     pids = [servers.web.pid, *servers.web_workers()]
@@ -201,6 +240,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--households", type=int, default=100)
     parser.add_argument("--smtp-delay", type=float, default=0.2, help="seconds before the SMTP server says 250")
+    parser.add_argument("--payment-wait", type=float, default=330, help="seconds to wait for the worker's "
+                        "payment reconciliation (a periodic job, every 5 minutes)")
     parser.add_argument("--folder", default="")
     args = parser.parse_args()
 
@@ -215,7 +256,6 @@ def main() -> int:
 
     from models import Order, OutgoingMail, db
     from services.demo import DEMO_PASSWORD
-    import invariants
 
     harness.bind_database(folder, url)
     with db.connection_context():
@@ -234,6 +274,8 @@ def main() -> int:
         for thread in load.threads:
             thread.start()
         print(f"{args.clients} parents valident des paniers ; SMTP lent ({args.smtp_delay:g} s avant « 250 ») :")
+        with db.connection_context():
+            transaction_id = paid_at_the_bank_only(servers.base, DEMO_PASSWORD, say)
         time.sleep(4)
         for _ in range(2):
             kill_web_worker(servers, load, say)
@@ -265,6 +307,8 @@ def main() -> int:
         with db.connection_context():
             outbox = invariants.wait_for_outbox(180)
             checks = invariants.all_checks(start, load.orders) + [invariants.run_resumed_whole(run_id), outbox]
+            print("Attente du rapprochement des paiements par le worker (toutes les 5 minutes) …", flush=True)
+            checks.append(payment_settled(transaction_id, args.payment_wait))
             sent = {m.message_id for m in OutgoingMail.select().where(OutgoingMail.status == "sent")}
             created = Order.select().where(Order.id > start.last_order).count()
     finally:
