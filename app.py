@@ -13,7 +13,7 @@ from htmx_flask import Htmx
 import cli
 import config
 import web
-from services import permissions
+from services.core import permissions
 
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -10,8 +10,8 @@ from peewee import SqliteDatabase
 import jobs
 import models
 from models import User, db
-from services import backup as backups
-from services import migrations
+from services.core import backup as backups
+from services.core import migrations
 
 
 def register(app: Flask) -> None:

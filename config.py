@@ -10,7 +10,8 @@ from flask import Flask
 from playhouse.db_url import connect
 
 from models import db
-from services import clock, mail, online_payments, permissions
+from services.billing import online_payments
+from services.core import clock, outbox, permissions
 
 
 def load(app: Flask, overrides: dict | None = None) -> bool:
@@ -28,6 +29,7 @@ def load(app: Flask, overrides: dict | None = None) -> bool:
         app.config["SECRET_KEY"] = _secret_key(app)
     if os.environ.get("PROXY_FIX") == "1" or app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         # Behind nginx: trust one proxy for the client address and scheme (sign-in limits use it).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     return production
@@ -38,7 +40,7 @@ def configure_services(app: Flask, production: bool) -> None:
     permissions.private_dir(Path(app.config["UPLOAD_DIR"]))  # family documents are health and tax papers
     _configure_clock(app, production)
     _configure_database(app)
-    mail.configure(mail.MailSettings(
+    outbox.configure(outbox.MailSettings(
         server=app.config["MAIL_SERVER"], port=app.config["MAIL_PORT"], username=app.config["MAIL_USERNAME"],
         password=app.config["MAIL_PASSWORD"], use_tls=app.config["MAIL_USE_TLS"],
         use_ssl=app.config["MAIL_USE_SSL"], sender=app.config["MAIL_SENDER"],

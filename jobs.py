@@ -13,7 +13,9 @@ import click
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from models import db
-from services import basket, calendar, clock, invoicing_runs, mail, online_payments, orders
+from services.billing import invoicing_runs, online_payments
+from services.booking import basket, calendar, orders
+from services.core import clock, outbox
 
 log = logging.getLogger("portail.jobs")
 
@@ -39,7 +41,7 @@ def _connect(task) -> None:
 
 @huey.post_execute()
 def _close(task, task_value, exc) -> None:
-    if mail.take_queued() and task.name != "deliver_mail":
+    if outbox.take_queued() and task.name != "deliver_mail":
         wake_worker()  # mail written by this task (an expiry, a payment) leaves now, not in a minute
     if not db.is_closed():
         db.close()
@@ -55,7 +57,7 @@ WAKE_UP_QUEUED = "deliver-mail-queued"  # set while a wake-up waits in the queue
 def deliver_mail() -> str:
     """Deliver the outbox now (queued by the web app after a request that wrote mail)."""
     huey.delete(WAKE_UP_QUEUED)  # mail written from now on wakes the worker again
-    report = mail.deliver_due()
+    report = outbox.deliver_due()
     return f"{report.sent} envoyé(s), {report.failed} échec(s)"
 
 

@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 import jobs
 from models import Commune, User, db
-from services import clock, formatting, mail
+from services.core import clock, formatting, outbox
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -121,7 +121,7 @@ def _register_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def _close_db(exc):
-        if mail.take_queued():  # the request's transactions are over: the worker may deliver
+        if outbox.take_queued():  # the request's transactions are over: the worker may deliver
             jobs.wake_worker()
         if not db.is_closed():
             db.close()

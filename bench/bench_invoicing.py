@@ -17,10 +17,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import models  # noqa: E402
 from app import create_app  # noqa: E402
-from models import (Activity, Booking, Child, Guardian, Household, Invoice, Regie, School, TariffBand,  # noqa: E402
-                    Unit, db)
-from services import calendar, clock, invoicing, invoicing_runs, pdf  # noqa: E402
-from services.transactions import write_transaction  # noqa: E402
+from models import (  # noqa: E402
+    Activity,
+    Booking,
+    Child,
+    Guardian,
+    Household,
+    Invoice,
+    Regie,
+    School,
+    TariffBand,
+    Unit,
+    db,
+)
+from services.billing import invoicing, invoicing_runs
+from services.booking import calendar  # noqa: E402
+from services.core import clock, pdf
+from services.core.transactions import write_transaction  # noqa: E402
 
 HOUSEHOLDS = 2000
 YEAR, MONTH = 2027, 3  # March 2027: no school holidays in zone B before the 4th week

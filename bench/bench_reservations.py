@@ -24,8 +24,10 @@ sys.path.insert(0, str(ROOT))
 import models  # noqa: E402
 from app import create_app  # noqa: E402
 from models import Booking, Child, Enrolment, Household, User, db  # noqa: E402
-from services import accounts, calendar, clock  # noqa: E402
-from services.transactions import write_transaction  # noqa: E402
+from services.accounts import users  # noqa: E402
+from services.booking import calendar
+from services.core import clock
+from services.core.transactions import write_transaction  # noqa: E402
 from services.demo import seed_demo  # noqa: E402
 
 NOW = "2026-11-19T17:55"
@@ -65,7 +67,7 @@ def scale(ctx: dict, households: int) -> Household:
             family(index, 1 + index % 3)
         measured = family(households, 3)
         User.create(email="banc@example.fr", role="parent", household=measured, activated=True,
-                    password_hash=accounts.hash_password("Banc-Portail-2026!"), created_at=stamp)
+                    password_hash=users.hash_password("Banc-Portail-2026!"), created_at=stamp)
         for chunk in range(0, len(enrolments), 2000):
             Enrolment.insert_many(enrolments[chunk:chunk + 2000]).execute()
         for chunk in range(0, len(bookings), 5000):
@@ -84,7 +86,7 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="append the figures to README.md")
     args = parser.parse_args()
 
-    accounts.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
+    users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
     folder = Path(tempfile.mkdtemp(prefix="bench-reservations-"))
     os.environ.pop("PORTAIL_NOW", None)
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,

@@ -24,10 +24,9 @@ from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
 import harness
 import invariants
+from aiosmtpd.controller import Controller
 from harness import WEEKS, Browser, Finished, Servers, Unexpected, pick_cells
 
 
@@ -169,7 +168,7 @@ def paid_at_the_bank_only(base: str, password: str, say) -> int:
     """A parent clicks « Payer »; the bank records the payment, but neither its notification nor the
     parent's return reaches the portal (it is about to be killed): only the worker's check can settle it."""
     from models import Household, Invoice, OnlineTransaction, User
-    from services import online_payments
+    from services.billing import online_payments
 
     email = "famille.martin@example.fr"
     household = User.get(User.email == email).household_id

@@ -100,10 +100,11 @@ def build_instance(folder: Path, database_url: str, households: int) -> list[str
         reset_postgres(database_url)
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True,
                    env=environment(folder, database_url), stdout=subprocess.DEVNULL)
-    from bench_reservations import scale
     from argon2 import PasswordHasher
+    from bench_reservations import scale
+
     from models import Household, User, db
-    from services.transactions import write_transaction
+    from services.core.transactions import write_transaction
 
     bind_database(folder, database_url)
     # The production argon2 parameters, as a real sign-in pays them; one hash serves every parent.

@@ -7,10 +7,24 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN, fn
 
-from models import BasketLine, Booking, CapacityOverride, Child, Household, Invoice, InvoiceLine, InvoicingRun, \
-    NumberCounter, Order, OrderCounter, OrderLine, OutgoingMail, Unit
+from models import (
+    BasketLine,
+    Booking,
+    CapacityOverride,
+    Child,
+    Household,
+    Invoice,
+    InvoiceLine,
+    InvoicingRun,
+    NumberCounter,
+    Order,
+    OrderCounter,
+    OrderLine,
+    OutgoingMail,
+    Unit,
+)
 
-CHARGED = ("booked", "requested", "held")  # services.basket._line_total: what an order line adds
+CHARGED = ("booked", "requested", "held")  # services.booking.basket._line_total: what an order line adds
 REFUNDED = ("cancelled", "cancel_requested")  # … and what it takes off
 
 

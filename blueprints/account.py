@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from services import accounts
-from services.errors import DomainError
+from services.accounts import users
+from services.core.errors import DomainError
 
 bp = Blueprint("account", __name__)
 
@@ -40,7 +40,7 @@ def access_codes():
         status = 400
         if "email-submit" in request.form and email_form.validate_on_submit():
             try:
-                accounts.change_email(current_user, email_form.current_password.data, email_form.email.data)
+                users.change_email(current_user, email_form.current_password.data, email_form.email.data)
             except DomainError as refusal:
                 getattr(email_form, refusal.field or "email").errors.append(refusal.message)
             else:
@@ -50,8 +50,8 @@ def access_codes():
                 return redirect(url_for("account.access_codes"))
         elif "pwd-submit" in request.form and password_form.validate_on_submit():
             try:
-                accounts.change_password(current_user, password_form.current_password.data,
-                                         password_form.password.data, password_form.confirm.data)
+                users.change_password(current_user, password_form.current_password.data,
+                                      password_form.password.data, password_form.confirm.data)
             except DomainError as refusal:
                 getattr(password_form, refusal.field or "password").errors.append(refusal.message)
             else:

@@ -7,11 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from models import User
-from services import accounts, signup as signups
-from services.errors import DomainError, InvalidToken
-
 from blueprints.access import home_endpoint, is_safe_next
+from models import User
+from services.accounts import signup as signups
+from services.accounts import users
+from services.core.errors import DomainError, InvalidToken
 
 bp = Blueprint("auth", __name__)
 
@@ -77,7 +77,7 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data, ip=request.remote_addr or "")
+            user = users.authenticate(form.email.data, form.password.data, ip=request.remote_addr or "")
         except DomainError as refusal:
             error = refusal.message
         else:
@@ -99,7 +99,7 @@ def logout_page():
 def logout():
     """« Se déconnecter »: this session ends, and so does any copy of its cookie."""
     if current_user.is_authenticated:
-        accounts.sign_out(current_user)
+        users.sign_out(current_user)
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté(e).", "success")
@@ -121,13 +121,13 @@ def signup():
             session["signup_email"] = email
             return redirect(url_for("auth.confirm"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/signup.html", form=form, suggestion=accounts.generate_password()), status
+    return render_template("auth/signup.html", form=form, suggestion=users.generate_password()), status
 
 
 @bp.get("/creer-mon-compte/mot-de-passe-suggere")
 def suggest_password():
     """A fresh generated password (htmx fragment, or the sign-up page without JavaScript)."""
-    suggestion = accounts.generate_password()
+    suggestion = users.generate_password()
     if request.htmx:
         return render_template("auth/_suggestion.html", suggestion=suggestion)
     form = SignupForm()
@@ -174,8 +174,8 @@ def resend_code():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data, lambda token: _external("auth.reset", token=token),
-                                        ip=request.remote_addr or "")
+        users.request_password_reset(form.email.data, lambda token: _external("auth.reset", token=token),
+                                     ip=request.remote_addr or "")
         # Same answer whether or not the address has an account.
         flash("Si un compte existe avec cette adresse, un lien pour choisir un nouveau mot de passe vient de lui "
               "être envoyé. Il est valable 24 heures.", "success")
@@ -186,13 +186,13 @@ def forgot():
 
 def _password_page(token: str, purpose: str, title: str):
     try:
-        accounts.user_for_token(token, purpose)
+        users.user_for_token(token, purpose)
     except InvalidToken as refusal:
         return render_template("auth/token_invalid.html", message=refusal.message, title=title), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.set_password_with_token(token, purpose, form.password.data, form.confirm.data)
+            users.set_password_with_token(token, purpose, form.password.data, form.confirm.data)
         except DomainError as refusal:
             getattr(form, refusal.field or "password").errors.append(refusal.message)
         else:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services import certificates, clock, direct_debit, formatting, invoicing, online_payments, payments, pdf
-from services.errors import DomainError
-
 from blueprints.access import current_household, owned_or_404, parent_required
+from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
+from services.billing import certificates, direct_debit, invoicing, online_payments, payments
+from services.core import clock, formatting, pdf
+from services.core.errors import DomainError
 
 bp = Blueprint("billing", __name__, url_prefix="/factures")
 

@@ -1,7 +1,7 @@
 """Development helpers: the e-mail outbox (only outside production)."""
 from flask import Blueprint, abort, current_app, render_template
 
-from services import mail
+from services.core import outbox
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -12,10 +12,10 @@ def _development_only():
         abort(404)
 
 
-@bp.get("/outbox")
-def outbox():
+@bp.get("/outbox", endpoint="outbox")
+def outbox_page():
     """Mails the portal would have sent, newest first, so a tester can read codes and links."""
-    return render_template("dev/outbox.html", messages=mail.outbox_messages())
+    return render_template("dev/outbox.html", messages=outbox.outbox_messages())
 
 
 @bp.route("/horloge", methods=["GET", "POST"])
@@ -23,7 +23,7 @@ def test_clock():
     """Read or move the frozen clock, for browser tests (needs DEV_CLOCK_CONTROL)."""
     from flask import jsonify, request
 
-    from services import clock
+    from services.core import clock
 
     if not current_app.config.get("DEV_CLOCK_CONTROL"):
         abort(404)

@@ -6,8 +6,9 @@ from flask_login import current_user
 
 from blueprints.access import current_household, parent_required
 from models import Activity, Child
-from services import calendar, clock, enrolment
-from services.errors import DomainError
+from services.booking import calendar, enrolment
+from services.core import clock
+from services.core.errors import DomainError
 
 bp = Blueprint("enrolments", __name__, url_prefix="/inscriptions")
 

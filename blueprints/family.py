@@ -7,12 +7,13 @@ from flask_login import current_user
 from blueprints.access import current_household, owned_or_404, parent_required
 from blueprints.family_forms import AttestationForm, ChildIdentityForm, FoyerForm, GuardianForm, attach_errors
 from models import ChangeRequest, Child, Guardian
-from services import accounts, documents
-from services import household as rules
-from services import household_changes as changes
-from services import household_fields as fields
-from services import household_review as review
-from services.errors import DomainError
+from services.accounts import users
+from services.core.errors import DomainError
+from services.family import documents
+from services.family import household as rules
+from services.family import household_changes as changes
+from services.family import household_fields as fields
+from services.family import household_review as review
 
 bp = Blueprint("family", __name__)
 bp.record(lambda state: documents.configure(state.app.config["UPLOAD_DIR"]))
@@ -328,7 +329,7 @@ def invite_guardian(guardian_id):
     household = current_household()
     guardian = owned_or_404(Guardian, guardian_id)
     try:
-        user = accounts.invite_parent(
+        user = users.invite_parent(
             current_user, guardian.email, guardian.first_name, guardian.last_name, household,
             lambda token: url_for("auth.initialise", token=token, _external=True),
             commune_name=g.commune.name if "commune" in g else "la commune")

@@ -1,9 +1,9 @@
-"""Forms of the household file. They only render and carry values: the rules live in services.household_fields."""
+"""Forms of the household file. They only render and carry values: the rules live in services.family.household_fields."""
 from __future__ import annotations
 
 from wtforms import BooleanField, FileField, Form, HiddenField, SelectField, StringField, TextAreaField
 
-from services import household_fields as fields
+from services.family import household_fields as fields
 
 CHOOSE = [("", "— Choisir —")]
 

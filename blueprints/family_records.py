@@ -6,13 +6,19 @@ from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404, parent_required
 from blueprints.family import _edit_result, _pending_by_target, _require_validated, _upload_dir, bp
-from blueprints.family_forms import ChildIdentityForm, ChildRecordForm, ContactForm, DocumentForm, attach_errors
+from blueprints.family_forms import (
+    ChildIdentityForm,
+    ChildRecordForm,
+    ContactForm,
+    DocumentForm,
+    attach_errors,
+)
 from models import Child, FamilyDocument, School
-from services import documents
-from services import household as rules
-from services import household_changes as changes
-from services import household_fields as fields
-from services.errors import DomainError
+from services.core.errors import DomainError
+from services.family import documents
+from services.family import household as rules
+from services.family import household_changes as changes
+from services.family import household_fields as fields
 
 # --- Fiche enfant -------------------------------------------------------------------------------
 

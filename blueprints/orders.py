@@ -8,8 +8,10 @@ from flask_login import current_user
 from blueprints.access import current_household, parent_required
 from blueprints.billing import bank_urls
 from models import db
-from services import basket, formatting, online_payments, orders, payments
-from services.errors import DomainError, NotFound
+from services.billing import online_payments, payments
+from services.booking import basket, orders
+from services.core import formatting
+from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("orders", __name__)
 

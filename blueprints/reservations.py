@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from blueprints.access import current_household, parent_required
 from models import Booking
-from services import absences, basket, clock, documents, orders, planning
-from services import booking as engine
-from services.errors import DomainError, InvalidInput, NotFound
+from services.booking import absences, basket
+from services.booking import day_status as engine
+from services.booking import orders, planning
+from services.core import clock
+from services.core.errors import DomainError, InvalidInput, NotFound
+from services.family import documents
 
 bp = Blueprint("reservations", __name__)
 

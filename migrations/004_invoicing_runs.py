@@ -13,7 +13,7 @@ from contextlib import suppress
 import peewee as pw
 from peewee_migrate import Migrator
 
-from services import clock
+from services.core import clock
 
 with suppress(ImportError):
     import playhouse.postgres_ext as pw_pext  # noqa: F401 - as written by make-migration

@@ -1,65 +1,65 @@
 """The Peewee schema of Portail Famille, one module per area; import models from here.
 
 Amounts are integer cents; datetimes are naive Europe/Paris wall-clock times as given by
-services.clock.local_now(). Tables are created from `all_models()`.
+services.core.clock.local_now(). Tables are created from `all_models()`.
 """
-from models.base import BaseModel, all_models, db
 from models.accounts import (
-    Commune,
-    School,
-    Household,
-    Guardian,
-    User,
-    EmailCode,
     AccessToken,
-    ThrottleEvent,
-    LoginThrottle,
     AuditLog,
-)
-from models.family import (
-    Diet,
-    Child,
-    ChildContact,
-    DocumentType,
-    FamilyDocument,
-    ChangeRequest,
+    Commune,
+    EmailCode,
+    Guardian,
+    Household,
+    LoginThrottle,
+    School,
+    ThrottleEvent,
+    User,
 )
 from models.activities import (
-    Regie,
-    DeadlinePolicy,
     Activity,
-    Unit,
-    TariffBand,
+    BasketLine,
+    Booking,
     CapacityOverride,
     Closure,
+    DeadlinePolicy,
+    Enrolment,
     ExtraDay,
     PublicHoliday,
+    Regie,
     SchoolHoliday,
-    Enrolment,
-    Booking,
-    BasketLine,
+    TariffBand,
+    Unit,
 )
-from models.orders import (
-    OrderCounter,
-    Order,
-    OrderLine,
-    Alert,
-    AbsenceDeclaration,
-)
+from models.base import BaseModel, all_models, db
 from models.billing import (
     Attendance,
-    NumberCounter,
     ClosedPeriod,
-    InvoicingRun,
+    DirectDebitMandate,
     Invoice,
-    InvoicePeriodLock,
     InvoiceLine,
+    InvoicePeriodLock,
+    InvoicingRun,
+    NumberCounter,
+    OnlineTransaction,
     Payment,
     PaymentAllocation,
-    OnlineTransaction,
-    DirectDebitMandate,
 )
 from models.communication import OutgoingMail
+from models.family import (
+    ChangeRequest,
+    Child,
+    ChildContact,
+    Diet,
+    DocumentType,
+    FamilyDocument,
+)
+from models.orders import (
+    AbsenceDeclaration,
+    Alert,
+    Order,
+    OrderCounter,
+    OrderLine,
+)
 
 __all__ = [
     "BaseModel", "all_models", "db",

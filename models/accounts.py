@@ -2,9 +2,6 @@
 the audit log."""
 from __future__ import annotations
 
-import datetime as dt
-
-from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.base import BaseModel, now
@@ -91,7 +88,7 @@ class Guardian(BaseModel):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class User(BaseModel, UserMixin):
+class User(BaseModel):
     """A login: a parent (linked to a household) or a staff member."""
 
     ROLES = ("parent", "agent", "regisseur", "admin", "cuisine")
@@ -111,6 +108,11 @@ class User(BaseModel, UserMixin):
     # closure and deactivation, so every copy of an older cookie stops working at once.
     session_version = IntegerField(default=0)
     created_at = DateTimeField(default=now)
+
+    # What Flask-Login asks of a user object (the model does not import Flask: see the contracts).
+    is_active = True
+    is_authenticated = True
+    is_anonymous = False
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session and the remember-me cookie: id and session version."""

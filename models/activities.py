@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
+from models.accounts import Household, School, User
 from models.base import BaseModel
-from models.accounts import School, Household, User
 from models.family import Child
 
 
@@ -22,7 +22,7 @@ class Regie(BaseModel):
 
 
 class DeadlinePolicy(BaseModel):
-    """When a day can still be booked (or cancelled): see services/deadlines.py for the kinds.
+    """When a day can still be booked (or cancelled): see services/booking/deadlines.py for the kinds.
 
     kind: days_before (N jours, or N jours ouvrés with working_days, avant à HH:MM),
     weekday_previous_week (le <weekday> de la semaine précédente, or N semaines avant, à HH:MM),

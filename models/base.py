@@ -7,11 +7,11 @@ from collections.abc import Callable
 from peewee import DatabaseProxy, Model
 
 db = DatabaseProxy()
-_clock: Callable[[], dt.datetime] = dt.datetime.now  # replaced by services.clock at import
+_clock: Callable[[], dt.datetime] = dt.datetime.now  # replaced by services.core.clock at import
 
 
 def set_clock(local_now: Callable[[], dt.datetime]) -> None:
-    """Let model defaults read the app's clock (services.clock registers itself; models never import services)."""
+    """Let model defaults read the app's clock (services.core.clock registers itself; models never import services)."""
     global _clock
     _clock = local_now
 

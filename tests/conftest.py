@@ -12,16 +12,18 @@ import pytest
 
 os.environ["PORTAIL_QUEUE"] = "memory"  # before the app is imported: the worker's tasks are run by the tests
 
+from peewee import sort_models
+
 import models
 from app import create_app
 from models import db
-from peewee import sort_models
-from services import accounts, clock, mail
-from services.transactions import write_transaction
+from services.accounts import users
+from services.core import clock, outbox
+from services.core.transactions import write_transaction
 from services.demo import DEMO_PASSWORD, seed_demo
 
 # Cheap argon2id parameters keep the suite fast; the algorithm and format stay the same.
-accounts.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
+users.configure_hasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 # Every test runs at a fixed moment, demo data included: the suite gives the same answers whatever
 # the real date (a test calling freeze() moves it; the next test starts here again).
@@ -182,8 +184,8 @@ def auth(client):
 
 def outbox_messages() -> list[dict]:
     """Mails delivered to this test's outbox folder, newest first (the worker's delivery runs first)."""
-    mail.deliver_due()
-    return mail.outbox_messages()
+    outbox.deliver_due()
+    return outbox.outbox_messages()
 
 
 def last_code_for(email: str) -> str:

@@ -17,7 +17,7 @@ import zeep.transports
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from services import clock
+from services.core import clock
 
 PAYFIP_HOST = "https://www.payfip.gouv.fr/"
 SERVICE_NS = ("http://securite.service.tpa.cp.finances.gouv.fr/services/mas_securite/"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from models import EmailCode, Household, ThrottleEvent, User
-from services import accounts, throttle
+from services.accounts import throttle, users
 from services.demo import DEMO_PASSWORD
 from tests.conftest import Auth, link_in_last_mail, outbox_messages, post_form
 
@@ -118,7 +118,7 @@ def test_unknown_and_existing_addresses_lock_alike(client, demo, freeze):
         for attempt in range(throttle.LOCK_AFTER + 1):
             freeze(start + dt.timedelta(minutes=attempt))  # past every wait: only the count matters
             try:
-                accounts.authenticate(email, "mauvais")
+                users.authenticate(email, "mauvais")
             except Exception as refusal:  # noqa: BLE001 - the refusals are compared below
                 seen.append((type(refusal).__name__, refusal.message))
         answers[email] = seen
@@ -131,11 +131,11 @@ def test_a_locked_account_opens_through_the_reset_link(client, demo, freeze):
     freeze("2026-11-19T10:00")
     for _ in range(throttle.LOCK_AFTER):
         with pytest.raises(Exception):
-            accounts.authenticate("famille.martin@example.fr", "mauvais")
+            users.authenticate("famille.martin@example.fr", "mauvais")
     tokens = []
-    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
-    accounts.set_password_with_token(tokens[0], "reset", "Nouveau-Portail-2026!", "Nouveau-Portail-2026!")
-    assert accounts.authenticate("famille.martin@example.fr", "Nouveau-Portail-2026!").email == "famille.martin@example.fr"
+    users.request_password_reset("famille.martin@example.fr", tokens.append)
+    users.set_password_with_token(tokens[0], "reset", "Nouveau-Portail-2026!", "Nouveau-Portail-2026!")
+    assert users.authenticate("famille.martin@example.fr", "Nouveau-Portail-2026!").email == "famille.martin@example.fr"
 
 
 def test_reset_answers_the_same_and_is_limited(client, demo):
@@ -189,7 +189,7 @@ def test_password_change_ends_other_sessions_and_remember_me(app, client, demo):
 
 
 def test_closure_by_the_mairie_ends_the_family_sessions(app, client, demo):
-    from services import household_review
+    from services.family import household_review
     Auth(client).login()
     martin = Household.get_by_id(demo["households"]["martin"].id)
     martin.status = "closing_requested"

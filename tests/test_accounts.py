@@ -4,9 +4,19 @@ import datetime as dt
 import pytest
 
 from models import AccessToken, EmailCode, Household, LoginThrottle, ThrottleEvent, User
-from services import accounts, clock, signup, throttle
-from services.errors import (AccountLocked, CodeExpired, EmailAlreadyUsed, InvalidCode, InvalidInput,
-                             InvalidToken, LoginRefused, LoginThrottled, PasswordTooWeak)
+from services.accounts import signup, throttle, users
+from services.core import clock
+from services.core.errors import (
+    AccountLocked,
+    CodeExpired,
+    EmailAlreadyUsed,
+    InvalidCode,
+    InvalidInput,
+    InvalidToken,
+    LoginRefused,
+    LoginThrottled,
+    PasswordTooWeak,
+)
 from tests.conftest import last_code_for, outbox_messages
 
 GOOD = "Bonjour-Portail-2026!"
@@ -26,16 +36,16 @@ GOOD = "Bonjour-Portail-2026!"
     ("", False),
 ])
 def test_password_rule(password, ok):
-    assert (accounts.password_problem(password) is None) == ok
+    assert (users.password_problem(password) is None) == ok
 
 
 def test_generated_password_passes_the_rule():
     for _ in range(50):
-        assert accounts.password_problem(accounts.generate_password()) is None
+        assert users.password_problem(users.generate_password()) is None
 
 
 def test_password_hash_is_argon2id(app):
-    assert accounts.hash_password(GOOD).startswith("$argon2id$")
+    assert users.hash_password(GOOD).startswith("$argon2id$")
 
 
 def test_register_sends_a_code_and_activation_creates_a_draft_household(app, freeze):
@@ -124,13 +134,13 @@ def test_resend_voids_the_previous_code(app, freeze):
 
 
 def test_authenticate(demo):
-    user = accounts.authenticate("Famille.Martin@example.fr ", "Demo-Portail-2026!", ip="10.0.0.1")
+    user = users.authenticate("Famille.Martin@example.fr ", "Demo-Portail-2026!", ip="10.0.0.1")
     assert user.email == "famille.martin@example.fr"
     with pytest.raises(LoginRefused) as error:
-        accounts.authenticate("famille.martin@example.fr", "mauvais", ip="10.0.0.1")
+        users.authenticate("famille.martin@example.fr", "mauvais", ip="10.0.0.1")
     assert error.value.message == "Adresse e-mail ou mot de passe incorrect."
     with pytest.raises(LoginRefused) as unknown:
-        accounts.authenticate("inconnu@example.fr", "mauvais", ip="10.0.0.1")
+        users.authenticate("inconnu@example.fr", "mauvais", ip="10.0.0.1")
     assert unknown.value.message == error.value.message  # does not reveal which accounts exist
 
 
@@ -141,11 +151,11 @@ def test_lockout_timing(demo, freeze):
     for i in range(5):
         freeze(start + dt.timedelta(seconds=i))
         with pytest.raises(LoginRefused):
-            accounts.authenticate(email, "faux")
+            users.authenticate(email, "faux")
     # After 5 failures the next attempt must wait (2 s), even with the right password.
     freeze(start + dt.timedelta(seconds=5))
     with pytest.raises(LoginThrottled) as waiting:
-        accounts.authenticate(email, good)
+        users.authenticate(email, good)
     assert "patientez" in waiting.value.message
     # The delay grows: 2, 4, 8, 16, 32 s between the 5th and 10th failures.
     moment = start + dt.timedelta(seconds=4)
@@ -153,16 +163,16 @@ def test_lockout_timing(demo, freeze):
         moment += dt.timedelta(seconds=2 ** (failures - 4))
         freeze(moment)
         with pytest.raises((LoginRefused,)) as refused:
-            accounts.authenticate(email, "faux")
+            users.authenticate(email, "faux")
         assert not isinstance(refused.value, LoginThrottled)
     assert isinstance(refused.value, AccountLocked)
     user = User.get(User.email == email)
     assert LoginThrottle.get(LoginThrottle.email == email).locked_until == clock.local_now() + dt.timedelta(minutes=15)
     freeze(moment + dt.timedelta(minutes=14, seconds=59))
     with pytest.raises(AccountLocked):
-        accounts.authenticate(email, good)
+        users.authenticate(email, good)
     freeze(moment + dt.timedelta(minutes=15, seconds=1))
-    assert accounts.authenticate(email, good).id == user.id
+    assert users.authenticate(email, good).id == user.id
     assert not LoginThrottle.select().where(LoginThrottle.email == email).exists()
 
 
@@ -170,66 +180,66 @@ def test_per_address_limit(demo, freeze):
     freeze("2026-11-19T10:00")
     for i in range(throttle.LOGIN_PER_IP.count):
         with pytest.raises(LoginRefused):
-            accounts.authenticate(f"inconnu{i}@example.fr", "faux", ip="203.0.113.7")
+            users.authenticate(f"inconnu{i}@example.fr", "faux", ip="203.0.113.7")
     with pytest.raises(LoginThrottled):
-        accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
+        users.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
     # Another address is not affected, and the window ends after 15 minutes.
-    assert accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.8")
+    assert users.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.8")
     freeze("2026-11-19T10:15:01")
-    assert accounts.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
+    assert users.authenticate("famille.martin@example.fr", "Demo-Portail-2026!", ip="203.0.113.7")
     assert ThrottleEvent.select().where(ThrottleEvent.kind == "login").count() == throttle.LOGIN_PER_IP.count
 
 
 def test_reset_token_is_single_use_and_expires(demo, freeze):
     freeze("2026-11-19T10:00")
     tokens = []
-    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
+    users.request_password_reset("famille.martin@example.fr", tokens.append)
     token = tokens[0]
-    accounts.set_password_with_token(token, "reset", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
-    assert accounts.authenticate("famille.martin@example.fr", "Nouveau-Mot-2026!")
+    users.set_password_with_token(token, "reset", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
+    assert users.authenticate("famille.martin@example.fr", "Nouveau-Mot-2026!")
     with pytest.raises(InvalidToken):
-        accounts.set_password_with_token(token, "reset", "Autre-Mot-2026!!", "Autre-Mot-2026!!")
-    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
+        users.set_password_with_token(token, "reset", "Autre-Mot-2026!!", "Autre-Mot-2026!!")
+    users.request_password_reset("famille.martin@example.fr", tokens.append)
     freeze("2026-11-20T10:00:01")
     with pytest.raises(InvalidToken):
-        accounts.user_for_token(tokens[1], "reset")
+        users.user_for_token(tokens[1], "reset")
 
 
 def test_reset_for_unknown_address_sends_nothing(app):
     tokens = []
-    accounts.request_password_reset("personne@example.fr", tokens.append)
+    users.request_password_reset("personne@example.fr", tokens.append)
     assert tokens == [] and outbox_messages() == [] and AccessToken.select().count() == 0
 
 
 def test_reset_token_cannot_be_used_as_invitation(demo):
     tokens = []
-    accounts.request_password_reset("famille.martin@example.fr", tokens.append)
+    users.request_password_reset("famille.martin@example.fr", tokens.append)
     with pytest.raises(InvalidToken):
-        accounts.user_for_token(tokens[0], "init")
+        users.user_for_token(tokens[0], "init")
 
 
 def test_staff_invitation(demo):
     links = []
     agent = demo["users"]["agent"]
     households_before = Household.select().count()
-    user = accounts.invite_parent(agent, "nouveau.parent@example.fr", "Anne", "Le Bris", None, links.append)
+    user = users.invite_parent(agent, "nouveau.parent@example.fr", "Anne", "Le Bris", None, links.append)
     assert not user.activated and user.password_hash is None
     assert user.household.status == "validated"
     with pytest.raises(LoginRefused):
-        accounts.authenticate("nouveau.parent@example.fr", "")
-    accounts.set_password_with_token(links[0], "init", "Mon-Nouveau-2026!", "Mon-Nouveau-2026!")
-    assert accounts.authenticate("nouveau.parent@example.fr", "Mon-Nouveau-2026!").household_id == user.household_id
+        users.authenticate("nouveau.parent@example.fr", "")
+    users.set_password_with_token(links[0], "init", "Mon-Nouveau-2026!", "Mon-Nouveau-2026!")
+    assert users.authenticate("nouveau.parent@example.fr", "Mon-Nouveau-2026!").household_id == user.household_id
     assert Household.select().count() == households_before + 1
 
 
 def test_change_password_and_email_notify(demo):
     user = demo["users"]["martin"]
     with pytest.raises(InvalidInput):
-        accounts.change_password(user, "faux", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
-    accounts.change_password(user, "Demo-Portail-2026!", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
-    accounts.change_email(user, "Nouveau-Mot-2026!", "claire.martin@example.fr")
+        users.change_password(user, "faux", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
+    users.change_password(user, "Demo-Portail-2026!", "Nouveau-Mot-2026!", "Nouveau-Mot-2026!")
+    users.change_email(user, "Nouveau-Mot-2026!", "claire.martin@example.fr")
     assert User.get_by_id(user.id).email == "claire.martin@example.fr"
     sent = outbox_messages()
     assert sent[0]["to"] == "famille.martin@example.fr" and "adresse de connexion" in sent[0]["subject"]
     with pytest.raises(EmailAlreadyUsed):
-        accounts.change_email(user, "Nouveau-Mot-2026!", "famille.dupont@example.fr")
+        users.change_email(user, "Nouveau-Mot-2026!", "famille.dupont@example.fr")

@@ -58,7 +58,7 @@ def test_parent_bad_activity_or_school_gets_french_message(demo, client, auth):
 def test_parent_renewal(demo, client, auth):
     create_activity("ALSH Mercredi", "alsh_mercredi", year=2027)
     auth.login()
-    from services import clock
+    from services.core import clock
     clock.freeze("2027-05-10T10:00")
     try:
         page = client.get("/inscriptions/").get_data(as_text=True)
@@ -206,7 +206,7 @@ def test_closures(staff, client):
 def test_enrolment_queue_decisions(staff, client):
     club = create_activity("Club nature", "autre")
     lea, hugo = staff["children"]["lea"], staff["children"]["hugo"]
-    from services import clock
+    from services.core import clock
     first = Enrolment.create(child=lea, activity=club, status="requested", requested_at=clock.local_now())
     second = Enrolment.create(child=hugo, activity=club, status="requested", requested_at=clock.local_now())
     page = client.get("/gestion/inscriptions").get_data(as_text=True)

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 
 from models import Attendance, AuditLog, Booking, Closure, User
-from services import attendance, invoicing
-from services.errors import DomainError
+from services.billing import invoicing
+from services.booking import attendance
+from services.core.errors import DomainError
 from tests.conftest import post_form
 
 AGENT = "agent@example.fr"

@@ -216,7 +216,8 @@ def test_csrf_header_on_body(client, demo):
 
 def test_french_dates_and_money():
     import datetime as dt
-    from services import formatting
+
+    from services.core import formatting
     assert formatting.date_long(dt.date(2026, 11, 23)) == "lundi 23 novembre 2026"
     assert formatting.money(290) == "2,90\xa0€"
     assert formatting.datetime_medium(dt.datetime(2026, 11, 26, 18, 0)) == "jeudi 26 novembre à 18 h"

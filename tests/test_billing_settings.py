@@ -4,8 +4,8 @@ prepayment."""
 import pytest
 
 from models import AuditLog, Invoice, Regie, Unit, User
-from services import activities as config
-from services.errors import InvalidInput
+from services.booking import activities as config
+from services.core.errors import InvalidInput
 from tests.conftest import post_form
 
 AGENT = "agent@example.fr"

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 import jobs
 from models import AuditLog, Invoice, InvoicingRun, OnlineTransaction, Payment
-from services import clock
+from services.core import clock
 from tests.conftest import outbox_messages, post_form
 
 
@@ -196,7 +196,7 @@ def test_bank_return_posted_cross_site_without_session(martin, client, app):
     unpaid = martin["invoices"]["martin_unpaid"]
     post_form(client, f"/factures/{unpaid.id}/payer", token_page="/factures/")
     transaction = OnlineTransaction.get()
-    from services import online_payments
+    from services.billing import online_payments
     online_payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
     stranger = app.test_client()
     response = stranger.post("/factures/paiement/retour", data={"transaction_id": transaction.transaction_id})

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from models import (BasketLine, Booking, CapacityOverride, Child, Enrolment, Household,
-                    db)
-from services import booking as rules
-from services import clock, placement
-from services.booking import day_status, week_statuses
-from services.placement import LineRequest, place_bookings
+from models import BasketLine, Booking, CapacityOverride, Child, Enrolment, Household, db
+from services.booking import day_status as rules
+from services.booking import placement
+from services.booking.day_status import day_status, week_statuses
+from services.booking.placement import LineRequest, place_bookings
+from services.core import clock
 
 D = dt.date
 

@@ -3,8 +3,8 @@ closures and extra days, holiday-only units; holidays loaded into the database."
 import datetime as dt
 
 from models import Closure, ExtraDay, PublicHoliday, SchoolHoliday
-from services import calendar
-from services.calendar import CalendarData
+from services.booking import calendar
+from services.booking.calendar import CalendarData
 
 D = dt.date
 

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from app import create_app
-from services import clock
+from services.core import clock
 
 
 def test_now_is_paris_time():

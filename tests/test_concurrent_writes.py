@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, User, db
-from services import accounts, basket, signup, throttle
-from services.errors import DomainError
+from services.accounts import signup, throttle, users
+from services.booking import basket
+from services.core.errors import DomainError
 from tests.conftest import last_code_for
 
 MON = dt.date(2026, 11, 23)
@@ -98,7 +99,7 @@ def test_wrong_codes_sent_in_parallel_are_all_counted(app):
 
 def test_wrong_passwords_sent_in_parallel_lock_the_account(demo):
     email = "famille.martin@example.fr"
-    results, errors = race(throttle.LOCK_AFTER + 2, lambda n: accounts.authenticate(email, "mauvais-mot-de-passe"))
+    results, errors = race(throttle.LOCK_AFTER + 2, lambda n: users.authenticate(email, "mauvais-mot-de-passe"))
     assert unexpected(errors) == [] and len(errors) == throttle.LOCK_AFTER + 2
     assert throttle.login_state(email).locked_until is not None  # every failure was counted
 

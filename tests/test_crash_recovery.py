@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from models import BasketLine, Booking, Household, Order, OrderCounter, OrderLine, OutgoingMail, db
-from services import basket
+from services.booking import basket
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-11-19T17:55"
@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
     create_app({{"DATABASE_URL": {url!r}, "SECRET_KEY": "crash", "PORTAIL_NOW": {now!r},
                 "OUTBOX_DIR": {outbox!r}, "UPLOAD_DIR": {outbox!r}}})
     from models import Household, OrderLine, OutgoingMail, db
-    from services import basket
+    from services.booking import basket
     model = {{"line": OrderLine, "mail": OutgoingMail}}[{point!r}]
     original = model.create.__func__
 

@@ -3,9 +3,9 @@ import datetime as dt
 
 import pytest
 
-from services import deadlines
-from services.deadlines import Policy, deadline, describe, preview
-from services.errors import InvalidInput
+from services.booking import deadlines
+from services.booking.deadlines import Policy, deadline, describe, preview
+from services.core.errors import InvalidInput
 
 D = dt.date
 HOLIDAYS_2026 = {D(2026, 5, 14), D(2026, 11, 11), D(2026, 12, 25), D(2027, 1, 1), D(2026, 5, 1), D(2026, 5, 8)}

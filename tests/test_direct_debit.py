@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 
 from models import DirectDebitMandate, Invoice
-from services import clock, direct_debit, invoicing
-from services.errors import InvalidInput
+from services.billing import direct_debit, invoicing
+from services.core import clock
+from services.core.errors import InvalidInput
 from tests.conftest import post_form
 
 IBAN = "FR76 3000 6000 0112 3456 7890 189"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from models import AuditLog, DocumentType, FamilyDocument
-from services import documents
+from services.family import documents
 from tests.conftest import outbox_messages, post_form
 
 PDF = b"%PDF-1.4\n%test\n" + b"0" * 100

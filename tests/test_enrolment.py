@@ -6,9 +6,10 @@ import pytest
 
 import models
 from models import Child, Enrolment
-from services import clock, enrolment
+from services.booking import enrolment
+from services.core import clock
+from services.core.errors import InvalidInput
 from services.demo.activities import create_activity
-from services.errors import InvalidInput
 
 D = dt.date
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from models import ChangeRequest, Child, Guardian, Household, User
-from services import signup
+from services.accounts import signup
 from tests.conftest import DEMO_PASSWORD, last_code_for, outbox_messages, post_form
 
 

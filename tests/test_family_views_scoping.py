@@ -6,8 +6,8 @@ import io
 import pytest
 
 from models import AuditLog, ChangeRequest, Child, FamilyDocument, Guardian, Household
-from services import household as rules
-from services import household_changes as changes
+from services.family import household as rules
+from services.family import household_changes as changes
 from tests.conftest import post_form
 
 
@@ -96,7 +96,7 @@ def test_staff_search(client, auth, demo, query, expected):
 
 def test_staff_pages_render_and_health_is_for_allowed_roles(client, auth, demo, objects):
     from models import User
-    from services.accounts import hash_password
+    from services.accounts.users import hash_password
     martin = demo["households"]["martin"]
     lea = demo["children"]["lea"]
     auth.login("agent@example.fr")

@@ -5,7 +5,9 @@ import datetime as dt
 import pytest
 
 from models import Attendance, Booking, CapacityOverride, Closure, User
-from services import accounts, clock, headcounts
+from services.accounts import users
+from services.booking import headcounts
+from services.core import clock
 from services.demo import DEMO_PASSWORD
 
 AGENT = "agent@example.fr"
@@ -156,7 +158,7 @@ def test_who_may_open_effectifs(demo, client, auth):
     auth.login()  # a parent
     assert client.get("/gestion/effectifs").status_code == 404
     auth.logout()
-    User.create(email="regie@example.fr", password_hash=accounts.hash_password(DEMO_PASSWORD), role="regisseur",
+    User.create(email="regie@example.fr", password_hash=users.hash_password(DEMO_PASSWORD), role="regisseur",
                 activated=True)
     auth.login("regie@example.fr")
     assert client.get("/gestion/effectifs").status_code == 403

@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 
 from models import ChangeRequest, Child, Guardian, Household, User
-from services import household as rules
-from services import household_changes as changes
-from services import household_fields as fields
-from services import household_review as review
-from services.errors import NotFound
+from services.core.errors import NotFound
+from services.family import household as rules
+from services.family import household_changes as changes
+from services.family import household_fields as fields
+from services.family import household_review as review
 
 
 @pytest.mark.parametrize("raw, clean", [("06.12.34.56.78", "06 12 34 56 78"), ("+33612345678", "06 12 34 56 78"),

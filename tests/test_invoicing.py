@@ -7,9 +7,21 @@ import threading
 
 import pytest
 
-from models import (Attendance, Booking, Child, ClosedPeriod, Guardian, Household, Invoice, InvoiceLine, InvoicingRun,
-                    NumberCounter, db)
-from services import billing_periods, clock, invoicing, invoicing_runs
+from models import (
+    Attendance,
+    Booking,
+    Child,
+    ClosedPeriod,
+    Guardian,
+    Household,
+    Invoice,
+    InvoiceLine,
+    InvoicingRun,
+    NumberCounter,
+    db,
+)
+from services.billing import billing_periods, invoicing, invoicing_runs
+from services.core import clock
 
 DAYS = [dt.date(2027, 1, d) for d in (4, 5, 7, 8, 11, 12)]  # Mon, Tue, Thu, Fri, Mon, Tue
 

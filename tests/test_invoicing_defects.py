@@ -9,7 +9,8 @@ import pytest
 from peewee import IntegrityError
 
 from models import Household, Invoice
-from services import billing_periods, invoicing, invoicing_runs, placement
+from services.billing import billing_periods, invoicing, invoicing_runs
+from services.booking import placement
 
 NOVEMBER = dt.date(2026, 11, 1)
 

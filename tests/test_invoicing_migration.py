@@ -9,8 +9,9 @@ import peewee as pw
 import pytest
 
 from models import ClosedPeriod, Invoice, NumberCounter, Regie, db
-from services import invoice_numbers, migrations
-from services.transactions import write_transaction
+from services.billing import invoice_numbers
+from services.core import migrations
+from services.core.transactions import write_transaction
 from tests.test_migrations import bare, load_legacy_database  # noqa: F401 - the fixture and its loader
 
 

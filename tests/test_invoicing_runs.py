@@ -10,7 +10,7 @@ import pytest
 
 import jobs
 from models import Invoice, InvoicingRun, NumberCounter
-from services import invoicing, invoicing_runs
+from services.billing import invoicing, invoicing_runs
 from tests.conftest import post_form
 from tests.test_invoicing import DAYS, book, clear_billing, make_household
 

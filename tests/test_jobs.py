@@ -10,7 +10,7 @@ from huey import RedisHuey, SqliteHuey
 
 import jobs
 from models import OutgoingMail
-from services import mail
+from services.core import outbox
 
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -39,7 +39,7 @@ def test_sqlite_queue_by_default(app, demo, tmp_path, monkeypatch):
     monkeypatch.setenv("HUEY_DB", str(tmp_path / "huey.db"))
     queue = jobs._make_huey()
     assert isinstance(queue, SqliteHuey)
-    row = mail.send("famille.martin@example.fr", "Par la file SQLite", "Bonjour")
+    row = outbox.send("famille.martin@example.fr", "Par la file SQLite", "Bonjour")
     _deliver_through(queue)
     assert OutgoingMail.get_by_id(row.id).status == "sent"
 
@@ -53,7 +53,7 @@ def test_redis_queue_when_redis_url_is_set(app, demo, monkeypatch):
     monkeypatch.setenv("REDIS_URL", REDIS)
     queue = jobs._make_huey()
     assert isinstance(queue, RedisHuey)
-    row = mail.send("famille.martin@example.fr", "Par Redis", "Bonjour")
+    row = outbox.send("famille.martin@example.fr", "Par Redis", "Bonjour")
     _deliver_through(queue)
     assert OutgoingMail.get_by_id(row.id).status == "sent"
     queue.flush()
@@ -64,13 +64,13 @@ def test_wake_ups_coalesce_so_an_invoicing_run_is_not_queued_behind_them(app, de
     # one by one kept « Émettre »'s run waiting more than 5 minutes (bench/crash.py). At most one waits.
     jobs.huey.flush()
     for number in range(20):
-        mail.send(f"parent{number}@example.fr", "Réveil", "Bonjour")
+        outbox.send(f"parent{number}@example.fr", "Réveil", "Bonjour")
         jobs.wake_worker()
     jobs.run_invoicing(1)
     assert [task.name for task in jobs.huey.pending()] == ["deliver_mail", "run_invoicing"]
     jobs.huey.execute(jobs.huey.dequeue())  # the one wake-up delivers the 20 mails
     assert OutgoingMail.select().where((OutgoingMail.subject == "Réveil") & (OutgoingMail.status == "sent")).count() == 20
-    mail.send("parent@example.fr", "Après", "Bonjour")  # mail written once it started wakes the worker again
+    outbox.send("parent@example.fr", "Après", "Bonjour")  # mail written once it started wakes the worker again
     jobs.wake_worker()
     assert [task.name for task in jobs.huey.pending()] == ["run_invoicing", "deliver_mail"]
     jobs.huey.flush()

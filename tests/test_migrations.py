@@ -13,7 +13,7 @@ from peewee_migrate import Migrator
 
 import models
 from models import db
-from services import migrations
+from services.core import migrations
 from tests import conftest as shared
 
 FIXTURE = Path(__file__).parent / "fixtures" / "baseline_demo.json"

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from models import Household, Order, OrderCounter, db
-from services import basket
-from services.transactions import NestedTransactionRefused, write_transaction
+from services.booking import basket
+from services.core.transactions import NestedTransactionRefused, write_transaction
 
 
 def _concurrent(count: int, work) -> list[Exception]:

@@ -10,9 +10,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 import jobs
-from models import Booking, Household, OutgoingMail, Order, User
-from services import basket, clock, mail
-from services.transactions import write_transaction
+from models import Booking, Household, Order, OutgoingMail, User
+from services.booking import basket
+from services.core import clock, outbox
+from services.core.transactions import write_transaction
 from tests.conftest import Auth, post_form
 from tests.test_accounts import GOOD as GOOD_PASSWORD
 
@@ -38,10 +39,10 @@ def _free_port() -> int:
 def smtp_port(app):
     """A port where nothing listens yet; mail goes there over SMTP (1 s timeout)."""
     port = _free_port()
-    mail.configure(mail.MailSettings(server="127.0.0.1", port=port, timeout=1.0,
+    outbox.configure(outbox.MailSettings(server="127.0.0.1", port=port, timeout=1.0,
                                      outbox=Path(app.config["OUTBOX_DIR"])))
     yield port
-    mail.configure(mail.MailSettings(outbox=Path(app.config["OUTBOX_DIR"])))
+    outbox.configure(outbox.MailSettings(outbox=Path(app.config["OUTBOX_DIR"])))
 
 
 def _start_smtp(port: int) -> tuple[Controller, Recorder]:
@@ -68,8 +69,8 @@ def test_mail_goes_over_smtp_once_with_its_message_id(client, demo, smtp_port):
         assert _signup(client, "nouveau@example.fr").status_code == 302
         row = OutgoingMail.get(OutgoingMail.to == "nouveau@example.fr")
         assert row.status == "pending"  # the request wrote it; it did not send it
-        assert mail.deliver_due().sent == 1
-        assert mail.deliver_due().sent == 0
+        assert outbox.deliver_due().sent == 1
+        assert outbox.deliver_due().sent == 0
     finally:
         controller.stop()
     assert len(recorder.messages) == 1
@@ -109,19 +110,19 @@ def test_smtp_down_nothing_lost_nothing_rolled_back_then_sent_once(app, client, 
     queued = OutgoingMail.select().where(OutgoingMail.status == "pending").count()
 
     # The worker tries: every mail fails, is kept, and waits a minute before the next attempt.
-    report = mail.deliver_due()
+    report = outbox.deliver_due()
     assert report.failed == queued and report.sent == 0
     assert all(row.attempts == 1 and row.status == "pending" and row.last_error
                for row in OutgoingMail.select().where(OutgoingMail.subject.in_(waiting)))
-    assert mail.deliver_due().failed == 0  # not due yet
+    assert outbox.deliver_due().failed == 0  # not due yet
 
     # SMTP is back: a minute later everything goes, once.
     controller, recorder = _start_smtp(smtp_port)
     try:
         freeze("2026-11-19T17:57")
-        assert mail.deliver_due().sent == queued
+        assert outbox.deliver_due().sent == queued
         freeze("2026-11-19T18:30")
-        assert mail.deliver_due().sent == 0
+        assert outbox.deliver_due().sent == 0
     finally:
         controller.stop()
     assert len(recorder.messages) == queued
@@ -135,8 +136,8 @@ def test_smtp_that_never_answers_is_a_recorded_failure(app, demo, smtp_port):
     silent.bind(("127.0.0.1", smtp_port))
     silent.listen()  # accepts connections, never says hello
     try:
-        mail.send("famille.martin@example.fr", "Essai", "Bonjour")
-        report = mail.deliver_due()
+        outbox.send("famille.martin@example.fr", "Essai", "Bonjour")
+        report = outbox.deliver_due()
     finally:
         silent.close()
     assert report.failed == 1
@@ -146,21 +147,21 @@ def test_smtp_that_never_answers_is_a_recorded_failure(app, demo, smtp_port):
 
 def test_a_rolled_back_change_sends_nothing(demo):
     with pytest.raises(RuntimeError), write_transaction():
-        mail.send("famille.martin@example.fr", "Annulé", "Ne doit pas partir")
+        outbox.send("famille.martin@example.fr", "Annulé", "Ne doit pas partir")
         raise RuntimeError("the change fails")
     assert not OutgoingMail.select().where(OutgoingMail.subject == "Annulé").exists()
 
 
 def test_two_workers_never_send_a_mail_twice(app, demo, smtp_port):
     for number in range(20):
-        mail.send(f"parent{number}@example.fr", f"Message {number}", "Bonjour")
+        outbox.send(f"parent{number}@example.fr", f"Message {number}", "Bonjour")
     controller, recorder = _start_smtp(smtp_port)
     errors: list[Exception] = []
 
     def work():
         try:
             with app.app_context():
-                mail.deliver_due()
+                outbox.deliver_due()
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
         finally:
@@ -183,21 +184,21 @@ def test_two_workers_never_send_a_mail_twice(app, demo, smtp_port):
 
 def test_a_worker_killed_while_sending_leaves_the_mail_to_the_next_one(demo, freeze):
     freeze("2026-11-19T10:00")
-    row = mail.send("famille.martin@example.fr", "Interrompu", "Bonjour")
+    row = outbox.send("famille.martin@example.fr", "Interrompu", "Bonjour")
     OutgoingMail.update(status="sending", claimed_at=clock.local_now()).where(OutgoingMail.id == row.id).execute()
-    assert mail.deliver_due().sent == 0  # another worker may still be sending it
+    assert outbox.deliver_due().sent == 0  # another worker may still be sending it
     freeze("2026-11-19T10:11")
-    assert mail.deliver_due().sent == 1
+    assert outbox.deliver_due().sent == 1
     assert OutgoingMail.get_by_id(row.id).status == "sent"
 
 
 def test_gives_up_after_ten_attempts_and_staff_can_resend(app, client, demo, smtp_port, freeze):
     freeze("2026-11-19T10:00")
-    row = mail.send("famille.martin@example.fr", "Relance", "Bonjour")
-    OutgoingMail.update(attempts=mail.MAX_ATTEMPTS - 1).where(OutgoingMail.id == row.id).execute()
-    assert mail.deliver_due().failed == 1
+    row = outbox.send("famille.martin@example.fr", "Relance", "Bonjour")
+    OutgoingMail.update(attempts=outbox.MAX_ATTEMPTS - 1).where(OutgoingMail.id == row.id).execute()
+    assert outbox.deliver_due().failed == 1
     row = OutgoingMail.get_by_id(row.id)
-    assert row.status == "failed" and row.attempts == mail.MAX_ATTEMPTS
+    assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
 
     Auth(client).login("agent@example.fr")
     page = client.get("/gestion/courriels/?statut=echec").get_data(as_text=True)
@@ -207,7 +208,7 @@ def test_gives_up_after_ten_attempts_and_staff_can_resend(app, client, demo, smt
     assert OutgoingMail.get_by_id(row.id).status == "pending"
     controller, recorder = _start_smtp(smtp_port)
     try:
-        assert mail.deliver_due().sent == 1
+        assert outbox.deliver_due().sent == 1
     finally:
         controller.stop()
     assert _subjects(recorder) == ["Relance"]

@@ -22,7 +22,9 @@ from models import (
     PaymentAllocation,
     db,
 )
-from services import clock, mail, online_payments, orders, payments
+from services.billing import online_payments, payments
+from services.booking import orders
+from services.core import clock, outbox
 from services.demo import DEMO_PASSWORD
 from tests import payfip_stub
 from tests.conftest import outbox_messages, post_form
@@ -317,7 +319,7 @@ def test_a_failing_order_confirmation_keeps_the_payment_and_the_worker_confirms_
     def broken(*args, **kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(mail, "send", broken)  # confirming the order tells the family: that step fails
+    monkeypatch.setattr(outbox, "send", broken)  # confirming the order tells the family: that step fails
     back = post_form(client, "/factures/paiement/banque-de-test", {
         "transaction_id": transaction.transaction_id, "amount": f"{transaction.amount / 100:.2f}",
         "outcome": "paid"}, token_page=f"/commandes/{order.id}")

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from models import DirectDebitMandate, Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services import clock, invoicing, online_payments, payments
-from services.errors import InvalidInput
+from services.billing import invoicing, online_payments, payments
+from services.core import clock
+from services.core.errors import InvalidInput
 from tests import payfip_stub
 from tests.conftest import outbox_messages
 from tests.test_invoicing import book, clear_billing

@@ -20,8 +20,11 @@ from models import (
     Regie,
     Unit,
 )
-from services import basket, clock, formatting, invoicing, online_payments, orders, payments, placement
-from services import booking as engine
+from services.billing import invoicing, online_payments, payments
+from services.booking import basket
+from services.booking import day_status as engine
+from services.booking import orders, placement
+from services.core import clock, formatting
 from tests.conftest import outbox_messages, post_form
 from tests.test_invoicing import clear_billing
 
@@ -215,7 +218,7 @@ def test_expire_orders_command(prepaid, app, freeze):
 
 def test_prepaid_childcare_counts_in_the_fiscal_statement(prepaid):
     """Hugo (under 6) has his garderie paid in advance: the yearly statement includes it."""
-    from services import certificates
+    from services.billing import certificates
 
     hugo, garderie = prepaid["demo"]["children"]["hugo"], prepaid["demo"]["units"]["garderie_soir_petit_prince"]
     before = {c.child.id: c.amount for c in certificates.statement(prepaid["martin"], 2026).children}

@@ -3,7 +3,7 @@ import types
 
 import pytest
 
-from services import pricing
+from services.booking import pricing
 
 
 def band(qf_min, qf_max, price):

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 import jobs
-
 from models import Alert, BasketLine, Booking, Household, Order
-from services import clock
+from services.core import clock
 from tests.conftest import csrf_token, post_form
 
 HX = {"HX-Request": "true"}
@@ -261,6 +260,7 @@ def test_absence_certificate_is_checked_by_content(client, parent, app):
 
 def test_absence_certificate_opened_by_the_agent_and_removed_when_refused(client, parent, app):
     import io
+
     from models import AbsenceDeclaration, AuditLog
     booking = _lea_thursday(parent)
     url = f"/reservations/absence/{booking.id}"

@@ -2,13 +2,13 @@
 import pytest
 
 from models import User
-from services import accounts
+from services.accounts import users
 from tests.conftest import post_form
 
 
 def _staff(role: str) -> User:
     return User.create(email=f"{role}@mairie.example.fr", role=role, activated=True,
-                       password_hash=accounts.hash_password("Cuisine-Portail-2026!"), first_name=role)
+                       password_hash=users.hash_password("Cuisine-Portail-2026!"), first_name=role)
 
 
 def _login(client, user):

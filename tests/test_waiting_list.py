@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from models import Activity, Alert, Booking, CapacityOverride, Household
-from services import basket, orders, placement
+from services.booking import basket, orders, placement
 from tests.conftest import outbox_messages
 
 FULL_DAY = dt.date(2026, 12, 9)  # demo: capacity 1, Inès booked, Hugo waiting

@@ -5,11 +5,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
-from models import Household, User
-from services import accounts
-from services.errors import DomainError
-
 from blueprints.access import staff_required
+from models import Household, User
+from services.accounts import users
+from services.core.errors import DomainError
 
 bp = Blueprint("staff", __name__, url_prefix="/gestion")
 
@@ -44,7 +43,7 @@ def invite_parent():
     if form.validate_on_submit():
         household = Household.get_or_none(Household.id == form.household.data) if form.household.data else None
         try:
-            user = accounts.invite_parent(
+            user = users.invite_parent(
                 current_user, form.email.data, form.first_name.data, form.last_name.data, household,
                 lambda token: url_for("auth.initialise", token=token, _external=True))
         except DomainError as refusal:

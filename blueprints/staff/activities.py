@@ -11,11 +11,25 @@ from flask_login import current_user
 import models
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
-from models import (Activity, CapacityOverride, Closure, Enrolment, ExtraDay, PublicHoliday, Regie, School,
-                    SchoolHoliday, TariffBand, Unit, db)
-from services import accounts, activities as config, calendar, clock, deadlines, enrolment, pricing
-from services.errors import DomainError
-from services.transactions import write_transaction
+from models import (
+    Activity,
+    CapacityOverride,
+    Closure,
+    Enrolment,
+    ExtraDay,
+    PublicHoliday,
+    Regie,
+    School,
+    SchoolHoliday,
+    TariffBand,
+    Unit,
+    db,
+)
+from services.booking import activities as config
+from services.booking import calendar, deadlines, enrolment, pricing
+from services.core import audit, clock
+from services.core.errors import DomainError
+from services.core.transactions import write_transaction
 
 bp = Blueprint("staff_activities", __name__, url_prefix="/gestion", cli_group=None)
 
@@ -162,7 +176,7 @@ def delete_closure(closure_id: int):
         abort(404)
     back = request.form.get("activity_id", "")
     with write_transaction():
-        accounts.audit(current_user, "closure.delete", closure, closure.reason)
+        audit.record(current_user, "closure.delete", closure, closure.reason)
         closure.delete_instance()
     flash("Fermeture supprimée.", "success")
     if back.isdigit():
@@ -293,7 +307,7 @@ def _delete_unit_row(model, row_id: int, unit_id: int, action: str, message: str
     if row is None:
         abort(404)
     with write_transaction():
-        accounts.audit(current_user, action, row, str(row.date))
+        audit.record(current_user, action, row, str(row.date))
         row.delete_instance()
     flash(message, "success")
     return redirect(url_for("staff_activities.unit", unit_id=unit_id))
@@ -322,7 +336,7 @@ def refresh_holidays():
     except DomainError as refusal:
         flash(refusal.message, "error")
     else:
-        accounts.audit(current_user, "holidays.refresh", None, f"{public} fériés, {school} périodes")
+        audit.record(current_user, "holidays.refresh", None, f"{public} fériés, {school} périodes")
         flash(f"Jours fériés et vacances scolaires actualisés : {public} jours fériés, "
               f"{school} périodes de vacances.", "success")
     return redirect(url_for("staff_activities.activities"))

@@ -10,8 +10,9 @@ from flask_login import current_user
 
 from blueprints.access import staff_required
 from models import Unit
-from services import attendance, clock, headcounts
-from services.errors import DomainError, NotFound
+from services.booking import attendance, headcounts
+from services.core import clock
+from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("staff_attendance", __name__, url_prefix="/gestion")
 

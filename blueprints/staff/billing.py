@@ -11,14 +11,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from models import Household, Invoice, Payment, Regie
-from services import (accounts, billing_periods, clock, csv_export, direct_debit, formatting, invoicing, invoicing_runs,
-                      mail, payments)
-from services.errors import DomainError
-
 from blueprints.access import staff_required
 from blueprints.billing import MONTHS, group_lines, pdf_response, render_invoice_pdf
 from blueprints.staff import DASHBOARD_QUEUES
+from models import Household, Invoice, Payment, Regie
+from services.billing import billing_periods, direct_debit, invoicing, invoicing_runs, payments
+from services.core import audit, clock, csv_export, formatting, outbox
+from services.core.errors import DomainError
 
 bp = Blueprint("staff_billing", __name__, url_prefix="/gestion/facturation")
 ROLE = "regisseur"
@@ -92,7 +91,7 @@ def invoice(invoice_id: int):
             except DomainError as refusal:
                 getattr(form, refusal.field or "amount").errors.append(refusal.message)
             else:
-                accounts.audit(current_user, "credit_note", credit, f"{credit.number} sur {item.number}")
+                audit.record(current_user, "credit_note", credit, f"{credit.number} sur {item.number}")
                 flash(f"Avoir {credit.number} émis ({formatting.money(amount)}).", "success")
                 return redirect(url_for("staff_billing.invoice", invoice_id=item.id))
     status = 400 if request.method == "POST" else 200
@@ -131,7 +130,7 @@ def record_payment():
             except DomainError as refusal:
                 getattr(form, refusal.field or "amount").errors.append(refusal.message)
             else:
-                accounts.audit(current_user, "payment_recorded", payment,
+                audit.record(current_user, "payment_recorded", payment,
                                f"{payment.mode_label} {formatting.money(amount)}")
                 flash(f"Règlement de {formatting.money(amount)} enregistré pour {household.name}.", "success")
                 return redirect(url_for("staff_billing.record_payment"))
@@ -167,9 +166,9 @@ def remind():
                 f"{url_for('billing.invoice', invoice_id=item.id, _external=True)}\n\n"
                 f"Si vous avez déjà réglé, merci de ne pas tenir compte de ce message.\n\nLe service enfance")
         for email in item.household.parent_emails():
-            mail.send(email, f"Rappel : facture {item.number} à régler", body)
+            outbox.send(email, f"Rappel : facture {item.number} à régler", body)
             sent += 1
-        accounts.audit(current_user, "invoice_reminder", item, item.number)
+        audit.record(current_user, "invoice_reminder", item, item.number)
     if sent:
         flash(f"{sent} rappel(s) envoyé(s) pour {len(invoices)} facture(s).", "success")
     else:
@@ -258,7 +257,7 @@ def export_direct_debits():
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff_billing.unpaid"))
-    accounts.audit(current_user, "sepa_export", regie, f"{count} prélèvement(s), {formatting.money(total)}")
+    audit.record(current_user, "sepa_export", regie, f"{count} prélèvement(s), {formatting.money(total)}")
     return Response(xml, mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="prelevements-{regie.code or regie.id}-{day}.xml"'})
 
@@ -276,7 +275,7 @@ def record_direct_debits():
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff_billing.unpaid"))
-    accounts.audit(current_user, "sepa_collection", regie, f"{count} prélèvement(s), {formatting.money(total)}")
+    audit.record(current_user, "sepa_collection", regie, f"{count} prélèvement(s), {formatting.money(total)}")
     flash(f"{count} prélèvement(s) encaissé(s) pour {formatting.money(total)} : les factures sont payées.", "success")
     return redirect(url_for("staff_billing.unpaid"))
 

@@ -8,9 +8,9 @@ from flask_login import current_user
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
 from models import AbsenceDeclaration, Booking
-from services import absences, orders
-from services.accounts import audit
-from services.errors import DomainError, NotFound
+from services.booking import absences, orders
+from services.core import audit
+from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("staff_bookings", __name__, url_prefix="/gestion/reservations")
 
@@ -97,7 +97,7 @@ def absence_certificate(declaration_id: int):
         declaration, path = absences.absence_certificate(declaration_id, current_app.config["UPLOAD_DIR"])
     except NotFound:
         abort(404)
-    audit(current_user, "lecture d'un justificatif d'absence", declaration, detail=declaration.document_name)
+    audit.record(current_user, "lecture d'un justificatif d'absence", declaration, detail=declaration.document_name)
     response = send_file(path, as_attachment=True, download_name=declaration.document_name or "justificatif")
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -5,19 +5,25 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from blueprints.access import staff_required
+from blueprints.family_forms import (
+    ChildIdentityForm,
+    ChildRecordForm,
+    ContactForm,
+    FoyerForm,
+    GuardianForm,
+    attach_errors,
+)
 from blueprints.family_records import _contact_rows, send_document
-from blueprints.family_forms import (ChildIdentityForm, ChildRecordForm, ContactForm, FoyerForm, GuardianForm,
-                                     attach_errors)
 from blueprints.staff import DASHBOARD_QUEUES
 from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household, School
-from services import documents
-from services import household as rules
-from services import household_changes as changes
-from services import household_fields as fields
-from services import household_review as review
-from services.accounts import audit
-from services.errors import DomainError
-from services.transactions import write_transaction
+from services.core import audit
+from services.core.errors import DomainError
+from services.core.transactions import write_transaction
+from services.family import documents
+from services.family import household as rules
+from services.family import household_changes as changes
+from services.family import household_fields as fields
+from services.family import household_review as review
 
 bp = Blueprint("staff_family", __name__, url_prefix="/gestion")
 
@@ -287,7 +293,7 @@ def settings():
 
 
 def _apply_setting(form) -> str:
-    from services.errors import InvalidInput
+    from services.core.errors import InvalidInput
 
     kind = form.get("kind")
     name = " ".join((form.get("name") or "").split())[:80]
@@ -298,7 +304,7 @@ def _apply_setting(form) -> str:
             if Diet.get_or_none(Diet.name == name):
                 raise InvalidInput("Ce régime existe déjà.")
             diet = Diet.create(name=name, position=Diet.select().count() + 1)
-            audit(current_user, "régime alimentaire ajouté", diet, detail=name)
+            audit.record(current_user, "régime alimentaire ajouté", diet, detail=name)
             return f"Régime « {name} » ajouté."
         if kind == "diet-toggle":
             diet = Diet.get_or_none(Diet.id == (form.get("id", type=int) or 0))
@@ -306,7 +312,7 @@ def _apply_setting(form) -> str:
                 abort(404)
             diet.active = not diet.active
             diet.save()
-            audit(current_user, "régime alimentaire " + ("proposé" if diet.active else "retiré"), diet)
+            audit.record(current_user, "régime alimentaire " + ("proposé" if diet.active else "retiré"), diet)
             return f"Régime « {diet.name} » {'proposé' if diet.active else 'retiré de la liste'}."
         if kind == "type-add":
             if not name:
@@ -318,7 +324,7 @@ def _apply_setting(form) -> str:
                 name=name, scope="child" if form.get("scope") == "child" else "household",
                 required=form.get("required") == "y", health=form.get("health") == "y",
                 validity_months=max(1, min(months, 120)), position=DocumentType.select().count() + 1)
-            audit(current_user, "type de document ajouté", doc_type, detail=name)
+            audit.record(current_user, "type de document ajouté", doc_type, detail=name)
             return f"Type de document « {name} » ajouté."
         if kind == "type-required":
             doc_type = DocumentType.get_or_none(DocumentType.id == (form.get("id", type=int) or 0))
@@ -326,6 +332,6 @@ def _apply_setting(form) -> str:
                 abort(404)
             doc_type.required = not doc_type.required
             doc_type.save()
-            audit(current_user, "type de document " + ("requis" if doc_type.required else "facultatif"), doc_type)
+            audit.record(current_user, "type de document " + ("requis" if doc_type.required else "facultatif"), doc_type)
             return f"« {doc_type.name} » est désormais {'requis' if doc_type.required else 'facultatif'}."
     raise InvalidInput("Action inconnue.")

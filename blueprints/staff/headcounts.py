@@ -9,8 +9,9 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_login import current_user
 
 from blueprints.access import staff_required
-from services import clock, headcounts
-from services.errors import DomainError
+from services.booking import headcounts
+from services.core import clock
+from services.core.errors import DomainError
 
 bp = Blueprint("staff_headcounts", __name__, url_prefix="/gestion")
 

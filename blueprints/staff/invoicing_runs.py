@@ -13,8 +13,10 @@ from wtforms.validators import InputRequired, NumberRange
 import jobs
 from blueprints.access import staff_required
 from models import Regie, db
-from services import accounts, billing_periods, formatting, invoicing_runs, planning
-from services.errors import DomainError, NotFound
+from services.billing import billing_periods, invoicing_runs
+from services.booking import planning
+from services.core import audit, formatting
+from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("staff_invoicing_runs", __name__, url_prefix="/gestion/facturation", cli_group=None)
 bp.add_app_template_filter(formatting.number, "number")
@@ -58,7 +60,7 @@ def close():
     except DomainError as refusal:
         flash(refusal.message, "error")
     else:
-        accounts.audit(current_user, "period_close", regie, f"{year}-{month:02d}")
+        audit.record(current_user, "period_close", regie, f"{year}-{month:02d}")
         flash(f"Période clôturée : les familles ne peuvent plus réserver ni annuler les jours de "
               f"{billing_periods.month_label(billing_periods.month_bounds(year, month)[0])} pour cette régie.", "success")
     return _back(regie, year, month)
@@ -77,7 +79,7 @@ def reopen():
     except DomainError as refusal:
         flash(refusal.message, "error")
     else:
-        accounts.audit(current_user, "period_reopen", regie, f"{year}-{month:02d}")
+        audit.record(current_user, "period_reopen", regie, f"{year}-{month:02d}")
         flash("Période rouverte : les familles peuvent de nouveau réserver dans les délais.", "success")
     return _back(regie, year, month)
 
@@ -96,7 +98,7 @@ def issue():
     except DomainError as refusal:
         flash(refusal.message, "error")
         return _back(regie, year, month)
-    accounts.audit(current_user, "invoicing_run", regie, f"{year}-{month:02d}: facturation n° {run.id} demandée")
+    audit.record(current_user, "invoicing_run", regie, f"{year}-{month:02d}: facturation n° {run.id} demandée")
     if not jobs.queue_invoicing_run(run.id):
         flash("La file de tâches ne répond pas : la facturation attend le travailleur.", "error")
     return redirect(url_for("staff_invoicing_runs.run", run_id=run.id))
@@ -131,7 +133,7 @@ def resume(run_id: int):
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff_invoicing_runs.run", run_id=run_id))
-    accounts.audit(current_user, "invoicing_run", item.regie, f"facturation n° {item.id} reprise")
+    audit.record(current_user, "invoicing_run", item.regie, f"facturation n° {item.id} reprise")
     if not jobs.queue_invoicing_run(item.id):
         flash("La file de tâches ne répond pas : la facturation attend le travailleur.", "error")
     else:

@@ -5,8 +5,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_wtf import FlaskForm
 
 from blueprints.access import staff_required
-from services import mail
-from services.errors import NotFound
+from services.core import outbox
+from services.core.errors import NotFound
 
 bp = Blueprint("staff_mails", __name__, url_prefix="/gestion/courriels")
 
@@ -20,8 +20,8 @@ def index():
     status = request.args.get("statut", "")
     if status not in dict(FILTERS):
         status = ""
-    return render_template("staff/mails/index.html", mails=mail.recent(status), counts=mail.counts(),
-                           filters=FILTERS, status=status, status_label=mail.status_label, form=FlaskForm())
+    return render_template("staff/mails/index.html", mails=outbox.recent(status), counts=outbox.counts(),
+                           filters=FILTERS, status=status, status_label=outbox.status_label, form=FlaskForm())
 
 
 @bp.post("/<int:mail_id>/renvoyer")
@@ -31,7 +31,7 @@ def resend(mail_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        item = mail.resend(mail_id)
+        item = outbox.resend(mail_id)
     except NotFound:
         abort(404)
     flash(f"Le courriel « {item.subject} » à {item.to} est de nouveau en attente d'envoi.", "success")

@@ -12,7 +12,8 @@ from flask_login import current_user
 
 from blueprints.access import staff_required
 from models import OnlineTransaction
-from services import accounts, clock, formatting, invoicing, online_payments, payment_journal
+from services.billing import invoicing, online_payments, payment_journal
+from services.core import audit, clock, formatting
 
 bp = Blueprint("staff_online_payments", __name__, url_prefix="/gestion/paiements-en-ligne")
 ROLE = "regisseur"
@@ -59,7 +60,7 @@ def check(transaction_id: int):
     else:
         fresh = outcome.transaction
         label = online_payments.state_label(fresh)
-        accounts.audit(current_user, "online_payment_check", fresh, f"{fresh.transaction_id}: {fresh.status}")
+        audit.record(current_user, "online_payment_check", fresh, f"{fresh.transaction_id}: {fresh.status}")
         if fresh.status == "pending":
             flash(f"Transaction {fresh.transaction_id} : toujours en cours à la banque (aucun résultat pour "
                   f"l'instant). Nouvelle vérification automatique toutes les 5 minutes.", "info")

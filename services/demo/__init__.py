@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from services.transactions import write_transaction
+from services.core.transactions import write_transaction
 
 # Order matters: later areas use what earlier ones created.
 AREAS = ["foundation", "household", "activities", "bookings", "billing"]

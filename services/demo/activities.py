@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from models import Activity, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit
-from services import calendar, clock
+from services.booking import calendar
+from services.core import clock
 
 YEAR = 2026
 QF_BANDS = ((0, 600, 100), (600, 1000, 210), (1000, None, 290))  # euros, euros, cents

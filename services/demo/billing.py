@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 from models import Booking, Household
-from services import calendar, clock, invoicing, invoicing_runs, payments
+from services.billing import invoicing, invoicing_runs, payments
+from services.booking import calendar
+from services.core import clock
 
 DEMO_TODAY = dt.date(2026, 11, 19)
 

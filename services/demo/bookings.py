@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 from models import BasketLine, Booking, CapacityOverride, Household
-from services import basket, booking, clock, placement
-from services.calendar import daterange
+from services.booking import basket, day_status, placement
+from services.booking.calendar import daterange
+from services.core import clock
 
 # The demo's "today" (the browser tests freeze the clock at Thursday 19 November 2026, 17:55).
 DEMO_TODAY = dt.date(2026, 11, 19)
@@ -25,7 +26,7 @@ def _fill(household, user, wishes, now: dt.datetime, start: dt.date, end: dt.dat
     """Put every open, bookable day of `wishes` [(child, unit, weekdays)] in the basket and validate."""
     children = list({c.id: c for c, _u, _w in wishes}.values())
     units = list({u.id: u for _c, u, _w in wishes}.values())
-    context = booking.week_statuses(household, start, end, now, units=units, children=children)
+    context = day_status.week_statuses(household, start, end, now, units=units, children=children)
     for child, unit, weekdays in wishes:
         for day in daterange(start, end):
             if day.weekday() in weekdays and context.status(child, unit, day).can_book:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 from models import Child, Commune, Guardian, Household, School, User
-from services import clock
-from services.accounts import hash_password
+from services.accounts.users import hash_password
+from services.core import clock
 
 PRESENTATION = (
     "Le portail famille de la Mairie de Démo vous permet, depuis votre téléphone ou votre ordinateur, "

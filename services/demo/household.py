@@ -5,8 +5,9 @@ import datetime as dt
 from pathlib import Path
 
 from models import Child, ChildContact, Diet, DocumentType, FamilyDocument, Guardian, Household, User
-from services import clock, documents
-from services.accounts import hash_password
+from services.accounts.users import hash_password
+from services.core import clock
+from services.family import documents
 
 DIETS = ["Sans porc", "Sans viande", "Végétarien", "Sans œuf", "Sans gluten"]
 DOCUMENT_TYPES = [

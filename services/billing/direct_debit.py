@@ -1,0 +1,142 @@
+"""Prélèvement automatique: a SEPA mandate per household (IBAN checked with python-stdnum), invoices
+"en prélèvement" (not payable by card), and the pain.008 file of a régie's debits (sepaxml)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sepaxml import SepaDD
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError
+
+from models import DirectDebitMandate, Household, Invoice, Payment, Regie, User
+from services.billing import invoicing, payments
+from services.core import clock
+from services.core.errors import DomainError, InvalidInput
+from services.core.transactions import write_transaction
+
+
+class DirectDebitRefused(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Creditor:
+    """The régie's SEPA identity (ICS = identifiant créancier SEPA)."""
+
+    name: str
+    iban: str
+    bic: str
+    creditor_id: str
+
+
+def clean_iban(text: str) -> str:
+    """The IBAN without spaces, upper case, checked (country format and key); else a French error."""
+    try:
+        return stdnum_iban.validate(text or "")
+    except ValidationError:
+        raise InvalidInput("IBAN invalide : vérifiez les chiffres (exemple : FR76 3000 6000 0112 3456 7890 189).",
+                           "iban")
+
+
+def clean_bic(text: str) -> str:
+    if not (text or "").strip():
+        return ""
+    try:
+        return stdnum_bic.validate(text)
+    except ValidationError:
+        raise InvalidInput("BIC invalide : 8 ou 11 caractères (exemple : AGRIFRPP).", "bic")
+
+
+def active_mandate(household: Household) -> DirectDebitMandate | None:
+    return (DirectDebitMandate.select().where((DirectDebitMandate.household == household) & DirectDebitMandate.active)
+            .order_by(DirectDebitMandate.id.desc()).first())
+
+
+def sign_mandate(household: Household, holder: str, iban: str, bic: str, accepted: bool,
+                 user: User | None = None) -> DirectDebitMandate:
+    """Replace any active mandate by a new one; the household's unpaid invoices go "en prélèvement"."""
+    holder = (holder or "").strip()
+    if not holder:
+        raise InvalidInput("Indiquez le nom du titulaire du compte.", "holder")
+    iban, bic = clean_iban(iban), clean_bic(bic)
+    if not accepted:
+        raise InvalidInput("Cochez la case pour accepter le mandat de prélèvement SEPA.", "accept")
+    now = clock.local_now()
+    with write_transaction():
+        DirectDebitMandate.update(active=False, revoked_at=now).where(
+            (DirectDebitMandate.household == household) & DirectDebitMandate.active).execute()
+        count = DirectDebitMandate.select().where(DirectDebitMandate.household == household).count()
+        mandate = DirectDebitMandate.create(household=household, reference=f"PF{household.id:06d}M{count + 1:03d}",
+                                            holder=holder[:70], iban=iban, bic=bic, signed_at=now)
+        Invoice.update(direct_debit=True).where(
+            (Invoice.household == household) & (Invoice.kind == "invoice")
+            & (Invoice.amount > Invoice.paid + Invoice.credited)).execute()
+    return mandate
+
+
+def revoke_mandate(household: Household) -> None:
+    """Stop direct debit: unpaid invoices become payable by card again."""
+    with write_transaction():
+        DirectDebitMandate.update(active=False, revoked_at=clock.local_now()).where(
+            (DirectDebitMandate.household == household) & DirectDebitMandate.active).execute()
+        Invoice.update(direct_debit=False).where(
+            (Invoice.household == household) & (Invoice.amount > Invoice.paid + Invoice.credited)).execute()
+
+
+def masked(iban: str) -> str:
+    """'FR76 **** **** **** **** ***0 189' for display."""
+    compact = stdnum_iban.compact(iban)
+    hidden = compact[:4] + "*" * (len(compact) - 8) + compact[-4:]
+    return " ".join(hidden[i:i + 4] for i in range(0, len(hidden), 4))
+
+
+def pain008(regie: Regie, creditor: Creditor, collection_date: dt.date) -> tuple[bytes, int, int]:
+    """The SEPA direct-debit file (pain.008.001.02) of the régie's unpaid invoices "en prélèvement".
+    Returns (xml, number of debits, total cents)."""
+    if collection_date <= clock.today():
+        raise InvalidInput("La date de prélèvement doit être dans le futur.", "date")
+    debit = SepaDD({"name": creditor.name[:70], "IBAN": stdnum_iban.compact(creditor.iban), "BIC": creditor.bic,
+                    "batch": True, "creditor_id": creditor.creditor_id, "currency": "EUR"}, schema="pain.008.001.02")
+    count = total = 0
+    for invoice, mandate in _debits(regie):
+        debit.add_payment({
+            "name": mandate.holder, "IBAN": mandate.iban, "BIC": mandate.bic or "NOTPROVIDED",
+            "amount": invoice.balance, "type": "RCUR", "collection_date": collection_date,
+            "mandate_id": mandate.reference, "mandate_date": mandate.signed_at.date(),
+            "description": f"Facture {invoice.number}", "endtoend_id": invoice.number.replace("-", "")})
+        count += 1
+        total += invoice.balance
+    if not count:
+        raise DirectDebitRefused("Aucune facture à prélever pour cette régie.")
+    return debit.export(validate=True), count, total
+
+
+def _debits(regie: Regie):
+    """The régie's unpaid invoices "en prélèvement", each with its household's active mandate."""
+    for invoice in invoicing.unpaid_invoices():
+        if invoice.regie_id == regie.id and invoice.direct_debit:
+            mandate = active_mandate(invoice.household)
+            if mandate is not None:
+                yield invoice, mandate
+
+
+def record_collection(regie: Regie, collected_on: dt.date, user: User | None = None) -> tuple[int, int]:
+    """The bank has collected the régie's debits: each invoice "en prélèvement" gets a "prelevement"
+    payment of what was left to pay. Returns (number of invoices, total cents)."""
+    if collected_on > clock.today():
+        raise InvalidInput("La date d'encaissement ne peut pas être dans le futur.", "date")
+    count = total = 0
+    with write_transaction():
+        for invoice, mandate in list(_debits(regie)):
+            amount = invoice.balance
+            payment = Payment.create(household=invoice.household, mode="prelevement", amount=amount,
+                                     received_on=collected_on, reference=f"Mandat {mandate.reference}",
+                                     recorded_at=clock.local_now(), recorded_by=user)
+            payments._allocate(payment, first=invoice, amount=amount)
+            count += 1
+            total += amount
+    if not count:
+        raise DirectDebitRefused("Aucune facture en prélèvement à encaisser pour cette régie.")
+    return count, total

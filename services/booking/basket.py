@@ -1,0 +1,501 @@
+"""The household's basket: pending changes (réserver / annuler a day) until "Valider".
+
+Every decision about a cell is the rules engine's (services.booking): this module only asks it
+(day_status / week_statuses) and keeps basket lines. Validation re-checks every line through
+place_bookings in one locked transaction and records a numbered Order.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from models import (
+    Activity,
+    Alert,
+    BasketLine,
+    Child,
+    Household,
+    Order,
+    OrderCounter,
+    OrderLine,
+    Unit,
+    User,
+)
+from services.booking import day_status as engine
+from services.booking import placement
+from services.core import clock, formatting, outbox
+from services.core.errors import DomainError, NotFound
+from services.core.transactions import lock_rows, next_in_series, write_transaction
+
+STALE_AFTER = dt.timedelta(days=7)
+PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
+MAX_RANGE_DAYS = 400  # a school year and a little
+
+
+class BasketError(DomainError):
+    """A basket change was refused."""
+
+
+class CellRefused(BasketError):
+    """The engine says this cell cannot change (hors délai, complet, fermé…)."""
+
+
+class EmptyBasket(BasketError):
+    pass
+
+
+# --- Cells -------------------------------------------------------------------------------------
+
+
+def cell_key(child_id: int, unit_id: int, day: dt.date) -> str:
+    """'12:3:2026-11-30': the form value of a cell."""
+    return f"{child_id}:{unit_id}:{day.isoformat()}"
+
+
+def parse_cell_key(value: str) -> tuple[int, int, dt.date]:
+    """Inverse of cell_key; InvalidCell on anything else."""
+    try:
+        child_id, unit_id, day = (value or "").split(":")
+        return int(child_id), int(unit_id), dt.date.fromisoformat(day)
+    except ValueError:
+        raise BasketError("Case inconnue : rechargez la page.") from None
+
+
+def owned_cell(household: Household, child_id: int, unit_id: int) -> tuple[Child, Unit]:
+    """The child and unit of a cell, only if the child belongs to the household (else NotFound)."""
+    child = Child.get_or_none((Child.id == child_id) & (Child.household == household.id))
+    unit = Unit.select(Unit, Activity).join(Activity).where(Unit.id == unit_id).first()
+    if child is None or unit is None:
+        raise NotFound("Cette case n'existe pas.")
+    return child, unit
+
+
+def cell_name(child: Child, unit: Unit, day: dt.date) -> str:
+    """'Repas – Léa – lundi 30 novembre 2026': the accessible name of a cell."""
+    return f"{unit.name} – {child.first_name} – {formatting.date_long(day)}"
+
+
+def _lock_basket(household: Household) -> None:
+    """One change to a household's basket at a time (two guardians, a double click), before it is read."""
+    lock_rows(Household, [household.id], keep_references=True)
+
+
+def _touch(household: Household, now: dt.datetime) -> None:
+    """Any change restarts the 7-day clock of the whole basket (shared by the guardians)."""
+    BasketLine.update(created_at=clock.to_local_naive(now)).where(BasketLine.household == household.id).execute()
+
+
+def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
+           want: bool, now: dt.datetime, context: engine.StatusContext | None = None) -> bool:
+    """Make the cell's ticked state `want` by adding or deleting one basket line. Returns whether
+    something changed; raises CellRefused (with the engine's reason) when the cell can't change.
+    With the engine's context, its basket view is kept in step so it can answer the new state."""
+    if status.checked == want:
+        return False
+    where = ((BasketLine.household == household.id) & (BasketLine.child == child.id)
+             & (BasketLine.unit == unit.id) & (BasketLine.date == day))
+    if status.basket is not None:
+        # Undoing a pending change is always allowed: nothing was booked yet.
+        BasketLine.delete().where(where).execute()
+        if context is not None:
+            context.basket.pop((child.id, unit.id, day), None)
+        return True
+    if want and status.can_book:
+        action = "add"
+    elif not want and status.can_cancel:
+        action = "remove"
+    else:
+        raise CellRefused(_refusal(status))
+    line = BasketLine.create(household=household, child=child, unit=unit, date=day, action=action,
+                             created_at=clock.to_local_naive(now))
+    if context is not None:
+        context.basket[(child.id, unit.id, day)] = line
+    return True
+
+
+def _refusal(status: engine.DayStatus) -> str:
+    return status.reason or status.label
+
+
+@dataclass
+class CellChange:
+    child: Child
+    unit: Unit
+    day: dt.date
+    status: engine.DayStatus  # after the change (or unchanged, with refusal set)
+    changed: bool
+    refusal: str = ""
+
+
+def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
+                now: dt.datetime | None = None) -> CellChange:
+    """Tick (want=True) or untick one cell, answering the engine's new status; a refusal is
+    reported in the result (nothing changed). NotFound for another household's child."""
+    now = now or clock.now()
+    child, unit = owned_cell(household, child_id, unit_id)
+    with write_transaction():
+        _lock_basket(household)
+        context = engine.week_statuses(household, day, day, now, units=[unit], children=[child])
+        status = context.status(child, unit, day)
+        try:
+            changed = _apply(household, child, unit, day, status, want, now, context)
+        except CellRefused as refusal:
+            return CellChange(child, unit, day, status, False, refusal.message)
+        if changed:
+            _touch(household, now)
+            status = context.status(child, unit, day)
+    return CellChange(child, unit, day, status, changed)
+
+
+def set_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
+             now: dt.datetime | None = None) -> tuple[engine.DayStatus, bool]:
+    """Tick (want=True) or untick one cell: returns (new status, changed). CellRefused if the
+    engine forbids it; NotFound for another household's child."""
+    result = change_cell(household, child_id, unit_id, day, want, now)
+    if result.refusal:
+        raise CellRefused(result.refusal)
+    return result.status, result.changed
+
+
+def toggle(household: Household, child_id: int, unit_id: int, day: dt.date,
+           now: dt.datetime | None = None) -> engine.DayStatus:
+    """Flip one cell (add or remove a basket line)."""
+    now = now or clock.now()
+    child, unit = owned_cell(household, child_id, unit_id)
+    status = engine.day_status(child, unit, day, now)
+    return set_cell(household, child.id, unit.id, day, not status.checked, now)[0]
+
+
+@dataclass
+class GridChange:
+    """What a batch of cell changes did: counts and refusals (French, one per refused cell)."""
+
+    changed: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], bool],
+                now: dt.datetime | None = None) -> GridChange:
+    """Set many cells at once (the no-JavaScript grid form, a unit's week, a copied week)."""
+    now = now or clock.now()
+    result = GridChange()
+    if not wanted:
+        return result
+    days = [key[2] for key in wanted]
+    start, end = min(days), max(days)
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise BasketError("Période trop longue : choisissez au plus une année scolaire.")
+    children = list(Child.select().where((Child.household == household.id)
+                                         & Child.id.in_(list({key[0] for key in wanted}))))
+    if len(children) != len({key[0] for key in wanted}):
+        raise NotFound("Cette case n'existe pas.")
+    units = list(Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list({key[1] for key in wanted}))))
+    by_child = {c.id: c for c in children}
+    by_unit = {u.id: u for u in units}
+    if len(by_unit) != len({key[1] for key in wanted}):
+        raise NotFound("Cette case n'existe pas.")
+    with write_transaction():
+        _lock_basket(household)
+        context = engine.week_statuses(household, start, end, now, units=units, children=children)
+        for (child_id, unit_id, day), want in sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0])):
+            child, unit = by_child[child_id], by_unit[unit_id]
+            status = context.status(child, unit, day)
+            try:
+                if _apply(household, child, unit, day, status, want, now, context):
+                    result.changed += 1
+            except CellRefused as refusal:
+                if status.state != "closed":
+                    result.refused.append(f"{cell_name(child, unit, day)} : {refusal.message}")
+        if result.changed:
+            _touch(household, now)
+    return result
+
+
+def week_of_unit(household: Household, child_id: int, unit_id: int, start: dt.date, end: dt.date,
+                 now: dt.datetime | None = None) -> GridChange:
+    """Clicking a unit's name: book the whole week where allowed, or un-book it when every
+    changeable day is already ticked."""
+    now = now or clock.now()
+    child, unit = owned_cell(household, child_id, unit_id)
+    context = engine.week_statuses(household, start, end, now, units=[unit], children=[child])
+    statuses = {day: context.status(child, unit, day) for day in context.days()}
+    changeable = {day: s for day, s in statuses.items() if s.can_toggle}
+    if not changeable:
+        return GridChange(refused=[f"{unit.name} – {child.first_name} : aucun jour modifiable cette semaine."])
+    want = not all(s.checked for s in changeable.values())
+    return apply_cells(household, {(child.id, unit.id, day): want for day, s in statuses.items()
+                                   if s.state != "closed" and s.checked != want}, now)
+
+
+def copy_week_to_siblings(household: Household, child_id: int, start: dt.date, end: dt.date,
+                          now: dt.datetime | None = None) -> GridChange:
+    """"Tous les enfants": copy one child's ticked days to siblings enrolled in the same units."""
+    now = now or clock.now()
+    context = engine.week_statuses(household, start, end, now)
+    source = next((c for c in context.children if c.id == child_id), None)
+    if source is None:
+        raise NotFound("Cet enfant n'existe pas.")
+    wanted: dict[tuple[int, int, dt.date], bool] = {}
+    source_units = {u.id for u in context.units_for(source)}
+    for sibling in context.children:
+        if sibling.id == source.id:
+            continue
+        for unit in context.units_for(sibling):
+            if unit.id not in source_units:
+                continue
+            for day in context.days():
+                target = context.status(sibling, unit, day)
+                want = context.status(source, unit, day).checked
+                if target.state != "closed" and target.checked != want:
+                    wanted[(sibling.id, unit.id, day)] = want
+    if not wanted:
+        return GridChange()
+    return apply_cells(household, wanted, now)
+
+
+# --- The basket --------------------------------------------------------------------------------
+
+
+@dataclass
+class BasketItem:
+    line: BasketLine
+    child: Child
+    unit: Unit
+    status: engine.DayStatus
+
+    @property
+    def price(self) -> int:
+        return self.status.price or 0
+
+    @property
+    def signed_price(self) -> int:
+        return self.price if self.line.action == "add" else -self.price
+
+    @property
+    def action_label(self) -> str:
+        return "+ Réservation" if self.line.action == "add" else "Annulation"
+
+    @property
+    def problem(self) -> str:
+        """Why the line would be refused if validated now ("" when fine)."""
+        if self.line.action == "add" and not self.status.can_book:
+            return self.status.reason
+        if self.line.action == "remove" and not self.status.can_cancel:
+            return self.status.reason
+        return ""
+
+
+@dataclass
+class BasketView:
+    items: list[BasketItem]
+
+    @property
+    def total(self) -> int:
+        return sum(item.signed_price for item in self.items)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    def groups(self) -> list[tuple[Child, Unit, list[BasketItem]]]:
+        """Lines grouped by child then unit, dates in order."""
+        grouped: dict[tuple[int, int], tuple[Child, Unit, list[BasketItem]]] = {}
+        for item in self.items:
+            grouped.setdefault((item.child.id, item.unit.id), (item.child, item.unit, []))[2].append(item)
+        return list(grouped.values())
+
+
+def count(household: Household) -> int:
+    return BasketLine.select().where(BasketLine.household == household.id).count()
+
+
+def contents(household: Household, now: dt.datetime | None = None) -> BasketView:
+    """Every line with its current status and price (one StatusContext, bounded queries)."""
+    now = now or clock.now()
+    lines = list(BasketLine.select().where(BasketLine.household == household.id)
+                 .order_by(BasketLine.child, BasketLine.unit, BasketLine.date))
+    if not lines:
+        return BasketView([])
+    children = list(Child.select().where(Child.id.in_(list({l.child_id for l in lines}))))
+    units = list(Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list({l.unit_id for l in lines}))))
+    context = engine.week_statuses(household, min(l.date for l in lines), max(l.date for l in lines), now,
+                                   units=units, children=children)
+    by_child = {c.id: c for c in children}
+    by_unit = {u.id: u for u in units}
+    items = []
+    for line in lines:
+        child, unit = by_child[line.child_id], by_unit[line.unit_id]
+        items.append(BasketItem(line, child, unit, context.status(child, unit, line.date)))
+    items.sort(key=lambda i: (i.child.position, i.child.id, i.unit.activity.position, i.unit.position,
+                              i.unit.id, i.line.date))
+    return BasketView(items)
+
+
+def remove_line(household: Household, line_id: int) -> None:
+    deleted = BasketLine.delete().where((BasketLine.id == line_id) & (BasketLine.household == household.id)).execute()
+    if not deleted:
+        raise NotFound("Cette ligne n'est plus dans le panier.")
+
+
+def clear(household: Household) -> int:
+    """"Vider le panier"."""
+    return BasketLine.delete().where(BasketLine.household == household.id).execute()
+
+
+def expire_if_stale(household: Household, now: dt.datetime | None = None) -> int:
+    """A basket untouched for 7 days is emptied, with a notice under "Mes alertes".
+    Returns the number of lines removed (0 if the basket is fresh or empty)."""
+    now = clock.to_local_naive(now or clock.now())
+    with write_transaction():  # checked under the lock: a line added meanwhile keeps the basket
+        _lock_basket(household)
+        last = (BasketLine.select(BasketLine.created_at).where(BasketLine.household == household.id)
+                .order_by(BasketLine.created_at.desc()).scalar())
+        if last is None or now - _as_datetime(last) < STALE_AFTER:
+            return 0
+        removed = clear(household)
+        Alert.create(household=household, created_at=now, title="Panier vidé",
+                     body=f"Votre panier n'avait pas été validé depuis 7 jours : ses {removed} ligne(s) "
+                          "ont été retirées. Aucune réservation n'a été faite.")
+    return removed
+
+
+def expire_stale_baskets(now: dt.datetime | None = None) -> int:
+    """Empty every basket untouched for 7 days (the worker's periodic job); returns how many."""
+    now = clock.to_local_naive(now or clock.now())
+    stale = (BasketLine.select(BasketLine.household).group_by(BasketLine.household)
+             .having(fn.MAX(BasketLine.created_at) <= now - STALE_AFTER))
+    return sum(1 for row in list(stale) if expire_if_stale(Household(id=row.household_id), now))
+
+
+def _as_datetime(value) -> dt.datetime:
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+# --- Validation → order ------------------------------------------------------------------------
+
+
+@dataclass
+class Validation:
+    order: Order | None
+    results: list[placement.LineResult]
+
+    @property
+    def refused(self) -> list[placement.LineResult]:
+        return [r for r in self.results if r.outcome == "refused"]
+
+    @property
+    def placed(self) -> list[placement.LineResult]:
+        return [r for r in self.results if r.outcome not in ("refused", "unchanged")]
+
+
+def next_order_number(year: int) -> str:
+    """Take the year's next order number (call inside the validation transaction: gapless)."""
+    return f"{year}-{next_in_series(OrderCounter, year=year):06d}"
+
+
+def _line_total(result: placement.LineResult) -> int:
+    price = result.price if result.price is not None else (result.booking.price if result.booking else 0) or 0
+    if result.outcome in ("booked", "requested", "held"):  # a waiting-list day is not charged unless it gets a place
+        return price
+    if result.outcome in ("cancelled", "cancel_requested"):
+        return -price
+    return 0
+
+
+def validate(household: Household, user: User | None = None, now: dt.datetime | None = None, *,
+             notify: bool = True) -> Validation:
+    """"Valider": re-check every line in one locked transaction (place_bookings), create the
+    numbered order with the lines that went through, report the refused ones, empty the basket
+    and e-mail a summary. EmptyBasket if there is nothing to validate."""
+    now = now or clock.now()
+    with write_transaction():
+        _lock_basket(household)  # a second « Valider » waits, then finds the basket empty
+        lines = list(BasketLine.select().where(BasketLine.household == household.id)
+                     .order_by(BasketLine.date, BasketLine.child, BasketLine.unit))
+        if not lines:
+            raise EmptyBasket("Votre panier est vide.")
+        # Cancellations first: a freed place can go to this household's own additions.
+        lines.sort(key=lambda l: (l.action != "remove", l.date, l.child_id, l.unit_id))
+        results = placement.place_bookings(household, lines, now)
+        order = None
+        placed = [r for r in results if r.outcome not in ("refused", "unchanged")]
+        if placed:
+            order = Order.create(household=household, number=next_order_number(clock.to_local_naive(now).year),
+                                 created_at=clock.to_local_naive(now), created_by=user,
+                                 total=sum(_line_total(r) for r in placed))
+            for result in placed:
+                OrderLine.create(order=order, child=result.child, unit=result.unit, date=result.date,
+                                 action=result.action, outcome=result.outcome, message=result.message[:250],
+                                 price=result.price if result.price is not None
+                                 else (result.booking.price if result.booking else None),
+                                 booking=result.booking)
+            held = [r for r in placed if r.outcome == "held"]
+            if held:  # régie "au comptant": confirmed only once paid, within the hour
+                order.payment_status = "awaiting_payment"
+                order.amount_due = sum(r.price or 0 for r in held)
+                order.expires_at = clock.to_local_naive(now) + PAYMENT_HOLD
+                order.save()
+        BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
+        cancelled_prepaid = [r.booking for r in results if r.outcome == "cancelled" and r.booking and r.booking.prepaid]
+        if cancelled_prepaid:
+            from services.billing import payments  # payments builds on orders, which builds on this module
+
+            payments.refund_prepaid_days(cancelled_prepaid)
+        # The mails are written with the order they report (the outbox): both or neither.
+        validation = Validation(order, results)
+        if notify and (order is not None or validation.refused):
+            send_summary(household, validation)
+        freed = [booking for result in results for booking in result.freed]
+        if notify and freed:
+            from services.booking import orders  # orders builds on this module
+
+            orders.notify_promotions(freed)
+    return validation
+
+
+def describe_result(result: placement.LineResult) -> str:
+    sign = "+" if result.action == "add" else "Annulation"
+    return (f"{sign} {cell_name(result.child, result.unit, result.date)} : {result.outcome_label}"
+            + (f" ({result.message})" if result.outcome == "refused" else ""))
+
+
+def send_summary(household: Household, validation: Validation) -> None:
+    """The e-mail after "Valider": the order, its lines, the refused ones."""
+    order = validation.order
+    if order is not None:
+        subject = f"Commande n° {order.number} enregistrée"
+        lines = [f"Votre commande n° {order.number} a été enregistrée le "
+                 f"{formatting.datetime_long(order.created_at)}.", ""]
+    else:
+        subject = "Votre panier n'a pas pu être validé"
+        lines = ["Aucune ligne de votre panier n'a pu être enregistrée.", ""]
+    for result in validation.placed:
+        price = f" – {formatting.money(result.price)}" if result.price else ""
+        lines.append(f"- {describe_result(result)}{price}")
+    if validation.refused:
+        lines += ["", "Lignes non enregistrées :"]
+        lines += [f"- {describe_result(r)}" for r in validation.refused]
+    if order is not None:
+        lines += ["", f"Total : {formatting.money(order.total)}"]
+        if order.payment_status == "awaiting_payment":
+            lines += [f"À payer avant le {formatting.datetime_long(order.expires_at)} : "
+                      f"{formatting.money(order.amount_due)}. Les jours « En attente de paiement » sont "
+                      "confirmés une fois la commande payée ; sans paiement, ils sont libérés."]
+    lines += ["", "Retrouvez vos commandes dans l'espace « Commandes » du portail famille."]
+    body = "\n".join(lines)
+    for address in household.parent_emails():
+        outbox.send(address, subject, body)
+
+
+def wanted_from_form(keys_shown: Iterable[str], keys_ticked: Sequence[str]) -> dict[tuple[int, int, dt.date], bool]:
+    """The no-JavaScript grid form: every shown cell with whether it is ticked."""
+    ticked = set(keys_ticked)
+    wanted = {}
+    for key in keys_shown:
+        wanted[parse_cell_key(key)] = key in ticked
+    return wanted

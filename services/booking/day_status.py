@@ -1,0 +1,387 @@
+"""The one question the app asks about a day: what may this child do with this unit on that date?
+
+`day_status(child, unit, day, now)` answers one cell; `week_statuses(household, start, end, now)`
+answers a whole range for a household in a fixed number of queries (StatusContext prefetches
+everything). Placing bookings under a capacity lock (`place_bookings`) lives in services/booking/placement.py,
+which reads the cells from here. No view re-implements these rules.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from peewee import fn
+
+from models import (
+    Activity,
+    BasketLine,
+    Booking,
+    CapacityOverride,
+    Child,
+    DeadlinePolicy,
+    Enrolment,
+    Household,
+    Unit,
+)
+from services.billing import billing_periods
+from services.booking import deadlines, pricing
+from services.booking.calendar import CalendarData, daterange
+from services.core import clock, formatting
+from services.core.errors import DomainError
+
+# DESIGN.md section 4: one vocabulary for the grid, the legend, the calendar and the staff side.
+STATE_LABELS = {
+    "closed": "Fermé",
+    "not_enrolled": "Non inscrit",
+    "locked": "Hors délai",
+    "available": "Disponible",
+    "basket_add": "Dans le panier",
+    "basket_remove": "Dans le panier",
+    "requested": "En attente de validation",
+    "booked": "Réservé",
+    "waiting_list": "Sur liste d'attente",
+    "full": "Complet",
+    "cancel_requested": "Demande d'annulation",
+    "absent": "Absence",
+    "absent_justified": "Absence justifiée",
+    "present": "Présent",
+    "anomaly": "Anomalie",
+    "held": "En attente de paiement",
+    "period_closed": "Clôturé",
+}
+ACTIVE = ("requested", "booked", "waiting_list", "cancel_requested", "held")  # a booking the family still holds
+OCCUPYING = Booking.OCCUPYING
+OUTCOME_LABELS = {
+    "booked": "Réservé",
+    "requested": "En attente de validation",
+    "waiting_list": "Sur liste d'attente",
+    "cancelled": "Annulé",
+    "cancel_requested": "Demande d'annulation",
+    "unchanged": "Inchangé",
+    "refused": "Refusé",
+    "held": "En attente de paiement",
+}
+# A unit without a booking policy can be booked until its day begins.
+DEFAULT_POLICY = deadlines.Policy(kind="same_day", at_time="00:00")
+
+
+class BookingRefused(DomainError):
+    """A booking or cancellation is not allowed (closed, not enrolled, hors délai, complet)."""
+
+
+class DeadlinePassed(BookingRefused):
+    pass
+
+
+class Full(BookingRefused):
+    pass
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    """The state of one child × unit × date, with everything a cell, a tooltip or a basket line needs."""
+
+    state: str
+    label: str
+    reason: str = ""
+    price: int | None = None  # cents for this household (this child: PAI price applies)
+    places_left: int | None = None  # None: no capacity limit
+    can_book: bool = False  # a "+" line may be added (or an add line kept)
+    can_cancel: bool = False  # a "−" line may be added for an existing booking
+    can_declare_absence: bool = False  # past the cancel deadline, within the late-absence window
+    waiting_position: int | None = None
+    will_wait: bool = False  # booking now would go to the waiting list
+    needs_validation: bool = False  # booking now would be "En attente de validation"
+    last_places: bool = False  # at or below the unit's "Dernières places" threshold
+    basket: str | None = None  # "add" or "remove" when a basket line exists
+    booking_status: str | None = None  # the Booking row's status, if any
+    booking_id: int | None = None
+    deadline: dt.datetime | None = None  # booking deadline (aware, Paris)
+    cancel_deadline: dt.datetime | None = None
+    period_closed: bool = False  # the régie's month is closed for invoicing (billing_periods)
+
+    @property
+    def checked(self) -> bool:
+        """Whether the cell's checkbox is ticked: the day is (or will be, once validated) booked."""
+        if self.basket == "add":
+            return True
+        if self.basket == "remove":
+            return False
+        return self.booking_status in ACTIVE
+
+    @property
+    def can_toggle(self) -> bool:
+        """A click changes something: add or remove a basket line."""
+        return self.basket is not None or self.can_book or self.can_cancel
+
+    @property
+    def icon(self) -> str:
+        return STATE_ICONS.get(self.state, "")
+
+
+STATE_ICONS = {
+    "closed": "–", "not_enrolled": "∅", "locked": "🔒", "available": "○", "basket_add": "+",
+    "basket_remove": "−", "requested": "⏳", "booked": "✓", "waiting_list": "…", "full": "✕",
+    "cancel_requested": "↺", "held": "€", "period_closed": "🔒", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
+}
+
+
+def _status(state: str, **kwargs) -> DayStatus:
+    return DayStatus(state=state, label=STATE_LABELS[state], **kwargs)
+
+
+def _policy_of(row: DeadlinePolicy | None) -> deadlines.Policy:
+    return deadlines.Policy.of(row) if row is not None else DEFAULT_POLICY
+
+
+class StatusContext:
+    """Prefetched data to answer many cells: a fixed number of queries whatever the range size.
+
+    Queries: commune, units (with activities), policies, public holidays, school holidays,
+    closures, extra days, enrolments, bookings, occupancy, waiting list, capacity overrides,
+    basket lines, tariff bands.
+    """
+
+    def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
+                 start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
+                 load_queues: bool = False):
+        self.household = household
+        self.children = list(children)
+        self.start, self.end = start, end
+        self.now = (now or clock.now()).astimezone(deadlines.PARIS)
+        self.use_basket = use_basket
+        if units is None:
+            units = list(Unit.select(Unit, Activity).join(Activity)
+                         .where(Activity.active & (Activity.starts_on <= end) & (Activity.ends_on >= start))
+                         .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
+        else:
+            units = list(units)
+            missing = [u.activity_id for u in units if "activity" not in u.__rel__]
+            if missing:
+                activities = {a.id: a for a in Activity.select().where(Activity.id.in_(missing))}
+                for unit in units:
+                    if "activity" not in unit.__rel__:
+                        unit.activity = activities[unit.activity_id]
+        self.units = units
+        self.units_by_id = {u.id: u for u in units}
+        unit_ids = list(self.units_by_id)
+        child_ids = [c.id for c in self.children]
+        activity_ids = list({u.activity_id for u in units})
+
+        policy_ids = {pid for u in units for pid in (u.booking_policy_id, u.cancel_policy_id) if pid}
+        self.policies = {p.id: deadlines.Policy.of(p)
+                         for p in DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} \
+            if policy_ids else {}
+        self.calendar = CalendarData.load(start, end, unit_ids)
+        self.closed_months = billing_periods.closed_months({u.activity.regie_id for u in units}, start, end)
+        self.holidays = self.calendar.holiday_dates()
+
+        self.enrolments: dict[tuple[int, int], Enrolment] = {}
+        if child_ids and activity_ids:
+            for row in Enrolment.select().where(Enrolment.child.in_(child_ids)
+                                                & Enrolment.activity.in_(activity_ids)):
+                self.enrolments[(row.child_id, row.activity_id)] = row
+
+        self.bookings: dict[tuple[int, int, dt.date], Booking] = {}
+        self.occupied: dict[tuple[int, dt.date], int] = defaultdict(int)
+        self.waiting: dict[tuple[int, dt.date], list[int]] = defaultdict(list)
+        self.overrides: dict[tuple[int, dt.date], int] = {}
+        self.basket: dict[tuple[int, int, dt.date], BasketLine] = {}
+        self.bands = pricing.bands_by_unit(unit_ids)
+        if not (unit_ids and child_ids):
+            return
+        in_range = lambda model: model.date.between(start, end)  # noqa: E731
+        for row in Booking.select().where(Booking.child.in_(child_ids) & Booking.unit.in_(unit_ids)
+                                          & in_range(Booking)):
+            self.bookings[(row.child_id, row.unit_id, row.date)] = row
+        # A per-day override can limit a unit that has no default capacity: load overrides first.
+        for row in CapacityOverride.select().where(CapacityOverride.unit.in_(unit_ids) & in_range(CapacityOverride)):
+            self.overrides[(row.unit_id, row.date)] = row.capacity
+        limited = list({u.id for u in units if u.capacity is not None} | {unit_id for unit_id, _ in self.overrides})
+        if limited:
+            counts = (Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id).alias("n"))
+                      .where(Booking.unit.in_(limited) & in_range(Booking) & Booking.status.in_(OCCUPYING))
+                      .group_by(Booking.unit, Booking.date).tuples())
+            for unit_id, day, n in counts:
+                self.occupied[(unit_id, _as_date(day))] = n
+        if load_queues or any(b.status == "waiting_list" for b in self.bookings.values()):
+            rows = (Booking.select(Booking.unit, Booking.date, Booking.sequence)
+                    .where(Booking.unit.in_(unit_ids) & in_range(Booking) & (Booking.status == "waiting_list"))
+                    .order_by(Booking.sequence).tuples())
+            for unit_id, day, sequence in rows:
+                self.waiting[(unit_id, _as_date(day))].append(sequence)
+        if use_basket and household is not None:
+            for row in BasketLine.select().where((BasketLine.household == household.id)
+                                                 & BasketLine.child.in_(child_ids)
+                                                 & BasketLine.unit.in_(unit_ids) & in_range(BasketLine)):
+                self.basket[(row.child_id, row.unit_id, row.date)] = row
+
+    # --- questions ---------------------------------------------------------------------------
+
+    def booking_policy(self, unit: Unit) -> deadlines.Policy:
+        return self.policies.get(unit.booking_policy_id) or DEFAULT_POLICY
+
+    def cancel_policy(self, unit: Unit) -> deadlines.Policy:
+        return self.policies.get(unit.cancel_policy_id) or self.booking_policy(unit)
+
+    def booking_deadline(self, unit: Unit, day: dt.date) -> dt.datetime:
+        return deadlines.deadline(self.booking_policy(unit), day, self.holidays)
+
+    def cancel_deadline(self, unit: Unit, day: dt.date) -> dt.datetime:
+        return deadlines.deadline(self.cancel_policy(unit), day, self.holidays)
+
+    def capacity(self, unit: Unit, day: dt.date) -> int | None:
+        return self.overrides.get((unit.id, day), unit.capacity)
+
+    def places_left(self, unit: Unit, day: dt.date) -> int | None:
+        capacity = self.capacity(unit, day)
+        if capacity is None:
+            return None
+        return max(capacity - self.occupied.get((unit.id, day), 0), 0)
+
+    def is_enrolled(self, child: Child, unit: Unit) -> bool:
+        enrolment = self.enrolments.get((child.id, unit.activity_id))
+        return enrolment is not None and enrolment.status == "validated"
+
+    def units_for(self, child: Child) -> list[Unit]:
+        """Units the child has a validated enrolment for (the rows of the week grid)."""
+        return [u for u in self.units if self.is_enrolled(child, u)]
+
+    def days(self) -> list[dt.date]:
+        return list(daterange(self.start, self.end))
+
+    def price(self, child: Child, unit: Unit, late: bool = False) -> int:
+        return pricing.unit_price(unit, self.household, child, late=late, bands=self.bands.get(unit.id, []))
+
+    def waiting_position(self, booking: Booking) -> int:
+        queue = self.waiting.get((booking.unit_id, booking.date), [])
+        return sum(1 for seq in queue if seq < booking.sequence) + 1
+
+    def is_period_closed(self, unit: Unit, day: dt.date) -> bool:
+        """Whether the day's month is closed for invoicing in the unit's régie."""
+        return (unit.activity.regie_id, day.replace(day=1)) in self.closed_months
+
+    def status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
+        """The state of one cell (see DESIGN.md section 4)."""
+        info = self.calendar.day_info(unit, day)
+        if not info.open:
+            return DayStatus(state="closed", label=info.label or STATE_LABELS["closed"], reason=info.reason)
+        booking = self.bookings.get((child.id, unit.id, day))
+        held = booking if booking is not None and booking.status in ACTIVE else None
+        price = held.price if held is not None and held.price is not None else self.price(child, unit)
+        places = self.places_left(unit, day)
+        booking_limit = self.booking_deadline(unit, day)
+        cancel_limit = self.cancel_deadline(unit, day)
+        period_closed = self.is_period_closed(unit, day)
+        common = dict(price=price, places_left=places, deadline=booking_limit, cancel_deadline=cancel_limit,
+                      booking_status=booking.status if booking else None, booking_id=booking.id if booking else None,
+                      period_closed=period_closed)
+        if held is not None and held.attendance:
+            state = {"present": "present", "absent": "absent", "absent_justified": "absent_justified"}.get(
+                held.attendance, "anomaly")
+            return _status(state, reason=STATE_LABELS[state], **common)
+        activity = unit.activity
+        if held is None and not self.is_enrolled(child, unit):
+            enrolment = self.enrolments.get((child.id, unit.activity_id))
+            reason = {"requested": "Inscription en attente de validation",
+                      "waiting_list": "Inscription sur liste d'attente",
+                      "refused": "Inscription refusée"}.get(enrolment.status if enrolment else "",
+                                                            f"Non inscrit à « {activity.name} »")
+            return _status("not_enrolled", reason=reason, **common)
+
+        past_day = day < self.now.date()
+        cancel_open = not past_day and self.now <= cancel_limit and not period_closed
+        book_refusal = self._booking_refusal(activity, day, booking_limit, past_day)
+        if period_closed and not past_day:
+            book_refusal = billing_periods.CLOSED_MESSAGE
+        full = places is not None and places <= 0
+        will_wait = full and unit.waiting_list
+        last_places = places is not None and 0 < places <= (unit.last_places_threshold or 0)
+        flags = dict(will_wait=will_wait, needs_validation=activity.booking_validation, last_places=last_places)
+
+        line = self.basket.get((child.id, unit.id, day))
+        if line is not None:
+            if line.action == "add":
+                reason = book_refusal or ("Complet : la réservation ira sur liste d'attente" if will_wait
+                                          else "Complet" if full else "Réservation à valider dans le panier")
+                return _status("basket_add", reason=reason, basket="add", can_book=book_refusal is None,
+                               **flags, **common)
+            reason = ("Annulation à valider dans le panier" if cancel_open
+                      else billing_periods.CLOSED_MESSAGE if period_closed
+                      else deadlines.locked_reason(cancel_limit, cancel=True))
+            return _status("basket_remove", reason=reason, basket="remove", can_cancel=cancel_open,
+                           **flags, **common)
+
+        if held is not None:
+            absence_limit = deadlines.late_absence_deadline(day, unit.late_absence_hours)
+            can_absent = (held.status == "booked" and not cancel_open and absence_limit is not None
+                          and self.now <= absence_limit)
+            if held.status == "waiting_list":
+                position = self.waiting_position(held)
+                return _status("waiting_list", reason=f"Sur liste d'attente, position {position}",
+                               waiting_position=position, can_cancel=cancel_open, **flags, **common)
+            if held.status == "requested":
+                return _status("requested", reason="En attente de validation par le service",
+                               can_cancel=cancel_open, **flags, **common)
+            if held.status == "held":
+                return _status("held", reason="Commande à payer pour confirmer la réservation", **flags, **common)
+            if held.status == "cancel_requested":
+                return _status("cancel_requested", reason="Demande d'annulation en attente de validation",
+                               **flags, **common)
+            reason = (f"Réservé, annulable jusqu'au {deadlines.format_deadline(cancel_limit)}" if cancel_open
+                      else billing_periods.CLOSED_MESSAGE if period_closed and not past_day
+                      else deadlines.locked_reason(cancel_limit, cancel=True))
+            return _status("booked", reason=reason, can_cancel=cancel_open, can_declare_absence=can_absent,
+                           **flags, **common)
+
+        if book_refusal is not None:
+            state = "period_closed" if period_closed and not past_day else "locked"
+            return _status(state, reason=book_refusal, **flags, **common)
+        if full and not unit.waiting_list:
+            return _status("full", reason="Complet", **flags, **common)
+        if will_wait:
+            reason = "Complet : inscription possible sur liste d'attente"
+        elif last_places:
+            reason = f"Dernières places ({places})"
+        else:
+            reason = f"Réservable jusqu'au {deadlines.format_deadline(booking_limit)}"
+        if activity.booking_validation and not will_wait:
+            reason += " (soumis à validation)"
+        return _status("available", reason=reason, can_book=True, **flags, **common)
+
+    def _booking_refusal(self, activity: Activity, day: dt.date, limit: dt.datetime, past_day: bool) -> str | None:
+        """Why a new booking is refused on time grounds (None if allowed)."""
+        if past_day:
+            return "Jour passé"
+        opens = activity.booking_opens_at
+        if opens is not None and self.now.replace(tzinfo=None) < opens:
+            return f"Réservations ouvertes à partir du {formatting.datetime_long(opens)}"
+        if self.now > limit:
+            return deadlines.locked_reason(limit)
+        return None
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None = None) -> DayStatus:
+    """The state of one child × unit × date (a handful of queries; use week_statuses for grids)."""
+    context = StatusContext(child.household, [child], [unit], day, day, now)
+    return context.status(child, unit, day)
+
+
+def week_statuses(household: Household, start: dt.date, end: dt.date, now: dt.datetime | None = None,
+                  units: Sequence[Unit] | None = None, children: Sequence[Child] | None = None) -> StatusContext:
+    """A StatusContext for a household's children over a range: call .status(child, unit, day),
+    .units_for(child), .days(), .booking_deadline(unit, day). Fixed number of queries."""
+    if children is None:
+        children = list(Child.select().where(Child.household == household.id).order_by(Child.position, Child.id))
+        children = [c for c in children if not getattr(c, "archived", False) and not c.unborn]
+    return StatusContext(household, children, units, start, end, now)

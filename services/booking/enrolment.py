@@ -1,0 +1,212 @@
+"""Enrolments (inscriptions): a parent asks, staff accept, refuse (with a reason) or put on the
+waiting list; an activity may require documents and a certified child record; the yearly
+réinscription copies last year's enrolments as requests for the matching activities.
+
+Requirements are pluggable: REQUIREMENT_CHECKS holds functions (child, activity, today) → list
+of French messages; the document check reads models.FamilyDocument when the household file
+provides it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import models
+from models import Activity, Child, Enrolment, Household, User
+from services.core import audit, clock
+from services.core.errors import DomainError, InvalidInput
+from services.core.transactions import write_transaction
+
+STATUS_LABELS = {
+    "requested": "Demande en cours de traitement",
+    "validated": "Inscription validée",
+    "waiting_list": "Sur liste d'attente",
+    "refused": "Refusée",
+    "cancelled": "Annulée",
+}
+OPEN_STATUSES = ("requested", "validated", "waiting_list")
+
+
+class EnrolmentRefused(DomainError):
+    """The enrolment cannot be requested or decided."""
+
+
+class RequirementsMissing(EnrolmentRefused):
+    """Documents or a certified child record are missing; `missing` lists them in French."""
+
+    def __init__(self, missing: list[str]):
+        super().__init__("Inscription impossible pour le moment : " + " ; ".join(missing) + ".")
+        self.missing = missing
+
+
+def _certified_record(child: Child, activity: Activity, today: dt.date) -> list[str]:
+    if activity.requires_certified_record and child.certified_at is None:
+        return [f"la fiche de {child.first_name} doit être vérifiée et certifiée exacte"]
+    return []
+
+
+def _documents(child: Child, activity: Activity, today: dt.date) -> list[str]:
+    """Each required document type needs an accepted, still valid document (for the child or the household)."""
+    wanted = activity.required_document_ids()
+    document_model = getattr(models, "FamilyDocument", None)
+    type_model = getattr(models, "DocumentType", None)
+    if not wanted or document_model is None or type_model is None:
+        return []
+    valid = {row.doc_type_id for row in document_model.select().where(
+        (document_model.household == child.household_id)
+        & ((document_model.child.is_null()) | (document_model.child == child.id))
+        & (document_model.status == "accepted")
+        & (document_model.doc_type.in_(wanted))
+        & ((document_model.valid_until.is_null()) | (document_model.valid_until >= today)))}
+    names = {row.id: row.name for row in type_model.select().where(type_model.id.in_(wanted))}
+    return [f"document manquant ou expiré : {names.get(type_id, 'pièce justificative')}"
+            for type_id in wanted if type_id not in valid and type_id in names]
+
+
+REQUIREMENT_CHECKS: list[Callable[[Child, Activity, dt.date], list[str]]] = [_certified_record, _documents]
+
+
+def missing_requirements(child: Child, activity: Activity, today: dt.date | None = None) -> list[str]:
+    """What stops `child` from being enrolled in `activity` (empty list: nothing)."""
+    today = today or clock.today()
+    missing: list[str] = []
+    for check in REQUIREMENT_CHECKS:
+        missing.extend(check(child, activity, today))
+    return missing
+
+
+def enrolment_of(child: Child, activity: Activity) -> Enrolment | None:
+    return Enrolment.get_or_none((Enrolment.child == child.id) & (Enrolment.activity == activity.id))
+
+
+def _eligible(child: Child, activity: Activity) -> None:
+    if not activity.active or not activity.enrolment_open:
+        raise EnrolmentRefused(f"Les inscriptions à « {activity.name} » sont fermées.")
+    if activity.school_id and child.school_id != activity.school_id:
+        raise EnrolmentRefused(f"« {activity.name} » est réservé aux élèves de {activity.school.name}.")
+    if child.unborn:
+        raise EnrolmentRefused("Un enfant à naître ne peut pas encore être inscrit.")
+
+
+def request(user: User | None, child: Child, activity: Activity, today: dt.date | None = None) -> Enrolment:
+    """A parent asks to enrol a child; validated at once when the activity needs no staff validation."""
+    _eligible(child, activity)
+    existing = enrolment_of(child, activity)
+    if existing is not None and existing.status in OPEN_STATUSES:
+        raise EnrolmentRefused(f"{child.first_name} a déjà une inscription à « {activity.name} » "
+                               f"({STATUS_LABELS[existing.status].lower()}).")
+    missing = missing_requirements(child, activity, today)
+    if missing:
+        raise RequirementsMissing(missing)
+    now = clock.local_now()
+    status = "requested" if activity.enrolment_validation else "validated"
+    with write_transaction():
+        if existing is None:
+            enrolment = Enrolment.create(child=child, activity=activity, status=status, requested_at=now,
+                                         decided_at=None if status == "requested" else now)
+        else:
+            existing.status, existing.requested_at, existing.refusal_reason = status, now, ""
+            existing.decided_at = None if status == "requested" else now
+            existing.decided_by = None
+            existing.save()
+            enrolment = existing
+        if user is not None:
+            audit.record(user, "enrolment.request", enrolment, f"{child.full_name} → {activity.name}")
+    return enrolment
+
+
+def _decide(staff: User, enrolment: Enrolment, status: str, reason: str = "") -> Enrolment:
+    with write_transaction():
+        enrolment = Enrolment.get_by_id(enrolment.id)
+        if enrolment.status not in ("requested", "waiting_list") and not (
+                status == "refused" and enrolment.status == "validated"):
+            raise EnrolmentRefused("Cette inscription a déjà été traitée.")
+        enrolment.status = status
+        enrolment.refusal_reason = reason
+        enrolment.decided_at = clock.local_now()
+        enrolment.decided_by = staff
+        enrolment.save()
+        audit.record(staff, f"enrolment.{status}", enrolment, reason)
+    return enrolment
+
+
+def accept(staff: User, enrolment: Enrolment, today: dt.date | None = None) -> Enrolment:
+    """Staff validate an enrolment; refused while documents or the certified record are missing."""
+    missing = missing_requirements(enrolment.child, enrolment.activity, today)
+    if missing:
+        raise RequirementsMissing(missing)
+    return _decide(staff, enrolment, "validated")
+
+
+def refuse(staff: User, enrolment: Enrolment, reason: str) -> Enrolment:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Indiquez le motif du refus : il est communiqué à la famille.", "reason")
+    return _decide(staff, enrolment, "refused", reason)
+
+
+def put_on_waiting_list(staff: User, enrolment: Enrolment) -> Enrolment:
+    if enrolment.status != "requested":
+        raise EnrolmentRefused("Seule une demande en cours peut être mise sur liste d'attente.")
+    return _decide(staff, enrolment, "waiting_list")
+
+
+def queue() -> list[Enrolment]:
+    """Enrolments waiting for staff: requests first (oldest first), then the waiting list."""
+    rows = (Enrolment.select(Enrolment, Child, Activity).join(Child).switch(Enrolment).join(Activity)
+            .where(Enrolment.status.in_(("requested", "waiting_list")))
+            .order_by(Enrolment.status.desc(), Enrolment.requested_at, Enrolment.id))
+    return list(rows)
+
+
+def enrolments_of(household: Household) -> list[Enrolment]:
+    """A household's enrolments, newest school year first."""
+    return list(Enrolment.select(Enrolment, Child, Activity).join(Child).switch(Enrolment).join(Activity)
+                .where(Child.household == household.id)
+                .order_by(Activity.school_year.desc(), Child.position, Child.id, Activity.position, Activity.name))
+
+
+def open_activities_for(child: Child) -> list[Activity]:
+    """Activities open for enrolment that fit this child (school) and that the child is not in yet."""
+    taken = {e.activity_id for e in Enrolment.select().where(
+        (Enrolment.child == child.id) & Enrolment.status.in_(OPEN_STATUSES))}
+    activities = Activity.select().where(Activity.active & Activity.enrolment_open).order_by(
+        Activity.school_year, Activity.position, Activity.name)
+    return [a for a in activities if a.id not in taken and (not a.school_id or a.school_id == child.school_id)]
+
+
+def _successor(activity: Activity) -> Activity | None:
+    """The same service next school year (same name, kind and school)."""
+    return Activity.get_or_none((Activity.school_year == activity.school_year + 1) & (Activity.name == activity.name)
+                                & (Activity.kind == activity.kind) & (Activity.school == activity.school_id))
+
+
+def renewal_candidates(household: Household, year: int) -> list[tuple[Enrolment, Activity]]:
+    """Validated enrolments of `year` whose activity exists next year, open, and not requested yet."""
+    result = []
+    for enrolment in enrolments_of(household):
+        if enrolment.activity.school_year != year or enrolment.status != "validated":
+            continue
+        successor = _successor(enrolment.activity)
+        if successor is None or not successor.enrolment_open or not successor.active:
+            continue
+        if enrolment_of(enrolment.child, successor) is not None:
+            continue
+        result.append((enrolment, successor))
+    return result
+
+
+def renew(user: User | None, household: Household, year: int) -> list[Enrolment]:
+    """Réinscription: copy last year's validated enrolments as requests for next year's activities.
+
+    Requirements are not blocking here: the requests reach staff, who see what is missing.
+    """
+    created = []
+    now = clock.local_now()
+    with write_transaction():
+        for enrolment, successor in renewal_candidates(household, year):
+            created.append(Enrolment.create(child=enrolment.child, activity=successor, status="requested",
+                                            requested_at=now, renewal=True))
+        if user is not None and created:
+            audit.record(user, "enrolment.renew", household, f"{len(created)} demande(s) pour {year + 1}")
+    return created

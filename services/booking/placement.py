@@ -1,0 +1,343 @@
+"""Placing bookings under a capacity lock: last places to the first arrivals, the rest to the waiting list."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from peewee import fn
+
+from models import (
+    Activity,
+    BasketLine,
+    Booking,
+    CapacityOverride,
+    Child,
+    Household,
+    Regie,
+    Unit,
+)
+from services.billing import billing_periods
+from services.booking import deadlines
+from services.booking.day_status import (
+    ACTIVE,
+    OCCUPYING,
+    OUTCOME_LABELS,
+    BookingRefused,
+    Full,
+    StatusContext,
+    _as_date,
+)
+from services.core import clock
+from services.core.transactions import lock_rows, write_transaction
+
+# --- Placing bookings under a capacity lock --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One change to place: add (book) or remove (cancel) a day."""
+
+    child: Child
+    unit: Unit
+    date: dt.date
+    action: str = "add"
+
+
+@dataclass
+class LineResult:
+    child: Child
+    unit: Unit
+    date: dt.date
+    action: str
+    outcome: str  # booked, requested, held, waiting_list, cancelled, cancel_requested, unchanged, refused
+    message: str = ""
+    booking: Booking | None = None
+    price: int | None = None
+    waiting_position: int | None = None
+    freed: list[Booking] = field(default_factory=list)  # waiting bookings a freed place went to (or is offered to)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome not in ("refused",)
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS[self.outcome]
+
+
+def _as_request(line) -> LineRequest:
+    if isinstance(line, LineRequest):
+        return line
+    if isinstance(line, BasketLine):
+        return LineRequest(line.child, line.unit, line.date, line.action)
+    child, unit, day, *rest = line
+    return LineRequest(child, unit, day, rest[0] if rest else "add")
+
+
+def place_bookings(household: Household, lines: Iterable, now: dt.datetime | None = None, *,
+                   by_staff: bool = False) -> list[LineResult]:
+    """Apply add/remove lines for a household in one locked transaction; every rule re-checked.
+
+    Lines may be LineRequest, BasketLine or (child, unit, date, action) tuples; their order is the
+    arrival order. A refused line changes nothing and says why. Staff (by_staff) may book past the
+    deadline (late surcharge) and cancel past it, and change a month closed for invoicing as long as
+    the household's invoice of that month is not issued (billing_periods). Call inside
+    write_transaction() to combine with other writes (an Order); otherwise this opens its own.
+    """
+    requests = [_as_request(line) for line in lines]
+    if not requests:
+        return []
+    for request in requests:
+        if request.child.household_id != household.id:
+            raise BookingRefused("Cet enfant n'appartient pas à ce foyer.")
+    now = now or clock.now()
+    with write_transaction():
+        units = {r.unit.id: r.unit for r in requests}
+        lock_rows(Unit, units)
+        fresh = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list(units)))}
+        children = {r.child.id: r.child for r in requests}
+        start = min(r.date for r in requests)
+        end = max(r.date for r in requests)
+        context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
+                                use_basket=False, load_queues=True)
+        maxima = (Booking.select(Booking.unit, Booking.date, fn.MAX(Booking.sequence))
+                  .where(Booking.unit.in_(list(fresh)) & Booking.date.between(start, end))
+                  .group_by(Booking.unit, Booking.date).tuples())
+        sequences = {(unit_id, _as_date(day)): top or 0 for unit_id, day, top in maxima}
+        prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
+        results = []
+        for request in requests:
+            unit = fresh[request.unit.id]
+            child = children[request.child.id]
+            if request.action == "remove":
+                results.append(_cancel(context, household, child, unit, request.date, now, by_staff))
+            else:
+                results.append(_book(context, household, child, unit, request.date, now, by_staff, sequences,
+                                     prepaid=unit.activity_id in prepaid and not by_staff))
+        return results
+
+
+def prepaid_activities(activity_ids: Iterable[int]) -> set[int]:
+    """Activities whose régie is "au comptant": their days are held until the order is paid."""
+    ids = list(activity_ids)
+    if not ids:
+        return set()
+    return {a.id for a in Activity.select(Activity.id).join(Regie)
+            .where(Activity.id.in_(ids) & (Regie.prepayment == True))}  # noqa: E712
+
+
+def _book(context: StatusContext, household, child, unit, day, now, by_staff, sequences, *,
+          prepaid: bool = False) -> LineResult:
+    status = context.status(child, unit, day)
+    result = dict(child=child, unit=unit, date=day, action="add")
+    if status.booking_status in ACTIVE:
+        return LineResult(**result, outcome="unchanged", message="Déjà réservé.", price=status.price)
+    if by_staff:
+        refusal = _invoiced_refusal(household, unit, day)
+        if refusal:
+            return LineResult(**result, outcome="refused", message=refusal)
+    late = False
+    if status.state == "period_closed":
+        if not by_staff:
+            return LineResult(**result, outcome="refused", message=status.reason)
+        late = status.deadline is not None and context.now > status.deadline
+    elif status.state == "locked":
+        if not by_staff or status.reason == "Jour passé":
+            return LineResult(**result, outcome="refused", message=status.reason)
+        late = True
+    elif status.state in ("closed", "not_enrolled", "full"):
+        return LineResult(**result, outcome="refused", message=status.reason or status.label)
+    elif status.state != "available":
+        return LineResult(**result, outcome="refused", message=status.reason or status.label)
+    places = context.places_left(unit, day)
+    if places is not None and places <= 0:
+        if not unit.waiting_list:
+            return LineResult(**result, outcome="refused", message="Complet")
+        outcome = "waiting_list"
+    else:
+        outcome = "requested" if unit.activity.booking_validation and not by_staff else "booked"
+        if prepaid:
+            outcome = "held"  # the place is kept for this household until its order is paid (or expires)
+    key = (unit.id, day)
+    sequences[key] = (sequences.get(key) or 0) + 1
+    price = context.price(child, unit, late=late)
+    stamp = clock.local_now()
+    booking = context.bookings.get((child.id, unit.id, day))
+    if booking is None:
+        booking = Booking.create(household=household, child=child, unit=unit, date=day, status=outcome,
+                                 sequence=sequences[key], price=price, late=late, created_at=stamp)
+        context.bookings[(child.id, unit.id, day)] = booking
+    else:
+        booking.status, booking.sequence, booking.price, booking.late = outcome, sequences[key], price, late
+        booking.attendance, booking.refusal_reason, booking.updated_at = "", "", stamp
+        booking.prepaid = False  # a day booked again is paid again (with its order or its invoice)
+        booking.save()
+    position = None
+    if outcome in OCCUPYING:
+        context.occupied[key] = context.occupied.get(key, 0) + 1
+    else:
+        context.waiting[key].append(booking.sequence)
+        position = context.waiting_position(booking)
+    message = {"booked": "Réservé.", "requested": "En attente de validation par le service.",
+               "held": "Place réservée pendant 1 heure : payez la commande pour la confirmer.",
+               "waiting_list": f"Complet : sur liste d'attente, position {position}."}[outcome]
+    if status.period_closed:
+        message += STAFF_CLOSED_NOTE
+    return LineResult(**result, outcome=outcome, message=message, booking=booking, price=price,
+                      waiting_position=position)
+
+
+def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) -> LineResult:
+    status = context.status(child, unit, day)
+    result = dict(child=child, unit=unit, date=day, action="remove")
+    booking = context.bookings.get((child.id, unit.id, day))
+    if booking is None or booking.status not in ACTIVE:
+        return LineResult(**result, outcome="unchanged", message="Aucune réservation à annuler.")
+    if booking.status == "cancel_requested":
+        return LineResult(**result, outcome="unchanged", message="Annulation déjà demandée.")
+    if status.period_closed and not by_staff:
+        return LineResult(**result, outcome="refused", message=billing_periods.CLOSED_MESSAGE)
+    if by_staff:
+        refusal = _invoiced_refusal(household, unit, day)
+        if refusal:
+            return LineResult(**result, outcome="refused", message=refusal)
+    if not status.can_cancel and not by_staff:
+        return LineResult(**result, outcome="refused",
+                          message=deadlines.locked_reason(status.cancel_deadline, cancel=True)
+                          if status.cancel_deadline else status.reason)
+    was_occupying = booking.status in OCCUPYING
+    if booking.status == "booked" and unit.activity.booking_validation and not by_staff:
+        outcome = "cancel_requested"
+    else:
+        outcome = "cancelled"
+    booking.status, booking.updated_at = outcome, clock.local_now()
+    booking.save()
+    freed = []
+    if outcome == "cancelled" and was_occupying:
+        freed = free_places(unit, day)
+        context.occupied[(unit.id, day)] = max(context.occupied.get((unit.id, day), 1) - 1, 0) + sum(
+            1 for b in freed if b.status in OCCUPYING)
+        for promoted in freed:
+            if promoted.status in OCCUPYING:
+                queue = context.waiting.get((unit.id, day), [])
+                if promoted.sequence in queue:
+                    queue.remove(promoted.sequence)
+    message = "Annulé." if outcome == "cancelled" else "Demande d'annulation transmise au service."
+    return LineResult(**result, outcome=outcome, message=message, booking=booking, freed=freed)
+
+
+STAFF_CLOSED_NOTE = (" Mois clôturé pour la facturation : ce jour sera facturé quand la facturation de la "
+                     "période sera relancée.")
+
+
+def _invoiced_refusal(household, unit: Unit, day: dt.date) -> str | None:
+    """Why staff may not change this day: the household's invoice of its month is issued (else None)."""
+    try:
+        billing_periods.check_not_invoiced(household.id, unit, day)
+    except billing_periods.PeriodInvoiced as refusal:
+        return refusal.message
+    return None
+
+
+def _occupied(unit: Unit, day: dt.date) -> int:
+    return Booking.select().where((Booking.unit == unit.id) & (Booking.date == day)
+                                  & Booking.status.in_(OCCUPYING)).count()
+
+
+def _capacity(unit: Unit, day: dt.date) -> int | None:
+    override = CapacityOverride.get_or_none((CapacityOverride.unit == unit.id) & (CapacityOverride.date == day))
+    return override.capacity if override else unit.capacity
+
+
+def places_left(unit: Unit, day: dt.date) -> int | None:
+    """Places left for a unit on a day (None = unlimited), counting requested and booked."""
+    capacity = _capacity(unit, day)
+    return None if capacity is None else max(capacity - _occupied(unit, day), 0)
+
+
+def waiting_queue(unit: Unit, day: dt.date) -> list[Booking]:
+    """The waiting list of a unit on a day, in arrival order."""
+    return list(Booking.select().where((Booking.unit == unit.id) & (Booking.date == day)
+                                       & (Booking.status == "waiting_list")).order_by(Booking.sequence))
+
+
+def promote_waiting(unit: Unit, day: dt.date) -> list[Booking]:
+    """When places free up and the activity confirms automatically, the first waiting bookings take
+    them (in arrival order). Otherwise staff confirm with confirm_waiting(). Call under the lock."""
+    activity = unit.activity
+    if not activity.auto_confirm_waiting:
+        return []
+    promoted = []
+    with write_transaction():
+        lock_rows(Unit, [unit.id])
+        left = places_left(unit, day)
+        for booking in waiting_queue(unit, day):
+            if left is not None and left <= 0:
+                break
+            if billing_periods.invoice_for(booking.household_id, activity.regie_id, day) is not None:
+                continue  # its month is invoiced for that family: the day would never be billed
+            booking.status = "requested" if activity.booking_validation else "booked"
+            booking.updated_at = clock.local_now()
+            booking.save()
+            promoted.append(booking)
+            if left is not None:
+                left -= 1
+    return promoted
+
+
+def free_places(unit: Unit, day: dt.date) -> list[Booking]:
+    """A place freed up on unit × day: the first waiting bookings take it where the activity
+    confirms automatically (their status changes to booked/requested); otherwise they are offered to
+    staff (still "waiting_list", as many as places left) for confirm_waiting(). Returns those bookings,
+    so the families can be told. Call under the lock."""
+    if unit.activity.auto_confirm_waiting:
+        return promote_waiting(unit, day)
+    queue = waiting_queue(unit, day)
+    left = places_left(unit, day)
+    return queue if left is None else queue[:left]
+
+
+def confirm_waiting(booking: Booking) -> Booking:
+    """Staff give a freed place to a waiting booking; refused (Full) if no place is left."""
+    with write_transaction():
+        lock_rows(Unit, [booking.unit_id])
+        booking = Booking.get_by_id(booking.id)
+        if booking.status != "waiting_list":
+            raise BookingRefused("Cette réservation n'est pas sur liste d'attente.")
+        billing_periods.check_not_invoiced(booking.household_id, booking.unit, booking.date)
+        left = places_left(booking.unit, booking.date)
+        if left is not None and left <= 0:
+            raise Full("Complet : aucune place ne s'est libérée ce jour-là.")
+        booking.status, booking.updated_at = "booked", clock.local_now()
+        booking.save()
+    return booking
+
+
+def decide_request(booking: Booking, accept: bool, reason: str = "", *,
+                   freed: list[Booking] | None = None) -> Booking:
+    """Staff accept or refuse a booking "En attente de validation" or a "Demande d'annulation".
+    When the decision frees a place, the waiting bookings it goes to (free_places) are appended to
+    `freed` if given, so the caller can tell those families."""
+    reason = (reason or "").strip()
+    with write_transaction():
+        lock_rows(Unit, [booking.unit_id])
+        booking = Booking.get_by_id(booking.id)
+        if accept and booking.status in ("requested", "cancel_requested"):
+            billing_periods.check_not_invoiced(booking.household_id, booking.unit, booking.date)
+        if booking.status == "requested":
+            if not accept and not reason:
+                raise BookingRefused("Indiquez le motif du refus.", "reason")
+            booking.status = "booked" if accept else "refused"
+        elif booking.status == "cancel_requested":
+            booking.status = "cancelled" if accept else "booked"
+        else:
+            raise BookingRefused("Cette réservation n'attend pas de décision.")
+        booking.refusal_reason = "" if accept else reason
+        booking.updated_at = clock.local_now()
+        booking.save()
+        if booking.status in ("cancelled", "refused"):
+            promoted = free_places(booking.unit, booking.date)
+            if freed is not None:
+                freed.extend(promoted)
+    return booking

@@ -1,0 +1,199 @@
+"""Staff work on household files: validating submitted files, direct edits, account closures, search."""
+from __future__ import annotations
+
+from models import Child, Guardian, Household, User
+from services.core import audit, clock, outbox
+from services.core.errors import InvalidInput
+from services.core.transactions import write_transaction
+from services.family.household import NotEditable, apply_values, diff
+from services.family.household_fields import (
+    BOOL_FIELDS,
+    CHILD_FIELDS,
+    GUARDIAN_FIELDS,
+    HEALTH_FIELDS,
+    HOUSEHOLD_FIELDS,
+    FileInvalid,
+    clean_child_identity,
+    clean_child_record,
+    clean_guardian,
+    clean_household,
+)
+
+
+class ReasonRequired(InvalidInput):
+    """A refusal needs a reason the parent will read."""
+
+
+# --- Staff decisions on submitted files -------------------------------------------------------
+
+
+def check_decision(ids: list[int], accept: bool, reason: str, none_checked: str) -> str:
+    """A bulk decision needs at least one object and, to refuse, a reason; returns the cleaned reason."""
+    reason = (reason or "").strip()
+    if not ids:
+        raise InvalidInput(none_checked, field="ids")
+    if not accept and not reason:
+        raise ReasonRequired("Indiquez le motif du refus : la famille le lira.", field="reason")
+    return reason
+
+
+def notify_family(household: Household, subject: str, body: str) -> None:
+    for email in household.parent_emails():
+        outbox.send(email, subject, "Bonjour,\n\n" + body + "\n\nConnectez-vous au portail famille pour le consulter.\n")
+
+
+def decide_files(staff: User, household_ids: list[int], accept: bool, reason: str = "") -> int:
+    """Validate or refuse submitted files (one or several); refused files go back to draft with the reason."""
+    reason = check_decision(household_ids, accept, reason, "Cochez au moins un dossier.")
+    decided = []
+    with write_transaction():
+        for household in Household.select().where(Household.id.in_(household_ids) & (Household.status == "submitted")):
+            if accept:
+                household.status, household.validated_at, household.refusal_reason = "validated", clock.local_now(), ""
+            else:
+                household.status, household.refusal_reason = "draft", reason
+            household.save()
+            audit.record(staff, "dossier famille validé" if accept else "dossier famille refusé", household, detail=reason)
+            decided.append(household)
+        for household in decided:
+            if accept:
+                notify_family(household, "Votre dossier famille est validé",
+                              "La mairie a validé votre dossier famille : vous pouvez inscrire vos enfants aux services.")
+            else:
+                notify_family(household, "Votre dossier famille est à compléter",
+                              f"La mairie n'a pas pu valider votre dossier famille. Motif : {reason}")
+    return len(decided)
+
+
+# --- Staff direct edits (logged) --------------------------------------------------------------
+
+
+def staff_edit(staff: User, obj, fields: dict, values: dict) -> int:
+    """A staff member edits a file directly: applied at once, each change written to the audit log."""
+    lines = diff(obj, fields, values)
+    if not lines:
+        return 0
+    with write_transaction():
+        apply_values(obj, values)
+        audit.record(staff, "modification du dossier famille par la mairie", obj,
+              detail="; ".join(f"{line['label']} : {line['old']} → {line['new']}" for line in lines))
+    return len(lines)
+
+
+MISSING = "Ce champ manque dans le formulaire envoyé : rechargez la page et recommencez."
+
+
+def require_fields(data, names, required: dict[str, str] | None = None) -> None:
+    """A direct edit never clears what it did not receive: every text field of the form must be in the
+    request (an empty value is a choice, a missing one is not), and the required ones filled in."""
+    errors = {name: MISSING for name in names if name not in BOOL_FIELDS and name not in data}
+    for name, label in (required or {}).items():
+        if name not in errors and not str(data.get(name) or "").strip():
+            errors[name] = f"{label} : ce champ est obligatoire."
+    if errors:
+        raise FileInvalid(errors)
+
+
+def staff_edit_household(staff: User, household: Household, data: dict) -> int:
+    require_fields(data, HOUSEHOLD_FIELDS)
+    return staff_edit(staff, household, HOUSEHOLD_FIELDS, clean_household(data))
+
+
+def staff_edit_guardian(staff: User, guardian: Guardian, data: dict) -> int:
+    require_fields(data, GUARDIAN_FIELDS, {"last_name": "Nom", "first_name": "Prénom"})
+    return staff_edit(staff, guardian, GUARDIAN_FIELDS, clean_guardian(data))
+
+
+def staff_edit_child(staff: User, child: Child, identity: dict, record: dict, contact_rows: list[dict],
+                     with_health: bool) -> int:
+    """Health fields are only written by staff allowed to see them (others keep the stored values)."""
+    shown = [name for name in CHILD_FIELDS if name != "contacts" and (with_health or name not in HEALTH_FIELDS)
+             and name != "expected_date"]  # the expected date is only shown for a child to be born
+    require_fields({**identity, **record}, shown, {"last_name": "Nom", "first_name": "Prénom"})
+    errors: dict[str, str] = {}
+    values: dict = {}
+    for clean, args in ((clean_child_identity, (identity,)), (clean_child_record, (record, contact_rows))):
+        try:
+            values.update(clean(*args))
+        except FileInvalid as invalid:
+            errors.update(invalid.errors)
+    if errors:
+        raise FileInvalid(errors)
+    if not with_health:
+        for name in HEALTH_FIELDS:
+            values.pop(name, None)
+    return staff_edit(staff, child, CHILD_FIELDS, values)
+
+
+# --- Account closure --------------------------------------------------------------------------
+
+
+def request_closure(household: Household, user: User) -> Household:
+    """« Supprimer mon compte »: a request to the mairie; billing data is never deleted at once."""
+    if household.status in ("closing_requested", "closed"):
+        raise NotEditable("Votre demande de suppression du compte est déjà enregistrée.")
+    with write_transaction():
+        Household.update(status="closing_requested", status_before_closing=household.status,
+                         closing_requested_at=clock.local_now()).where(Household.id == household.id).execute()
+        audit.record(user, "demande de suppression du compte", household)
+    return Household.get_by_id(household.id)
+
+
+def decide_closures(staff: User, household_ids: list[int], accept: bool, reason: str = "") -> int:
+    """Close accounts (logins disabled, invoices kept) or refuse with a reason."""
+    reason = check_decision(household_ids, accept, reason, "Cochez au moins une demande.")
+    decided = []
+    with write_transaction():
+        for household in Household.select().where(Household.id.in_(household_ids)
+                                                   & (Household.status == "closing_requested")):
+            emails = household.parent_emails()
+            if accept:
+                household.status = "closed"
+                # Logins disabled and every open session ended (session version bumped).
+                User.update(password_hash=None, session_version=User.session_version + 1).where(
+                    User.household == household).execute()
+            else:
+                household.status = household.status_before_closing or "validated"
+                household.refusal_reason = reason
+            household.save()
+            audit.record(staff, "compte fermé" if accept else "fermeture du compte refusée", household, detail=reason)
+            decided.append((household, emails))
+        for household, emails in decided:
+            for email in emails:
+                if accept:
+                    outbox.send(email, "Votre compte a été fermé",
+                                "Bonjour,\n\nLa mairie a fermé votre compte sur le portail famille. Vos factures restent "
+                                "conservées par la mairie ; contactez-la pour toute question.\n")
+                else:
+                    outbox.send(email, "Votre demande de suppression du compte",
+                                f"Bonjour,\n\nLa mairie n'a pas fermé votre compte. Motif : {reason}\n")
+    return len(decided)
+
+
+# --- Staff search -----------------------------------------------------------------------------
+
+
+def search_households(query: str = "", status: str = "") -> list[Household]:
+    """Households whose name, child, responsable or login e-mail contains the query."""
+    rows = Household.select().order_by(Household.name, Household.id)
+    if status:
+        rows = rows.where(Household.status == status)
+    query = (query or "").strip()
+    if query:
+        like = f"%{query}%"
+        children = Child.select(Child.household).where(Child.first_name.ilike(like) | Child.last_name.ilike(like))
+        guardians = Guardian.select(Guardian.household).where(
+            Guardian.last_name.ilike(like) | Guardian.first_name.ilike(like) | Guardian.email.ilike(like))
+        users = User.select(User.household).where(User.email.ilike(like) & User.household.is_null(False))
+        rows = rows.where(Household.name.ilike(like) | Household.id.in_(children) | Household.id.in_(guardians)
+                          | Household.id.in_(users))
+    return list(rows.limit(200))
+
+
+STATUS_LABELS = {
+    "draft": "En cours de saisie",
+    "submitted": "En attente de validation",
+    "validated": "Validé",
+    "closing_requested": "Suppression demandée",
+    "closed": "Fermé",
+}
