@@ -30,7 +30,7 @@ from models import (  # noqa: E402
     Unit,
     db,
 )
-from services.billing import invoicing, invoicing_runs
+from services.billing import billing_periods, invoicing, invoicing_runs
 from services.booking import calendar  # noqa: E402
 from services.core import clock, pdf
 from services.core.transactions import write_transaction  # noqa: E402
@@ -53,7 +53,7 @@ def build(households: int) -> tuple[Regie, int]:
     for unit, prices in ((repas, (100, 210, 290)), (soir, (90, 140, 180))):
         for (low, high), price in zip(((0, 600), (600, 1000), (1000, None)), prices):
             TariffBand.create(unit=unit, qf_min=low, qf_max=high, price=price)
-    start, end = invoicing.month_bounds(YEAR, MONTH)
+    start, end = billing_periods.month_bounds(YEAR, MONTH)
     days = [d for d in calendar.daterange(start, end) if d.weekday() in (0, 1, 3, 4)]
     evenings = days[:-4] if len(days) > 4 else days
     now = dt.datetime(2027, 2, 1, 9, 0)

@@ -135,8 +135,9 @@ def main() -> int:
     print(f"Commune de démo + {len(emails) // 2} foyers, deux comptes parents chacun "
           f"({time.perf_counter() - started:.0f} s)")
 
-    from models import db
     import invariants
+
+    from models import db
 
     harness.bind_database(folder, url)
     with db.connection_context():

@@ -9,7 +9,6 @@ from flask_login import current_user
 
 from models import Household
 
-
 # The kitchen role is read-only and limited to headcounts: it passes only where a view names it.
 DEFAULT_STAFF_ROLES = ("agent", "regisseur", "admin")
 

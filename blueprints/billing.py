@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404, parent_required
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services.billing import certificates, direct_debit, invoicing, online_payments, payments
+from services.billing import certificates, direct_debit, invoicing, ledger, online_payments
 from services.core import clock, formatting, pdf
 from services.core.errors import DomainError
 
@@ -100,7 +100,7 @@ def invoices():
     return render_template(
         "billing/invoices.html", rows=rows, years=years, months=months, month_names=MONTHS, year=year, month=month,
         consumption_groups=consumption_groups, consumption_total=sum(l.amount for l in lines),
-        period_label=invoicing.month_label(start), due=due, credit=payments.household_credit(household))
+        period_label=formatting.month_label(start), due=due, credit=ledger.household_credit(household))
 
 
 @bp.get("/<int:invoice_id>")
@@ -129,7 +129,7 @@ def render_invoice_pdf(item: Invoice) -> str:
     """The HTML of an invoice PDF (used by parents, staff and the bench)."""
     return render_template("pdf/invoice.html", invoice=item, groups=group_lines(item.lines),
                            status=invoicing.status_of(item), font_css=pdf.font_css(),
-                           month_label=invoicing.month_label(item.period_start))
+                           month_label=formatting.month_label(item.period_start))
 
 
 @bp.get("/<int:invoice_id>/pdf")
@@ -252,7 +252,7 @@ def payments_list():
     household = current_household()
     rows = list(Payment.select().where(Payment.household == household)
                 .order_by(Payment.received_on.desc(), Payment.id.desc()))
-    return render_template("billing/payments.html", rows=rows, credit=payments.household_credit(household))
+    return render_template("billing/payments.html", rows=rows, credit=ledger.household_credit(household))
 
 
 @bp.get("/reglements/<int:payment_id>/recu.pdf")

@@ -8,9 +8,9 @@ from flask_login import current_user
 from blueprints.access import current_household, parent_required
 from blueprints.billing import bank_urls
 from models import db
-from services.billing import online_payments, payments
+from services.billing import checkout, ledger, online_payments
 from services.booking import basket, orders
-from services.core import formatting
+from services.core import formatting, notifications
 from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("orders", __name__)
@@ -66,12 +66,12 @@ def validate():
     """"Valider": every line re-checked; a numbered order; refused lines reported."""
     household = current_household()
     try:
-        result = basket.validate(household, current_user._get_current_object())
+        result = checkout.validate_basket(household, current_user._get_current_object())
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("orders.basket"))
     for refused in result.refused:
-        flash(f"Non enregistré – {basket.cell_name(refused.child, refused.unit, refused.date)} : {refused.message}",
+        flash(f"Non enregistré – {formatting.cell_name(refused.child, refused.unit, refused.date)} : {refused.message}",
               "error")
     if result.order is None:
         flash("Aucune ligne n'a pu être enregistrée : rien n'a été réservé.", "error")
@@ -91,7 +91,7 @@ def index():
     household = current_household()
     pending, history = orders.household_orders(household)
     return render_template("orders/index.html", pending=pending, history=history,
-                           basket_count=basket.count(household), unread=orders.unread_alerts(household))
+                           basket_count=basket.count(household), unread=notifications.unread_alerts(household))
 
 
 @bp.get("/commandes/<int:order_id>")
@@ -102,9 +102,9 @@ def detail(order_id: int):
         view = orders.get_order(household, order_id)
     except NotFound:
         abort(404)
-    balance = payments.order_balance(view.order) if view.awaiting_payment else 0
+    balance = ledger.order_balance(view.order) if view.awaiting_payment else 0
     return render_template("orders/detail.html", view=view, basket_count=basket.count(household),
-                           balance=balance, credit=payments.household_credit(household) if balance else 0)
+                           balance=balance, credit=ledger.household_credit(household) if balance else 0)
 
 
 @bp.post("/commandes/<int:order_id>/payer")
@@ -136,7 +136,7 @@ def pay(order_id: int):
 def alerts():
     """"Mes alertes": decisions, waiting-list places, emptied basket; opening them marks them read."""
     household = current_household()
-    rows = orders.alerts(household)
+    rows = notifications.alerts(household)
     unread = {a.id for a in rows if not a.read}
-    orders.mark_alerts_read(household)
+    notifications.mark_alerts_read(household)
     return render_template("orders/alerts.html", alerts=rows, unread=unread, basket_count=basket.count(household))

@@ -21,8 +21,8 @@ from blueprints.access import current_household, parent_required
 from models import Booking
 from services.booking import absences, basket
 from services.booking import day_status as engine
-from services.booking import orders, planning
-from services.core import clock
+from services.booking import planning
+from services.core import clock, formatting, notifications
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.family import documents
 
@@ -63,7 +63,7 @@ def week():
     start = _week_start()
     grid = planning.week_grid(household, start)
     return render_template("reservations/week.html", grid=grid, basket_count=basket.count(household),
-                           unread=orders.unread_alerts(household))
+                           unread=notifications.unread_alerts(household))
 
 
 @bp.post("/reservations")
@@ -292,7 +292,7 @@ def absence(booking_id: int):
             flash("Absence déclarée : le service enfance va l'examiner. Vous serez prévenu dans « Mes alertes ».",
                   "success")
             return _back_to_week(planning.monday(booking.date))
-    name = basket.cell_name(booking.child, booking.unit, booking.date)
+    name = formatting.cell_name(booking.child, booking.unit, booking.date)
     return render_template("reservations/absence.html", booking=booking, name=name, error=error,
                            week=planning.week_param(booking.date)), (400 if error and request.method == "POST" else 200)
 

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from models import Alert, BasketLine, Booking, CapacityOverride, Household, Order, OrderLine, User
+from services.billing import checkout
 from services.booking import absences, basket
 from services.booking import day_status as engine
 from services.booking import orders
@@ -67,7 +68,7 @@ def test_validation_books_numbers_the_order_and_mails_a_summary(demo, martin):
     view = basket.contents(martin)
     assert view.count == 3 and view.total == 3 * 150  # Léa has a PAI: panier repas price
     before = Order.select().count()
-    result = basket.validate(martin, demo["users"]["martin"])
+    result = checkout.validate_basket(martin, demo["users"]["martin"])
     assert result.order.number == f"2026-{before + 1:06d}"
     assert result.order.total == 450 and not result.refused
     assert OrderLine.select().where(OrderLine.order == result.order).count() == 3
@@ -87,7 +88,7 @@ def test_order_numbers_are_gapless(demo, martin):
     numbers = []
     for day in (MON, TUE):
         basket.toggle(martin, lea, repas, day)
-        numbers.append(basket.validate(martin).order.number)
+        numbers.append(checkout.validate_basket(martin).order.number)
     first, second = (int(n.split("-")[1]) for n in numbers)
     assert second == first + 1
 
@@ -98,7 +99,7 @@ def test_a_line_that_became_hors_delai_is_reported_not_booked(demo, martin):
     assert basket.contents(martin).items[0].problem == ""
     clock.freeze("2026-11-19T18:01")
     assert "Hors délai" in basket.contents(martin).items[0].problem
-    result = basket.validate(martin)
+    result = checkout.validate_basket(martin)
     assert result.order is None
     assert [r.outcome for r in result.refused] == ["refused"]
     assert "Hors délai" in result.refused[0].message
@@ -107,18 +108,18 @@ def test_a_line_that_became_hors_delai_is_reported_not_booked(demo, martin):
 
 def test_empty_basket_cannot_be_validated(demo, martin):
     with pytest.raises(basket.EmptyBasket):
-        basket.validate(martin)
+        checkout.validate_basket(martin)
 
 
 def test_cancellation_goes_through_the_basket(demo, martin, freeze):
     lea, repas = ids(demo)
     basket.toggle(martin, lea, repas, MON)
-    basket.validate(martin)
+    checkout.validate_basket(martin)
     status = basket.toggle(martin, lea, repas, MON)
     assert status.state == "basket_remove" and not status.checked
     item = basket.contents(martin).items[0]
     assert item.action_label == "Annulation" and item.signed_price == -150
-    result = basket.validate(martin)
+    result = checkout.validate_basket(martin)
     assert result.placed[0].outcome == "cancelled"
     assert Booking.get((Booking.child == lea) & (Booking.date == MON)).status == "cancelled"
 
@@ -126,7 +127,7 @@ def test_cancellation_goes_through_the_basket(demo, martin, freeze):
 def test_staff_validation_activity_gives_requested_then_decision_alerts(demo, martin):
     lea, journee = ids(demo, "lea", "alsh_journee")
     basket.toggle(martin, lea, journee, dt.date(2027, 1, 13))
-    result = basket.validate(martin)
+    result = checkout.validate_basket(martin)
     assert result.placed[0].outcome == "requested"
     pending, _history = orders.household_orders(martin)
     assert result.order.id in [v.order.id for v in pending]
@@ -157,7 +158,7 @@ def test_adding_to_a_full_day_goes_to_the_waiting_list(demo, martin):
     lea, journee = ids(demo, "lea", "alsh_journee")
     status = basket.toggle(martin, lea, journee, dt.date(2026, 12, 9))
     assert status.state == "basket_add" and status.will_wait
-    result = basket.validate(martin)
+    result = checkout.validate_basket(martin)
     assert result.placed[0].outcome == "waiting_list" and result.placed[0].waiting_position == 2
 
 

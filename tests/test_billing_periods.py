@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from models import Booking, ClosedPeriod, Household, Invoice
-from services.billing import billing_periods, invoicing_runs
+from services.billing import billing_periods, checkout, invoicing_runs
 from services.booking import basket, day_status, orders, placement, planning
 from services.core.errors import DomainError
 
@@ -43,7 +43,7 @@ def test_closing_locks_the_month_for_parents(november):
     assert (waiting.state, waiting.can_book, waiting.reason) == ("basket_add", False, MESSAGE)
     kept = _status(ctx, "garderie_matin_phare")
     assert (kept.state, kept.can_cancel, kept.reason, kept.period_closed) == ("booked", False, MESSAGE, True)
-    validation = basket.validate(martin, notify=False)
+    validation = checkout.validate_basket(martin, notify=False)
     assert [(r.outcome, r.message) for r in validation.results] == [("refused", MESSAGE)]
     assert not Booking.select().where((Booking.unit == soir) & (Booking.date == FRIDAY)).exists()
     free = _status(ctx, "garderie_soir_phare")

@@ -9,6 +9,7 @@ import pytest
 
 from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, User, db
 from services.accounts import signup, throttle, users
+from services.billing import checkout
 from services.booking import basket
 from services.core.errors import DomainError
 from tests.conftest import last_code_for
@@ -109,7 +110,7 @@ def test_a_double_clicked_validate_makes_one_order(demo, martin):
     for day in (MON, TUE):
         basket.set_cell(martin, lea, repas, day, True)
     orders_before = Order.select().count()
-    results, errors = race(5, lambda n: basket.validate(martin))
+    results, errors = race(5, lambda n: checkout.validate_basket(martin))
     assert unexpected(errors) == []
     made = [r.order for r in results if r.order is not None]
     assert len(made) == 1 and Order.select().count() == orders_before + 1

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from models import BasketLine, Booking, Household, Order, OrderCounter, OrderLine, OutgoingMail, db
+from services.billing import checkout
 from services.booking import basket
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-11-19T17:55"
 
-# Runs basket.validate in a child process that SIGKILLs itself at the chosen point of the transaction.
+# Runs « Valider » (checkout.validate_basket) in a child process that SIGKILLs itself at the chosen point of the transaction.
 CHILD = textwrap.dedent("""
     import os, signal, sys
     sys.path.insert(0, {root!r})
@@ -29,7 +30,7 @@ CHILD = textwrap.dedent("""
     create_app({{"DATABASE_URL": {url!r}, "SECRET_KEY": "crash", "PORTAIL_NOW": {now!r},
                 "OUTBOX_DIR": {outbox!r}, "UPLOAD_DIR": {outbox!r}}})
     from models import Household, OrderLine, OutgoingMail, db
-    from services.booking import basket
+    from services.billing import checkout
     model = {{"line": OrderLine, "mail": OutgoingMail}}[{point!r}]
     original = model.create.__func__
 
@@ -39,7 +40,7 @@ CHILD = textwrap.dedent("""
 
     model.create = classmethod(create_then_die)
     with db.connection_context():
-        basket.validate(Household.get_by_id({household}))
+        checkout.validate_basket(Household.get_by_id({household}))
     print("not killed")
 """)
 
@@ -68,6 +69,6 @@ def test_validation_killed_inside_its_transaction_leaves_nothing_half_written(ap
 
     assert _counts() == before  # no order, line, booking, mail or number survived the kill
     assert BasketLine.select().where(BasketLine.household == martin.id).count() == 2
-    validation = basket.validate(martin)  # after the "restart": the basket goes through normally
+    validation = checkout.validate_basket(martin)  # after the "restart": the basket goes through normally
     assert validation.order.number == f"2026-{before['counter'] + 1:06d}"
     assert OrderLine.select().where(OrderLine.order == validation.order.id).count() == 2

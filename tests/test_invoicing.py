@@ -138,19 +138,19 @@ def test_preview_then_issue_numbers_gapless_and_once(january):
     preview = invoicing.preview_run(regie, 2027, 1)
     assert len(preview.to_issue) == 2 and Invoice.select().count() == 0
     assert preview.total == 6 * 290 + 6 * 120
-    result = invoicing.issue_run(regie, 2027, 1)
+    result = invoicing_runs.issue_run(regie, 2027, 1)
     numbers = sorted(i.number for i in result.issued)
     assert numbers == ["PERI-2027-02-00001", "PERI-2027-02-00002"]
     invoice = Invoice.get(Invoice.household == martin)
     assert invoice.amount == 1740 and invoice.due_on == dt.date(2027, 3, 3)
     assert invoice.payer_name == "Madame Claire Martin"
     assert InvoiceLine.select().where(InvoiceLine.invoice == invoice).count() == 1
-    again = invoicing.issue_run(regie, 2027, 1)
+    again = invoicing_runs.issue_run(regie, 2027, 1)
     assert again.issued == [] and Invoice.select().count() == 2
     assert all(d.existing for d in invoicing.preview_run(regie, 2027, 1).drafts)
     # Another régie numbers on its own.
     book(martin, lea, january["units"]["alsh_journee"], dt.date(2027, 1, 6), attendance="present")
-    other = invoicing.issue_run(january["regies"]["loisirs"], 2027, 1)
+    other = invoicing_runs.issue_run(january["regies"]["loisirs"], 2027, 1)
     assert [i.number for i in other.issued] == ["ALSH-2027-02-00001"]
 
 
@@ -170,11 +170,11 @@ def test_restart_after_crash_leaves_no_gap(january, monkeypatch):
 
     monkeypatch.setattr(invoicing.InvoicePeriodLock, "create", crash_on_third)
     with pytest.raises(invoicing_runs.RunRefused, match="coupure de courant"):
-        invoicing.issue_run(regie, 2027, 1)
+        invoicing_runs.issue_run(regie, 2027, 1)
     assert Invoice.select().count() == 2
     assert NumberCounter.get(NumberCounter.regie == regie).last == 2  # the crashed one rolled back
     monkeypatch.setattr(invoicing.InvoicePeriodLock, "create", real_create)
-    result = invoicing.issue_run(regie, 2027, 1)  # resumes the failed run
+    result = invoicing_runs.issue_run(regie, 2027, 1)  # resumes the failed run
     assert len(result.issued) == 4 and InvoicingRun.select().count() == 1
     numbers = sorted(i.number for i in Invoice.select())
     assert numbers == [f"PERI-2027-02-{n:05d}" for n in range(1, 5)]
@@ -210,7 +210,7 @@ def test_concurrent_issuing_in_two_regies_gives_no_duplicate_and_no_gap(january)
         for day in DAYS[:3]:
             book(household, child, units[0], day, attendance="present")
         book(household, child, units[1], dt.date(2027, 1, 6), attendance="present")
-    start, end = invoicing.month_bounds(2027, 1)
+    start, end = billing_periods.month_bounds(2027, 1)
     drafts = {regie.id: invoicing.collect(start, end, regie=regie) for regie in regies}
 
     def issue(n):
@@ -248,7 +248,7 @@ def test_credit_note(january):
     martin, lea = january["households"]["martin"], january["children"]["lea"]
     for day in DAYS:
         book(martin, lea, january["units"]["repas_phare"], day, attendance="present")
-    invoice = invoicing.issue_run(regie, 2027, 1).issued[0]
+    invoice = invoicing_runs.issue_run(regie, 2027, 1).issued[0]
     with pytest.raises(invoicing.InvalidCredit):
         invoicing.issue_credit_note(invoice, 290, "  ")
     with pytest.raises(invoicing.InvalidCredit):
@@ -262,14 +262,14 @@ def test_credit_note(january):
     # The next invoice number is not consumed by credit notes.
     household, child = make_household("Famille Suivante")
     book(household, child, january["units"]["repas_phare"], DAYS[0])
-    assert invoicing.issue_run(regie, 2027, 1).issued[0].number == "PERI-2027-02-00002"
+    assert invoicing_runs.issue_run(regie, 2027, 1).issued[0].number == "PERI-2027-02-00002"
 
 
 def test_month_bounds_refuses_bad_months():
-    assert invoicing.month_bounds(2027, 2) == (dt.date(2027, 2, 1), dt.date(2027, 2, 28))
+    assert billing_periods.month_bounds(2027, 2) == (dt.date(2027, 2, 1), dt.date(2027, 2, 28))
     for year, month in ((2027, 0), (2027, 13), (1900, 5)):
-        with pytest.raises(invoicing.InvalidPeriod):
-            invoicing.month_bounds(year, month)
+        with pytest.raises(billing_periods.InvalidPeriod):
+            billing_periods.month_bounds(year, month)
 
 
 def test_running_consumptions_excludes_invoiced_regies(january):
@@ -280,6 +280,6 @@ def test_running_consumptions_excludes_invoiced_regies(january):
     start, end, lines = invoicing.running_consumptions(martin)
     assert start == dt.date(2027, 1, 1) and len(lines) == 2
     with pytest.raises(billing_periods.PeriodNotOver):
-        invoicing.issue_run(january["regies"]["loisirs"], 2027, 1)
-    invoicing.issue_run(january["regies"]["loisirs"], 2027, 1, close=True)
+        invoicing_runs.issue_run(january["regies"]["loisirs"], 2027, 1)
+    invoicing_runs.issue_run(january["regies"]["loisirs"], 2027, 1, close=True)
     assert [line.unit.name for line in invoicing.running_consumptions(martin)[2]] == ["Repas"]

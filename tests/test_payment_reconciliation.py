@@ -22,7 +22,7 @@ from models import (
     PaymentAllocation,
     db,
 )
-from services.billing import online_payments, payments
+from services.billing import ledger, online_payments
 from services.booking import orders
 from services.core import clock, outbox
 from services.demo import DEMO_PASSWORD
@@ -138,7 +138,7 @@ def test_a_second_payment_of_a_paid_invoice_is_an_avoir_and_an_anomaly(martin, c
     assert "Paiement accepté : la facture est payée" in pages[0]
     assert "déjà réglée : il est gardé en avoir" in pages[1]
     assert Invoice.get_by_id(january.id).paid == 580  # never allocated twice
-    assert payments.household_credit(january.household) == 580
+    assert ledger.household_credit(january.household) == 580
     second = OnlineTransaction.get_by_id(fresh.id)
     assert second.status == "anomaly" and second.payment_id is not None and "en avoir" in second.note
     assert len(_mails("Paiement reçu – facture")) == 1 and len(_mails("Paiement reçu en double")) == 1
@@ -370,7 +370,7 @@ def test_an_avoir_paying_the_whole_order_never_answers_500_when_confirming_fails
     monkeypatch.setattr(orders, "held_bookings", lambda order: 1 / 0)  # confirming the order fails
     page = _page(client, post_form(client, f"/commandes/{order.id}/payer", token_page=f"/commandes/{order.id}"))
     assert "Votre avoir a réglé la commande : sa confirmation est en cours" in page
-    assert payments.order_balance(order) == 0 and Order.get_by_id(order.id).payment_status == "awaiting_payment"
+    assert ledger.order_balance(order) == 0 and Order.get_by_id(order.id).payment_status == "awaiting_payment"
     monkeypatch.undo()
     assert "1 commande(s) confirmée(s)" in jobs.reconcile_payments.call_local()
     assert Order.get_by_id(order.id).payment_status == "paid" and _lea_status(prepaid) == "booked"
@@ -399,7 +399,7 @@ def test_a_second_payment_of_a_paid_order_is_an_avoir(prepaid, freeze):
         online_payments.handle_bank_answer(notification, SETTINGS)
     assert Order.get_by_id(order.id).payment_status == "paid"
     assert OnlineTransaction.get_by_id(second.id).status == "anomaly"
-    assert payments.household_credit(prepaid["martin"]) == second.amount
+    assert ledger.household_credit(prepaid["martin"]) == second.amount
     assert Booking.select().where(Booking.prepaid).count() == 2
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from models import DirectDebitMandate, Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services.billing import invoicing, online_payments, payments
+from services.billing import invoicing, invoicing_runs, ledger, online_payments, payments
 from services.core import clock
 from services.core.errors import InvalidInput
 from tests import payfip_stub
@@ -30,7 +30,7 @@ def invoices(demo, freeze):
         for day in days:
             book(martin, lea, repas, dt.date(2027, month, day), price=290, attendance="present")
         freeze(f"2027-{month + 1:02d}-01T09:00")
-        result += invoicing.issue_run(regie, 2027, month).issued
+        result += invoicing_runs.issue_run(regie, 2027, month).issued
     freeze("2027-03-05T10:00")
     return [inv for inv in result if inv.household_id == martin.id]
 
@@ -46,7 +46,7 @@ def test_manual_payment_spreads_over_oldest_first(invoices, demo):
     assert invoicing.status_of(Invoice.get_by_id(january.id))[1] == "Payée"
     payments.record_payment(demo["households"]["martin"], "especes", 1000, dt.date(2027, 3, 5))
     assert Invoice.get_by_id(february.id).balance == 0
-    assert payments.household_credit(demo["households"]["martin"]) == 250  # avoir
+    assert ledger.household_credit(demo["households"]["martin"]) == 250  # avoir
 
 
 @pytest.mark.parametrize("mode, amount, day, field", [
@@ -128,12 +128,12 @@ def test_avoir_is_used_on_the_next_invoice_and_before_the_card(invoices, demo, f
     january, february = invoices
     martin = demo["households"]["martin"]
     payments.record_payment(martin, "virement", 580 + 870 + 300, dt.date(2027, 3, 4))
-    assert payments.household_credit(martin) == 300
+    assert ledger.household_credit(martin) == 300
     book(martin, demo["children"]["lea"], demo["units"]["repas_phare"], dt.date(2027, 3, 1), price=290,
          attendance="present")
     freeze("2027-04-01T09:00")
-    march = invoicing.issue_run(demo["regies"]["periscolaire"], 2027, 3).issued[0]
-    assert Invoice.get_by_id(march.id).balance == 0 and payments.household_credit(martin) == 10
+    march = invoicing_runs.issue_run(demo["regies"]["periscolaire"], 2027, 3).issued[0]
+    assert Invoice.get_by_id(march.id).balance == 0 and ledger.household_credit(martin) == 10
 
 
 def test_credit_note_on_a_paid_invoice_becomes_avoir_for_the_next_one(invoices, demo):
@@ -145,7 +145,7 @@ def test_credit_note_on_a_paid_invoice_becomes_avoir_for_the_next_one(invoices, 
     fresh_january, fresh_february = Invoice.get_by_id(january.id), Invoice.get_by_id(february.id)
     assert (fresh_january.paid, fresh_january.credited, fresh_january.balance) == (290, 290, 0)
     assert fresh_february.balance == 870 - 290  # the freed 2,90 € went to the next unpaid invoice
-    assert payments.household_credit(martin) == 0
+    assert ledger.household_credit(martin) == 0
     transaction, _url = online_payments.start_online_payment(fresh_february, SETTINGS, **URLS)
     assert transaction.amount == 580
 

@@ -20,7 +20,7 @@ from models import (
     Regie,
     Unit,
 )
-from services.billing import invoicing, online_payments, payments
+from services.billing import checkout, invoicing, ledger, online_payments
 from services.booking import basket
 from services.booking import day_status as engine
 from services.booking import orders, placement
@@ -49,7 +49,7 @@ def prepaid(demo, freeze):
 
 
 def _held_order(prepaid) -> Order:
-    result = basket.validate(prepaid["martin"])
+    result = checkout.validate_basket(prepaid["martin"])
     assert [r.outcome for r in result.placed] == ["held", "held"]
     order = Order.get_by_id(result.order.id)
     assert order.payment_status == "awaiting_payment"
@@ -97,7 +97,7 @@ def test_paid_order_is_confirmed_and_a_replay_changes_nothing(prepaid):
     replay = online_payments.handle_bank_answer(notification, SETTINGS)
     assert not replay.changed
     assert Payment.select().count() == 1 and PaymentAllocation.get().order_id == order.id
-    assert payments.household_credit(prepaid["martin"]) == 0
+    assert ledger.household_credit(prepaid["martin"]) == 0
     with pytest.raises(online_payments.OrderNotPayable):
         online_payments.start_order_payment(Order.get_by_id(order.id), SETTINGS, **URLS)
     # Paid in advance: the monthly run does not invoice these days again.
@@ -150,7 +150,7 @@ def test_avoir_is_used_before_the_card(prepaid):
     assert transaction.amount == order.amount_due - 100  # the 1,00 € avoir first
     assert answer.transaction.status == "paid"
     assert Order.get_by_id(order.id).payment_status == "paid"
-    assert payments.household_credit(martin) == 0
+    assert ledger.household_credit(martin) == 0
 
 
 def test_an_avoir_covering_the_order_confirms_it_without_the_card(prepaid):
@@ -161,7 +161,7 @@ def test_an_avoir_covering_the_order_confirms_it_without_the_card(prepaid):
     assert online_payments.start_order_payment(order, SETTINGS, **URLS) == (None, None)
     assert Order.get_by_id(order.id).payment_status == "paid" and _lea_status(prepaid) == "booked"
     assert OnlineTransaction.select().count() == 0
-    assert payments.household_credit(martin) == 1000 - order.amount_due
+    assert ledger.household_credit(martin) == 1000 - order.amount_due
 
 
 def test_an_expired_order_gives_its_avoir_back_and_a_late_payment_becomes_an_avoir(prepaid, freeze):
@@ -170,14 +170,14 @@ def test_an_expired_order_gives_its_avoir_back_and_a_late_payment_becomes_an_avo
                    recorded_at=clock.local_now())
     order = _held_order(prepaid)
     transaction, url = online_payments.start_order_payment(order, SETTINGS, **URLS)
-    assert transaction.amount == order.amount_due - 100 and payments.household_credit(martin) == 0
+    assert transaction.amount == order.amount_due - 100 and ledger.household_credit(martin) == 0
     freeze("2026-11-19T19:00")
     orders.expire_unpaid_orders()
-    assert payments.household_credit(martin) == 100
+    assert ledger.household_credit(martin) == 100
     notification = online_payments.simulate_bank(transaction.transaction_id, "paid", transaction.amount)
     assert online_payments.handle_bank_answer(notification, SETTINGS).transaction.status == "paid"
     assert Order.get_by_id(order.id).payment_status == "expired"
-    assert payments.household_credit(martin) == order.amount_due  # nothing is lost: the family keeps it as avoir
+    assert ledger.household_credit(martin) == order.amount_due  # nothing is lost: the family keeps it as avoir
 
 
 def test_pay_through_the_dummy_bank_and_scoping(prepaid, auth, client):
@@ -233,7 +233,7 @@ def test_prepaid_childcare_counts_in_the_fiscal_statement(prepaid):
 
 
 def _held_order_with(prepaid, expected: int) -> Order:
-    result = basket.validate(prepaid["martin"])
+    result = checkout.validate_basket(prepaid["martin"])
     assert [r.outcome for r in result.placed].count("held") == expected
     return Order.get_by_id(result.order.id)
 
@@ -243,10 +243,10 @@ def test_cancelling_a_paid_day_before_its_deadline_gives_an_avoir(prepaid):
     _pay(order)
     price = OrderLine.get((OrderLine.order == order.id) & (OrderLine.date == MON)).price
     basket.set_cell(prepaid["martin"], prepaid["lea"].id, prepaid["repas"].id, MON, False)
-    result = basket.validate(prepaid["martin"])
+    result = checkout.validate_basket(prepaid["martin"])
     assert [r.outcome for r in result.placed] == ["cancelled"]
     monday = Booking.get((Booking.child == prepaid["lea"].id) & (Booking.unit == prepaid["repas"].id)
                          & (Booking.date == MON))
     assert monday.status == "cancelled" and not monday.prepaid
-    assert payments.household_credit(prepaid["martin"]) == price > 0
+    assert ledger.household_credit(prepaid["martin"]) == price > 0
     assert _lea_status(prepaid, TUE) == "booked"  # the other paid day is untouched

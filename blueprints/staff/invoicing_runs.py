@@ -62,7 +62,7 @@ def close():
     else:
         audit.record(current_user, "period_close", regie, f"{year}-{month:02d}")
         flash(f"Période clôturée : les familles ne peuvent plus réserver ni annuler les jours de "
-              f"{billing_periods.month_label(billing_periods.month_bounds(year, month)[0])} pour cette régie.", "success")
+              f"{formatting.month_label(billing_periods.month_bounds(year, month)[0])} pour cette régie.", "success")
     return _back(regie, year, month)
 
 
@@ -164,7 +164,7 @@ def invoice_command(code: str, month: str, close: bool) -> None:
             first = planning.parse_month(month or "-")
         except DomainError as refusal:
             _refuse(refusal.message)
-        click.echo(f"Facturation de {billing_periods.month_label(first)} – {regie.name} ({regie.code})")
+        click.echo(f"Facturation de {formatting.month_label(first)} – {regie.name} ({regie.code})")
         shown = {"step": 0}
 
         def report(done: int, total: int, issued: int) -> None:

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from blueprints.access import staff_required
 from models import OnlineTransaction
-from services.billing import invoicing, online_payments, payment_journal
+from services.billing import online_payments, payment_journal
 from services.core import audit, clock, formatting
 
 bp = Blueprint("staff_online_payments", __name__, url_prefix="/gestion/paiements-en-ligne")
@@ -42,7 +42,7 @@ def index():
     totals, month_total = payment_journal.day_totals(month)
     return render_template("staff/billing/online_payments.html", rows=payment_journal.transactions(state, day),
                            filters=payment_journal.FILTERS, icons=payment_journal.ICONS, state=state, day=day,
-                           totals=totals, month_total=month_total, month_label=invoicing.month_label(month),
+                           totals=totals, month_total=month_total, month_label=formatting.month_label(month),
                            bad_day=bool(request.args.get("jour")) and day is None)
 
 

@@ -3,25 +3,21 @@
 A month may be invoiced once it is over, or earlier once staff close it (« Clôturer la période »);
 requesting a run closes it too. A closed month locks its days for parents (no booking, no
 cancellation, for the activities of that régie): the rules engine shows « Clôturé » and placement
-refuses with CLOSED_MESSAGE. Staff at the desk may still book or cancel a day of a closed month for a
+refuses with frozen_days.CLOSED_MESSAGE. Staff at the desk may still book or cancel a day of a closed month for a
 household that has no invoice of that régie and month yet (the next run of the period bills it); once
-that household's invoice exists, any change is refused (PeriodInvoiced): a day is never booked into an
+that household's invoice exists, any change is refused (frozen_days.PeriodInvoiced): a day is never booked into an
 issued invoice without being billed.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from babel.dates import format_date
-
-from models import Activity, ClosedPeriod, Invoice, InvoicePeriodLock, InvoicingRun, Regie, Unit, User
-from services.core import clock
+from models import Activity, ClosedPeriod, InvoicePeriodLock, InvoicingRun, Regie, Unit, User
+from services.core import clock, formatting
 from services.core.errors import DomainError
 from services.core.transactions import lock_rows, write_transaction
 
-CLOSED_MESSAGE = "Ce mois est clôturé pour la facturation : contactez la mairie."
 ACTIVE_RUN = ("queued", "running")
 
 
@@ -37,10 +33,6 @@ class PeriodNotOver(PeriodError):
     """The month is not over and not closed: invoicing it now would miss its last days."""
 
 
-class PeriodInvoiced(DomainError):
-    """The household already has the invoice of this régie and month: its days can no longer change."""
-
-
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     """First and last day of a month; a month outside 1…12 or a silly year is refused."""
     if not (1 <= month <= 12) or not (2000 <= year <= 2100):
@@ -48,25 +40,6 @@ def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     start = dt.date(year, month, 1)
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     return start, end
-
-
-def month_label(day: dt.date) -> str:
-    """'novembre 2026'."""
-    return format_date(day, "LLLL y", locale="fr_FR")
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def closed_months(regie_ids: Iterable[int | None], start: dt.date, end: dt.date) -> set[tuple[int, dt.date]]:
-    """(régie id, first day of month) of the closed months between start and end (one query)."""
-    ids = [i for i in set(regie_ids) if i]
-    if not ids:
-        return set()
-    rows = (ClosedPeriod.select(ClosedPeriod.regie, ClosedPeriod.period_start)
-            .where(ClosedPeriod.regie.in_(ids) & ClosedPeriod.period_start.between(month_start(start), end)).tuples())
-    return {(regie_id, _as_date(day)) for regie_id, day in rows}
 
 
 def closure_of(regie: Regie, period_start: dt.date) -> ClosedPeriod | None:
@@ -80,7 +53,7 @@ def is_over(period_end: dt.date, today: dt.date | None = None) -> bool:
 def check_invoiceable(regie: Regie, start: dt.date, end: dt.date, today: dt.date | None = None) -> None:
     """PeriodNotOver unless the month is over or closed."""
     if not is_over(end, today) and closure_of(regie, start) is None:
-        raise PeriodNotOver(f"{month_label(start).capitalize()} n'est pas terminé (jusqu'au "
+        raise PeriodNotOver(f"{formatting.month_label(start).capitalize()} n'est pas terminé (jusqu'au "
                             f"{end:%d/%m/%Y}) : clôturez la période pour le facturer dès maintenant, ou "
                             "attendez la fin du mois.")
 
@@ -89,7 +62,7 @@ def close_period(regie: Regie, year: int, month: int, user: User | None = None) 
     """Close a started month of a régie for invoicing (idempotent): its days are locked for parents."""
     start, _end = month_bounds(year, month)
     if clock.today() < start:
-        raise PeriodError(f"{month_label(start).capitalize()} n'a pas commencé : on ne clôture qu'un mois commencé.")
+        raise PeriodError(f"{formatting.month_label(start).capitalize()} n'a pas commencé : on ne clôture qu'un mois commencé.")
     with write_transaction():
         _lock_regie_units(regie)
         existing = closure_of(regie, start)
@@ -108,7 +81,7 @@ def reopen_period(regie: Regie, year: int, month: int) -> None:
             raise PeriodError("Une facturation de cette période est en cours : elle ne peut pas être rouverte.")
         if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie.id)
                                             & (InvoicePeriodLock.period_start == start)).exists():
-            raise PeriodError(f"Des factures de {month_label(start)} sont émises : la période reste clôturée "
+            raise PeriodError(f"Des factures de {formatting.month_label(start)} sont émises : la période reste clôturée "
                               "(corrigez par des avoirs).")
         ClosedPeriod.delete().where((ClosedPeriod.regie == regie.id) & (ClosedPeriod.period_start == start)).execute()
 
@@ -116,32 +89,6 @@ def reopen_period(regie: Regie, year: int, month: int) -> None:
 def _lock_regie_units(regie: Regie) -> None:
     """On PostgreSQL, wait for bookings being placed on this régie's units (placement locks them too)."""
     lock_rows(Unit, [u.id for u in Unit.select(Unit.id).join(Activity).where(Activity.regie == regie.id)])
-
-
-def invoice_for(household_id: int, regie_id: int | None, day: dt.date) -> Invoice | None:
-    """The household's invoice of this régie for the month of `day`, if issued."""
-    if not regie_id:
-        return None
-    lock = (InvoicePeriodLock.select(InvoicePeriodLock, Invoice).join(Invoice)
-            .where((InvoicePeriodLock.household == household_id) & (InvoicePeriodLock.regie == regie_id)
-                   & (InvoicePeriodLock.period_start == month_start(day))).first())
-    return lock.invoice if lock else None
-
-
-def check_not_invoiced(household_id: int, unit: Unit, day: dt.date) -> None:
-    """PeriodInvoiced if the household's invoice for this unit's régie and month is issued."""
-    invoice = invoice_for(household_id, unit.activity.regie_id, day)
-    if invoice is not None:
-        raise PeriodInvoiced(f"{month_label(month_start(day)).capitalize()} est déjà facturé pour ce foyer "
-                             f"(facture {invoice.number}) : ce jour ne peut plus changer (corrigez par un avoir).")
-
-
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
-    return value
 
 
 @dataclass
@@ -158,7 +105,7 @@ class PeriodState:
 
     @property
     def label(self) -> str:
-        return month_label(self.start)
+        return formatting.month_label(self.start)
 
     @property
     def invoiceable(self) -> bool:

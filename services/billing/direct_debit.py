@@ -11,7 +11,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
 from models import DirectDebitMandate, Household, Invoice, Payment, Regie, User
-from services.billing import invoicing, payments
+from services.billing import invoicing, ledger
 from services.core import clock
 from services.core.errors import DomainError, InvalidInput
 from services.core.transactions import write_transaction
@@ -134,7 +134,7 @@ def record_collection(regie: Regie, collected_on: dt.date, user: User | None = N
             payment = Payment.create(household=invoice.household, mode="prelevement", amount=amount,
                                      received_on=collected_on, reference=f"Mandat {mandate.reference}",
                                      recorded_at=clock.local_now(), recorded_by=user)
-            payments._allocate(payment, first=invoice, amount=amount)
+            ledger.allocate(payment, first=invoice, amount=amount)
             count += 1
             total += amount
     if not count:

@@ -35,17 +35,12 @@ from models import (
     Unit,
     User,
 )
-from services.billing.billing_periods import (  # noqa: F401 - part of this API
-    InvalidPeriod,
-    month_bounds,
-    month_label,
-)
+from services.billing import billing_periods, ledger
 from services.billing.invoice_numbers import next_number
 from services.booking import pricing
-from services.booking.day_status import _as_date
 from services.core import clock, formatting
 from services.core.errors import DomainError
-from services.core.transactions import is_sqlite, write_transaction
+from services.core.transactions import as_date, is_sqlite, write_transaction
 
 LOCALE = "fr_FR"
 
@@ -217,7 +212,7 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
         key = (household.id, child.id, unit.id, label, price)
         line = grouped.get(key)
         if line is None:
-            heading = f"{unit.activity.name}, {month_label(start)}"
+            heading = f"{unit.activity.name}, {formatting.month_label(start)}"
             band = band_label(unit, catalogue.bands.get(unit.id, []), household.quotient_familial,
                               child.has_pai and unit.pai_price is not None)
             line = grouped[key] = DraftLine(child, unit, heading, label, band, price)
@@ -228,7 +223,7 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
         household = household_rows[booking.household_id]
         unit = catalogue.units[booking.unit_id]
         child = catalogue.children[booking.child_id]
-        day = _as_date(booking.date)
+        day = as_date(booking.date)
         label, amount = _charge(booking, unit, household, child, catalogue.bands.get(unit.id, []))
         line_for(household, child, unit, label, amount).days.append(day)
         if day < today and not booking.attendance:
@@ -238,7 +233,7 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
         household = household_rows[presence.household_id]
         unit = catalogue.units[presence.unit_id]
         child = catalogue.children[presence.child_id]
-        day = _as_date(presence.date)
+        day = as_date(presence.date)
         draft = drafts.setdefault(household.id, Draft(household))
         draft.anomalies.append(f"{child.full_name} – {unit.name} : présent(e) sans réservation le {day_label(day)}.")
         policy = unit.unbooked_presence or "late"
@@ -285,7 +280,7 @@ class RunPreview:
 
 def preview_run(regie: Regie, year: int, month: int, today: dt.date | None = None) -> RunPreview:
     """What a run would issue: households, amounts and anomalies; nothing is written."""
-    start, end = month_bounds(year, month)
+    start, end = billing_periods.month_bounds(year, month)
     drafts = collect(start, end, regie=regie, today=today)
     existing = {lock.household_id: lock.invoice for lock in
                 InvoicePeriodLock.select(InvoicePeriodLock, Invoice).join(Invoice)
@@ -301,11 +296,6 @@ def preview_run(regie: Regie, year: int, month: int, today: dt.date | None = Non
     ordered = sorted(drafts.values(), key=lambda d: (d.household.name.lower(), d.household.id))
     return RunPreview(regie, start, end, ordered)
 
-
-def issue_run(regie: Regie, year: int, month: int, user: User | None = None, **options):
-    """Issue a régie's month now, in this process: services.billing.invoicing_runs.issue_run (a RunResult)."""
-    from services.billing import invoicing_runs  # (invoicing_runs imports this module)
-    return invoicing_runs.issue_run(regie, year, month, user, **options)
 
 
 def _describe_payer(payer: Guardian) -> tuple[str, str]:
@@ -352,7 +342,7 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
             if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie)
                                                 & (InvoicePeriodLock.household == household)
                                                 & (InvoicePeriodLock.period_start == start)).exists():
-                raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {month_label(start)}.")
+                raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {formatting.month_label(start)}.")
             number = next_number(regie, "F", today)
             invoice = Invoice.create(
                 regie=regie, household=household, kind="invoice", number=number, period_start=start,
@@ -369,14 +359,13 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
                      amount=line.amount, position=position)
                 for position, line in enumerate(lines)]).execute()
             InvoicePeriodLock.create(regie=regie, household=household, period_start=start, invoice=invoice)
-            from services.billing import payments  # (payments imports this module)
-            payments.apply_household_credit(household)
+            ledger.apply_household_credit(household)
     except IntegrityError:
         # A concurrent run won the race for this household: our transaction (number included) rolled
         # back. Anything else (a number already taken) is a real fault and must not pass for a skip.
         if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie) & (InvoicePeriodLock.household == household)
                                             & (InvoicePeriodLock.period_start == start)).exists():
-            raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {month_label(start)}.") from None
+            raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {formatting.month_label(start)}.") from None
         raise
     return invoice
 
@@ -407,8 +396,7 @@ def issue_credit_note(invoice: Invoice, amount: int, reason: str, user: User | N
                            unit_price=amount, quantity=1, amount=amount)
         Invoice.update(credited=Invoice.credited + amount).where(Invoice.id == fresh.id).execute()
         _release_overpayment(fresh.id)
-        from services.billing import payments  # (payments imports this module)
-        payments.apply_household_credit(fresh.household)
+        ledger.apply_household_credit(fresh.household)
     refreshed = Invoice.get_by_id(invoice.id)
     invoice.credited, invoice.paid = refreshed.credited, refreshed.paid
     return credit
@@ -462,7 +450,7 @@ def is_payable_online(invoice: Invoice, today: dt.date | None = None) -> bool:
 def running_consumptions(household: Household, today: dt.date | None = None) -> tuple[dt.date, dt.date, list[DraftLine]]:
     """The current month's consumptions not yet invoiced ("Consommations à facturer")."""
     today = today or clock.today()
-    start, end = month_bounds(today.year, today.month)
+    start, end = billing_periods.month_bounds(today.year, today.month)
     draft = collect(start, end, households=[household.id], today=today).get(household.id)
     lines = draft.lines if draft else []
     invoiced = {(lock.regie_id) for lock in InvoicePeriodLock.select().where(

@@ -31,9 +31,9 @@ from models import (
 )
 from services.billing import billing_periods, invoicing
 from services.billing.invoice_numbers import CODE_PATTERN, NumberingError
-from services.core import clock
+from services.core import clock, formatting
 from services.core.errors import DomainError, NotFound
-from services.core.transactions import lock_rows, write_transaction
+from services.core.transactions import as_datetime, lock_rows, write_transaction
 
 log = logging.getLogger("portail.invoicing")
 
@@ -83,13 +83,13 @@ class RunProgress:
 
     @property
     def period_label(self) -> str:
-        return billing_periods.month_label(self.run.period_start)
+        return formatting.month_label(self.run.period_start)
 
 
 def progress(run: InvoicingRun, now: dt.datetime | None = None) -> RunProgress:
     now = now or clock.local_now()
     seen = run.heartbeat_at or run.requested_at
-    return RunProgress(run, run.status in ACTIVE and seen is not None and now - _as_datetime(seen) > STALL_AFTER)
+    return RunProgress(run, run.status in ACTIVE and seen is not None and now - as_datetime(seen) > STALL_AFTER)
 
 
 def get_run(run_id: int) -> InvoicingRun:
@@ -124,7 +124,7 @@ def request_run(regie: Regie, year: int, month: int, user: User | None = None, *
         running = (InvoicingRun.select().where((InvoicingRun.regie == regie.id) & (InvoicingRun.period_start == start)
                                                & InvoicingRun.status.in_(ACTIVE)).first())
         if running is not None:
-            raise RunInProgress(f"Une facturation de {billing_periods.month_label(start)} est déjà en cours pour cette "
+            raise RunInProgress(f"Une facturation de {formatting.month_label(start)} est déjà en cours pour cette "
                                 f"régie ({running.households_done} / {running.households_total} foyers).")
         billing_periods.check_invoiceable(regie, start, end)
         billing_periods.close_period(regie, year, month, user)
@@ -312,8 +312,3 @@ def issue_run(regie: Regie, year: int, month: int, user: User | None = None, *, 
         raise RunRefused(run.error or "La facturation a échoué.")
     return RunResult(run, run_invoices(run), run.skipped)
 
-
-def _as_datetime(value) -> dt.datetime:
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
-    return value

@@ -23,9 +23,9 @@ from eopayment import payfip_ws
 from peewee import IntegrityError
 
 from models import Invoice, OnlineTransaction, Order, Payment
-from services.billing import invoicing, payments
+from services.billing import invoicing, ledger, payments
 from services.booking import orders
-from services.core import clock, formatting, outbox
+from services.core import clock, formatting, notifications, outbox
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import is_sqlite, lock_rows, write_transaction
 
@@ -135,7 +135,7 @@ def start_online_payment(invoice: Invoice, settings: PaymentSettings, *, email: 
     """« Payer » an invoice: what is left to pay, by card; returns the transaction and where to go."""
     urls = Urls(email, return_url, notify_url, dummy_bank_url, origin)
     for _attempt in range(2):  # a second pass after a stale transaction was checked with the bank
-        payments.apply_household_credit(invoice.household)  # an avoir is used before the card
+        ledger.apply_household_credit(invoice.household)  # an avoir is used before the card
         invoice = Invoice.get_by_id(invoice.id)  # fresh amounts, never the browser's
         if invoice.kind != "invoice" or invoice.balance <= 0:
             raise NotPayableOnline("Cette facture est déjà réglée.")
@@ -164,18 +164,18 @@ def start_order_payment(order: Order, settings: PaymentSettings, *, email: str, 
     orders.expire_unpaid_orders(now)
     for _attempt in range(2):
         with write_transaction():
-            order = payments.locked_order(order)
+            order = ledger.locked_order(order)
             if order.payment_status == "paid":
                 raise OrderNotPayable("Cette commande est déjà payée.")
             if order.payment_status == "expired":
                 raise OrderNotPayable("Cette commande a expiré : les places ont été libérées. Refaites votre panier.")
             if order.payment_status != "awaiting_payment":
                 raise OrderNotPayable("Cette commande ne se paie pas en ligne : elle sera facturée.")
-            if payments.order_balance(order) == 0:  # the money is in, its confirmation failed: the worker retries
+            if ledger.order_balance(order) == 0:  # the money is in, its confirmation failed: the worker retries
                 raise OrderNotPayable("Votre paiement est bien arrivé : la confirmation de la commande est en cours, "
                                       "vous recevrez un e-mail dès qu'elle est faite.")
-            payments.credit_to_order(order)
-            amount = payments.order_balance(order)
+            ledger.credit_to_order(order)
+            amount = ledger.order_balance(order)
         if amount == 0:  # the avoir paid it all
             payments.confirm_paid_order(order)
             return None, None
@@ -393,7 +393,7 @@ def _pay_invoice(transaction: OnlineTransaction, payment: Payment) -> None:
     """Pay what is still due on the invoice; money beyond it (already paid: a second payment) is an
     avoir of the household and the transaction an anomaly. The family is told either way."""
     invoice = transaction.invoice
-    surplus = payments.pay_invoice_up_to_balance(payment, invoice)
+    surplus = ledger.pay_invoice_up_to_balance(payment, invoice)
     amount = formatting.money(transaction.amount)
     if surplus:
         transaction.status = "anomaly"
@@ -416,7 +416,7 @@ def _pay_invoice(transaction: OnlineTransaction, payment: Payment) -> None:
 def _pay_order(transaction: OnlineTransaction, payment: Payment) -> None:
     """Allocate a card payment to its order if still awaiting payment (confirmed just after, in its
     own step); otherwise (paid by another payment, or expired) the money stays an avoir."""
-    surplus = payments.pay_order_up_to_balance(payment, transaction.order)
+    surplus = ledger.pay_order_up_to_balance(payment, transaction.order)
     if not surplus:
         return
     order = Order.get_by_id(transaction.order_id)
@@ -428,7 +428,7 @@ def _pay_order(transaction: OnlineTransaction, payment: Payment) -> None:
         transaction.note = (f"{formatting.money(surplus)} reçus pour la commande n° {order.number} déjà réglée : "
                             "gardés en avoir du foyer (utilisés sur la prochaine commande ou facture, ou à rembourser).")
         text = "alors que la commande était déjà réglée"
-    orders.notify(order.household, f"Paiement reçu – commande n° {order.number}",
+    notifications.notify(order.household, f"Paiement reçu – commande n° {order.number}",
                   f"Votre paiement de {formatting.money(payment.amount)} pour la commande n° {order.number} est "
                   f"arrivé {text} : {formatting.money(surplus)} sont gardés en avoir et serviront à vos prochaines "
                   "commandes ou factures.")

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from models import AbsenceDeclaration, Booking, Child, Household, Unit, User
 from services.booking import day_status as engine
-from services.booking.basket import cell_name
-from services.booking.orders import OrderError, notify
-from services.core import clock, permissions
+from services.booking.orders import OrderError
+from services.core import clock, formatting, notifications, permissions
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import write_transaction
 from services.family.documents import check_content
@@ -116,12 +115,12 @@ def decide_absence(declaration_id: int, accept: bool, reason: str = "", staff: U
         booking.attendance = "absent_justified" if accept else "absent"
         booking.updated_at = clock.local_now()
         booking.save()
-        name = cell_name(booking.child, booking.unit, booking.date)
+        name = formatting.cell_name(booking.child, booking.unit, booking.date)
         if accept:
-            notify(declaration.household, "Absence justifiée", f"Votre déclaration d'absence est acceptée : {name}. "
+            notifications.notify(declaration.household, "Absence justifiée", f"Votre déclaration d'absence est acceptée : {name}. "
                                                                "Ce jour ne sera pas facturé.")
         else:
-            notify(declaration.household, "Absence non justifiée",
+            notifications.notify(declaration.household, "Absence non justifiée",
                    f"Votre déclaration d'absence est refusée : {name}.\nMotif : {reason}")
     if refused_file and upload_dir:
         (Path(upload_dir) / refused_file).unlink(missing_ok=True)

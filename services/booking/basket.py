@@ -16,6 +16,7 @@ from models import (
     Activity,
     Alert,
     BasketLine,
+    Booking,
     Child,
     Household,
     Order,
@@ -28,7 +29,7 @@ from services.booking import day_status as engine
 from services.booking import placement
 from services.core import clock, formatting, outbox
 from services.core.errors import DomainError, NotFound
-from services.core.transactions import lock_rows, next_in_series, write_transaction
+from services.core.transactions import as_datetime, lock_rows, next_in_series, write_transaction
 
 STALE_AFTER = dt.timedelta(days=7)
 PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
@@ -72,10 +73,6 @@ def owned_cell(household: Household, child_id: int, unit_id: int) -> tuple[Child
         raise NotFound("Cette case n'existe pas.")
     return child, unit
 
-
-def cell_name(child: Child, unit: Unit, day: dt.date) -> str:
-    """'Repas – Léa – lundi 30 novembre 2026': the accessible name of a cell."""
-    return f"{unit.name} – {child.first_name} – {formatting.date_long(day)}"
 
 
 def _lock_basket(household: Household) -> None:
@@ -208,7 +205,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
                     result.changed += 1
             except CellRefused as refusal:
                 if status.state != "closed":
-                    result.refused.append(f"{cell_name(child, unit, day)} : {refusal.message}")
+                    result.refused.append(f"{formatting.cell_name(child, unit, day)} : {refusal.message}")
         if result.changed:
             _touch(household, now)
     return result
@@ -353,7 +350,7 @@ def expire_if_stale(household: Household, now: dt.datetime | None = None) -> int
         _lock_basket(household)
         last = (BasketLine.select(BasketLine.created_at).where(BasketLine.household == household.id)
                 .order_by(BasketLine.created_at.desc()).scalar())
-        if last is None or now - _as_datetime(last) < STALE_AFTER:
+        if last is None or now - as_datetime(last) < STALE_AFTER:
             return 0
         removed = clear(household)
         Alert.create(household=household, created_at=now, title="Panier vidé",
@@ -369,11 +366,6 @@ def expire_stale_baskets(now: dt.datetime | None = None) -> int:
              .having(fn.MAX(BasketLine.created_at) <= now - STALE_AFTER))
     return sum(1 for row in list(stale) if expire_if_stale(Household(id=row.household_id), now))
 
-
-def _as_datetime(value) -> dt.datetime:
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
-    return value
 
 
 # --- Validation → order ------------------------------------------------------------------------
@@ -392,6 +384,16 @@ class Validation:
     def placed(self) -> list[placement.LineResult]:
         return [r for r in self.results if r.outcome not in ("refused", "unchanged")]
 
+    @property
+    def cancelled_prepaid(self) -> list[Booking]:
+        """Paid days this validation cancelled: their money goes back to the household (the ledger)."""
+        return [r.booking for r in self.results if r.outcome == "cancelled" and r.booking and r.booking.prepaid]
+
+    @property
+    def freed(self) -> list[Booking]:
+        """Waiting-list bookings that got a place freed by this validation's cancellations."""
+        return [booking for result in self.results for booking in result.freed]
+
 
 def next_order_number(year: int) -> str:
     """Take the year's next order number (call inside the validation transaction: gapless)."""
@@ -409,9 +411,10 @@ def _line_total(result: placement.LineResult) -> int:
 
 def validate(household: Household, user: User | None = None, now: dt.datetime | None = None, *,
              notify: bool = True) -> Validation:
-    """"Valider": re-check every line in one locked transaction (place_bookings), create the
-    numbered order with the lines that went through, report the refused ones, empty the basket
-    and e-mail a summary. EmptyBasket if there is nothing to validate."""
+    """"Valider", the booking side: re-check every line in one locked transaction (place_bookings),
+    create the numbered order with the lines that went through, report the refused ones, empty the
+    basket and e-mail a summary. EmptyBasket if there is nothing to validate. What it freed and the
+    paid days it cancelled are in the Validation: services/billing/checkout.py settles them."""
     now = now or clock.now()
     with write_transaction():
         _lock_basket(household)  # a second « Valider » waits, then finds the basket empty
@@ -441,26 +444,16 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
                 order.expires_at = clock.to_local_naive(now) + PAYMENT_HOLD
                 order.save()
         BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
-        cancelled_prepaid = [r.booking for r in results if r.outcome == "cancelled" and r.booking and r.booking.prepaid]
-        if cancelled_prepaid:
-            from services.billing import payments  # payments builds on orders, which builds on this module
-
-            payments.refund_prepaid_days(cancelled_prepaid)
         # The mails are written with the order they report (the outbox): both or neither.
         validation = Validation(order, results)
         if notify and (order is not None or validation.refused):
             send_summary(household, validation)
-        freed = [booking for result in results for booking in result.freed]
-        if notify and freed:
-            from services.booking import orders  # orders builds on this module
-
-            orders.notify_promotions(freed)
     return validation
 
 
 def describe_result(result: placement.LineResult) -> str:
     sign = "+" if result.action == "add" else "Annulation"
-    return (f"{sign} {cell_name(result.child, result.unit, result.date)} : {result.outcome_label}"
+    return (f"{sign} {formatting.cell_name(result.child, result.unit, result.date)} : {result.outcome_label}"
             + (f" ({result.message})" if result.outcome == "refused" else ""))
 
 

@@ -25,11 +25,11 @@ from models import (
     Household,
     Unit,
 )
-from services.billing import billing_periods
-from services.booking import deadlines, pricing
+from services.booking import deadlines, frozen_days, pricing
 from services.booking.calendar import CalendarData, daterange
 from services.core import clock, formatting
 from services.core.errors import DomainError
+from services.core.transactions import as_date
 
 # DESIGN.md section 4: one vocabulary for the grid, the legend, the calendar and the staff side.
 STATE_LABELS = {
@@ -175,7 +175,7 @@ class StatusContext:
                          for p in DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} \
             if policy_ids else {}
         self.calendar = CalendarData.load(start, end, unit_ids)
-        self.closed_months = billing_periods.closed_months({u.activity.regie_id for u in units}, start, end)
+        self.closed_months = frozen_days.closed_months({u.activity.regie_id for u in units}, start, end)
         self.holidays = self.calendar.holiday_dates()
 
         self.enrolments: dict[tuple[int, int], Enrolment] = {}
@@ -205,13 +205,13 @@ class StatusContext:
                       .where(Booking.unit.in_(limited) & in_range(Booking) & Booking.status.in_(OCCUPYING))
                       .group_by(Booking.unit, Booking.date).tuples())
             for unit_id, day, n in counts:
-                self.occupied[(unit_id, _as_date(day))] = n
+                self.occupied[(unit_id, as_date(day))] = n
         if load_queues or any(b.status == "waiting_list" for b in self.bookings.values()):
             rows = (Booking.select(Booking.unit, Booking.date, Booking.sequence)
                     .where(Booking.unit.in_(unit_ids) & in_range(Booking) & (Booking.status == "waiting_list"))
                     .order_by(Booking.sequence).tuples())
             for unit_id, day, sequence in rows:
-                self.waiting[(unit_id, _as_date(day))].append(sequence)
+                self.waiting[(unit_id, as_date(day))].append(sequence)
         if use_basket and household is not None:
             for row in BasketLine.select().where((BasketLine.household == household.id)
                                                  & BasketLine.child.in_(child_ids)
@@ -295,7 +295,7 @@ class StatusContext:
         cancel_open = not past_day and self.now <= cancel_limit and not period_closed
         book_refusal = self._booking_refusal(activity, day, booking_limit, past_day)
         if period_closed and not past_day:
-            book_refusal = billing_periods.CLOSED_MESSAGE
+            book_refusal = frozen_days.CLOSED_MESSAGE
         full = places is not None and places <= 0
         will_wait = full and unit.waiting_list
         last_places = places is not None and 0 < places <= (unit.last_places_threshold or 0)
@@ -309,7 +309,7 @@ class StatusContext:
                 return _status("basket_add", reason=reason, basket="add", can_book=book_refusal is None,
                                **flags, **common)
             reason = ("Annulation à valider dans le panier" if cancel_open
-                      else billing_periods.CLOSED_MESSAGE if period_closed
+                      else frozen_days.CLOSED_MESSAGE if period_closed
                       else deadlines.locked_reason(cancel_limit, cancel=True))
             return _status("basket_remove", reason=reason, basket="remove", can_cancel=cancel_open,
                            **flags, **common)
@@ -331,7 +331,7 @@ class StatusContext:
                 return _status("cancel_requested", reason="Demande d'annulation en attente de validation",
                                **flags, **common)
             reason = (f"Réservé, annulable jusqu'au {deadlines.format_deadline(cancel_limit)}" if cancel_open
-                      else billing_periods.CLOSED_MESSAGE if period_closed and not past_day
+                      else frozen_days.CLOSED_MESSAGE if period_closed and not past_day
                       else deadlines.locked_reason(cancel_limit, cancel=True))
             return _status("booked", reason=reason, can_cancel=cancel_open, can_declare_absence=can_absent,
                            **flags, **common)
@@ -362,13 +362,6 @@ class StatusContext:
             return deadlines.locked_reason(limit)
         return None
 
-
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
-    return value
 
 
 def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None = None) -> DayStatus:

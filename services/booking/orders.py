@@ -13,7 +13,6 @@ from peewee import JOIN, fn
 
 from models import (
     Activity,
-    Alert,
     Booking,
     Child,
     Household,
@@ -26,10 +25,9 @@ from models import (
 )
 from services.booking import day_status as engine
 from services.booking import placement
-from services.booking.basket import cell_name
-from services.core import clock, formatting, outbox
+from services.core import clock, formatting, notifications
 from services.core.errors import DomainError, NotFound
-from services.core.transactions import is_sqlite, lock_rows, write_transaction
+from services.core.transactions import as_datetime, is_sqlite, lock_rows, write_transaction
 
 PENDING = ("requested", "waiting_list", "cancel_requested", "held")
 # A parent at the bank when the hour runs out may finish paying: a PayFiP session lasts 15 minutes.
@@ -39,30 +37,6 @@ LINE_LABELS = {**engine.OUTCOME_LABELS, "booked": "Validé"}
 
 class OrderError(DomainError):
     pass
-
-
-# --- Alerts ------------------------------------------------------------------------------------
-
-
-def notify(household: Household, title: str, body: str, *, email: bool = True) -> Alert:
-    """An alert under "Mes alertes", and the same text by e-mail to the household's parents."""
-    alert = Alert.create(household=household, created_at=clock.local_now(), title=title, body=body)
-    if email:
-        for address in household.parent_emails():
-            outbox.send(address, title, body + "\n\nRetrouvez vos alertes sur le portail famille, « Mes alertes ».")
-    return alert
-
-
-def alerts(household: Household) -> list[Alert]:
-    return list(Alert.select().where(Alert.household == household.id).order_by(Alert.created_at.desc(), Alert.id.desc()))
-
-
-def unread_alerts(household: Household) -> int:
-    return Alert.select().where((Alert.household == household.id) & ~Alert.read).count()
-
-
-def mark_alerts_read(household: Household) -> None:
-    Alert.update(read=True).where((Alert.household == household.id) & ~Alert.read).execute()
 
 
 # --- Orders for parents ------------------------------------------------------------------------
@@ -105,7 +79,7 @@ class OrderView:
     @property
     def status_label(self) -> str:
         if self.awaiting_payment:
-            return f"En attente de paiement, avant le {formatting.datetime_long(_as_datetime(self.order.expires_at))}"
+            return f"En attente de paiement, avant le {formatting.datetime_long(as_datetime(self.order.expires_at))}"
         if self.order.payment_status == "expired":
             return "Expirée (non payée) : les places ont été libérées"
         if self.pending:
@@ -183,7 +157,7 @@ def _places_left_bulk(keys, units) -> dict:
 
 
 def _decision_text(booking: Booking, accepted: bool, was: str, reason: str) -> tuple[str, str]:
-    name = cell_name(booking.child, booking.unit, booking.date)
+    name = formatting.cell_name(booking.child, booking.unit, booking.date)
     if was == "cancel_requested":
         if accepted:
             return "Annulation acceptée", f"Votre demande d'annulation a été acceptée : {name}."
@@ -203,7 +177,7 @@ def decide(booking_id: int, accept: bool, reason: str = "", staff: User | None =
     with write_transaction():
         booking = placement.decide_request(booking, accept, reason, freed=freed)
         title, body = _decision_text(booking, accept, was, reason.strip())
-        notify(booking.household, title, body)
+        notifications.notify(booking.household, title, body)
         notify_promotions(freed)
     return booking
 
@@ -229,7 +203,7 @@ def decide_order(order_id: int, accept: bool, reason: str = "", staff: User | No
         body = "\n".join(f"- {_decision_text(b, accept, was, '')[1]}" for b, was in decided)
         if reason.strip() and not accept:
             body += f"\nMotif : {reason.strip()}"
-        notify(order.household, f"Commande n° {order.number} {verb}", body)
+        notifications.notify(order.household, f"Commande n° {order.number} {verb}", body)
         notify_promotions(freed)
     return len(decided)
 
@@ -267,9 +241,9 @@ def confirm_waiting(booking_id: int, staff: User | None = None) -> Booking:
         raise NotFound("Réservation introuvable.")
     with write_transaction():
         booking = placement.confirm_waiting(booking)
-        notify(booking.household, "Place attribuée",
+        notifications.notify(booking.household, "Place attribuée",
                f"Une place s'est libérée : votre réservation sur liste d'attente est confirmée : "
-               f"{cell_name(booking.child, booking.unit, booking.date)}.")
+               f"{formatting.cell_name(booking.child, booking.unit, booking.date)}.")
     return booking
 
 
@@ -285,16 +259,16 @@ def notify_promotions(freed: list[Booking]) -> int:
             continue
         seen.add(booking.id)
         booking = Booking.get_by_id(booking.id)
-        name = cell_name(booking.child, booking.unit, booking.date)
+        name = formatting.cell_name(booking.child, booking.unit, booking.date)
         if booking.status == "waiting_list":
             left = placement.places_left(booking.unit, booking.date)
             if left is not None and left <= 0:
                 continue
-            notify(booking.household, "Place libérée",
+            notifications.notify(booking.household, "Place libérée",
                    f"Une place s'est libérée : {name}. Votre réservation sur liste d'attente est proposée "
                    "au service, qui vous confirmera la place.")
         elif booking.status in ("booked", "requested"):
-            notify(booking.household, "Place attribuée",
+            notifications.notify(booking.household, "Place attribuée",
                    f"Une place s'est libérée : {name} "
                    f"({engine.STATE_LABELS.get(booking.status, booking.status)}).")
         else:
@@ -313,9 +287,6 @@ def format_order_heading(order: Order) -> str:
 
 # --- Prepaid orders (régie "au comptant") ------------------------------------------------------
 
-
-def _as_datetime(value) -> dt.datetime:
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def held_bookings(order: Order) -> list[Booking]:
@@ -339,8 +310,8 @@ def confirm_prepaid_order(order: Order) -> Order:
                 (Booking.id == booking.id) & (Booking.status == "held")).execute()
         order.payment_status = "paid"
         order.save()
-        days = "\n".join(f"- {cell_name(b.child, b.unit, b.date)}" for b in held)
-        notify(order.household, f"Commande n° {order.number} payée et confirmée",
+        days = "\n".join(f"- {formatting.cell_name(b.child, b.unit, b.date)}" for b in held)
+        notifications.notify(order.household, f"Commande n° {order.number} payée et confirmée",
                f"Nous avons bien reçu le paiement de {formatting.money(order.amount_due)} : "
                f"votre commande n° {order.number} est confirmée.\n{days}")
     return order
@@ -384,7 +355,7 @@ def expire_unpaid_orders(now: dt.datetime | None = None) -> int:
             order.save()
             for unit_id, day in sorted({(b.unit_id, b.date) for b in held}):
                 freed.extend(placement.free_places(Unit.get_by_id(unit_id), day))
-            notify(order.household, f"Commande n° {order.number} expirée",
+            notifications.notify(order.household, f"Commande n° {order.number} expirée",
                    f"Votre commande n° {order.number} n'a pas été payée dans l'heure : les jours réservés "
                    "ont été libérés. Vous pouvez les remettre dans votre panier s'il reste de la place.")
             notify_promotions(freed)

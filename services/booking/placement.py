@@ -17,8 +17,7 @@ from models import (
     Regie,
     Unit,
 )
-from services.billing import billing_periods
-from services.booking import deadlines
+from services.booking import deadlines, frozen_days
 from services.booking.day_status import (
     ACTIVE,
     OCCUPYING,
@@ -26,10 +25,9 @@ from services.booking.day_status import (
     BookingRefused,
     Full,
     StatusContext,
-    _as_date,
 )
 from services.core import clock
-from services.core.transactions import lock_rows, write_transaction
+from services.core.transactions import as_date, lock_rows, write_transaction
 
 # --- Placing bookings under a capacity lock --------------------------------------------------
 
@@ -104,7 +102,7 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
         maxima = (Booking.select(Booking.unit, Booking.date, fn.MAX(Booking.sequence))
                   .where(Booking.unit.in_(list(fresh)) & Booking.date.between(start, end))
                   .group_by(Booking.unit, Booking.date).tuples())
-        sequences = {(unit_id, _as_date(day)): top or 0 for unit_id, day, top in maxima}
+        sequences = {(unit_id, as_date(day)): top or 0 for unit_id, day, top in maxima}
         prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
         results = []
         for request in requests:
@@ -197,7 +195,7 @@ def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) 
     if booking.status == "cancel_requested":
         return LineResult(**result, outcome="unchanged", message="Annulation déjà demandée.")
     if status.period_closed and not by_staff:
-        return LineResult(**result, outcome="refused", message=billing_periods.CLOSED_MESSAGE)
+        return LineResult(**result, outcome="refused", message=frozen_days.CLOSED_MESSAGE)
     if by_staff:
         refusal = _invoiced_refusal(household, unit, day)
         if refusal:
@@ -234,8 +232,8 @@ STAFF_CLOSED_NOTE = (" Mois clôturé pour la facturation : ce jour sera factur�
 def _invoiced_refusal(household, unit: Unit, day: dt.date) -> str | None:
     """Why staff may not change this day: the household's invoice of its month is issued (else None)."""
     try:
-        billing_periods.check_not_invoiced(household.id, unit, day)
-    except billing_periods.PeriodInvoiced as refusal:
+        frozen_days.check_not_invoiced(household.id, unit, day)
+    except frozen_days.PeriodInvoiced as refusal:
         return refusal.message
     return None
 
@@ -275,7 +273,7 @@ def promote_waiting(unit: Unit, day: dt.date) -> list[Booking]:
         for booking in waiting_queue(unit, day):
             if left is not None and left <= 0:
                 break
-            if billing_periods.invoice_for(booking.household_id, activity.regie_id, day) is not None:
+            if frozen_days.invoice_for(booking.household_id, activity.regie_id, day) is not None:
                 continue  # its month is invoiced for that family: the day would never be billed
             booking.status = "requested" if activity.booking_validation else "booked"
             booking.updated_at = clock.local_now()
@@ -305,7 +303,7 @@ def confirm_waiting(booking: Booking) -> Booking:
         booking = Booking.get_by_id(booking.id)
         if booking.status != "waiting_list":
             raise BookingRefused("Cette réservation n'est pas sur liste d'attente.")
-        billing_periods.check_not_invoiced(booking.household_id, booking.unit, booking.date)
+        frozen_days.check_not_invoiced(booking.household_id, booking.unit, booking.date)
         left = places_left(booking.unit, booking.date)
         if left is not None and left <= 0:
             raise Full("Complet : aucune place ne s'est libérée ce jour-là.")
@@ -324,7 +322,7 @@ def decide_request(booking: Booking, accept: bool, reason: str = "", *,
         lock_rows(Unit, [booking.unit_id])
         booking = Booking.get_by_id(booking.id)
         if accept and booking.status in ("requested", "cancel_requested"):
-            billing_periods.check_not_invoiced(booking.household_id, booking.unit, booking.date)
+            frozen_days.check_not_invoiced(booking.household_id, booking.unit, booking.date)
         if booking.status == "requested":
             if not accept and not reason:
                 raise BookingRefused("Indiquez le motif du refus.", "reason")

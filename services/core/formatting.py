@@ -86,3 +86,13 @@ def parse_money(text: str) -> int:
     if frac and (not frac.isdigit() or len(frac) > 2):
         raise ValueError("bad amount")
     return sign * (int(whole or "0") * 100 + int((frac + "00")[:2] if frac else 0))
+
+
+def cell_name(child, unit, day: dt.date) -> str:
+    """'Repas – Léa – lundi 30 novembre 2026': the accessible name of a cell (child × unit × day)."""
+    return f"{unit.name} – {child.first_name} – {date_long(day)}"
+
+
+def month_label(day: dt.date) -> str:
+    """'novembre 2026'."""
+    return format_date(day, "LLLL y", locale=LOCALE)

@@ -16,7 +16,7 @@ from peewee_migrate import Router
 from playhouse.migrate import SchemaMigrator
 
 from models import db
-from services.core.transactions import write_transaction
+from services.core.transactions import is_sqlite, write_transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 HISTORY_TABLE = "migratehistory"
@@ -66,7 +66,7 @@ def upgrade(directory: Path = MIGRATIONS_DIR) -> list[str]:
     PostgreSQL: two upgrades at once wait for each other): if a step fails, nothing is changed."""
     done: list[str] = []
     with _foreign_keys_deferred(), write_transaction():
-        if not _is_sqlite():
+        if not is_sqlite():
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (UPGRADE_LOCK,))
         legacy = is_legacy()
         migrations = router(directory)
@@ -158,7 +158,7 @@ def _foreign_keys_deferred():
     SQLite alters a column by copying the table and dropping the old one; with foreign keys on,
     that drop deletes every row that points to it through ON DELETE CASCADE. The pragma only
     takes effect outside a transaction, hence here, around it; _check_foreign_keys runs inside."""
-    if not _is_sqlite():
+    if not is_sqlite():
         yield
         return
     enabled = bool(db.pragma("foreign_keys"))
@@ -171,7 +171,7 @@ def _foreign_keys_deferred():
 
 
 def _check_foreign_keys() -> None:
-    if not _is_sqlite():
+    if not is_sqlite():
         return  # PostgreSQL checks every constraint as it goes
     broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
@@ -180,5 +180,3 @@ def _check_foreign_keys() -> None:
                              "rien n'a été modifié.")
 
 
-def _is_sqlite() -> bool:
-    return isinstance(db.obj, pw.SqliteDatabase)

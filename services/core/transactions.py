@@ -7,6 +7,7 @@ On PostgreSQL a plain transaction, with rows locked FOR UPDATE where an order ma
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import threading
 from collections.abc import Iterable
@@ -97,3 +98,21 @@ def next_in_series(counter_model, **key) -> int:
     counter.last += 1
     counter_model.update(last=counter.last).where(counter_model.id == counter.id).execute()
     return counter.last
+
+
+# --- Values read back from either database ----------------------------------------------------
+# SQLite hands back dates and datetimes of raw queries (tuples, aggregates) as ISO strings.
+
+
+def as_date(value) -> dt.date:
+    """A date from what the database returned (date, datetime or ISO string)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def as_datetime(value) -> dt.datetime:
+    """A datetime from what the database returned (datetime or ISO string)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value

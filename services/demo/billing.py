@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import Booking, Household
-from services.billing import invoicing, invoicing_runs, payments
+from services.billing import billing_periods, invoicing_runs, payments
 from services.booking import calendar
 from services.core import clock
 
@@ -38,8 +38,8 @@ def _ensure_booked(household, child, unit, days) -> list[Booking]:
 def seed(ctx: dict) -> None:
     today = _reference_day()
     last_start = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    last_start, last_end = invoicing.month_bounds(last_start.year, last_start.month)
-    month_start, _ = invoicing.month_bounds(today.year, today.month)
+    last_start, last_end = billing_periods.month_bounds(last_start.year, last_start.month)
+    month_start, _ = billing_periods.month_bounds(today.year, today.month)
     units, children = ctx["units"], ctx["children"]
     martin = Household.get_by_id(ctx["households"]["martin"].id)
     dupont = Household.get_by_id(ctx["households"]["dupont"].id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from models import BasketLine, Booking, CapacityOverride, Household
+from services.billing import checkout
 from services.booking import basket, day_status, placement
 from services.booking.calendar import daterange
 from services.core import clock
@@ -32,7 +33,7 @@ def _fill(household, user, wishes, now: dt.datetime, start: dt.date, end: dt.dat
             if day.weekday() in weekdays and context.status(child, unit, day).can_book:
                 BasketLine.create(household=household, child=child, unit=unit, date=day, action="add",
                                   created_at=clock.to_local_naive(now))
-    return basket.validate(household, user, now, notify=False)
+    return checkout.validate_basket(household, user, now, notify=False)
 
 
 def seed(ctx: dict) -> None:

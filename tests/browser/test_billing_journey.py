@@ -10,10 +10,10 @@ import re
 import sqlite3
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from tests.browser.conftest import axe_check
-from playwright.sync_api import expect
 
 PASSWORD = "Demo-Portail-2026!"
 

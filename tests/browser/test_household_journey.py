@@ -3,8 +3,9 @@ the parent sees the validated file; upload an attestation → staff accept → �
 import re
 from pathlib import Path
 
-from tests.browser.conftest import axe_check
 from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_check
 
 PASSWORD = "Demo-Portail-2026!"
 

@@ -9,8 +9,9 @@ import datetime as dt
 import json
 import re
 
-from tests.browser.conftest import axe_check
 from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_check
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",

@@ -1,8 +1,9 @@
 """Sign up → read the code in the outbox → activate → sign out → sign in, on a phone and a desktop."""
 import re
 
-from tests.browser.conftest import axe_check
 from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_check
 
 
 def _code_in(messages, address):

@@ -1,0 +1,23 @@
+"""« Valider » the basket, whole: the order (booking), then the money of the paid days it cancelled
+(the ledger) and the notices to families whose waiting-list day got the freed place, in one write
+transaction, so an order is never recorded without its refunds.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from models import Household, User
+from services.billing import ledger
+from services.booking import basket, orders
+from services.core.transactions import write_transaction
+
+
+def validate_basket(household: Household, user: User | None = None, now: dt.datetime | None = None, *,
+                    notify: bool = True) -> basket.Validation:
+    """The basket becomes an order (basket.validate), cancelled paid days an avoir, freed places offers."""
+    with write_transaction():
+        validation = basket.validate(household, user, now, notify=notify)
+        ledger.refund_prepaid_days(validation.cancelled_prepaid)
+        if notify and validation.freed:
+            orders.notify_promotions(validation.freed)
+    return validation

@@ -1,0 +1,26 @@
+"""Telling a household: alerts under « Mes alertes », each one also sent by e-mail through the outbox."""
+from __future__ import annotations
+
+from models import Alert, Household
+from services.core import clock, outbox
+
+
+def notify(household: Household, title: str, body: str, *, email: bool = True) -> Alert:
+    """An alert under "Mes alertes", and the same text by e-mail to the household's parents."""
+    alert = Alert.create(household=household, created_at=clock.local_now(), title=title, body=body)
+    if email:
+        for address in household.parent_emails():
+            outbox.send(address, title, body + "\n\nRetrouvez vos alertes sur le portail famille, « Mes alertes ».")
+    return alert
+
+
+def alerts(household: Household) -> list[Alert]:
+    return list(Alert.select().where(Alert.household == household.id).order_by(Alert.created_at.desc(), Alert.id.desc()))
+
+
+def unread_alerts(household: Household) -> int:
+    return Alert.select().where((Alert.household == household.id) & ~Alert.read).count()
+
+
+def mark_alerts_read(household: Household) -> None:
+    Alert.update(read=True).where((Alert.household == household.id) & ~Alert.read).execute()
