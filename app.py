@@ -1,7 +1,6 @@
 """Portail Famille: the application factory. Reads like a table of contents."""
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
@@ -13,33 +12,41 @@ from htmx_flask import Htmx
 import cli
 import config
 import web
+from blueprints import (
+    account,
+    auth,
+    billing,
+    dev,
+    enrolments,
+    family,
+    orders,
+    portal,
+    public,
+    reservations,
+    staff,
+)
+from blueprints.staff import activities as staff_activities
+from blueprints.staff import attendance as staff_attendance
+from blueprints.staff import billing as staff_billing
+from blueprints.staff import bookings as staff_bookings
+from blueprints.staff import family as staff_family
+from blueprints.staff import headcounts as staff_headcounts
+from blueprints.staff import invoicing_runs as staff_invoicing_runs
+from blueprints.staff import mails as staff_mails
+from blueprints.staff import online_payments as staff_online_payments
 from services.core import permissions
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 htmx = Htmx()
 
+# In the order their rules are matched; each area's views are one blueprint (staff ones under /gestion).
 BLUEPRINTS = [
-    "blueprints.public",
-    "blueprints.auth",
-    "blueprints.portal",
-    "blueprints.account",
-    "blueprints.dev",
-    "blueprints.staff",
-    "blueprints.family",
-    "blueprints.staff.family",
-    "blueprints.enrolments",
-    "blueprints.staff.activities",  # also registers `flask refresh-holidays`
-    "blueprints.reservations",
-    "blueprints.orders",
-    "blueprints.staff.bookings",
-    "blueprints.billing",
-    "blueprints.staff.billing",
-    "blueprints.staff.invoicing_runs",  # also registers `flask invoice`
-    "blueprints.staff.online_payments",
-    "blueprints.staff.headcounts",
-    "blueprints.staff.attendance",
-    "blueprints.staff.mails",
+    public.bp, auth.bp, portal.bp, account.bp, dev.bp,
+    staff.bp, family.bp, staff_family.bp, enrolments.bp, staff_activities.bp,
+    reservations.bp, orders.bp, staff_bookings.bp,
+    billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
+    staff_headcounts.bp, staff_attendance.bp, staff_mails.bp,
 ]
 
 
@@ -58,8 +65,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     web.register(app, login_manager)  # before the blueprints: URL converters apply to their rules
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).bp)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     csrf.exempt("blueprints.dev.test_clock")
     cli.register(app)
     return app

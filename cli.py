@@ -1,4 +1,4 @@
-"""The `flask --app app …` commands (refresh-holidays, expire-orders and invoice are registered by their blueprints)."""
+"""Every `flask --app app …` command: the database, the demo, backups, the worker, holidays, orders, invoicing."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +9,12 @@ from peewee import SqliteDatabase
 
 import jobs
 import models
-from models import User, db
+from models import Regie, User, db
+from services.billing import invoicing_runs
+from services.booking import calendar, orders, planning
 from services.core import backup as backups
-from services.core import migrations
+from services.core import clock, formatting, migrations
+from services.core.errors import DomainError
 
 
 def register(app: Flask) -> None:
@@ -88,6 +91,68 @@ def register(app: Flask) -> None:
             waiting = migrations.pending()
         if waiting:
             click.echo(f"Migrations en attente ({', '.join(waiting)}) : lancez flask --app app upgrade-db.")
+
+    @app.cli.command("refresh-holidays")
+    @click.option("--zone", default=None, help="Zone A, B ou C (par défaut celle de la commune).")
+    @click.option("--years", default=None, help="Années civiles, ex. 2026,2027 (par défaut : l'an dernier à +2).")
+    def refresh_holidays_command(zone: str | None, years: str | None):
+        """Reload public holidays and school holidays into the database."""
+        year = clock.today().year
+        wanted = [int(y) for y in years.split(",")] if years else list(range(year - 1, year + 3))
+        with db.connection_context():
+            public, school = calendar.refresh_holidays(wanted, zone)
+        click.echo(f"{public} jours fériés et {school} périodes de vacances scolaires enregistrés.")
+
+    @app.cli.command("expire-orders")
+    def expire_orders_command():
+        """Expire prepaid orders unpaid after 1 hour (frees their places; for a cron job)."""
+        with db.connection_context():
+            count = orders.expire_unpaid_orders()
+        click.echo(f"{count} commande(s) expirée(s).")
+
+    @app.cli.command("invoice")
+    @click.option("--regie", "code", required=True, help="Code de la régie (ex. PERI).")
+    @click.option("--month", "month", required=True, help="Mois à facturer, ex. 2026-11.")
+    @click.option("--close", is_flag=True, help="Clôturer d'abord la période (pour facturer avant la fin du mois).")
+    def invoice_command(code: str, month: str, close: bool) -> None:
+        """Issue a régie's invoices for a month now, in this terminal, with its progress (as « Émettre »)."""
+        with db.connection_context():
+            _invoice(code, month, close)
+
+
+def _refuse(message: str):
+    click.echo(f"Refusé : {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _invoice(code: str, month: str, close: bool) -> None:
+    regie = Regie.get_or_none(Regie.code == code.strip().upper())
+    if regie is None:
+        codes = ", ".join(r.code for r in Regie.select().order_by(Regie.code)) or "aucune"
+        _refuse(f"régie inconnue « {code} » (codes : {codes}).")
+    try:
+        first = planning.parse_month(month or "-")
+    except DomainError as refusal:
+        _refuse(refusal.message)
+    click.echo(f"Facturation de {formatting.month_label(first)} – {regie.name} ({regie.code})")
+    shown = {"step": 0}
+
+    def report(done: int, total: int, issued: int) -> None:
+        step = max(1, total // 20)  # about twenty lines, whatever the size
+        if done == total or done // step > shown["step"]:
+            shown["step"] = done // step
+            click.echo(f"  {formatting.number(done)} / {formatting.number(total)} foyers – "
+                       f"{formatting.number(issued)} facture(s) émise(s)")
+
+    try:
+        result = invoicing_runs.issue_run(regie, first.year, first.month, close=close, on_progress=report)
+    except DomainError as refusal:
+        _refuse(refusal.message)
+    numbers = [i.number for i in result.issued]
+    span = f" ({numbers[0]} à {numbers[-1]})" if len(numbers) > 1 else f" ({numbers[0]})" if numbers else ""
+    click.echo(f"Terminé : {formatting.number(len(numbers))} facture(s) émise(s){span} pour "
+               f"{formatting.money(result.run.amount_issued)} ; {formatting.number(result.skipped)} foyer(s) sans "
+               "nouvelle facture (déjà facturés ou rien à facturer).")
 
 
 def _upgrade(quiet: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""Access checks in one place: who may open a view, and the household a parent acts for."""
+"""Access in one place: who may open a view, what the navigation shows to whom, and the household a
+parent acts for."""
 from __future__ import annotations
 
 from functools import wraps
@@ -71,3 +72,45 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+
+
+# The navigation: (endpoint, label, who): "parent", "staff" (every staff role but the kitchen's) or
+# a tuple of roles (admin sees every staff entry). Entries whose endpoint is not registered are
+# hidden, so an area appears in the menu as soon as its blueprint exists.
+NAVIGATION = [
+    ("portal.home", "Accueil", "parent"),
+    ("family.account", "Mon compte", "parent"),
+    ("enrolments.index", "Inscriptions", "parent"),
+    ("reservations.week", "Réservations", "parent"),
+    ("orders.index", "Commandes", "parent"),
+    ("billing.invoices", "Factures", "parent"),
+    ("messages.index", "Messages", "parent"),
+    ("staff.dashboard", "Tableau de bord", "staff"),
+    ("staff_family.households", "Familles", ("agent", "regisseur")),
+    ("staff_activities.activities", "Activités", "staff"),
+    ("staff_bookings.orders", "Réservations", ("agent",)),
+    ("staff_billing.invoicing", "Facturation", ("regisseur",)),
+    ("staff_headcounts.day", "Effectifs", ("agent", "cuisine")),
+    ("staff_attendance.sheet", "Pointage", ("agent",)),
+    ("staff_mails.index", "Courriels", ("agent",)),
+]
+
+
+def shown_to(user, who) -> bool:
+    """Whether a navigation entry is for the signed-in user (see NAVIGATION)."""
+    if not user.is_authenticated:
+        return False
+    if who == "parent":
+        return not user.is_staff
+    if not user.is_staff:
+        return False
+    if user.role == "admin":
+        return True
+    if who == "staff":
+        return user.role != "cuisine"
+    return user.role in who
+
+
+def navigation_for(user, endpoints) -> list[tuple[str, str]]:
+    """(endpoint, label) of the menu entries for this user, among the registered endpoints."""
+    return [(endpoint, label) for endpoint, label, who in NAVIGATION if endpoint in endpoints and shown_to(user, who)]

@@ -1,32 +1,17 @@
 """The basket (/panier), orders (/commandes) and "Mes alertes" (/alertes) for parents."""
 from __future__ import annotations
 
-import click
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from blueprints.access import current_household, parent_required
 from blueprints.billing import bank_urls
-from models import db
 from services.billing import checkout, ledger, online_payments
 from services.booking import basket, orders
 from services.core import formatting, notifications
 from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("orders", __name__)
-
-
-@click.command("expire-orders")
-def expire_orders_command():
-    """Expire prepaid orders unpaid after 1 hour (frees their places; for a cron job)."""
-    with db.connection_context():
-        count = orders.expire_unpaid_orders()
-    click.echo(f"{count} commande(s) expirée(s).")
-
-
-@bp.record_once
-def _register_cli(state) -> None:
-    state.app.cli.add_command(expire_orders_command)
 
 
 @parent_required

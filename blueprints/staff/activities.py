@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-import click
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import models
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
-from models import (
-    Activity,
-    CapacityOverride,
-    Closure,
-    Enrolment,
-    ExtraDay,
-    PublicHoliday,
-    Regie,
-    School,
-    SchoolHoliday,
-    TariffBand,
-    Unit,
-    db,
-)
+from models import Activity, CapacityOverride, Closure, Enrolment, ExtraDay, PublicHoliday, Regie, School, SchoolHoliday, TariffBand, Unit
 from services.booking import activities as config
 from services.booking import calendar, deadlines, enrolment, pricing
 from services.core import audit, clock
 from services.core.errors import DomainError
 from services.core.transactions import write_transaction
 
-bp = Blueprint("staff_activities", __name__, url_prefix="/gestion", cli_group=None)
+bp = Blueprint("staff_activities", __name__, url_prefix="/gestion", )
 
 WEEKDAY_LABELS = list(enumerate(w.capitalize() for w in deadlines.WEEKDAYS))
 
@@ -340,18 +326,6 @@ def refresh_holidays():
         flash(f"Jours fériés et vacances scolaires actualisés : {public} jours fériés, "
               f"{school} périodes de vacances.", "success")
     return redirect(url_for("staff_activities.activities"))
-
-
-@bp.cli.command("refresh-holidays")
-@click.option("--zone", default=None, help="Zone A, B ou C (par défaut celle de la commune).")
-@click.option("--years", default=None, help="Années civiles, ex. 2026,2027 (par défaut : l'an dernier à +2).")
-def refresh_holidays_command(zone: str | None, years: str | None):
-    """Reload public holidays and school holidays into the database."""
-    year = clock.today().year
-    wanted = [int(y) for y in years.split(",")] if years else list(range(year - 1, year + 3))
-    with db.connection_context():
-        public, school = calendar.refresh_holidays(wanted, zone)
-    click.echo(f"{public} jours fériés et {school} périodes de vacances scolaires enregistrés.")
 
 
 # --- Enrolment queue --------------------------------------------------------------------------

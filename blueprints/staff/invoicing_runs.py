@@ -3,7 +3,6 @@ for the worker), follow its progress (htmx-polled, or « Rafraîchir »), « Rep
 stopped run; and `flask --app app invoice --regie CODE --month 2026-11` in a terminal."""
 from __future__ import annotations
 
-import click
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -12,13 +11,12 @@ from wtforms.validators import InputRequired, NumberRange
 
 import jobs
 from blueprints.access import staff_required
-from models import Regie, db
+from models import Regie
 from services.billing import billing_periods, invoicing_runs
-from services.booking import planning
 from services.core import audit, formatting
 from services.core.errors import DomainError, NotFound
 
-bp = Blueprint("staff_invoicing_runs", __name__, url_prefix="/gestion/facturation", cli_group=None)
+bp = Blueprint("staff_invoicing_runs", __name__, url_prefix="/gestion/facturation", )
 bp.add_app_template_filter(formatting.number, "number")
 ROLE = "regisseur"
 FINISHED = 286  # htmx stops polling on this status (and still swaps the content)
@@ -139,47 +137,3 @@ def resume(run_id: int):
     else:
         flash("Facturation reprise là où elle s'était arrêtée.", "success")
     return redirect(url_for("staff_invoicing_runs.run", run_id=item.id))
-
-
-# --- Terminal -----------------------------------------------------------------------------------------
-
-
-def _refuse(message: str):
-    click.echo(f"Refusé : {message}", err=True)
-    raise click.exceptions.Exit(1)
-
-
-@bp.cli.command("invoice")
-@click.option("--regie", "code", required=True, help="Code de la régie (ex. PERI).")
-@click.option("--month", "month", required=True, help="Mois à facturer, ex. 2026-11.")
-@click.option("--close", is_flag=True, help="Clôturer d'abord la période (pour facturer avant la fin du mois).")
-def invoice_command(code: str, month: str, close: bool) -> None:
-    """Issue a régie's invoices for a month now, in this terminal, with its progress (as « Émettre »)."""
-    with db.connection_context():
-        regie = Regie.get_or_none(Regie.code == code.strip().upper())
-        if regie is None:
-            codes = ", ".join(r.code for r in Regie.select().order_by(Regie.code)) or "aucune"
-            _refuse(f"régie inconnue « {code} » (codes : {codes}).")
-        try:
-            first = planning.parse_month(month or "-")
-        except DomainError as refusal:
-            _refuse(refusal.message)
-        click.echo(f"Facturation de {formatting.month_label(first)} – {regie.name} ({regie.code})")
-        shown = {"step": 0}
-
-        def report(done: int, total: int, issued: int) -> None:
-            step = max(1, total // 20)  # about twenty lines, whatever the size
-            if done == total or done // step > shown["step"]:
-                shown["step"] = done // step
-                click.echo(f"  {formatting.number(done)} / {formatting.number(total)} foyers – "
-                           f"{formatting.number(issued)} facture(s) émise(s)")
-
-        try:
-            result = invoicing_runs.issue_run(regie, first.year, first.month, close=close, on_progress=report)
-        except DomainError as refusal:
-            _refuse(refusal.message)
-        numbers = [i.number for i in result.issued]
-        span = f" ({numbers[0]} à {numbers[-1]})" if len(numbers) > 1 else f" ({numbers[0]})" if numbers else ""
-        click.echo(f"Terminé : {formatting.number(len(numbers))} facture(s) émise(s){span} pour "
-                   f"{formatting.money(result.run.amount_issued)} ; {formatting.number(result.skipped)} foyer(s) sans "
-                   "nouvelle facture (déjà facturés ou rien à facturer).")

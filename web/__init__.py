@@ -1,0 +1,84 @@
+"""The web side shared by every page: ids in URLs, who is signed in, template helpers, the database
+and mail wake-up around each request; security headers (web/security.py) and French error pages
+(web/errors.py)."""
+from __future__ import annotations
+
+from flask import Flask, g
+from flask_login import LoginManager, current_user
+from werkzeug.routing import IntegerConverter
+
+import jobs
+from blueprints import access
+from models import Commune, User, db
+from services.core import clock, formatting, outbox
+from web import errors, security
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:id>` from 1 to the largest signed 64-bit integer, the ids the databases store."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def register(app: Flask, login_manager: LoginManager) -> None:
+    """Everything every page shares, in the order a request meets it."""
+    # Ids in URLs fit a database integer: a larger one is simply a page that does not exist (404).
+    app.url_map.converters["int"] = BoundedIntConverter
+    login_manager.user_loader(load_user)
+    _register_template_helpers(app)
+    security.register(app)
+    _register_database_hooks(app)
+    errors.register(app)
+
+
+def load_user(session_id: str):
+    """The user of a session or remember-me cookie, if its session version is still the account's."""
+    user_id, _, version = str(session_id).partition(".")
+    if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
+        return None
+    user = User.get_or_none(User.id == int(user_id))
+    if user is None or user.session_version != int(version) or not user.password_hash:
+        return None
+    return user
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        date_long=formatting.date_long,
+        date_medium=formatting.date_medium,
+        date_short=formatting.date_short,
+        datetime_long=formatting.datetime_long,
+        datetime_medium=formatting.datetime_medium,
+        money=formatting.money,
+        hour=formatting.hour,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_globals():
+        nav = access.navigation_for(current_user, app.view_functions)
+        return {"commune": _commune(), "navigation": nav, "now": clock.now(),
+                "development": app.config["PORTAIL_ENV"] != "production"}
+
+
+def _commune() -> Commune:
+    if "commune" not in g:
+        g.commune = Commune.get_current()
+    return g.commune
+
+
+def _register_database_hooks(app: Flask) -> None:
+    @app.before_request
+    def _open_db():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if outbox.take_queued():  # the request's transactions are over: the worker may deliver
+            jobs.wake_worker()
+        if not db.is_closed():
+            db.close()
