@@ -18,11 +18,12 @@ from flask import (
 )
 
 from blueprints.access import current_household, parent_required
+from blueprints.billing import pdf_response
 from models import Booking
 from services.booking import absences, basket
 from services.booking import day_status as engine
 from services.booking import planning
-from services.core import clock, formatting, notifications
+from services.core import clock, formatting, notifications, pdf
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.family import documents
 
@@ -189,21 +190,11 @@ def month():
 @bp.get("/reservations/mois.pdf")
 @parent_required
 def month_pdf():
-    """The month's planning as a PDF (xhtml2pdf)."""
-    from io import BytesIO
-
-    from xhtml2pdf import pisa
-
+    """The month's planning as a PDF (services/core/pdf.py: the embedded font, local files only)."""
     household = current_household()
     view = planning.month_view(household, _month_first())
-    html = render_template("reservations/month_pdf.html", view=view, household=household)
-    output = BytesIO()
-    result = pisa.CreatePDF(html, dest=output, encoding="utf-8")
-    if result.err:
-        abort(500)
-    response = Response(output.getvalue(), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="planning-{view.param}.pdf"'
-    return response
+    html = render_template("reservations/month_pdf.html", view=view, household=household, font_css=pdf.font_css())
+    return pdf_response(html, f"planning-{view.param}.pdf")
 
 
 @bp.post("/reservations/calendrier")

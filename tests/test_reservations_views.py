@@ -3,10 +3,12 @@ month calendar, PDF, iCal, bulk booking and absences."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 import jobs
 from models import Alert, BasketLine, Booking, Household, Order
@@ -190,6 +192,10 @@ def test_month_calendar_pdf_and_ical(client, parent):
     assert client.get("/reservations/mois?mois=2026-13").status_code == 200
     pdf = client.get("/reservations/mois.pdf?mois=2026-11")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    printed = PdfReader(io.BytesIO(pdf.data))
+    assert "Famille Martin – planning de novembre 2026" in printed.pages[0].extract_text()
+    fonts = {str(font["/BaseFont"]) for font in printed.pages[0]["/Resources"]["/Font"].values()}
+    assert any("DejaVu" in name for name in fonts), fonts  # the embedded font (accents, €), as the invoices
     post_form(client, "/reservations/calendrier", {"action": "creer"}, token_page="/reservations/mois")
     token = Household.get_by_id(parent["households"]["martin"].id).ical_token
     feed = client.get(f"/calendrier/{token}.ics")

@@ -17,8 +17,6 @@ from services.booking.calendar import daterange, school_year_bounds, school_year
 from services.core import clock, formatting
 from services.core.errors import InvalidInput
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
 SHORT_DAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 KIND_LABELS = {"cantine": "Cantine", "garderie": "Garderie"}
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -66,9 +64,6 @@ def parse_month(value: str | None, today: dt.date | None = None) -> dt.date:
 def month_param(day: dt.date) -> str:
     return f"{day.year}-{day.month:02d}"
 
-
-def month_label(day: dt.date) -> str:
-    return f"{MONTHS[day.month - 1]} {day.year}"
 
 
 def add_months(day: dt.date, n: int) -> dt.date:
@@ -146,7 +141,7 @@ def deadline_banner(context: engine.StatusContext, units: list[Unit], days: list
         closed = sorted({d.replace(day=1) for d in open_days
                          if context.is_period_closed(unit, d) and d >= context.now.date()})
         for first in closed:  # staff closed that month for invoicing: say so instead of a deadline
-            text = (f"{activity_label(unit)} : {month_label(first)} est clôturé pour la facturation, "
+            text = (f"{activity_label(unit)} : {formatting.month_label(first)} est clôturé pour la facturation, "
                     "contactez la mairie pour tout changement")
             if text not in lines:
                 lines.append(text)
@@ -180,7 +175,7 @@ def week_grid(household: Household, start: dt.date, now: dt.datetime | None = No
     children = [ChildWeek(child, [Row(unit, [(day, context.status(child, unit, day)) for day in days])
                                   for unit in enrolled[child.id]])
                 for child in context.children]
-    months = [(MONTHS[m.month - 1].capitalize(), week_param(m + dt.timedelta(days=(7 - m.weekday()) % 7
+    months = [(formatting.month_name(m).capitalize(), week_param(m + dt.timedelta(days=(7 - m.weekday()) % 7
                                                                              if m.weekday() >= 5 else 0)),
                m.month == start.month and m.year == start.year)
               for m in school_year_months(start + dt.timedelta(days=3))]
@@ -205,7 +200,7 @@ class MonthView:
 
     @property
     def label(self) -> str:
-        return month_label(self.first)
+        return formatting.month_label(self.first)
 
     @property
     def previous(self) -> str:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, parse_decimal
 
 LOCALE = "fr_FR"
 
@@ -72,20 +74,15 @@ def number(value: int | None) -> str:
 
 
 def parse_money(text: str) -> int:
-    """'2,90' or '2.90' or '2,90 €' → 290 cents; raises ValueError on anything else."""
-    cleaned = (text or "").replace("€", "").replace("\xa0", "").replace(" ", "").replace(",", ".").strip()
-    if not cleaned:
-        raise ValueError("empty amount")
-    if cleaned.count(".") > 1:
+    """'2,90', '2.90', '2,90 €' or what money() writes ('1 234,56 €') → cents; ValueError otherwise."""
+    # Babel reads French grouping only with its narrow no-break space: any space between digits is one.
+    cleaned = re.sub(r"(?<=\d)[ \xa0\u202f](?=\d)", "\u202f", (text or "").replace("€", "").strip())
+    if not cleaned or not re.fullmatch(r"[-+]?[\d\u202f.,]+", cleaned):
         raise ValueError("bad amount")
-    whole, _, frac = cleaned.partition(".")
-    sign = -1 if whole.startswith("-") else 1
-    whole = whole.lstrip("-+")
-    if not whole.isdigit() and not (whole == "" and frac):
-        raise ValueError("bad amount")
-    if frac and (not frac.isdigit() or len(frac) > 2):
-        raise ValueError("bad amount")
-    return sign * (int(whole or "0") * 100 + int((frac + "00")[:2] if frac else 0))
+    value = parse_decimal(cleaned, locale=LOCALE, strict=True)
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("more than two decimals")
+    return int(value * 100)
 
 
 def cell_name(child, unit, day: dt.date) -> str:
@@ -96,3 +93,8 @@ def cell_name(child, unit, day: dt.date) -> str:
 def month_label(day: dt.date) -> str:
     """'novembre 2026'."""
     return format_date(day, "LLLL y", locale=LOCALE)
+
+
+def month_name(day: dt.date) -> str:
+    """'novembre'."""
+    return format_date(day, "LLLL", locale=LOCALE)
