@@ -10,6 +10,7 @@ from peewee import SqliteDatabase
 import jobs
 import models
 from models import Regie, User, db
+from services.accounts import team
 from services.billing import invoicing_runs
 from services.booking import calendar, orders, planning
 from services.core import backup as backups
@@ -54,6 +55,31 @@ def register(app: Flask) -> None:
                 return
             demo_seed.seed_demo()
         click.echo("Commune de démo chargée.")
+
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard (scripts).")
+    @click.option("--first-name", default="", help="Prénom.")
+    @click.option("--last-name", default="", help="Nom.")
+    def create_admin_command(email: str, password_stdin: bool, first_name: str, last_name: str):
+        """Create an administrator account (the first sign-in of a new commune)."""
+        if password_stdin:
+            password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+            confirm = password
+        else:
+            click.echo("Mot de passe : au moins 12 caractères (majuscule, minuscule, chiffre et caractère "
+                       "spécial), ou une phrase de passe d'au moins 4 mots et 20 caractères.")
+            password = click.prompt("Mot de passe", hide_input=True, default="", show_default=False)
+            confirm = click.prompt("Confirmez le mot de passe", hide_input=True, default="", show_default=False)
+        with db.connection_context():
+            if not User.table_exists():
+                _refuse("la base n'est pas créée : lancez d'abord flask --app app upgrade-db.")
+            try:
+                admin = team.create_admin(email, password, confirm, first_name, last_name)
+            except DomainError as refusal:
+                _refuse(refusal.message)
+        click.echo(f"Compte administrateur créé : {admin.email}. Connectez-vous sur /connexion avec cette "
+                   "adresse et ce mot de passe.")
 
     @app.cli.command("make-migration")
     @click.argument("name")
