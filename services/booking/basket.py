@@ -424,13 +424,13 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
             raise EmptyBasket("Votre panier est vide.")
         # Cancellations first: a freed place can go to this household's own additions.
         lines.sort(key=lambda l: (l.action != "remove", l.date, l.child_id, l.unit_id))
-        results = placement.place_bookings(household, lines, now)
-        order = None
-        placed = [r for r in results if r.outcome not in ("refused", "unchanged")]
+        validation = Validation(None, placement.place_bookings(household, lines, now))
+        placed = validation.placed
         if placed:
             order = Order.create(household=household, number=next_order_number(clock.to_local_naive(now).year),
                                  created_at=clock.to_local_naive(now), created_by=user,
                                  total=sum(_line_total(r) for r in placed))
+            validation.order = order
             for result in placed:
                 OrderLine.create(order=order, child=result.child, unit=result.unit, date=result.date,
                                  action=result.action, outcome=result.outcome, message=result.message[:250],
@@ -445,8 +445,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
                 order.save()
         BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
         # The mails are written with the order they report (the outbox): both or neither.
-        validation = Validation(order, results)
-        if notify and (order is not None or validation.refused):
+        if notify and (validation.order is not None or validation.refused):
             send_summary(household, validation)
     return validation
 
