@@ -32,6 +32,7 @@ from blueprints.staff import bookings as staff_bookings
 from blueprints.staff import family as staff_family
 from blueprints.staff import headcounts as staff_headcounts
 from blueprints.staff import invoicing_runs as staff_invoicing_runs
+from blueprints.staff import journal as staff_journal
 from blueprints.staff import mails as staff_mails
 from blueprints.staff import online_payments as staff_online_payments
 from services.core import permissions
@@ -46,7 +47,7 @@ BLUEPRINTS = [
     staff.bp, family.bp, staff_family.bp, enrolments.bp, staff_activities.bp,
     reservations.bp, orders.bp, staff_bookings.bp,
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
-    staff_headcounts.bp, staff_attendance.bp, staff_mails.bp,
+    staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
 ]
 
 

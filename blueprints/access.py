@@ -93,6 +93,7 @@ NAVIGATION = [
     ("staff_headcounts.day", "Effectifs", ("agent", "cuisine")),
     ("staff_attendance.sheet", "Pointage", ("agent",)),
     ("staff_mails.index", "Courriels", ("agent",)),
+    ("staff_journal.index", "Journal", ("admin",)),
 ]
 
 

@@ -186,3 +186,5 @@ class AuditLog(BaseModel):
     object_type = CharField(default="")
     object_id = IntegerField(null=True)
     detail = TextField(default="")
+    # The household the object belongs to, so a family's history is one indexed query.
+    household = ForeignKeyField(Household, null=True, backref="audit_entries", on_delete="SET NULL")

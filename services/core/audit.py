@@ -1,14 +1,89 @@
-"""The audit trail: who did what, when, to which object (read on the staff side)."""
+"""The audit trail: who did what, when, to which object and for which household; the journal staff read."""
 from __future__ import annotations
 
-from models import AuditLog, User
+import datetime as dt
+from dataclasses import dataclass
+
+from peewee import JOIN, fn
+
+from models import AuditLog, Household, User
 from services.core import clock
+
+PER_PAGE = 50
+
+# Kinds of the journal's filter: the object types each one covers (health reads are their own kind).
+KINDS = {
+    "famille": ("Dossiers famille", ("Household", "Guardian", "Child", "ChangeRequest", "FamilyDocument")),
+    "inscriptions": ("Inscriptions", ("Enrolment",)),
+    "reservations": ("Réservations et présences", ("Booking", "Order", "AbsenceDeclaration", "Attendance")),
+    "facturation": ("Facturation et paiements", ("Invoice", "Payment", "Regie", "OnlineTransaction")),
+    "configuration": ("Configuration", ("Activity", "Unit", "Closure", "ExtraDay", "CapacityOverride", "Diet",
+                                        "DocumentType", "TariffBand", "School", "Commune")),
+    "comptes": ("Comptes", ("User",)),
+}
+HEALTH = ("sante", "Lectures de données de santé")
+HEALTH_ACTIONS = ("lecture d'un document de santé", "lecture d'un justificatif d'absence")
+
+
+def household_of(obj) -> int | None:
+    """The household an audited object belongs to, when it belongs to one."""
+    if obj is None:
+        return None
+    if isinstance(obj, Household):
+        return obj.id
+    if getattr(obj, "household_id", None):
+        return obj.household_id
+    child_id = getattr(obj, "child_id", None)
+    if child_id:  # an enrolment: the child's household
+        return obj.child.household_id
+    return None
 
 
 def record(user: User | None, action: str, obj=None, detail: str = "") -> AuditLog:
-    """Write one audit entry (who, when, what)."""
+    """Write one audit entry (who, when, what, which household)."""
     return AuditLog.create(
         user=user, at=clock.local_now(), action=action,
         object_type=type(obj).__name__ if obj is not None else "",
-        object_id=getattr(obj, "id", None), detail=detail,
+        object_id=getattr(obj, "id", None), detail=detail, household=household_of(obj),
     )
+
+
+@dataclass
+class JournalPage:
+    entries: list[AuditLog]
+    total: int
+    page: int
+    pages: int
+
+
+def journal(*, household_id: int | None = None, person: str = "", kind: str = "", start: dt.date | None = None,
+            end: dt.date | None = None, page: int = 1) -> JournalPage:
+    """The audit entries matching the filters, newest first, PER_PAGE at a time (two queries)."""
+    actor = User.alias()
+    query = (AuditLog.select(AuditLog, actor, Household)
+             .join(actor, JOIN.LEFT_OUTER, on=(AuditLog.user == actor.id)).switch(AuditLog)
+             .join(Household, JOIN.LEFT_OUTER, on=(AuditLog.household == Household.id)))
+    if household_id:
+        query = query.where(AuditLog.household == household_id)
+    if person.strip():
+        words = person.strip().lower()
+        query = query.where(fn.LOWER(actor.email).contains(words) | fn.LOWER(actor.last_name).contains(words)
+                            | fn.LOWER(actor.first_name).contains(words))
+    if kind == HEALTH[0]:
+        query = query.where(AuditLog.action.in_(HEALTH_ACTIONS))
+    elif kind in KINDS:
+        query = query.where(AuditLog.object_type.in_(KINDS[kind][1]))
+    if start:
+        query = query.where(AuditLog.at >= dt.datetime.combine(start, dt.time.min))
+    if end:
+        query = query.where(AuditLog.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
+    total = query.count()
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    entries = list(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).paginate(page, PER_PAGE))
+    return JournalPage(entries, total, page, pages)
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """(value, label) of the journal's « Type » filter."""
+    return [("", "Tous")] + [(key, label) for key, (label, _types) in KINDS.items()] + [HEALTH]
