@@ -11,7 +11,7 @@ from playhouse.db_url import connect
 
 from models import db
 from services.billing import online_payments
-from services.core import clock, outbox, permissions
+from services.core import clock, events, outbox, permissions
 
 
 def load(app: Flask, overrides: dict | None = None) -> bool:
@@ -47,6 +47,8 @@ def configure_services(app: Flask, production: bool) -> None:
         outbox=Path(app.config["OUTBOX_DIR"]), timeout=float(app.config["MAIL_TIMEOUT"]),
     ))
     online_payments.configure(online_payments.settings_from(app.config))  # the worker's re-checks
+    if not app.config.get("TESTING"):  # tests read the records through pytest's caplog
+        events.configure_logging(app.config["LOG_FORMAT"])
 
 
 def _base_config(app: Flask) -> None:
@@ -58,6 +60,7 @@ def _base_config(app: Flask) -> None:
         SECRET_KEY=env.get("SECRET_KEY"),
         DATABASE_URL=env.get("DATABASE_URL", f"sqlite:///{instance / 'portail.db'}"),
         PORTAIL_NOW=env.get("PORTAIL_NOW", ""),
+        LOG_FORMAT=env.get("LOG_FORMAT") or ("json" if env.get("PORTAIL_ENV") == "production" else "text"),
         MAIL_SERVER=env.get("MAIL_SERVER", ""),
         MAIL_PORT=int(env.get("MAIL_PORT", "25") or 25),
         MAIL_USERNAME=env.get("MAIL_USERNAME", ""),

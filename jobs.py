@@ -10,12 +10,13 @@ import os
 from pathlib import Path
 
 import click
+from flask import current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from models import db
 from services.billing import invoicing_runs, online_payments
 from services.booking import basket, calendar, orders
-from services.core import clock, outbox
+from services.core import clock, events, outbox
 
 log = logging.getLogger("portail.jobs")
 
@@ -121,7 +122,8 @@ def wake_worker() -> None:
 @click.option("--workers", default=2, show_default=True, help="Nombre de fils d'exécution.")
 def worker_command(workers: int) -> None:
     """Run the background worker (mail delivery, expiry, payment checks, invoicing runs)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # huey's own lines (task started, finished) in the same format as the portal's (LOG_FORMAT).
+    logging.basicConfig(level=logging.INFO, handlers=[events.stream_handler(current_app.config["LOG_FORMAT"])])
     click.echo(f"Travailleur démarré ({type(huey).__name__}, {workers} fils) le "
                f"{clock.local_now():%d/%m/%Y à %H:%M}.")
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

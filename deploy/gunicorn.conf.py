@@ -11,4 +11,6 @@ graceful_timeout = 20
 max_requests = 2000  # recycle workers now and then; jitter spreads the restarts
 max_requests_jitter = 200
 accesslog = "-"
+# The access log masks the tokens of reset, activation and iCal links and the bank's answers (web/access_log.py).
+logger_class = "web.access_log.MaskingLogger"
 forwarded_allow_ips = "127.0.0.1"

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from models import AccessToken, Household, User
 from services.accounts import throttle
-from services.core import audit, clock, outbox
+from services.core import audit, clock, events, outbox
 from services.core.errors import (
     AccountLocked,
     EmailAlreadyUsed,
@@ -132,8 +132,11 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
     now = clock.local_now()
     # Reads and the (slow) hash check happen before the write lock is taken.
     if ip and throttle.exceeded(throttle.LOGIN_PER_IP, ip=ip):
+        events.emit("sign_in_throttled", ip=ip, limit="address")
         raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
     state = throttle.login_state(email)
+    if state.locked_until or state.wait_until:
+        events.emit("sign_in_throttled", ip=ip or None, limit="locked" if state.locked_until else "account")
     if state.locked_until:
         raise AccountLocked("Compte verrouillé après trop d'échecs : réessayez dans "
                             f"{_wait_text(state.locked_until - now)}, ou réinitialisez votre mot de passe.")
@@ -146,6 +149,7 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
             throttle.login_cleared(email)
             User.update(last_login_at=now).where(User.id == user.id).execute()
         user.last_login_at = now
+        events.emit("sign_in", user=user.id, role=user.role, ip=ip or None)
         return user
     refusal = LoginRefused("Adresse e-mail ou mot de passe incorrect.")
     with write_transaction():
@@ -154,6 +158,9 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
             refusal = AccountLocked("Compte verrouillé pendant 15 minutes après trop d'échecs.")
         elif user is not None and not user.activated and password_ok:
             refusal = LoginRefused("Votre compte n'est pas encore activé : saisissez le code reçu par e-mail.")
+    # The account id when the address has one: never the address or the password typed.
+    events.emit("account_locked" if isinstance(refusal, AccountLocked) else "sign_in_failed",
+                user=user.id if user else None, ip=ip or None)
     raise refusal
 
 
@@ -167,6 +174,7 @@ def sign_out(user: User) -> None:
     """« Se déconnecter »: this session and any copy of its cookies end."""
     with write_transaction():
         end_sessions(user)
+    events.emit("sign_out", user=user.id)
 
 
 # --- Links: password reset and account initialisation --------------------------------------

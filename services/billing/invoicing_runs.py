@@ -31,7 +31,7 @@ from models import (
 )
 from services.billing import billing_periods, invoicing
 from services.billing.invoice_numbers import CODE_PATTERN, NumberingError
-from services.core import clock, formatting
+from services.core import clock, events, formatting
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import as_datetime, lock_rows, write_transaction
 
@@ -152,6 +152,7 @@ def execute_run(run_id: int, on_progress: Callable[[int, int, int], None] | None
     attempt = _claim(run_id)
     if attempt is None:  # already taken by another worker, done, or not queued
         return get_run(run_id)
+    events.emit("invoicing_run_started", run=run_id, attempt=attempt)
     try:
         _work(get_run(run_id), attempt, on_progress)
     except _Superseded:
@@ -160,6 +161,11 @@ def execute_run(run_id: int, on_progress: Callable[[int, int, int], None] | None
         log.exception("facturation %s en échec", run_id)
         message = error.message if isinstance(error, DomainError) else f"Erreur inattendue : {error}"
         _finish(run_id, attempt, "failed", message)
+        events.emit("invoicing_run_failed", run=run_id, attempt=attempt, error=type(error).__name__)
+    else:
+        run = get_run(run_id)
+        events.emit("invoicing_run_finished", run=run_id, status=run.status, invoices=run.invoices_issued,
+                    amount=run.amount_issued)
     return get_run(run_id)
 
 

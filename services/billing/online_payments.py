@@ -25,7 +25,7 @@ from peewee import IntegrityError
 from models import Invoice, OnlineTransaction, Order, Payment
 from services.billing import invoicing, ledger, payments
 from services.booking import orders
-from services.core import clock, formatting, notifications, outbox
+from services.core import clock, events, formatting, notifications, outbox
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import is_sqlite, lock_rows, write_transaction
 
@@ -386,6 +386,8 @@ def _settle(transaction: OnlineTransaction, result: int, charged: int | None, ba
         else:
             fresh.status = "refused"
         fresh.save()
+    events.emit("online_payment", transaction=fresh.id, status=fresh.status, amount=fresh.amount,
+                household=fresh.household_id, invoice=fresh.invoice_id, order=fresh.order_id)
     return Outcome(fresh, True)
 
 

@@ -10,7 +10,7 @@ import logging
 from models import Household, OnlineTransaction, Order, Payment, User
 from services.billing import ledger
 from services.booking import orders
-from services.core import clock
+from services.core import clock, events
 from services.core.errors import InvalidInput
 from services.core.transactions import write_transaction
 
@@ -38,6 +38,8 @@ def record_payment(household: Household, mode: str, amount: int, received_on: dt
                                  reference=(reference or "").strip()[:120], recorded_at=clock.local_now(),
                                  recorded_by=user)
         ledger.allocate(payment)
+    events.emit("payment_recorded", payment=payment.id, mode=mode, amount=amount, household=household.id,
+                user=user.id if user else None)
     return payment
 
 

@@ -19,7 +19,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from models import OutgoingMail
-from services.core import clock
+from services.core import clock, events
 from services.core.errors import NotFound
 from services.core.transactions import write_transaction
 
@@ -120,6 +120,7 @@ def _record_failure(item: OutgoingMail, error: Exception, now: dt.datetime) -> N
     attempts = item.attempts + 1
     gave_up = attempts >= MAX_ATTEMPTS
     text = f"{type(error).__name__}: {error}"[:1000]
+    events.emit("mail_failed", mail=item.id, attempts=attempts, gave_up=gave_up, error=type(error).__name__)
     with write_transaction():
         OutgoingMail.update(status="failed" if gave_up else "pending", attempts=attempts, last_error=text,
                             claimed_at=None, next_attempt_at=now + retry_delay(attempts)).where(
