@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test db chromium bench bench-concurrency clean
+.PHONY: run test install install-test db chromium nginx bench bench-concurrency clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,14 @@ chromium:
 	  else echo "Not root: Chromium not installed, browser tests will be skipped."; fi; \
 	fi
 
-install-test: $(VENV)/.installed-test node_modules/.package-lock.json chromium
+## nginx, only to check deploy/nginx.conf with `nginx -t` (tests/test_deploy_files.py), when missing and root.
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = "0" ]; then \
+	  (apt-get install -y -q nginx-light >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q nginx-light >/dev/null 2>&1)) \
+	    || echo "nginx could not be installed: its check will be skipped."; \
+	fi
+
+install-test: $(VENV)/.installed-test node_modules/.package-lock.json chromium nginx
 
 ## Run the whole suite (unit, views, browser). PYTEST_ARGS passes options to pytest.
 test: install-test
