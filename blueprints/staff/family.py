@@ -5,7 +5,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from blueprints.access import staff_required
-from blueprints.family_forms import (
+from blueprints.family.common import contact_rows, send_document
+from blueprints.family.forms import (
     ChildIdentityForm,
     ChildRecordForm,
     ContactForm,
@@ -13,7 +14,6 @@ from blueprints.family_forms import (
     GuardianForm,
     attach_errors,
 )
-from blueprints.family_records import _contact_rows, send_document
 from blueprints.staff import DASHBOARD_QUEUES
 from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household, School
 from services.core import audit
@@ -260,7 +260,7 @@ def edit_child(household_id, child_id):
     else:
         try:
             return _edited(review.staff_edit_child(current_user, child, request.form, request.form,
-                                                   _contact_rows(), show_health), household)
+                                                   contact_rows(), show_health), household)
         except fields.FileInvalid as invalid:
             attach_errors({"": identity}, {k: v for k, v in invalid.errors.items() if k in identity._fields})
             attach_errors({"": fiche}, {k: v for k, v in invalid.errors.items() if k in fiche._fields})

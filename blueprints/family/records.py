@@ -1,12 +1,20 @@
-"""The parent's fiche enfant pages and documents (« Suivi de document »), registered on the family blueprint."""
+"""The parent's fiche enfant pages and documents (« Suivi de document »)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404, parent_required
-from blueprints.family import _edit_result, _pending_by_target, _require_validated, _upload_dir, bp
-from blueprints.family_forms import (
+from blueprints.family import bp
+from blueprints.family.common import (
+    contact_rows,
+    edit_result,
+    pending_by_target,
+    require_validated,
+    send_document,
+    upload_dir,
+)
+from blueprints.family.forms import (
     ChildIdentityForm,
     ChildRecordForm,
     ContactForm,
@@ -46,11 +54,6 @@ def _record_forms(child: Child | None, with_post: bool):
     return identity, record, contacts
 
 
-def _contact_rows() -> list[dict]:
-    return [{name: request.form.get(f"contact-{i}-{name}", "") for name in ("kind", "name", "relation", "phone")}
-            for i in range(fields.MAX_CONTACTS)]
-
-
 @bp.get("/mon-compte/enfants/<int:child_id>")
 @parent_required
 def child(child_id):
@@ -59,7 +62,7 @@ def child(child_id):
         abort(404)
     household = current_household()
     return render_template("family/child.html", child=record, household=household,
-                           contacts=rules.contacts_of(record), pending=_pending_by_target(household),
+                           contacts=rules.contacts_of(record), pending=pending_by_target(household),
                            rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
                            documents=[d for d in documents.documents_of(household) if d.child_id == record.id])
 
@@ -72,13 +75,13 @@ def edit_child(child_id):
     record = owned_or_404(Child, child_id) if child_id else None
     if record is not None and record.archived:
         abort(404)
-    if (leave := _require_validated(household)) is not None:
+    if (leave := require_validated(household)) is not None:
         return leave
     identity, fiche, contacts = _record_forms(record, request.method == "POST")
     if request.method == "POST":
         try:
-            return _edit_result(changes.change_child(household, current_user, record, request.form, request.form,
-                                                     _contact_rows()))
+            return edit_result(changes.change_child(household, current_user, record, request.form, request.form,
+                                                     contact_rows()))
         except fields.FileInvalid as invalid:
             extra = attach_errors({"": identity}, {k: v for k, v in invalid.errors.items()
                                                    if k in identity._fields})
@@ -112,7 +115,7 @@ def remove_child(child_id):
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("family.account"))
-    return _edit_result(result)
+    return edit_result(result)
 
 
 # --- Documents (« Suivi de document ») ---------------------------------------------------------
@@ -147,7 +150,7 @@ def documents_page():
         return _documents_page(form, 400)
     try:
         documents.upload(current_user, current_household(), request.form.get("doc_type"),
-                         request.form.get("child"), file.filename, documents.read_upload(file.stream), _upload_dir())
+                         request.form.get("child"), file.filename, documents.read_upload(file.stream), upload_dir())
     except DomainError as refusal:
         extra = attach_errors({"": form}, {refusal.field or "file": refusal.message})
         return _documents_page(form, 400, error=" ".join(extra))
@@ -155,21 +158,12 @@ def documents_page():
     return redirect(url_for("family.documents_page"))
 
 
-def send_document(document: FamilyDocument, path):
-    """A stored file as an attachment, never rendered inline by the browser."""
-    response = send_file(path, mimetype=document.content_type, as_attachment=True,
-                         download_name=document.original_name or "document")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/mon-compte/documents/<int:document_id>/fichier")
 @parent_required
 def download(document_id):
     document = owned_or_404(FamilyDocument, document_id)
     try:
-        path = documents.file_path(current_user, document, _upload_dir())
+        path = documents.file_path(current_user, document, upload_dir())
     except DomainError:
         abort(404)
     return send_document(document, path)
@@ -180,7 +174,7 @@ def download(document_id):
 def delete_document(document_id):
     document = owned_or_404(FamilyDocument, document_id)
     try:
-        documents.delete_pending(current_household(), document, _upload_dir())
+        documents.delete_pending(current_household(), document, upload_dir())
     except DomainError as refusal:
         flash(refusal.message, "error")
     else:

@@ -1,11 +1,13 @@
-"""The parent's household file: the sign-up wizard (/mon-dossier) and Mon compte; more views in family_records."""
+"""The sign-up wizard (/mon-dossier) and Mon compte: foyer, responsables, closure; the fiche enfant is in records."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404, parent_required
-from blueprints.family_forms import AttestationForm, ChildIdentityForm, FoyerForm, GuardianForm, attach_errors
+from blueprints.family import bp
+from blueprints.family.common import edit_result, pending_by_target, require_validated, upload_dir
+from blueprints.family.forms import AttestationForm, ChildIdentityForm, FoyerForm, GuardianForm, attach_errors
 from models import ChangeRequest, Child, Guardian
 from services.accounts import users
 from services.core.errors import DomainError
@@ -15,16 +17,9 @@ from services.family import household_changes as changes
 from services.family import household_fields as fields
 from services.family import household_review as review
 
-bp = Blueprint("family", __name__)
-bp.record(lambda state: documents.configure(state.app.config["UPLOAD_DIR"]))
-
 STEPS = [("foyer", "Mon foyer"), ("responsables", "Responsables"), ("enfants", "Mes enfants"),
          ("besoins", "Mes besoins")]
 SAVED_LATER = "Votre saisie est enregistrée : vous pourrez finir plus tard depuis « Mon espace »."
-
-
-def _upload_dir() -> str:
-    return current_app.config["UPLOAD_DIR"]
 
 
 def _wizard_only(household):
@@ -70,7 +65,7 @@ def step_foyer():
         file = request.files.get("attestation")
         attestation = (file.filename, documents.read_upload(file.stream)) if file and file.filename else None
         try:
-            rules.save_household_step(household, request.form, current_user, attestation, _upload_dir())
+            rules.save_household_step(household, request.form, current_user, attestation, upload_dir())
         except fields.FileInvalid as invalid:
             attach_errors({"": form}, {k: v for k, v in invalid.errors.items() if k != "attestation"})
             if "attestation" in invalid.errors:
@@ -229,20 +224,6 @@ def step_besoins():
 # --- Mon compte ---------------------------------------------------------------------------------
 
 
-def _pending_by_target(household) -> dict:
-    """Pending changes grouped by what they change: "household", ("guardian", id), ("child", id), "new"."""
-    grouped: dict = {}
-    for change in rules.pending_changes(household):
-        if change.action in ("add_child", "add_guardian"):
-            key = "new"
-        elif change.target == "household":
-            key = "household"
-        else:
-            key = (change.target, change.guardian_id or change.child_id)
-        grouped.setdefault(key, []).append(change)
-    return grouped
-
-
 @bp.get("/mon-compte")
 @parent_required
 def account():
@@ -254,41 +235,22 @@ def account():
               .order_by(ChangeRequest.decided_at.desc()).limit(5))
     return render_template(
         "family/account.html", household=household, guardians=rules.guardians_of(household),
-        children=rules.children_of(household), pending=_pending_by_target(household), recent=list(recent),
+        children=rules.children_of(household), pending=pending_by_target(household), recent=list(recent),
         needs=rules.needs_labels(household), missing=documents.missing_required(household),
         rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
         logins={u.guardian_id: u for u in household.users if u.guardian_id})
-
-
-def _edit_result(result: str):
-    if result == "requested":
-        flash("Votre modification a été transmise à la mairie : elle apparaît « En attente de validation ».",
-              "success")
-    elif result == "unchanged":
-        flash("Aucune modification : les informations sont identiques.", "info")
-    else:
-        flash("Vos informations ont été enregistrées.", "success")
-    return redirect(url_for("family.account"))
-
-
-def _require_validated(household):
-    if household.status not in rules.VALIDATED_STATUSES:
-        flash("Votre dossier est en attente de validation par la mairie : vous pourrez le modifier une fois validé.",
-              "warning")
-        return redirect(url_for("family.account"))
-    return None
 
 
 @bp.route("/mon-compte/foyer", methods=["GET", "POST"])
 @parent_required
 def edit_foyer():
     household = current_household()
-    if (leave := _require_validated(household)) is not None:
+    if (leave := require_validated(household)) is not None:
         return leave
     form = FoyerForm(request.form if request.method == "POST" else None, obj=household)
     if request.method == "POST":
         try:
-            return _edit_result(changes.change_household(household, current_user, request.form))
+            return edit_result(changes.change_household(household, current_user, request.form))
         except fields.FileInvalid as invalid:
             extra = attach_errors({"": form}, invalid.errors)
             return render_template("family/edit_foyer.html", form=form, error=" ".join(extra)), 400
@@ -303,7 +265,7 @@ def edit_foyer():
 def edit_guardian(guardian_id):
     household = current_household()
     guardian = owned_or_404(Guardian, guardian_id) if guardian_id else None
-    if (leave := _require_validated(household)) is not None:
+    if (leave := require_validated(household)) is not None:
         return leave
     if guardian is None and len(rules.guardians_of(household)) >= 2:
         flash("Le foyer compte déjà deux responsables.", "warning")
@@ -311,7 +273,7 @@ def edit_guardian(guardian_id):
     form = GuardianForm(request.form if request.method == "POST" else None, obj=guardian)
     if request.method == "POST":
         try:
-            return _edit_result(changes.change_guardian(household, current_user, guardian, request.form))
+            return edit_result(changes.change_guardian(household, current_user, guardian, request.form))
         except fields.FileInvalid as invalid:
             extra = attach_errors({"": form}, invalid.errors)
             return render_template("family/edit_guardian.html", form=form, guardian=guardian,
@@ -373,6 +335,3 @@ def close_account():
         return redirect(url_for("portal.home"))
     return render_template("family/close.html", household=household)
 
-
-# Registers the fiche enfant and documents views on bp; imported last because it imports bp from here.
-from blueprints import family_records  # noqa: E402,F401
