@@ -18,7 +18,7 @@ def objects(demo):
     for key in ("martin", "dupont"):
         household = Household.get_by_id(demo["households"][key].id)
         user = demo["users"][key]
-        child = rules.children_of(household)[0]
+        child = household.children_in_file()[0]
         guardian = rules.guardians_of(household)[0]
         changes.change_household(household, user, {"organisme": "Autre", "allocataire_number": "99",
                                                    "family_situation": "Célibataire"})

@@ -7,6 +7,7 @@ import pytest
 
 from models import ChangeRequest, Child, Guardian, Household, User
 from services.core.errors import NotFound
+from services.family import decisions
 from services.family import household as rules
 from services.family import household_changes as changes
 from services.family import household_fields as fields
@@ -68,7 +69,7 @@ def test_validated_changes_wait_for_staff_then_apply(demo):
     lea = Child.get_by_id(lea.id)
     assert lea.class_level == "CM1" and not lea.has_pai
     assert [c.name for c in rules.contacts_of(lea)] == ["Mamie"]
-    with pytest.raises(review.ReasonRequired):
+    with pytest.raises(decisions.ReasonRequired):
         changes.decide_changes(agent, [change.id], False)
 
 
@@ -87,10 +88,11 @@ def test_add_and_remove_child_through_requests(demo):
                                                 "expected_date": (dt.date.today() + dt.timedelta(days=60)).isoformat()},
                          None, None)
     changes.request_child_removal(martin, parent, Child.get_by_id(demo["children"]["hugo"].id))
-    assert len(rules.children_of(martin)) == 2
+    assert len(martin.children_in_file()) == 2
     changes.decide_changes(agent, [c.id for c in ChangeRequest.select()], True)
-    names = [(c.first_name, c.unborn) for c in rules.children_of(martin)]
+    names = [(c.first_name, c.unborn) for c in martin.children_in_file()]
     assert names == [("Léa", False), ("", True)]
+    assert [c.first_name for c in martin.children_in_file(include_archived=True)] == ["Léa", "Hugo", ""]
     assert Child.get_by_id(demo["children"]["hugo"].id).archived  # kept for bookings and invoices
 
 

@@ -16,6 +16,7 @@ from services.family import household as rules
 from services.family import household_changes as changes
 from services.family import household_fields as fields
 from services.family import household_review as review
+from services.family import uploads
 
 STEPS = [("foyer", "Mon foyer"), ("responsables", "Responsables"), ("enfants", "Mes enfants"),
          ("besoins", "Mes besoins")]
@@ -63,7 +64,7 @@ def step_foyer():
         form.quotient_familial.data = str(household.quotient_familial)
     if request.method == "POST":
         file = request.files.get("attestation")
-        attestation = (file.filename, documents.read_upload(file.stream)) if file and file.filename else None
+        attestation = (file.filename, uploads.read_upload(file.stream)) if file and file.filename else None
         try:
             rules.save_household_step(household, request.form, current_user, attestation, upload_dir())
         except fields.FileInvalid as invalid:
@@ -172,7 +173,7 @@ def step_enfants():
     if (leave := _wizard_only(household)) is not None:
         return leave
     if request.method == "GET":
-        return _render_step("enfants", forms=_child_forms(None, rules.children_of(household)))
+        return _render_step("enfants", forms=_child_forms(None, household.children_in_file()))
     action = request.form.get("action", "")
     entries = _child_entries()
     removed = None
@@ -187,7 +188,7 @@ def step_enfants():
         attach_errors({f"{i}-": f for i, f in enumerate(forms)}, invalid.errors)
         return _render_step("enfants", 400, forms=forms)
     if action == "add" or removed is not None:
-        forms = _child_forms(None, rules.children_of(household), blank=1 if action == "add" else 0)
+        forms = _child_forms(None, household.children_in_file(), blank=1 if action == "add" else 0)
         flash("Renseignez l'enfant ajouté ci-dessous." if action == "add" else "L'enfant a été supprimé du dossier.",
               "info")
         return _render_step("enfants", forms=forms)
@@ -235,7 +236,7 @@ def account():
               .order_by(ChangeRequest.decided_at.desc()).limit(5))
     return render_template(
         "family/account.html", household=household, guardians=rules.guardians_of(household),
-        children=rules.children_of(household), pending=pending_by_target(household), recent=list(recent),
+        children=household.children_in_file(), pending=pending_by_target(household), recent=list(recent),
         needs=rules.needs_labels(household), missing=documents.missing_required(household),
         rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
         logins={u.guardian_id: u for u in household.users if u.guardian_id})

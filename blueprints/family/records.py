@@ -27,6 +27,7 @@ from services.family import documents
 from services.family import household as rules
 from services.family import household_changes as changes
 from services.family import household_fields as fields
+from services.family import uploads
 
 # --- Fiche enfant -------------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ def remove_child(child_id):
 
 def _document_form(data=None) -> DocumentForm:
     form = DocumentForm(data)
-    form.set_choices(documents.active_types(), rules.children_of(current_household()))
+    form.set_choices(documents.active_types(), current_household().children_in_file())
     return form
 
 
@@ -150,7 +151,7 @@ def documents_page():
         return _documents_page(form, 400)
     try:
         documents.upload(current_user, current_household(), request.form.get("doc_type"),
-                         request.form.get("child"), file.filename, documents.read_upload(file.stream), upload_dir())
+                         request.form.get("child"), file.filename, uploads.read_upload(file.stream), upload_dir())
     except DomainError as refusal:
         extra = attach_errors({"": form}, {refusal.field or "file": refusal.message})
         return _documents_page(form, 400, error=" ".join(extra))

@@ -85,7 +85,7 @@ def households():
 def household(household_id):
     household = _household_or_404(household_id)
     health = current_user.can_see_health()
-    children = rules.children_of(household, include_archived=True)
+    children = household.children_in_file(include_archived=True)
     return render_template(
         "staff/family/household.html", household=household, guardians=rules.guardians_of(household),
         children=children, contacts={c.id: rules.contacts_of(c) for c in children},

@@ -13,6 +13,7 @@ from models import ChangeRequest, Child, ChildContact, Diet, Guardian, Household
 from services.core import clock, outbox
 from services.core.errors import DomainError
 from services.core.transactions import write_transaction
+from services.family import documents
 from services.family.household_fields import (
     BOOL_FIELDS,
     CHILD_IDENTITY_FIELDS,
@@ -26,6 +27,7 @@ from services.family.household_fields import (
     clean_needs,
     parse_date,
 )
+from services.family.uploads import FileRefused, check_content
 
 EDITABLE_STATUSES = ("draft",)  # the parent edits directly; otherwise changes go to the mairie
 VALIDATED_STATUSES = ("validated", "closing_requested")
@@ -91,13 +93,6 @@ def active_diets() -> list[Diet]:
 
 def guardians_of(household: Household) -> list[Guardian]:
     return list(Guardian.select().where(Guardian.household == household).order_by(Guardian.position, Guardian.id))
-
-
-def children_of(household: Household, include_archived: bool = False) -> list[Child]:
-    query = Child.select().where(Child.household == household)
-    if not include_archived:
-        query = query.where(Child.archived == False)  # noqa: E712
-    return list(query.order_by(Child.position, Child.id))
 
 
 def contacts_of(child: Child) -> list[ChildContact]:
@@ -253,7 +248,7 @@ def file_problems(household: Household) -> list[tuple[str, str]]:
         label = "Responsable" if index == 0 else "Conjoint"
         problems += [("responsables", m) for m in guardian_problems(current_values(guardian, GUARDIAN_FIELDS),
                                                                       label).values()]
-    children = children_of(household)
+    children = household.children_in_file()
     if not children:
         problems.append(("enfants", "Ajoutez au moins un enfant."))
     for index, child in enumerate(children, start=1):
@@ -278,8 +273,6 @@ def save_household_step(household: Household, data: dict, user: User | None = No
 
     Both are checked before anything is saved: a bad file leaves the foyer unchanged too.
     """
-    from services.family import documents
-
     _require_draft(household)
     errors: dict[str, str] = {}
     try:
@@ -288,8 +281,8 @@ def save_household_step(household: Household, data: dict, user: User | None = No
         errors.update(invalid.errors)
     if attestation is not None:
         try:
-            documents.check_content(attestation[1])
-        except documents.FileRefused as refusal:
+            check_content(attestation[1])
+        except FileRefused as refusal:
             errors["attestation"] = refusal.message
     if errors:
         raise FileInvalid(errors)
@@ -351,7 +344,7 @@ def save_children_step(household: Household, entries: list[dict]) -> list[Child]
             cleaned.append(None)
     if errors:
         raise FileInvalid(errors)
-    existing = {c.id: c for c in children_of(household)}
+    existing = {c.id: c for c in household.children_in_file()}
     with write_transaction():
         kept = []
         for index, (entry, values) in enumerate(zip(entries, cleaned)):

@@ -7,13 +7,13 @@ from models import ChangeRequest, Child, Guardian, Household, User
 from services.core import audit, clock
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import write_transaction
+from services.family.decisions import check_decision
 from services.family.household import (
     VALIDATED_STATUSES,
     NotEditable,
     apply_values,
     change_lines,
     child_problems,
-    children_of,
     describe_request,
     diff,
     guardian_problems,
@@ -29,7 +29,7 @@ from services.family.household_fields import (
     clean_guardian,
     clean_household,
 )
-from services.family.household_review import check_decision, notify_family
+from services.family.household_review import notify_family
 
 
 class AlreadyDecided(DomainError):
@@ -122,7 +122,7 @@ def change_child(household: Household, user: User, child: Child | None, identity
     if child is None:
         if household.status == "draft":
             with write_transaction():
-                new = Child.create(household=household, position=len(children_of(household)) + 1,
+                new = Child.create(household=household, position=len(household.children_in_file()) + 1,
                                    **{k: v for k, v in values.items() if k not in ("contacts", "school", "diet")})
                 apply_values(new, {k: v for k, v in values.items() if k in ("contacts", "school", "diet")})
             return "applied"
@@ -206,7 +206,7 @@ def _apply_request(request: ChangeRequest) -> None:
     elif request.action == "add_guardian":
         apply_values(Guardian(household=household, position=len(guardians_of(household))), values)
     elif request.action == "add_child":
-        child = Child(household=household, position=len(children_of(household)) + 1)
+        child = Child(household=household, position=len(household.children_in_file()) + 1)
         simple = {k: v for k, v in values.items() if k != "contacts"}
         apply_values(child, simple)
         if "contacts" in values:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from models import Child, Guardian, Household, User
 from services.core import audit, clock, outbox
-from services.core.errors import InvalidInput
 from services.core.transactions import write_transaction
+from services.family.decisions import check_decision
 from services.family.household import NotEditable, apply_values, diff
 from services.family.household_fields import (
     BOOL_FIELDS,
@@ -19,22 +19,7 @@ from services.family.household_fields import (
     clean_household,
 )
 
-
-class ReasonRequired(InvalidInput):
-    """A refusal needs a reason the parent will read."""
-
-
 # --- Staff decisions on submitted files -------------------------------------------------------
-
-
-def check_decision(ids: list[int], accept: bool, reason: str, none_checked: str) -> str:
-    """A bulk decision needs at least one object and, to refuse, a reason; returns the cleaned reason."""
-    reason = (reason or "").strip()
-    if not ids:
-        raise InvalidInput(none_checked, field="ids")
-    if not accept and not reason:
-        raise ReasonRequired("Indiquez le motif du refus : la famille le lira.", field="reason")
-    return reason
 
 
 def notify_family(household: Household, subject: str, body: str) -> None:
