@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, send_file, url_for
+from werkzeug.datastructures import CombinedMultiDict
 
-from models import FamilyDocument
+from blueprints.family.forms import ChildIdentityForm, ChildRecordForm, contact_forms
+from models import Child, FamilyDocument, School
 from services.family import household as rules
-from services.family import household_fields as fields
 
 
 def upload_dir() -> str:
@@ -47,10 +48,21 @@ def require_validated(household):
     return None
 
 
-def contact_rows() -> list[dict]:
-    """The contact rows posted with a fiche enfant (contact-0-name…), empty ones included."""
-    return [{name: request.form.get(f"contact-{i}-{name}", "") for name in ("kind", "name", "relation", "phone")}
-            for i in range(fields.MAX_CONTACTS)]
+def posted():
+    """What the browser posted, files included, for a form to parse; None on GET (it shows stored values)."""
+    if request.method != "POST":
+        return None
+    return CombinedMultiDict([request.form, request.files]) if request.files else request.form
+
+
+def bound(form_class, obj=None, show_stored: bool = False, **kwargs):
+    """A form parsing what was posted, or on GET showing the stored values of obj.
+
+    A field missing from a post is empty (a parent's edit clears it, as an empty field would); with
+    show_stored it shows the stored value instead (staff edits refuse a missing field, and the page
+    shown again must not offer to clear it)."""
+    data = posted()
+    return form_class(data, obj=obj if data is None or show_stored else None, **kwargs)
 
 
 def send_document(document: FamilyDocument, path):
@@ -60,3 +72,12 @@ def send_document(document: FamilyDocument, path):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def record_forms(child: Child | None, show_stored: bool = False):
+    """Identity, fiche and contact rows of a child: what was posted, or on GET its stored values."""
+    identity, fiche = bound(ChildIdentityForm, child, show_stored), bound(ChildRecordForm, child, show_stored)
+    fiche.set_choices(School.select().order_by(School.name), rules.active_diets())
+    if posted() is None and child is not None:
+        fiche.school.data, fiche.diet.data = str(child.school_id or ""), str(child.diet_id or "")
+    return identity, fiche, contact_forms(posted(), rules.contacts_of(child) if child is not None else [])

@@ -7,52 +7,23 @@ from flask_login import current_user
 from blueprints.access import current_household, owned_or_404, parent_required
 from blueprints.family import bp
 from blueprints.family.common import (
-    contact_rows,
     edit_result,
     pending_by_target,
+    posted,
+    record_forms,
     require_validated,
     send_document,
     upload_dir,
 )
-from blueprints.family.forms import (
-    ChildIdentityForm,
-    ChildRecordForm,
-    ContactForm,
-    DocumentForm,
-    attach_errors,
-)
-from models import Child, FamilyDocument, School
+from blueprints.family.forms import DocumentForm, attach_errors, child_values
+from models import Child, FamilyDocument
 from services.core.errors import DomainError
 from services.family import documents
 from services.family import household as rules
 from services.family import household_changes as changes
 from services.family import household_fields as fields
-from services.family import uploads
 
 # --- Fiche enfant -------------------------------------------------------------------------------
-
-
-def _record_forms(child: Child | None, with_post: bool):
-    data = request.form if with_post else None
-    identity = ChildIdentityForm(data, obj=child)
-    record = ChildRecordForm(data, obj=child)
-    record.set_choices(School.select().order_by(School.name), rules.active_diets())
-    if not with_post and child is not None:
-        identity.birth_date.data = child.birth_date.isoformat() if child.birth_date else ""
-        identity.expected_date.data = child.expected_date.isoformat() if child.expected_date else ""
-        record.school.data = str(child.school_id or "")
-        record.diet.data = str(child.diet_id or "")
-    existing = rules.contacts_of(child) if child is not None and not with_post else []
-    contacts = []
-    for index in range(fields.MAX_CONTACTS):
-        form = ContactForm(data, obj=existing[index] if index < len(existing) else None, prefix=f"contact-{index}")
-        if index >= len(existing) and not with_post and index >= max(2, len(existing) + 1):
-            continue
-        contacts.append(form)
-    if with_post:
-        contacts = [c for i, c in enumerate(contacts)
-                    if i < 2 or any((request.form.get(f"contact-{i}-{n}") or "").strip() for n in ("name", "phone"))]
-    return identity, record, contacts
 
 
 @bp.get("/mon-compte/enfants/<int:child_id>")
@@ -78,19 +49,17 @@ def edit_child(child_id):
         abort(404)
     if (leave := require_validated(household)) is not None:
         return leave
-    identity, fiche, contacts = _record_forms(record, request.method == "POST")
+    identity, fiche, contacts = record_forms(record)
     if request.method == "POST":
-        try:
-            return edit_result(changes.change_child(household, current_user, record, request.form, request.form,
-                                                     contact_rows()))
-        except fields.FileInvalid as invalid:
-            extra = attach_errors({"": identity}, {k: v for k, v in invalid.errors.items()
-                                                   if k in identity._fields})
-            extra += attach_errors({"": fiche}, {k: v for k, v in invalid.errors.items() if k in fiche._fields})
-            extra += attach_errors({f"contact-{i}-": c for i, c in enumerate(contacts)},
-                                   {k: v for k, v in invalid.errors.items() if k.startswith("contact")})
-            return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
-                                   contacts=contacts, error=" ".join(extra)), 400
+        error = ""
+        if all([form.validate() for form in (identity, fiche, *contacts)]):
+            try:
+                return edit_result(changes.change_child(household, current_user, record,
+                                                        child_values(identity, fiche, contacts)))
+            except fields.FileInvalid as invalid:
+                error = " ".join(attach_errors([identity, fiche], invalid.errors))
+        return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
+                               contacts=contacts, error=error), 400
     return render_template("family/edit_child.html", child=record, identity=identity, fiche=fiche,
                            contacts=contacts)
 
@@ -122,8 +91,8 @@ def remove_child(child_id):
 # --- Documents (« Suivi de document ») ---------------------------------------------------------
 
 
-def _document_form(data=None) -> DocumentForm:
-    form = DocumentForm(data)
+def _document_form() -> DocumentForm:
+    form = DocumentForm(posted())
     form.set_choices(documents.active_types(), current_household().children_in_file())
     return form
 
@@ -144,16 +113,14 @@ def documents_page():
         form.doc_type.data = request.args.get("type", "")
         form.child.data = request.args.get("enfant", "")
         return _documents_page(form)
-    form = _document_form(request.form)
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        form.file.errors = ["Choisissez le fichier à envoyer."]
+    form = _document_form()
+    if not form.validate():
         return _documents_page(form, 400)
     try:
-        documents.upload(current_user, current_household(), request.form.get("doc_type"),
-                         request.form.get("child"), file.filename, uploads.read_upload(file.stream), upload_dir())
+        documents.upload(current_user, current_household(), form.doc_type.data, form.child.data, *form.file.data,
+                         upload_dir())
     except DomainError as refusal:
-        extra = attach_errors({"": form}, {refusal.field or "file": refusal.message})
+        extra = attach_errors([form], {refusal.field or "file": refusal.message})
         return _documents_page(form, 400, error=" ".join(extra))
     flash("Votre document a été envoyé : il est « En attente » de vérification par la mairie.", "success")
     return redirect(url_for("family.documents_page"))
