@@ -2,7 +2,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
 from services.accounts import users
@@ -17,6 +17,7 @@ class EmailChangeForm(FlaskForm):
     current_password = PasswordField("Mot de passe actuel",
                                      validators=[DataRequired("Saisissez votre mot de passe actuel.")],
                                      render_kw={"autocomplete": "current-password"})
+    submit = SubmitField("Modifier l'adresse")
 
 
 class PasswordChangeForm(FlaskForm):
@@ -28,6 +29,7 @@ class PasswordChangeForm(FlaskForm):
     confirm = PasswordField("Confirmez le nouveau mot de passe",
                             validators=[DataRequired("Confirmez le mot de passe.")],
                             render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Modifier le mot de passe")
 
 
 @bp.route("/mon-compte/codes-acces", methods=["GET", "POST"])
@@ -38,7 +40,7 @@ def access_codes():
     status = 200
     if request.method == "POST":
         status = 400
-        if "email-submit" in request.form and email_form.validate_on_submit():
+        if email_form.submit.data and email_form.validate_on_submit():
             try:
                 users.change_email(current_user, email_form.current_password.data, email_form.email.data)
             except DomainError as refusal:
@@ -48,7 +50,7 @@ def access_codes():
                 flash("Votre adresse de connexion est modifiée. Un message a été envoyé à l'ancienne adresse.",
                       "success")
                 return redirect(url_for("account.access_codes"))
-        elif "pwd-submit" in request.form and password_form.validate_on_submit():
+        elif password_form.submit.data and password_form.validate_on_submit():
             try:
                 users.change_password(current_user, password_form.current_password.data,
                                       password_form.password.data, password_form.confirm.data)

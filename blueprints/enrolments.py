@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import Form, IntegerField
 
 from blueprints.access import current_household, parent_required
 from models import Activity, Child
@@ -37,9 +38,11 @@ def index():
     return _render()
 
 
-def _int(name: str) -> int | None:
-    value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
+class EnrolmentRequestForm(Form):
+    """The child and the activity of a request, as ids (None when absent or not a number)."""
+
+    child_id = IntegerField()
+    activity_id = IntegerField()
 
 
 @bp.post("/demande")
@@ -47,10 +50,11 @@ def _int(name: str) -> int | None:
 def request_enrolment():
     """Ask to enrol one child in one activity (never trusting the ids sent by the browser)."""
     household = current_household()
-    child = Child.get_or_none((Child.id == (_int("child_id") or 0)) & (Child.household == household.id))
+    form = EnrolmentRequestForm(request.form)
+    child = Child.get_or_none((Child.id == (form.child_id.data or 0)) & (Child.household == household.id))
     if child is None:
         abort(404)
-    activity = Activity.get_or_none(Activity.id == (_int("activity_id") or 0))
+    activity = Activity.get_or_none(Activity.id == (form.activity_id.data or 0))
     if activity is None:
         return _render("Choisissez une activité dans la liste.", 400)
     try:

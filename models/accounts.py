@@ -63,6 +63,15 @@ class Household(BaseModel):
             emails = [g.email for g in self.guardians if g.email]
         return sorted(set(emails))
 
+    def children_in_file(self, include_archived: bool = False) -> list:
+        """The household's children in file order; archived ones (removed from the file after validation,
+        kept for bookings and invoices) only when asked."""
+        query = self.children  # the backref of Child.household, unordered (models.family imports this module)
+        child = query.model
+        if not include_archived:
+            query = query.where(child.archived == False)  # noqa: E712
+        return list(query.order_by(child.position, child.id))
+
 
 class Guardian(BaseModel):
     """A responsable légal (or conjoint) of a household."""

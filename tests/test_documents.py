@@ -8,7 +8,7 @@ import re
 import pytest
 
 from models import AuditLog, DocumentType, FamilyDocument
-from services.family import documents
+from services.family import documents, uploads
 from tests.conftest import outbox_messages, post_form
 
 PDF = b"%PDF-1.4\n%test\n" + b"0" * 100
@@ -25,7 +25,7 @@ def send(client, content, name="attestation.pdf", doc_type=None, child=""):
 
 @pytest.mark.parametrize("content, kind", [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg")])
 def test_sniff_by_content(content, kind):
-    assert documents.check_content(content)[0] == kind
+    assert uploads.check_content(content)[0] == kind
 
 
 @pytest.mark.parametrize("content, name, message", [

@@ -4,7 +4,9 @@ from __future__ import annotations
 import io
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
+from blueprints.family.forms import FoyerForm
 from models import AuditLog, ChangeRequest, Child, FamilyDocument, Guardian, Household
 from services.family import household as rules
 from services.family import household_changes as changes
@@ -18,10 +20,10 @@ def objects(demo):
     for key in ("martin", "dupont"):
         household = Household.get_by_id(demo["households"][key].id)
         user = demo["users"][key]
-        child = rules.children_of(household)[0]
+        child = household.children_in_file()[0]
         guardian = rules.guardians_of(household)[0]
-        changes.change_household(household, user, {"organisme": "Autre", "allocataire_number": "99",
-                                                   "family_situation": "Célibataire"})
+        changes.change_household(household, user, FoyerForm(MultiDict({
+            "organisme": "Autre", "allocataire_number": "99", "family_situation": "Célibataire"})).values())
         document = FamilyDocument.select().where(FamilyDocument.household == household).first()
         made[key] = {"child": child.id, "guardian": guardian.id, "document": document.id,
                      "change": ChangeRequest.select().where(ChangeRequest.household == household).get().id}

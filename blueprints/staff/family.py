@@ -5,38 +5,32 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from blueprints.access import staff_required
-from blueprints.family_forms import (
-    ChildIdentityForm,
-    ChildRecordForm,
-    ContactForm,
+from blueprints.family.common import bound, posted, record_forms, send_document
+from blueprints.family.forms import (
+    DecisionForm,
+    DocumentDecisionForm,
+    FamilySettingForm,
     FoyerForm,
     GuardianForm,
-    attach_errors,
+    child_values,
+    validate_direct_edit,
 )
-from blueprints.family_records import _contact_rows, send_document
 from blueprints.staff import DASHBOARD_QUEUES
-from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household, School
-from services.core import audit
-from services.core.errors import DomainError
+from models import ChangeRequest, Child, Diet, DocumentType, FamilyDocument, Guardian, Household
+from services.core.errors import DomainError, NotFound
 from services.core.transactions import write_transaction
 from services.family import documents
 from services.family import household as rules
 from services.family import household_changes as changes
 from services.family import household_fields as fields
 from services.family import household_review as review
+from services.family import settings as family_settings
 
 bp = Blueprint("staff_family", __name__, url_prefix="/gestion")
 
 READERS = ("agent", "regisseur")  # admin always passes; the kitchen sees headcounts only
 DECIDERS = ("agent",)
-
-
-def _ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()]
-
-
-def _accepting() -> bool | None:
-    return {"accept": True, "refuse": False}.get(request.form.get("decision", ""))
+NAMES = {"last_name": "Nom", "first_name": "Prénom"}  # required in a staff edit of a responsable or a child
 
 
 def _household_or_404(household_id: int) -> Household:
@@ -85,7 +79,7 @@ def households():
 def household(household_id):
     household = _household_or_404(household_id)
     health = current_user.can_see_health()
-    children = rules.children_of(household, include_archived=True)
+    children = household.children_in_file(include_archived=True)
     return render_template(
         "staff/family/household.html", household=household, guardians=rules.guardians_of(household),
         children=children, contacts={c.id: rules.contacts_of(c) for c in children},
@@ -95,17 +89,18 @@ def household(household_id):
         health_fields=fields.HEALTH_FIELDS, users=list(household.users))
 
 
-def _decide(decide, ids, **kwargs):
-    accept = _accepting()
-    if accept is None:
-        flash("Choisissez « Accepter » ou « Refuser ».", "error")
+def _decide(decide, form: DecisionForm, ids: list[int] | None = None, **kwargs) -> bool:
+    """Accept or refuse the ticked objects (or `ids`), with the reason of a refusal; the outcome is flashed."""
+    if not form.validate():
+        flash(form.first_error(), "error")
         return False
     try:
-        count = decide(current_user, ids, accept, request.form.get("reason", ""), **kwargs)
+        count = decide(current_user, form.ids.data if ids is None else ids, form.accepting, form.reason.data or "",
+                       **kwargs)
     except DomainError as refusal:
         flash(refusal.message, "error")
         return False
-    flash(f"{count} {'acceptée(s)' if accept else 'refusée(s)'} ; les familles ont été prévenues par e-mail.",
+    flash(f"{count} {'acceptée(s)' if form.accepting else 'refusée(s)'} ; les familles ont été prévenues par e-mail.",
           "success")
     return True
 
@@ -114,7 +109,7 @@ def _decide(decide, ids, **kwargs):
 @staff_required(*DECIDERS)
 def decide_household(household_id):
     household = _household_or_404(household_id)
-    _decide(review.decide_files, [household.id])
+    _decide(review.decide_files, DecisionForm(posted()), [household.id])
     return redirect(url_for("staff_family.household", household_id=household.id))
 
 
@@ -127,7 +122,7 @@ def files_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        _decide(review.decide_files, _ids())
+        _decide(review.decide_files, DecisionForm(posted()))
         return redirect(url_for("staff_family.files_queue"))
     waiting = Household.select().where(Household.status == "submitted").order_by(Household.submitted_at)
     return render_template("staff/family/files_queue.html", households=list(waiting), rules=rules)
@@ -139,10 +134,10 @@ def changes_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        _decide(changes.decide_changes, _ids())
-        household_id = request.form.get("household_id", type=int)
-        if household_id:
-            return redirect(url_for("staff_family.household", household_id=household_id))
+        form = DecisionForm(posted())
+        _decide(changes.decide_changes, form)
+        if form.household_id.data:
+            return redirect(url_for("staff_family.household", household_id=form.household_id.data))
         return redirect(url_for("staff_family.changes_queue"))
     waiting = ChangeRequest.select().where(ChangeRequest.status == "pending").order_by(ChangeRequest.created_at)
     return render_template("staff/family/changes_queue.html", changes=list(waiting), rules=rules,
@@ -155,13 +150,8 @@ def documents_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        try:
-            valid_from = fields.parse_date(request.form.get("valid_from"))
-            valid_until = fields.parse_date(request.form.get("valid_until"))
-        except ValueError:
-            flash("Dates de validité invalides : utilisez le format jj/mm/aaaa.", "error")
-            return redirect(url_for("staff_family.documents_queue"))
-        _decide(documents.review, _ids(), valid_from=valid_from, valid_until=valid_until)
+        form = DocumentDecisionForm(posted())
+        _decide(documents.review, form, valid_from=form.valid_from.data, valid_until=form.valid_until.data)
         return redirect(url_for("staff_family.documents_queue"))
     return render_template("staff/family/documents_queue.html",
                            documents=documents.pending_documents(current_user.can_see_health()),
@@ -174,7 +164,7 @@ def closures_queue():
     if request.method == "POST":
         if current_user.role not in DECIDERS + ("admin",):
             abort(403)
-        _decide(review.decide_closures, _ids())
+        _decide(review.decide_closures, DecisionForm(posted()))
         return redirect(url_for("staff_family.closures_queue"))
     waiting = Household.select().where(Household.status == "closing_requested").order_by(Household.closing_requested_at)
     return render_template("staff/family/closures_queue.html", households=list(waiting))
@@ -207,15 +197,11 @@ def _edited(count: int, household: Household):
 @staff_required(*DECIDERS)
 def edit_foyer(household_id):
     household = _household_or_404(household_id)
-    form = FoyerForm(request.form if request.method == "POST" else None, obj=household)
+    form = bound(FoyerForm, household, show_stored=True)
     if request.method == "POST":
-        try:
-            return _edited(review.staff_edit_household(current_user, household, request.form), household)
-        except fields.FileInvalid as invalid:
-            attach_errors({"": form}, invalid.errors)
-            return render_template("staff/family/edit_foyer.html", form=form, household=household), 400
-    if household.quotient_familial is not None:
-        form.quotient_familial.data = str(household.quotient_familial)
+        if validate_direct_edit(form, {}):
+            return _edited(review.staff_edit_household(current_user, household, form.values()), household)
+        return render_template("staff/family/edit_foyer.html", form=form, household=household), 400
     return render_template("staff/family/edit_foyer.html", form=form, household=household)
 
 
@@ -226,14 +212,12 @@ def edit_guardian(household_id, guardian_id):
     guardian = Guardian.get_or_none((Guardian.id == guardian_id) & (Guardian.household == household))
     if guardian is None:
         abort(404)
-    form = GuardianForm(request.form if request.method == "POST" else None, obj=guardian)
+    form = bound(GuardianForm, guardian, show_stored=True)
     if request.method == "POST":
-        try:
-            return _edited(review.staff_edit_guardian(current_user, guardian, request.form), household)
-        except fields.FileInvalid as invalid:
-            attach_errors({"": form}, invalid.errors)
-            return render_template("staff/family/edit_guardian.html", form=form, household=household,
-                                   guardian=guardian), 400
+        if validate_direct_edit(form, NAMES):
+            return _edited(review.staff_edit_guardian(current_user, guardian, form.values()), household)
+        return render_template("staff/family/edit_guardian.html", form=form, household=household,
+                               guardian=guardian), 400
     return render_template("staff/family/edit_guardian.html", form=form, household=household, guardian=guardian)
 
 
@@ -244,30 +228,19 @@ def edit_child(household_id, child_id):
     child = Child.get_or_none((Child.id == child_id) & (Child.household == household))
     if child is None:
         abort(404)
-    with_post = request.method == "POST"
-    data = request.form if with_post else None
-    identity, fiche = ChildIdentityForm(data, obj=child), ChildRecordForm(data, obj=child)
-    fiche.set_choices(School.select().order_by(School.name), rules.active_diets())
-    existing = rules.contacts_of(child)
-    contacts = [ContactForm(data, obj=existing[i] if i < len(existing) and not with_post else None,
-                            prefix=f"contact-{i}") for i in range(max(len(existing) + 1, 2) if not with_post
-                                                                   else fields.MAX_CONTACTS)]
+    identity, fiche, contacts = record_forms(child, show_stored=True)
     show_health = current_user.can_see_health()
-    if not with_post:
-        identity.birth_date.data = child.birth_date.isoformat() if child.birth_date else ""
-        identity.expected_date.data = child.expected_date.isoformat() if child.expected_date else ""
-        fiche.school.data, fiche.diet.data = str(child.school_id or ""), str(child.diet_id or "")
-    else:
-        try:
-            return _edited(review.staff_edit_child(current_user, child, request.form, request.form,
-                                                   _contact_rows(), show_health), household)
-        except fields.FileInvalid as invalid:
-            attach_errors({"": identity}, {k: v for k, v in invalid.errors.items() if k in identity._fields})
-            attach_errors({"": fiche}, {k: v for k, v in invalid.errors.items() if k in fiche._fields})
-            attach_errors({f"contact-{i}-": c for i, c in enumerate(contacts)},
-                          {k: v for k, v in invalid.errors.items() if k.startswith("contact")})
-            return render_template("staff/family/edit_child.html", household=household, child=child,
-                                   identity=identity, fiche=fiche, contacts=contacts, show_health=show_health), 400
+    if not show_health:
+        fiche.without_health()
+    if request.method == "POST":
+        # the expected date is only shown for a child to be born
+        complete = [validate_direct_edit(identity, NAMES, optional=("expected_date",)),
+                    validate_direct_edit(fiche, {})] + [contact.validate() for contact in contacts]
+        if all(complete):
+            return _edited(review.staff_edit_child(current_user, child, child_values(identity, fiche, contacts),
+                                                   show_health), household)
+        return render_template("staff/family/edit_child.html", household=household, child=child,
+                               identity=identity, fiche=fiche, contacts=contacts, show_health=show_health), 400
     return render_template("staff/family/edit_child.html", household=household, child=child, identity=identity,
                            fiche=fiche, contacts=contacts, show_health=show_health)
 
@@ -280,58 +253,34 @@ def edit_child(household_id, child_id):
 def settings():
     """The staff-managed lists: régimes alimentaires and types of documents (with « requis »)."""
     if request.method == "POST":
-        try:
-            message = _apply_setting(request.form)
-        except DomainError as refusal:
-            flash(refusal.message, "error")
+        form = FamilySettingForm(posted())
+        if not form.validate():
+            flash(next(iter(form.errors.values()))[0], "error")
         else:
-            flash(message, "success")
+            try:
+                flash(_apply_setting(form), "success")
+            except NotFound:
+                abort(404)
+            except DomainError as refusal:
+                flash(refusal.message, "error")
         return redirect(url_for("staff_family.settings"))
     return render_template("staff/family/settings.html",
                            diets=list(Diet.select().order_by(Diet.position, Diet.name)),
                            types=list(DocumentType.select().order_by(DocumentType.position, DocumentType.name)))
 
 
-def _apply_setting(form) -> str:
-    from services.core.errors import InvalidInput
-
-    kind = form.get("kind")
-    name = " ".join((form.get("name") or "").split())[:80]
-    with write_transaction():
-        if kind == "diet-add":
-            if not name:
-                raise InvalidInput("Indiquez le nom du régime.")
-            if Diet.get_or_none(Diet.name == name):
-                raise InvalidInput("Ce régime existe déjà.")
-            diet = Diet.create(name=name, position=Diet.select().count() + 1)
-            audit.record(current_user, "régime alimentaire ajouté", diet, detail=name)
-            return f"Régime « {name} » ajouté."
-        if kind == "diet-toggle":
-            diet = Diet.get_or_none(Diet.id == (form.get("id", type=int) or 0))
-            if diet is None:
-                abort(404)
-            diet.active = not diet.active
-            diet.save()
-            audit.record(current_user, "régime alimentaire " + ("proposé" if diet.active else "retiré"), diet)
-            return f"Régime « {diet.name} » {'proposé' if diet.active else 'retiré de la liste'}."
-        if kind == "type-add":
-            if not name:
-                raise InvalidInput("Indiquez le nom du type de document.")
-            if DocumentType.get_or_none(DocumentType.name == name):
-                raise InvalidInput("Ce type de document existe déjà.")
-            months = form.get("validity_months", type=int) or 12
-            doc_type = DocumentType.create(
-                name=name, scope="child" if form.get("scope") == "child" else "household",
-                required=form.get("required") == "y", health=form.get("health") == "y",
-                validity_months=max(1, min(months, 120)), position=DocumentType.select().count() + 1)
-            audit.record(current_user, "type de document ajouté", doc_type, detail=name)
-            return f"Type de document « {name} » ajouté."
-        if kind == "type-required":
-            doc_type = DocumentType.get_or_none(DocumentType.id == (form.get("id", type=int) or 0))
-            if doc_type is None:
-                abort(404)
-            doc_type.required = not doc_type.required
-            doc_type.save()
-            audit.record(current_user, "type de document " + ("requis" if doc_type.required else "facultatif"), doc_type)
-            return f"« {doc_type.name} » est désormais {'requis' if doc_type.required else 'facultatif'}."
-    raise InvalidInput("Action inconnue.")
+def _apply_setting(form: FamilySettingForm) -> str:
+    """Carry out one settings form; returns the message to show."""
+    kind, name = form.kind.data, form.name.data
+    if kind == "diet-add":
+        family_settings.add_diet(current_user, name)
+        return f"Régime « {name} » ajouté."
+    if kind == "diet-toggle":
+        diet = family_settings.toggle_diet(current_user, form.id.data)
+        return f"Régime « {diet.name} » {'proposé' if diet.active else 'retiré de la liste'}."
+    if kind == "type-add":
+        family_settings.add_document_type(current_user, name, form.scope.data, form.required.data, form.health.data,
+                                          form.validity_months.data)
+        return f"Type de document « {name} » ajouté."
+    doc_type = family_settings.toggle_required(current_user, form.id.data)
+    return f"« {doc_type.name} » est désormais {'requis' if doc_type.required else 'facultatif'}."

@@ -12,7 +12,7 @@ from services.booking.orders import OrderError
 from services.core import clock, formatting, notifications, permissions
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import write_transaction
-from services.family.documents import check_content
+from services.family.uploads import check_content
 
 
 class AbsenceRefused(DomainError):

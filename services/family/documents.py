@@ -1,4 +1,5 @@
-"""Pièces justificatives: uploads checked by content, staff review with validity dates, required types.
+"""Pièces justificatives: uploads (checked by content in services.family.uploads), staff review with
+validity dates, required types.
 
 Files live in an upload directory passed in by the caller (outside static/), under random names.
 """
@@ -14,13 +15,12 @@ from models import Child, DocumentType, FamilyDocument, Household, User
 from services.core import audit, clock, outbox, permissions
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import write_transaction
+from services.family.decisions import check_decision
+from services.family.uploads import (  # noqa: F401  (read_upload: for blueprints/reservations.py)
+    check_content,
+    read_upload,
+)
 
-MAX_BYTES = 10 * 1024 * 1024
-SIGNATURES = [
-    (b"%PDF-", "application/pdf", ".pdf"),
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-]
 STATUS_LABELS = {"pending": "En attente", "accepted": "Accepté", "refused": "Refusé"}
 
 # The application's upload folder, set when the family blueprint is registered; views still pass
@@ -33,38 +33,8 @@ def configure(upload_dir: str | Path) -> None:
     default_upload_dir = Path(upload_dir)
 
 
-class FileRefused(InvalidInput):
-    """The uploaded file is empty, too big or not a PDF/JPEG/PNG."""
-
-
 class ReviewRefused(InvalidInput):
     """A staff decision on documents is incomplete (reason, dates)."""
-
-
-def sniff(head: bytes) -> tuple[str, str] | None:
-    """(content type, extension) from the first bytes, or None when it is not an accepted format."""
-    for magic, content_type, extension in SIGNATURES:
-        if head.startswith(magic):
-            return content_type, extension
-    return None
-
-
-def read_upload(stream) -> bytes:
-    """Read at most MAX_BYTES + 1 bytes, enough to tell that a file is too big."""
-    return stream.read(MAX_BYTES + 1)
-
-
-def check_content(content: bytes) -> tuple[str, str]:
-    if not content:
-        raise FileRefused("Le fichier est vide (0 octet) : choisissez un autre fichier.", field="file")
-    if len(content) > MAX_BYTES:
-        raise FileRefused("Le fichier dépasse 10 Mo : réduisez-le (photo moins lourde, PDF compressé).",
-                          field="file")
-    kind = sniff(content[:16])
-    if kind is None:
-        raise FileRefused("Ce fichier n'est pas un PDF, un JPEG ou un PNG (son contenu a été vérifié, pas seulement "
-                          "son nom) : envoyez un document dans l'un de ces formats.", field="file")
-    return kind
 
 
 def active_types(scope: str | None = None) -> list[DocumentType]:
@@ -164,8 +134,6 @@ def default_validity(document: FamilyDocument, today: dt.date | None = None) -> 
 def review(staff: User, document_ids: list[int], accept: bool, reason: str = "",
            valid_from: dt.date | None = None, valid_until: dt.date | None = None) -> int:
     """Accept (with validity dates, defaulting to the type's duration) or refuse (with a reason) documents."""
-    from services.family.household_review import check_decision
-
     reason = check_decision(document_ids, accept, reason, "Cochez au moins un document.")
     if valid_from and valid_until and valid_until < valid_from:
         raise ReviewRefused("La fin de validité doit suivre le début.", field="valid_until")
@@ -218,8 +186,6 @@ def is_valid(document: FamilyDocument, today: dt.date) -> bool:
 def missing_required(household: Household, today: dt.date | None = None,
                      with_health: bool = True) -> list[tuple[DocumentType, Child | None]]:
     """Required types with no accepted document valid today: (type, None) for the household, (type, child)."""
-    from services.family.household import children_of
-
     today = today or clock.today()
     documents = documents_of(household)
     missing = []
@@ -227,7 +193,7 @@ def missing_required(household: Household, today: dt.date | None = None,
     if not with_health:
         types = types.where(DocumentType.health == False)  # noqa: E712
     for doc_type in types.order_by(DocumentType.position):
-        targets = children_of(household) if doc_type.scope == "child" else [None]
+        targets = household.children_in_file() if doc_type.scope == "child" else [None]
         for child in targets:
             if child is not None and child.unborn:
                 continue

@@ -1,8 +1,8 @@
 """The household file (dossier famille): reading it, and the draft filled in steps and submitted to the mairie.
 
-Fields and cleaning live in services.family.household_fields, changes to a validated file in
+Choices and labels live in services.family.household_fields, changes to a validated file in
 services.family.household_changes, staff decisions, edits and search in services.family.household_review.
-Every function is plain Python: views parse, call, render.
+Every function is plain Python taking clean values: views parse (with their forms), call, render.
 """
 from __future__ import annotations
 
@@ -13,18 +13,13 @@ from models import ChangeRequest, Child, ChildContact, Diet, Guardian, Household
 from services.core import clock, outbox
 from services.core.errors import DomainError
 from services.core.transactions import write_transaction
+from services.family import documents
 from services.family.household_fields import (
     BOOL_FIELDS,
     CHILD_IDENTITY_FIELDS,
     CONTACT_KINDS,
     GUARDIAN_FIELDS,
     SEXES,
-    FileInvalid,
-    clean_child_identity,
-    clean_guardian,
-    clean_household,
-    clean_needs,
-    parse_date,
 )
 
 EDITABLE_STATUSES = ("draft",)  # the parent edits directly; otherwise changes go to the mairie
@@ -86,18 +81,11 @@ def active_diets() -> list[Diet]:
     return list(Diet.select().where(Diet.active == True).order_by(Diet.position, Diet.name))  # noqa: E712
 
 
-# --- Reading the file, writing cleaned values back -------------------------------------------
+# --- Reading the file, writing clean values back ---------------------------------------------
 
 
 def guardians_of(household: Household) -> list[Guardian]:
     return list(Guardian.select().where(Guardian.household == household).order_by(Guardian.position, Guardian.id))
-
-
-def children_of(household: Household, include_archived: bool = False) -> list[Child]:
-    query = Child.select().where(Child.household == household)
-    if not include_archived:
-        query = query.where(Child.archived == False)  # noqa: E712
-    return list(query.order_by(Child.position, Child.id))
 
 
 def contacts_of(child: Child) -> list[ChildContact]:
@@ -110,7 +98,7 @@ def pending_changes(household: Household) -> list[ChangeRequest]:
 
 
 def current_values(obj, fields: dict) -> dict:
-    """The stored values of an object for the given fields, in the cleaned representation."""
+    """The stored values of an object for the given fields, in the representation of clean values."""
     values = {}
     for name in fields:
         if name == "contacts":
@@ -132,7 +120,7 @@ def display_value(name: str, value) -> str:
     if name == "sex":
         return SEXES.get(value, value)
     if name in ("birth_date", "expected_date"):
-        date = parse_date(value) if isinstance(value, str) else value
+        date = dt.date.fromisoformat(value) if isinstance(value, str) else value
         return date.strftime("%d/%m/%Y")
     if name == "school":
         school = School.get_or_none(School.id == value)
@@ -187,7 +175,7 @@ def describe_request(request: ChangeRequest) -> str:
 
 
 def apply_values(obj, values: dict) -> None:
-    """Write cleaned (or JSON-decoded) values onto an object, contacts included."""
+    """Write clean (or JSON-decoded) values onto an object, contacts included."""
     for name, value in values.items():
         if name == "contacts":
             ChildContact.delete().where(ChildContact.child == obj).execute()
@@ -196,7 +184,7 @@ def apply_values(obj, values: dict) -> None:
         elif name in ("school", "diet"):
             setattr(obj, f"{name}_id", value)
         elif name in ("birth_date", "expected_date"):
-            setattr(obj, name, parse_date(value) if isinstance(value, str) else value)
+            setattr(obj, name, dt.date.fromisoformat(value) if isinstance(value, str) else value)
         else:
             setattr(obj, name, value)
     obj.save()
@@ -253,7 +241,7 @@ def file_problems(household: Household) -> list[tuple[str, str]]:
         label = "Responsable" if index == 0 else "Conjoint"
         problems += [("responsables", m) for m in guardian_problems(current_values(guardian, GUARDIAN_FIELDS),
                                                                       label).values()]
-    children = children_of(household)
+    children = household.children_in_file()
     if not children:
         problems.append(("enfants", "Ajoutez au moins un enfant."))
     for index, child in enumerate(children, start=1):
@@ -272,27 +260,13 @@ def _require_draft(household: Household) -> None:
         raise NotEditable("Votre dossier a déjà été envoyé à la mairie : il ne peut plus être modifié ici.")
 
 
-def save_household_step(household: Household, data: dict, user: User | None = None,
+def save_household_step(household: Household, values: dict, user: User | None = None,
                         attestation: tuple[str, bytes] | None = None, upload_dir: str = "") -> Household:
-    """Foyer step of a draft file, with the optional attestation de quotient familial.
+    """Foyer step of a draft file, with the optional attestation de quotient familial (name, content).
 
-    Both are checked before anything is saved: a bad file leaves the foyer unchanged too.
+    Both are saved in one transaction: a refused file leaves the foyer unchanged too.
     """
-    from services.family import documents
-
     _require_draft(household)
-    errors: dict[str, str] = {}
-    try:
-        values = clean_household(data)
-    except FileInvalid as invalid:
-        errors.update(invalid.errors)
-    if attestation is not None:
-        try:
-            documents.check_content(attestation[1])
-        except documents.FileRefused as refusal:
-            errors["attestation"] = refusal.message
-    if errors:
-        raise FileInvalid(errors)
     with write_transaction():
         Household.update(**values).where(Household.id == household.id).execute()
         if attestation is not None:
@@ -304,25 +278,15 @@ def save_household_step(household: Household, data: dict, user: User | None = No
 def save_guardians_step(household: Household, user: User, entries: list[dict]) -> list[Guardian]:
     """Responsables step: the main responsable and an optional conjoint, in order.
 
-    `entries` are dicts of form values, each with an optional "id" of an existing guardian.
-    Errors are keyed "<index>-<field>" so the view can put them next to the right field.
+    `entries` are dicts of clean values, each with the "id" of an existing guardian or None.
     """
     _require_draft(household)
-    errors: dict[str, str] = {}
-    cleaned = []
-    for index, entry in enumerate(entries):
-        try:
-            cleaned.append(clean_guardian(entry))
-        except FileInvalid as invalid:
-            errors.update({f"{index}-{name}": message for name, message in invalid.errors.items()})
-            cleaned.append(None)
-    if errors:
-        raise FileInvalid(errors)
     existing = {g.id: g for g in guardians_of(household)}
     with write_transaction():
         kept = []
-        for index, (entry, values) in enumerate(zip(entries, cleaned)):
-            guardian = existing.pop(_int(entry.get("id")), None) or Guardian(household=household)
+        for index, entry in enumerate(entries):
+            values = {name: value for name, value in entry.items() if name != "id"}
+            guardian = existing.pop(entry.get("id"), None) or Guardian(household=household)
             for name, value in values.items():
                 setattr(guardian, name, value)
             guardian.position = index
@@ -339,23 +303,15 @@ def save_guardians_step(household: Household, user: User, entries: list[dict]) -
 
 
 def save_children_step(household: Household, entries: list[dict]) -> list[Child]:
-    """Enfants step of a draft file; entries without an id are new children, missing ids are removed."""
+    """Enfants step of a draft file: entries are dicts of clean values with the "id" of an existing child
+    or None (a new child); the household's children left out are removed."""
     _require_draft(household)
-    errors: dict[str, str] = {}
-    cleaned = []
-    for index, entry in enumerate(entries):
-        try:
-            cleaned.append(clean_child_identity(entry))
-        except FileInvalid as invalid:
-            errors.update({f"{index}-{name}": message for name, message in invalid.errors.items()})
-            cleaned.append(None)
-    if errors:
-        raise FileInvalid(errors)
-    existing = {c.id: c for c in children_of(household)}
+    existing = {c.id: c for c in household.children_in_file()}
     with write_transaction():
         kept = []
-        for index, (entry, values) in enumerate(zip(entries, cleaned)):
-            child = existing.pop(_int(entry.get("id")), None) or Child(household=household)
+        for index, entry in enumerate(entries):
+            values = {name: value for name, value in entry.items() if name != "id"}
+            child = existing.pop(entry.get("id"), None) or Child(household=household)
             for name, value in values.items():
                 setattr(child, name, value)
             child.position = index + 1
@@ -367,16 +323,12 @@ def save_children_step(household: Household, entries: list[dict]) -> list[Child]
 
 
 def save_needs_step(household: Household, selected: list[str]) -> Household:
+    """Besoins step: the services ticked (keys of needs_choices()), stored in the order of the list."""
     _require_draft(household)
-    needs = clean_needs(selected, needs_choices())
+    needs = ",".join(key for key, _ in needs_choices() if key in selected)
     with write_transaction():
         Household.update(needs=needs).where(Household.id == household.id).execute()
     return Household.get_by_id(household.id)
-
-
-def _int(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() else None
 
 
 def submit_file(household: Household, user: User) -> Household:

@@ -7,29 +7,20 @@ from models import ChangeRequest, Child, Guardian, Household, User
 from services.core import audit, clock
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import write_transaction
+from services.family.decisions import check_decision
 from services.family.household import (
     VALIDATED_STATUSES,
     NotEditable,
     apply_values,
     change_lines,
     child_problems,
-    children_of,
     describe_request,
     diff,
     guardian_problems,
     guardians_of,
 )
-from services.family.household_fields import (
-    CHILD_FIELDS,
-    GUARDIAN_FIELDS,
-    HOUSEHOLD_FIELDS,
-    FileInvalid,
-    clean_child_identity,
-    clean_child_record,
-    clean_guardian,
-    clean_household,
-)
-from services.family.household_review import check_decision, notify_family
+from services.family.household_fields import CHILD_FIELDS, GUARDIAN_FIELDS, HOUSEHOLD_FIELDS, FileInvalid
+from services.family.household_review import notify_family
 
 
 class AlreadyDecided(DomainError):
@@ -66,9 +57,8 @@ def _request_or_apply(household: Household, user: User, target: str, obj, fields
     return "requested"
 
 
-def change_household(household: Household, user: User, data: dict) -> str:
-    """« Modifier » Mon foyer."""
-    values = clean_household(data)
+def change_household(household: Household, user: User, values: dict) -> str:
+    """« Modifier » Mon foyer (clean values of the foyer fields)."""
     _refuse_incomplete({k: v for k, v in zip(
         ("organisme", "allocataire_number", "family_situation"), _household_required(values)) if v})
     return _request_or_apply(household, user, "household", household, HOUSEHOLD_FIELDS, values)
@@ -83,11 +73,10 @@ def _household_required(values: dict) -> list[str]:
     ]
 
 
-def change_guardian(household: Household, user: User, guardian: Guardian | None, data: dict) -> str:
-    """« Modifier » a responsable, or « Ajouter un conjoint » when guardian is None."""
+def change_guardian(household: Household, user: User, guardian: Guardian | None, values: dict) -> str:
+    """« Modifier » a responsable, or « Ajouter un conjoint » when guardian is None (clean values)."""
     if guardian is not None and guardian.household_id != household.id:
         raise NotFound("Responsable introuvable.")
-    values = clean_guardian(data)
     _refuse_incomplete(guardian_problems(values, "Responsable"))
     if guardian is None:
         if len(guardians_of(household)) >= 2:
@@ -100,29 +89,16 @@ def change_guardian(household: Household, user: User, guardian: Guardian | None,
     return _request_or_apply(household, user, "guardian", guardian, GUARDIAN_FIELDS, values)
 
 
-def change_child(household: Household, user: User, child: Child | None, identity: dict, record: dict | None,
-                 contact_rows: list[dict] | None) -> str:
-    """« Modifier » a child (identity and fiche), or « Ajouter un enfant » when child is None."""
+def change_child(household: Household, user: User, child: Child | None, values: dict) -> str:
+    """« Modifier » a child, or « Ajouter un enfant » when child is None: clean values of the identity,
+    and of the fiche and its contacts when they were edited."""
     if child is not None and child.household_id != household.id:
         raise NotFound("Enfant introuvable.")
-    errors: dict[str, str] = {}
-    values: dict = {}
-    try:
-        values.update(clean_child_identity(identity))
-    except FileInvalid as invalid:
-        errors.update(invalid.errors)
-    if record is not None:
-        try:
-            values.update(clean_child_record(record, contact_rows))
-        except FileInvalid as invalid:
-            errors.update(invalid.errors)
-    if errors:
-        raise FileInvalid(errors)
     _refuse_incomplete(child_problems(values))
     if child is None:
         if household.status == "draft":
             with write_transaction():
-                new = Child.create(household=household, position=len(children_of(household)) + 1,
+                new = Child.create(household=household, position=len(household.children_in_file()) + 1,
                                    **{k: v for k, v in values.items() if k not in ("contacts", "school", "diet")})
                 apply_values(new, {k: v for k, v in values.items() if k in ("contacts", "school", "diet")})
             return "applied"
@@ -206,7 +182,7 @@ def _apply_request(request: ChangeRequest) -> None:
     elif request.action == "add_guardian":
         apply_values(Guardian(household=household, position=len(guardians_of(household))), values)
     elif request.action == "add_child":
-        child = Child(household=household, position=len(children_of(household)) + 1)
+        child = Child(household=household, position=len(household.children_in_file()) + 1)
         simple = {k: v for k, v in values.items() if k != "contacts"}
         apply_values(child, simple)
         if "contacts" in values:

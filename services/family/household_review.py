@@ -3,38 +3,12 @@ from __future__ import annotations
 
 from models import Child, Guardian, Household, User
 from services.core import audit, clock, outbox
-from services.core.errors import InvalidInput
 from services.core.transactions import write_transaction
+from services.family.decisions import check_decision
 from services.family.household import NotEditable, apply_values, diff
-from services.family.household_fields import (
-    BOOL_FIELDS,
-    CHILD_FIELDS,
-    GUARDIAN_FIELDS,
-    HEALTH_FIELDS,
-    HOUSEHOLD_FIELDS,
-    FileInvalid,
-    clean_child_identity,
-    clean_child_record,
-    clean_guardian,
-    clean_household,
-)
-
-
-class ReasonRequired(InvalidInput):
-    """A refusal needs a reason the parent will read."""
-
+from services.family.household_fields import CHILD_FIELDS, GUARDIAN_FIELDS, HEALTH_FIELDS, HOUSEHOLD_FIELDS
 
 # --- Staff decisions on submitted files -------------------------------------------------------
-
-
-def check_decision(ids: list[int], accept: bool, reason: str, none_checked: str) -> str:
-    """A bulk decision needs at least one object and, to refuse, a reason; returns the cleaned reason."""
-    reason = (reason or "").strip()
-    if not ids:
-        raise InvalidInput(none_checked, field="ids")
-    if not accept and not reason:
-        raise ReasonRequired("Indiquez le motif du refus : la famille le lira.", field="reason")
-    return reason
 
 
 def notify_family(household: Household, subject: str, body: str) -> None:
@@ -69,7 +43,8 @@ def decide_files(staff: User, household_ids: list[int], accept: bool, reason: st
 
 
 def staff_edit(staff: User, obj, fields: dict, values: dict) -> int:
-    """A staff member edits a file directly: applied at once, each change written to the audit log."""
+    """A staff member edits a file directly (clean values): applied at once, each change written to the
+    audit log. The forms see to it that a field missing from the request is refused, never cleared."""
     lines = diff(obj, fields, values)
     if not lines:
         return 0
@@ -80,48 +55,18 @@ def staff_edit(staff: User, obj, fields: dict, values: dict) -> int:
     return len(lines)
 
 
-MISSING = "Ce champ manque dans le formulaire envoyé : rechargez la page et recommencez."
+def staff_edit_household(staff: User, household: Household, values: dict) -> int:
+    return staff_edit(staff, household, HOUSEHOLD_FIELDS, values)
 
 
-def require_fields(data, names, required: dict[str, str] | None = None) -> None:
-    """A direct edit never clears what it did not receive: every text field of the form must be in the
-    request (an empty value is a choice, a missing one is not), and the required ones filled in."""
-    errors = {name: MISSING for name in names if name not in BOOL_FIELDS and name not in data}
-    for name, label in (required or {}).items():
-        if name not in errors and not str(data.get(name) or "").strip():
-            errors[name] = f"{label} : ce champ est obligatoire."
-    if errors:
-        raise FileInvalid(errors)
+def staff_edit_guardian(staff: User, guardian: Guardian, values: dict) -> int:
+    return staff_edit(staff, guardian, GUARDIAN_FIELDS, values)
 
 
-def staff_edit_household(staff: User, household: Household, data: dict) -> int:
-    require_fields(data, HOUSEHOLD_FIELDS)
-    return staff_edit(staff, household, HOUSEHOLD_FIELDS, clean_household(data))
-
-
-def staff_edit_guardian(staff: User, guardian: Guardian, data: dict) -> int:
-    require_fields(data, GUARDIAN_FIELDS, {"last_name": "Nom", "first_name": "Prénom"})
-    return staff_edit(staff, guardian, GUARDIAN_FIELDS, clean_guardian(data))
-
-
-def staff_edit_child(staff: User, child: Child, identity: dict, record: dict, contact_rows: list[dict],
-                     with_health: bool) -> int:
+def staff_edit_child(staff: User, child: Child, values: dict, with_health: bool) -> int:
     """Health fields are only written by staff allowed to see them (others keep the stored values)."""
-    shown = [name for name in CHILD_FIELDS if name != "contacts" and (with_health or name not in HEALTH_FIELDS)
-             and name != "expected_date"]  # the expected date is only shown for a child to be born
-    require_fields({**identity, **record}, shown, {"last_name": "Nom", "first_name": "Prénom"})
-    errors: dict[str, str] = {}
-    values: dict = {}
-    for clean, args in ((clean_child_identity, (identity,)), (clean_child_record, (record, contact_rows))):
-        try:
-            values.update(clean(*args))
-        except FileInvalid as invalid:
-            errors.update(invalid.errors)
-    if errors:
-        raise FileInvalid(errors)
     if not with_health:
-        for name in HEALTH_FIELDS:
-            values.pop(name, None)
+        values = {name: value for name, value in values.items() if name not in HEALTH_FIELDS}
     return staff_edit(staff, child, CHILD_FIELDS, values)
 
 
