@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from htmx_flask import make_response
 
 from blueprints.access import current_household, parent_required
 from blueprints.billing import pdf_response
@@ -103,7 +93,7 @@ def toggle():
         message, category = f"Non modifié : {result.refusal}", "error"
     else:
         message, category = _toggle_message(result.status, result.changed), "success"
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         flash(message, category)
         return _back_to_week(planning.monday(day))
     return render_template("reservations/_toggle.html", child=result.child, unit=result.unit, day=day,
@@ -123,12 +113,11 @@ def _toggle_message(status: engine.DayStatus, changed: bool) -> str:
 
 def _message_only(message: str):
     """An htmx answer that changes nothing but the status message (htmx 2 ignores 4xx bodies)."""
-    if not request.headers.get("HX-Request"):
+    if not request.htmx:
         flash(message, "error")
         return redirect(url_for("reservations.week"))
-    response = make_response(render_template("reservations/_message.html", message=message, category="error"))
-    response.headers["HX-Reswap"] = "none"
-    return response
+    return make_response(render_template("reservations/_message.html", message=message, category="error"),
+                         reswap="none")
 
 
 @bp.post("/reservations/semaine-unite")

@@ -3,9 +3,10 @@ for the worker), follow its progress (htmx-polled, or « Rafraîchir »), « Rep
 stopped run; and `flask --app app invoice --regie CODE --month 2026-11` in a terminal."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from htmx_flask import make_response
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -111,11 +112,9 @@ def run(run_id: int):
     except NotFound:
         abort(404)
     progress = invoicing_runs.progress(item)
-    if request.headers.get("HX-Request"):
-        response = make_response(render_template("staff/billing/_run_progress.html", p=progress))
-        if not progress.active:
-            response.status_code = FINISHED
-        return response
+    if request.htmx:
+        return make_response(render_template("staff/billing/_run_progress.html", p=progress),
+                             200 if progress.active else FINISHED)
     invoices = invoicing_runs.run_invoices(item, limit=200) if item.invoices_issued else []
     return render_template("staff/billing/run.html", p=progress, invoices=invoices)
 
