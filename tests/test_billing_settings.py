@@ -2,13 +2,22 @@
 and the régie's code (starts its invoice numbers), due date delay, delay before online payment and
 prepayment."""
 import pytest
+from werkzeug.datastructures import MultiDict
 
+from blueprints.staff.activity_forms import RegieForm
 from models import AuditLog, Invoice, Regie, Unit, User
 from services.booking import activities as config
 from services.core.errors import InvalidInput
 from tests.conftest import post_form
 
 AGENT = "agent@example.fr"
+
+
+def save_regie(staff, regie, data: dict):
+    """What the régie form of the activity page does: the form reads the fields, the service saves."""
+    form = RegieForm(MultiDict(data))
+    form.check()
+    return config.save_regie(staff, regie, **form.settings())
 
 
 @pytest.fixture
@@ -20,7 +29,7 @@ def staff(demo, auth):
 def test_save_regie_validates_and_audits(demo):
     regie = demo["units"]["repas_phare"].activity.regie
     agent = User.get(User.email == AGENT)
-    config.save_regie(agent, regie, {"code": "PERI", "payment_days": "45", "treasury_days": "5", "prepayment": "1"})
+    save_regie(agent, regie, {"code": "PERI", "payment_days": "45", "treasury_days": "5", "prepayment": "1"})
     regie = Regie.get_by_id(regie.id)
     assert (regie.payment_days, regie.treasury_days, regie.prepayment) == (45, 5, True)
     assert "payment_days: 30 → 45" in AuditLog.get(AuditLog.action == "regie.update").detail
@@ -29,7 +38,7 @@ def test_save_regie_validates_and_audits(demo):
                           ({"payment_days": "10", "treasury_days": "20"}, "ne peut pas dépasser"),
                           ({"payment_days": "", "treasury_days": "0"}, "Indiquez le délai de paiement")):
         with pytest.raises(InvalidInput, match=message):
-            config.save_regie(agent, regie, {"code": "PERI", **data})
+            save_regie(agent, regie, {"code": "PERI", **data})
     assert Regie.get_by_id(regie.id).payment_days == 45
 
 
@@ -79,13 +88,13 @@ def test_regie_code_is_required_unique_and_shaped(demo):
     for code, message in (("", "Indiquez le code"), ("P", "2 à 8"), ("PÉRI", "2 à 8"), ("PERI-1", "2 à 8"),
                           ("ABCDEFGHI", "2 à 8"), ("alsh", "déjà celui d'une autre régie")):
         with pytest.raises(InvalidInput, match=message):
-            config.save_regie(agent, regie, {"code": code, **settings})
+            save_regie(agent, regie, {"code": code, **settings})
     assert Regie.get_by_id(regie.id).code == "PERI"
-    config.save_regie(agent, regie, {"code": " cant ", **settings})  # typed in lower case, kept upper
+    save_regie(agent, regie, {"code": " cant ", **settings})  # typed in lower case, kept upper
     assert Regie.get_by_id(regie.id).code == "CANT"
     # Its old numbers (PERI-…) are kept, and no other régie may take PERI: they would clash.
     assert Invoice.select().where((Invoice.regie == regie) & Invoice.number.startswith("PERI-")).exists()
     other = Regie.get_by_id(demo["regies"]["loisirs"].id)
     with pytest.raises(InvalidInput, match="figure déjà dans les numéros"):
-        config.save_regie(agent, other, {"code": "PERI", **settings})
-    config.save_regie(agent, regie, {"code": "PERI", **settings})  # its own former code: fine
+        save_regie(agent, other, {"code": "PERI", **settings})
+    save_regie(agent, regie, {"code": "PERI", **settings})  # its own former code: fine

@@ -10,7 +10,30 @@ from flask_login import current_user
 import models
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
-from models import Activity, CapacityOverride, Closure, Enrolment, ExtraDay, PublicHoliday, Regie, School, SchoolHoliday, TariffBand, Unit
+from blueprints.staff.activity_forms import (
+    SECTION_FORMS,
+    ActivityForm,
+    BandsForm,
+    ClosureBackForm,
+    ClosureForm,
+    EnrolmentDecisionForm,
+    RegieForm,
+    SectionForm,
+    UnitForm,
+)
+from models import (
+    Activity,
+    CapacityOverride,
+    Closure,
+    Enrolment,
+    ExtraDay,
+    PublicHoliday,
+    Regie,
+    School,
+    SchoolHoliday,
+    TariffBand,
+    Unit,
+)
 from services.booking import activities as config
 from services.booking import calendar, deadlines, enrolment, pricing
 from services.core import audit, clock
@@ -48,7 +71,7 @@ def _choices() -> dict:
 
 @bp.get("/activites")
 @staff_required()
-def activities(error: str | None = None, form: dict | None = None, status: int = 200):
+def activities(error: str | None = None, form: ActivityForm | None = None, status: int = 200):
     rows = list(Activity.select().order_by(Activity.school_year.desc(), Activity.position, Activity.name))
     units = {}
     for unit in Unit.select().order_by(Unit.position, Unit.id):
@@ -57,19 +80,20 @@ def activities(error: str | None = None, form: dict | None = None, status: int =
     holidays = {"public": PublicHoliday.select().count(),
                 "school": SchoolHoliday.select().where(SchoolHoliday.zone == zone).count(), "zone": zone}
     pending = Enrolment.select().where(Enrolment.status == "requested").count()
+    form = form or ActivityForm.new(calendar.school_year_of(clock.today()))
     return render_template("staff/activities/index.html", activities=rows, units=units, holidays=holidays,
-                           pending=pending, error=error, form=form or {"school_year": calendar.school_year_of(
-                               clock.today()), "enrolment_open": "1", "enrolment_validation": "1"},
-                           **_choices()), status
+                           pending=pending, error=error, form=form.shown(), **_choices()), status
 
 
 @bp.post("/activites")
 @staff_required("agent", "admin")
 def create_activity():
+    form = ActivityForm(request.form)
     try:
-        activity = config.save_activity(current_user, request.form)
+        form.check()
+        activity = config.save_activity(current_user, form.settings())
     except DomainError as refusal:
-        return activities(error=refusal, form=request.form, status=400)
+        return activities(error=refusal, form=form, status=400)
     flash(f"Activité « {activity.name} » créée. Ajoutez maintenant ses prestations.", "success")
     return redirect(url_for("staff_activities.activity", activity_id=activity.id))
 
@@ -82,35 +106,29 @@ def activity(activity_id: int):
     if request.method == "POST":
         if current_user.role not in ("agent", "admin"):
             abort(403)
+        form = ActivityForm(request.form)
         try:
-            config.save_activity(current_user, request.form, activity)
+            form.check()
+            config.save_activity(current_user, form.settings(), activity)
         except DomainError as refusal:
-            error, status, form = refusal, 400, request.form
+            error, status = refusal, 400
         else:
             flash("Activité enregistrée.", "success")
             return redirect(url_for("staff_activities.activity", activity_id=activity.id))
     return _render_activity(activity, error, status, form)
 
 
-def _render_activity(activity: Activity, error=None, status=200, form=None, closure_form=None, regie_form=None,
-                     regie_error=None):
+def _render_activity(activity: Activity, error=None, status=200, form: ActivityForm | None = None,
+                     closure_form: ClosureForm | None = None, regie_form: RegieForm | None = None, regie_error=None):
     activity = Activity.get_by_id(activity.id)
-    if form is None:
-        form = _activity_values(activity)
     closures = Closure.select().where((Closure.activity == activity.id) | (Closure.activity.is_null()
                                                                            & Closure.unit.is_null())) \
         .order_by(Closure.starts_on)
     units = list(Unit.select().where(Unit.activity == activity.id).order_by(Unit.position, Unit.id))
     return render_template("staff/activities/activity.html", activity=activity, units=units, closures=closures,
-                           error=error, form=form, closure_form=closure_form or {}, regie_error=regie_error,
-                           regie_form=regie_form or _regie_values(activity.regie), **_choices()), status
-
-
-def _regie_values(regie: Regie | None) -> dict:
-    if regie is None:
-        return {}
-    return {"code": regie.code, "payment_days": regie.payment_days, "treasury_days": regie.treasury_days,
-            "prepayment": "1" if regie.prepayment else ""}
+                           error=error, form=(form or ActivityForm.of(activity)).shown(),
+                           closure_form=(closure_form or ClosureForm()).shown(), regie_error=regie_error,
+                           regie_form=(regie_form or RegieForm.of(activity.regie)).shown(), **_choices()), status
 
 
 @bp.post("/activites/<int:activity_id>/regie")
@@ -120,36 +138,27 @@ def save_regie(activity_id: int):
     activity = _activity_or_404(activity_id)
     if activity.regie is None:
         abort(404)
+    form = RegieForm(request.form)
     try:
-        config.save_regie(current_user, activity.regie, request.form)
+        form.check()
+        config.save_regie(current_user, activity.regie, **form.settings())
     except DomainError as refusal:
-        return _render_activity(activity, status=400, regie_form=request.form, regie_error=refusal)
+        return _render_activity(activity, status=400, regie_form=form, regie_error=refusal)
     flash(f"Réglages de facturation de la régie « {activity.regie.name} » enregistrés.", "success")
     return redirect(url_for("staff_activities.activity", activity_id=activity.id))
-
-
-def _activity_values(activity: Activity) -> dict:
-    values = {key: getattr(activity, key) for key in ("name", "kind", "school_year", "description")}
-    values.update(school_id=activity.school_id or "", regie_id=activity.regie_id or "",
-                  starts_on=activity.starts_on.isoformat(), ends_on=activity.ends_on.isoformat(),
-                  booking_opens_at=activity.booking_opens_at.strftime("%Y-%m-%dT%H:%M")
-                  if activity.booking_opens_at else "",
-                  required_documents=[str(i) for i in activity.required_document_ids()])
-    for flag in ("booking_validation", "auto_confirm_waiting", "enrolment_open", "enrolment_validation",
-                 "requires_certified_record", "active"):
-        values[flag] = "1" if getattr(activity, flag) else ""
-    return values
 
 
 @bp.post("/activites/<int:activity_id>/fermetures")
 @staff_required("agent", "admin")
 def add_closure(activity_id: int):
     activity = _activity_or_404(activity_id)
-    scope = request.form.get("scope", "activity")
+    form = ClosureForm(request.form)
     try:
-        closure = config.add_closure(current_user, request.form, activity=activity if scope != "all" else None)
+        form.check()
+        closure = config.add_closure(current_user, form.starts_on.data, form.ends_on.data, form.reason.data,
+                                     activity=None if form.every_service else activity)
     except DomainError as refusal:
-        return _render_activity(activity, refusal, 400, closure_form=request.form)
+        return _render_activity(activity, refusal, 400, closure_form=form)
     flash(f"Fermeture « {closure.reason} » enregistrée.", "success")
     return redirect(url_for("staff_activities.activity", activity_id=activity.id))
 
@@ -160,44 +169,19 @@ def delete_closure(closure_id: int):
     closure = Closure.get_or_none(Closure.id == closure_id)
     if closure is None:
         abort(404)
-    back = request.form.get("activity_id", "")
+    back = ClosureBackForm(request.form).activity_id.data
     with write_transaction():
         audit.record(current_user, "closure.delete", closure, closure.reason)
         closure.delete_instance()
     flash("Fermeture supprimée.", "success")
-    if back.isdigit():
-        return redirect(url_for("staff_activities.activity", activity_id=int(back)))
+    if back is not None:
+        return redirect(url_for("staff_activities.activity", activity_id=back))
     return redirect(url_for("staff_activities.activities"))
 
 
 def _unit_values(unit: Unit | None) -> dict:
-    if unit is None:
-        return {"weekdays": ["0", "1", "3", "4"], "period": "school", "default_price": "", "cancel_same": "1",
-                "booking_kind": "days_before", "booking_amount": "1", "booking_at_time": "18:00",
-                "last_places_threshold": "3"}
-    values = {"name": unit.name, "weekdays": [str(d) for d in sorted(unit.weekday_set())], "period": unit.period,
-              "start_time": unit.start_time, "end_time": unit.end_time,
-              "capacity": unit.capacity if unit.capacity is not None else "",
-              "waiting_list": "1" if unit.waiting_list else "", "last_places_threshold": unit.last_places_threshold,
-              "late_absence_hours": unit.late_absence_hours or "",
-              "default_price": _cents(unit.default_price), "pai_price": _cents(unit.pai_price),
-              "late_surcharge": _cents(unit.late_surcharge), "absence_fee": _cents(unit.absence_fee),
-              "cancel_same": "" if unit.cancel_policy_id else "1", "unbooked_presence": unit.unbooked_presence}
-    for prefix, policy in (("booking_", unit.booking_policy), ("cancel_", unit.cancel_policy)):
-        if policy is not None:
-            values.update({f"{prefix}kind": policy.kind, f"{prefix}amount": policy.amount,
-                           f"{prefix}weekday": "" if policy.weekday is None else policy.weekday,
-                           f"{prefix}month_day": policy.month_day or "", f"{prefix}at_time": policy.at_time,
-                           f"{prefix}working_days": "1" if policy.working_days else "",
-                           f"{prefix}skip_weekends": "1" if policy.skip_weekends else "",
-                           f"{prefix}skip_public_holidays": "1" if policy.skip_public_holidays else ""})
-    return values
-
-
-def _cents(value: int | None) -> str:
-    if value is None:
-        return ""
-    return f"{value // 100},{value % 100:02d}"
+    """The unit form's fields as the page shows them (a new unit's defaults when None)."""
+    return (UnitForm.of(unit) if unit else UnitForm.new()).shown()
 
 
 def _previews(unit: Unit) -> list[str]:
@@ -220,18 +204,14 @@ def _previews(unit: Unit) -> list[str]:
 
 
 def _render_unit(activity: Activity, unit: Unit | None, error=None, status=200, form=None, section=None):
+    """The unit page; after a refusal, `form` (of `section`: unit, bands, capacity or extra) shows what
+    was typed."""
     bands = list(TariffBand.select().where(TariffBand.unit == unit.id).order_by(TariffBand.qf_min)) if unit else []
     overrides = list(CapacityOverride.select().where(CapacityOverride.unit == unit.id)
                      .order_by(CapacityOverride.date)) if unit else []
     extras = list(ExtraDay.select().where(ExtraDay.unit == unit.id).order_by(ExtraDay.date)) if unit else []
-    band_rows = [{"qf_min": b.qf_min, "qf_max": "" if b.qf_max is None else b.qf_max, "price": _cents(b.price)}
-                 for b in bands] + [{"qf_min": "", "qf_max": "", "price": ""}] * 2
-    if section == "bands" and form is not None:
-        band_rows = [{"qf_min": form.get(f"qf_min_{i}", ""), "qf_max": form.get(f"qf_max_{i}", ""),
-                      "price": form.get(f"price_{i}", "")} for i in range(len(band_rows))]
-    unit_form = _unit_values(unit)
-    if section == "unit" and form is not None:
-        unit_form = {key: form.getlist(key) if key == "weekdays" else form.get(key, "") for key in form.keys()}
+    band_rows = (form if section == "bands" else BandsForm.of(bands)).table(len(bands) + 2)
+    unit_form = form.shown() if section == "unit" else _unit_values(unit)
     descriptions = {}
     if unit is not None:
         descriptions = {"booking": deadlines.describe(unit.booking_policy) if unit.booking_policy else "",
@@ -240,7 +220,7 @@ def _render_unit(activity: Activity, unit: Unit | None, error=None, status=200, 
     return render_template("staff/activities/unit.html", activity=activity, unit=unit, form=unit_form,
                            band_rows=band_rows, overrides=overrides, extras=extras, error=error, section=section,
                            previews=_previews(unit) if unit else [], descriptions=descriptions,
-                           other_form=form if section in ("capacity", "extra") else {}, **_choices()), status
+                           other_form=form.shown() if section in ("capacity", "extra") else {}, **_choices()), status
 
 
 @bp.route("/activites/<int:activity_id>/prestations/nouvelle", methods=["GET", "POST"])
@@ -248,10 +228,12 @@ def _render_unit(activity: Activity, unit: Unit | None, error=None, status=200, 
 def new_unit(activity_id: int):
     activity = _activity_or_404(activity_id)
     if request.method == "POST":
+        form = UnitForm(request.form)
         try:
-            unit = config.save_unit(current_user, activity, request.form)
+            form.check()
+            unit = config.save_unit(current_user, activity, form.settings())
         except DomainError as refusal:
-            return _render_unit(activity, None, refusal, 400, request.form, "unit")
+            return _render_unit(activity, None, refusal, 400, form, "unit")
         flash(f"Prestation « {unit.name} » créée.", "success")
         return redirect(url_for("staff_activities.unit", unit_id=unit.id))
     return _render_unit(activity, None)
@@ -265,23 +247,24 @@ def unit(unit_id: int):
     if request.method == "POST":
         if current_user.role not in ("agent", "admin"):
             abort(403)
-        section = request.form.get("section", "unit")
+        section = SectionForm(request.form).which()
+        form = SECTION_FORMS[section](request.form)
         try:
+            form.check()
             if section == "bands":
-                config.save_bands(current_user, unit, request.form)
+                config.save_bands(current_user, unit, form.rows())
                 message = "Tarifs enregistrés."
             elif section == "capacity":
-                config.set_capacity(current_user, unit, request.form)
+                config.set_capacity(current_user, unit, form.date.data, form.capacity.data)
                 message = "Capacité du jour enregistrée."
             elif section == "extra":
-                config.add_extra_day(current_user, unit, request.form)
+                config.add_extra_day(current_user, unit, form.date.data, form.reason.data)
                 message = "Jour supplémentaire ajouté."
             else:
-                section = "unit"
-                config.save_unit(current_user, activity, request.form, unit)
+                config.save_unit(current_user, activity, form.settings(), unit)
                 message = "Prestation enregistrée."
         except DomainError as refusal:
-            return _render_unit(activity, Unit.get_by_id(unit.id), refusal, 400, request.form, section)
+            return _render_unit(activity, Unit.get_by_id(unit.id), refusal, 400, form, section)
         flash(message, "success")
         return redirect(url_for("staff_activities.unit", unit_id=unit.id))
     return _render_unit(activity, unit)
@@ -346,19 +329,18 @@ def decide_enrolment(enrolment_id: int):
     row = Enrolment.get_or_none(Enrolment.id == enrolment_id)
     if row is None:
         abort(404)
-    decision = request.form.get("decision", "")
+    form = EnrolmentDecisionForm(request.form)
     try:
-        if decision == "accept":
+        form.check()
+        if form.decision.data == "accept":
             enrolment.accept(current_user, row)
             message = f"Inscription de {row.child.first_name} à « {row.activity.name} » validée."
-        elif decision == "refuse":
-            enrolment.refuse(current_user, row, request.form.get("reason", ""))
+        elif form.decision.data == "refuse":
+            enrolment.refuse(current_user, row, form.reason.data or "")
             message = f"Inscription de {row.child.first_name} refusée."
-        elif decision == "waiting_list":
+        else:
             enrolment.put_on_waiting_list(current_user, row)
             message = f"{row.child.first_name} est sur liste d'attente pour « {row.activity.name} »."
-        else:
-            return enrolment_queue("Choisissez une décision.", 400)
     except DomainError as refusal:
         return enrolment_queue(refusal.message, 400)
     flash(message, "success")
