@@ -68,7 +68,9 @@ class InputForm(Form):
             raise self.problem() or InvalidInput("Formulaire invalide : rechargez la page.")
 
     def shown(self) -> Shown:
-        return Shown((field.name, field._value()) for field in self.leaves())
+        """Each input's text; after a POST only the fields it sent, as request.form would have them."""
+        return Shown((field.name, field._value()) for field in self.leaves()
+                     if hasattr(field, "_value") and field.raw_data != [])
 
 
 class Typed(Field):

@@ -6,29 +6,37 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from htmx_flask import make_response
+from werkzeug.datastructures import CombinedMultiDict
 
 from blueprints.access import current_household, parent_required
 from blueprints.billing import pdf_response
+from blueprints.reservation_forms import (
+    AbsenceForm,
+    BulkForm,
+    CalendarLinkForm,
+    CopyWeekForm,
+    MonthForm,
+    UnitWeekForm,
+    WeekForm,
+)
 from models import Booking
 from services.booking import absences, basket
 from services.booking import day_status as engine
 from services.booking import planning
 from services.core import clock, formatting, notifications, pdf
-from services.core.errors import DomainError, InvalidInput, NotFound
+from services.core.errors import DomainError, NotFound
 from services.family import documents
 
 bp = Blueprint("reservations", __name__)
 
 
-
 def _week_start() -> dt.date:
     """?semaine= (or the week form field), falling back to the current week with a message."""
-    value = request.values.get("semaine")
-    try:
-        return planning.parse_week(value)
-    except InvalidInput as error:
-        flash(error.message, "error")
-        return planning.parse_week(None)
+    form = WeekForm(request.values)
+    if form.validate():
+        return form.semaine.data
+    flash(form.problem().message, "error")
+    return planning.parse_week(None)
 
 
 def _back_to_week(start: dt.date):
@@ -63,6 +71,7 @@ def update_basket():
     """"Mettre à jour le panier" without JavaScript: every shown cell set to its ticked state."""
     start = _week_start()
     try:
+        # Raw lists of grid cell keys (shown, ticked): services/booking/basket.py parses them.
         wanted = basket.wanted_from_form(request.form.getlist("shown"), request.form.getlist("cells"))
         change = basket.apply_cells(current_household(), wanted)
     except NotFound:
@@ -79,12 +88,12 @@ def update_basket():
 def toggle():
     """One cell ticked or unticked (htmx): the new cell, the basket counter and a message."""
     household = current_household()
-    key = request.form.get("cell", "")
+    key = request.form.get("cell", "")  # a grid cell key, parsed by services/booking/basket.py
     try:
         child_id, unit_id, day = basket.parse_cell_key(key)
     except DomainError as error:
         return _message_only(error.message)
-    want = key in request.form.getlist("cells")
+    want = key in request.form.getlist("cells")  # the ticked cell keys (raw, as in update_basket)
     try:
         result = basket.change_cell(household, child_id, unit_id, day, want)
     except NotFound:
@@ -125,11 +134,11 @@ def _message_only(message: str):
 def unit_week():
     """Clicking a unit's name: the whole week booked (or un-booked) for that child."""
     start = _week_start()
-    try:
-        child_id, unit_id = (int(part) for part in request.form.get("unit_week", "").split(":"))
-    except ValueError:
-        flash("Prestation inconnue : rechargez la page.", "error")
+    form = UnitWeekForm(request.form)
+    if not form.validate():
+        flash(form.problem().message, "error")
         return _back_to_week(start)
+    child_id, unit_id = form.unit_week.data
     try:
         change = basket.week_of_unit(current_household(), child_id, unit_id, start, start + dt.timedelta(days=5))
     except NotFound:
@@ -143,12 +152,12 @@ def unit_week():
 def copy_week():
     """"Tous les enfants": one child's week copied to siblings enrolled in the same units."""
     start = _week_start()
-    raw = request.form.get("copy_from", "")
-    if not raw.isdigit():
+    child_id = CopyWeekForm(request.form).copy_from.data
+    if child_id is None:
         flash("Enfant inconnu : rechargez la page.", "error")
         return _back_to_week(start)
     try:
-        change = basket.copy_week_to_siblings(current_household(), int(raw), start, start + dt.timedelta(days=5))
+        change = basket.copy_week_to_siblings(current_household(), child_id, start, start + dt.timedelta(days=5))
     except NotFound:
         abort(404)
     _flash_change(change, "Aucun jour à copier : les frères et sœurs ont déjà les mêmes jours.")
@@ -158,22 +167,23 @@ def copy_week():
 # --- Month calendar, print, PDF, iCal ----------------------------------------------------------
 
 
-def _month_first() -> dt.date:
-    try:
-        return planning.parse_month(request.args.get("mois"))
-    except InvalidInput as error:
-        flash(error.message, "error")
-        return planning.parse_month(None)
+def _month_first(form: MonthForm) -> dt.date:
+    """The month asked, falling back to the current month with a message."""
+    if form.validate():
+        return form.mois.data
+    flash(form.problem().message, "error")
+    return planning.parse_month(None)
 
 
 @bp.get("/reservations/mois")
 @parent_required
 def month():
     household = current_household()
-    view = planning.month_view(household, _month_first())
+    form = MonthForm(request.args)
+    view = planning.month_view(household, _month_first(form))
     feed = url_for("reservations.ical", token=household.ical_token, _external=True) if household.ical_token else None
     return render_template("reservations/month.html", view=view, feed=feed, basket_count=basket.count(household),
-                           printable=request.args.get("imprimer") == "1")
+                           printable=form.printable)
 
 
 @bp.get("/reservations/mois.pdf")
@@ -181,7 +191,7 @@ def month():
 def month_pdf():
     """The month's planning as a PDF (services/core/pdf.py: the embedded font, local files only)."""
     household = current_household()
-    view = planning.month_view(household, _month_first())
+    view = planning.month_view(household, _month_first(MonthForm(request.args)))
     html = render_template("reservations/month_pdf.html", view=view, household=household, font_css=pdf.font_css())
     return pdf_response(html, f"planning-{view.param}.pdf")
 
@@ -191,7 +201,8 @@ def month_pdf():
 def ical_settings():
     """Create, renew or revoke the household's secret calendar link."""
     household = current_household()
-    action = request.form.get("action")
+    form = CalendarLinkForm(request.form)
+    action = form.action.data
     if action == "revoquer":
         planning.revoke_ical(household)
         flash("Le lien d'abonnement au calendrier est révoqué : il ne fonctionne plus.", "success")
@@ -200,7 +211,7 @@ def ical_settings():
         flash("Nouveau lien d'abonnement créé : l'ancien lien ne fonctionne plus.", "success")
     else:
         flash("Action inconnue.", "error")
-    return redirect(url_for("reservations.month", mois=request.form.get("mois") or None))
+    return redirect(url_for("reservations.month", mois=form.mois.data or None))
 
 
 @bp.get("/calendrier/<token>.ics")
@@ -227,20 +238,22 @@ def bulk():
     plan = bulk_request = None
     error = None
     status = 200
+    form = BulkForm(request.form)
     if request.method == "POST":
         try:
+            # The whole form, as planning.parse_bulk reads and checks it (its rules are written there).
             bulk_request = planning.parse_bulk(request.form)
-            if request.form.get("action") == "ajouter":
+            if form.action.data == "ajouter":
                 change = planning.apply_bulk(household, bulk_request)
                 _flash_change(change, "Aucun jour à ajouter au panier.")
                 return redirect(url_for("orders.basket"))
             plan = planning.bulk_plan(household, bulk_request)
         except DomainError as refusal:
             error, status = refusal.message, 400
-    defaults = {"du": request.form.get("du") or today.isoformat(),
-                "au": request.form.get("au") or (today + dt.timedelta(days=28)).isoformat()}
+    defaults = {"du": form.du.data or today.isoformat(),
+                "au": form.au.data or (today + dt.timedelta(days=28)).isoformat()}
     return render_template("reservations/bulk.html", choices=choices, units=units, plan=plan,
-                           bulk=bulk_request, error=error, defaults=defaults, form=request.form,
+                           bulk=bulk_request, error=error, defaults=defaults, form=form.shown(),
                            basket_count=basket.count(household)), status
 
 
@@ -260,11 +273,12 @@ def absence(booking_id: int):
         absences.declarable_booking(household, booking_id)
     except absences.AbsenceRefused as refusal:
         error = refusal.message
+    form = AbsenceForm(CombinedMultiDict((request.files, request.form)) if request.method == "POST" else None)
     if request.method == "POST" and error is None:
-        upload = request.files.get("document")
+        upload = form.document.data
         content = documents.read_upload(upload.stream) if upload and upload.filename else None
         try:
-            absences.declare_absence(household, booking_id, request.form.get("reason", ""), content,
+            absences.declare_absence(household, booking_id, form.reason.data or "", content,
                                    upload.filename if content else "", current_app.config["UPLOAD_DIR"])
         except DomainError as refusal:
             error = refusal.message
@@ -273,7 +287,7 @@ def absence(booking_id: int):
                   "success")
             return _back_to_week(planning.monday(booking.date))
     name = formatting.cell_name(booking.child, booking.unit, booking.date)
-    return render_template("reservations/absence.html", booking=booking, name=name, error=error,
+    return render_template("reservations/absence.html", booking=booking, name=name, error=error, form=form.shown(),
                            week=planning.week_param(booking.date)), (400 if error and request.method == "POST" else 200)
 
 
