@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404, parent_required
+from blueprints.billing_forms import DirectDebitForm, DummyBankForm, InvoiceFilterForm
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
 from services.billing import certificates, direct_debit, invoicing, ledger, online_payments
 from services.core import clock, formatting, pdf
@@ -64,11 +65,6 @@ def outcome_message(transaction: OnlineTransaction) -> tuple[str, str]:
     return ORDER_OUTCOME_MESSAGES[key]
 
 
-def _int_arg(name: str, low: int, high: int) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and low <= int(value) <= high else None
-
-
 def group_lines(lines) -> "OrderedDict[str, list]":
     """Invoice lines grouped under 'Léa Martin – Restauration scolaire – École du Phare, octobre 2026'."""
     groups: OrderedDict[str, list] = OrderedDict()
@@ -89,7 +85,8 @@ def invoices():
         consumption_groups.setdefault(f"{line.child.full_name} – {line.heading}", []).append(line)
     every = list(Invoice.select().where(Invoice.household == household)
                  .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
-    year, month = _int_arg("annee", 2000, 2100), _int_arg("mois", 1, 12)
+    filters = InvoiceFilterForm(request.args)
+    year, month = filters.annee.data, filters.mois.data
     shown = [i for i in every if (year is None or i.issued_on.year == year)
              and (month is None or i.issued_on.month == month)]
     years = sorted(Counter(i.issued_on.year for i in every).items(), reverse=True)
@@ -167,7 +164,8 @@ def pay(invoice_id: int):
 
 def _query_string() -> str:
     """The bank's answer as a query string: a POSTed form (read from request.form, since an earlier
-    hook may have consumed the body to parse it), a raw POST body, or the URL's query."""
+    hook may have consumed the body to parse it), a raw POST body, or the URL's query. Read raw on
+    purpose: it is relayed as-is to eopayment, which checks its signature."""
     if request.method == "POST":
         if request.form:
             return urlencode(list(request.form.items(multi=True)))
@@ -220,20 +218,16 @@ def dummy_bank():
     """The local simulated bank of the dummy backend (development and tests only)."""
     if _settings().backend != "dummy" or current_app.config["PORTAIL_ENV"] == "production":
         abort(404)
-    source = request.form if request.method == "POST" else request.args
-    transaction_id = source.get("transaction_id", "")
+    form = DummyBankForm(request.form if request.method == "POST" else request.args)
+    transaction_id = form.transaction_id.data or ""
     transaction = OnlineTransaction.get_or_none((OnlineTransaction.transaction_id == transaction_id)
                                                 & (OnlineTransaction.backend == "dummy"))
     if transaction is None:
         abort(404)
-    asked = source.get("amount", "")
+    asked = form.amount.data or ""
     if request.method == "POST":
         try:
-            charged = formatting.parse_money(asked)
-        except ValueError:
-            charged = None
-        try:
-            notification = online_payments.simulate_bank(transaction_id, request.form.get("outcome", ""), charged)
+            notification = online_payments.simulate_bank(transaction_id, form.outcome.data or "", form.charged)
         except DomainError as refusal:
             flash(refusal.message, "error")
             return redirect(url_for("billing.dummy_bank", transaction_id=transaction_id, amount=asked))
@@ -243,7 +237,7 @@ def dummy_bank():
         browser.pop("signed", None)
         return redirect(url_for("billing.payment_return", **browser))
     return render_template("billing/dummy_bank.html", transaction=transaction, asked=asked,
-                           outcomes=online_payments.DUMMY_OUTCOMES, origin=source.get("origin", ""))
+                           outcomes=online_payments.DUMMY_OUTCOMES, origin=form.origin.data or "")
 
 
 @bp.get("/reglements")
@@ -296,14 +290,15 @@ def direct_debit_page():
     errors: dict[str, str] = {}
     values = {"holder": "", "iban": "", "bic": ""}
     if request.method == "POST":
-        if request.form.get("action") == "revoke":
+        form = DirectDebitForm(request.form)
+        if form.action.data == "revoke":
             direct_debit.revoke_mandate(household)
             flash("Prélèvement automatique arrêté : vos factures se paient de nouveau en ligne ou au guichet.", "success")
             return redirect(url_for("billing.direct_debit_page"))
-        values = {key: request.form.get(key, "").strip() for key in values}
+        values = form.values()
         try:
             mandate = direct_debit.sign_mandate(household, values["holder"], values["iban"], values["bic"],
-                                                request.form.get("accept") == "1", current_user)
+                                                form.accepted, current_user)
         except DomainError as refusal:
             errors[refusal.field or "iban"] = refusal.message
         else:

@@ -1,6 +1,7 @@
 """Development helpers: the e-mail outbox (only outside production)."""
 from flask import Blueprint, abort, current_app, render_template
 
+from blueprints.form_fields import InputForm, Typed
 from services.core import outbox
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
@@ -18,6 +19,10 @@ def outbox_page():
     return render_template("dev/outbox.html", messages=outbox.outbox_messages())
 
 
+class ClockForm(InputForm):
+    now = Typed()  # 2026-11-19T10:00 (clock.freeze reads it); empty unfreezes the clock
+
+
 @bp.route("/horloge", methods=["GET", "POST"])
 def test_clock():
     """Read or move the frozen clock, for browser tests (needs DEV_CLOCK_CONTROL)."""
@@ -28,7 +33,7 @@ def test_clock():
     if not current_app.config.get("DEV_CLOCK_CONTROL"):
         abort(404)
     if request.method == "POST":
-        value = (request.get_json(silent=True) or {}).get("now") or request.form.get("now", "")
+        value = (request.get_json(silent=True) or {}).get("now") or ClockForm(request.form).now.data
         try:
             clock.freeze(value or None)
         except ValueError:

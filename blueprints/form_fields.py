@@ -75,14 +75,18 @@ class InputForm(Form):
 
 class Typed(Field):
     """A value typed in a text box: stripped, empty is None, otherwise `parse`d (a ValueError carries
-    the French message). `required` says « Indiquez <noun>. » when it is empty."""
+    the French message). `required` says « Indiquez <noun>. » (or `empty`) when it is empty; `label`
+    is for a form rendered by WTForms (the noun otherwise)."""
 
     widget = TextInput()
 
-    def __init__(self, noun: str = "", required: bool = False, empty: str | None = None, **kwargs):
-        super().__init__(label=noun, **kwargs)
+    def __init__(self, noun: str = "", required: bool = False, empty: str | None = None, label: str | None = None,
+                 **kwargs):
+        super().__init__(label=label or noun, **kwargs)
         self.noun, self.required = noun, required
         self.empty = empty or f"Indiquez {noun}."
+        if required:
+            self.flags.required = True  # the input says so too
 
     def parse(self, text: str):
         return text
@@ -145,14 +149,21 @@ class WholeNumber(Typed):
 
 
 class Money(Typed):
-    """An amount in euros as typed (« 2,90 ») → cents; never negative."""
+    """An amount in euros as typed (« 2,90 ») → cents; never negative unless `signed` (a service
+    then says which amounts it takes). `invalid` replaces the message of what is not an amount."""
+
+    def __init__(self, noun: str = "", required: bool = False, invalid: str | None = None, signed: bool = False,
+                 **kwargs):
+        super().__init__(noun, required, **kwargs)
+        self.invalid = invalid or f"{capital(noun)} : saisissez un montant comme 2,90."
+        self.signed = signed
 
     def parse(self, text: str) -> int:
         try:
             value = parse_money(text)
         except ValueError:
-            raise ValueError(f"{capital(self.noun)} : saisissez un montant comme 2,90.") from None
-        if value < 0:
+            raise ValueError(self.invalid) from None
+        if value < 0 and not self.signed:
             raise ValueError(f"{capital(self.noun)} ne peut pas être négatif.")
         return value
 
@@ -174,6 +185,24 @@ class Day(Typed):
 
     def format(self, value: dt.date) -> str:
         return value.isoformat()
+
+
+class DayFilter(Field):
+    """A day that filters a list (2026-11-20, in `years` when given): a date, or None when it is not one."""
+
+    def __init__(self, label=None, years: range | None = None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.years = years
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            day = dt.date.fromisoformat(valuelist[0] if valuelist else "")
+        except ValueError:
+            day = None
+        self.data = day if day is None or self.years is None or day.year in self.years else None
+
+    def _value(self) -> str:
+        return self.data.isoformat() if self.data else ""
 
 
 class Moment(Typed):
@@ -253,11 +282,17 @@ class Ids(Field):
 
 
 class Identifier(Field):
-    """The id of a row named by a hidden field or a button: an int, or None when it is not one."""
+    """The id of a row named by a hidden field or a button, or a filter of a list (year, month): an
+    int (in `bounds` when given), or None when it is not one."""
+
+    def __init__(self, label=None, bounds: range | None = None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.bounds = bounds
 
     def process_formdata(self, valuelist) -> None:
         text = (valuelist[0] if valuelist else "").strip()
-        self.data = int(text) if text.isascii() and text.isdigit() else None
+        value = int(text) if text.isascii() and text.isdigit() else None
+        self.data = value if value is None or self.bounds is None or value in self.bounds else None
 
     def _value(self) -> str:
         return "" if self.data is None else str(self.data)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from blueprints.access import staff_required
+from blueprints.staff.booking_forms import SheetForm
 from models import Unit
 from services.booking import attendance, headcounts
 from services.core import clock
@@ -19,16 +20,16 @@ bp = Blueprint("staff_attendance", __name__, url_prefix="/gestion")
 ROLES = ("agent", "admin")
 
 
-def _choice(values) -> tuple[Unit | None, dt.date, list[Unit], str | None]:
+def _choice(form: SheetForm) -> tuple[Unit | None, dt.date, list[Unit], str | None]:
     """The unit and day asked (form or query string), the units to choose from, and a French message
     when a value could not be read."""
     error = None
-    try:
-        day = headcounts.parse_day(values.get("date"), clock.today())
-    except DomainError as refusal:
-        day, error = clock.today(), refusal.message
+    if form.validate():
+        day = form.date.data
+    else:
+        day, error = clock.today(), form.problem().message
     units = headcounts.units_running(day)
-    raw = (values.get("unit") or "").strip()
+    raw = form.unit.data or ""
     unit = None
     if raw:
         unit = next((u for u in units if str(u.id) == raw), None)
@@ -57,18 +58,19 @@ def _back(unit: Unit, day: dt.date):
 @bp.get("/pointage")
 @staff_required(*ROLES)
 def sheet():
-    unit, day, units, error = _choice(request.args)
-    search = request.args.get("recherche")
-    return _render(unit, day, units, error, 400 if error else 200, search.strip() if search is not None else None)
+    form = SheetForm(request.args)
+    unit, day, units, error = _choice(form)
+    return _render(unit, day, units, error, 400 if error else 200, form.recherche.data)
 
 
 @bp.post("/pointage")
 @staff_required(*ROLES)
 def record():
-    unit, day, units, error = _choice(request.form)
+    unit, day, units, error = _choice(SheetForm(request.form))
     if error or unit is None:
         return _render(unit, day, units, error or "Choisissez une prestation dans la liste.", 400)
     try:
+        # Raw on purpose: one etat-<booking id> field per expected child, checked by the service.
         changed = attendance.record(current_user, unit, day, request.form)
     except DomainError as refusal:
         return _render(unit, day, units, refusal.message, 400)
@@ -81,13 +83,14 @@ def record():
 @bp.post("/pointage/presences")
 @staff_required(*ROLES)
 def add_unbooked():
-    unit, day, units, error = _choice(request.form)
+    form = SheetForm(request.form)
+    unit, day, units, error = _choice(form)
     if error or unit is None:
         return _render(unit, day, units, error or "Choisissez une prestation dans la liste.", 400)
     try:
-        row = attendance.add_unbooked(current_user, unit, day, request.form.get("child_id"))
+        row = attendance.add_unbooked(current_user, unit, day, form.child_id.data)
     except DomainError as refusal:
-        return _render(unit, day, units, refusal.message, 400, search=request.form.get("recherche", ""))
+        return _render(unit, day, units, refusal.message, 400, search=form.recherche.data or "")
     flash(f"{row.child.full_name} est noté(e) présent(e) sans réservation ({unit.name}, "
           f"{day.strftime('%d/%m/%Y')}).", "success")
     return _back(unit, day)

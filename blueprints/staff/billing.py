@@ -7,13 +7,19 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from blueprints.access import staff_required
 from blueprints.billing import MONTHS, group_lines, pdf_response, render_invoice_pdf
 from blueprints.staff import DASHBOARD_QUEUES
+from blueprints.staff.billing_forms import (
+    CreditForm,
+    DirectDebitRunForm,
+    ExportFilterForm,
+    HouseholdQueryForm,
+    InvoicingPeriodForm,
+    PaymentForm,
+    ReminderForm,
+)
 from models import Household, Invoice, Payment, Regie
 from services.billing import billing_periods, direct_debit, invoicing, invoicing_runs, payments
 from services.core import audit, clock, csv_export, formatting, outbox
@@ -23,39 +29,12 @@ bp = Blueprint("staff_billing", __name__, url_prefix="/gestion/facturation")
 ROLE = "regisseur"
 
 
-class PaymentForm(FlaskForm):
-    household = SelectField("Foyer", coerce=int, validators=[InputRequired("Choisissez le foyer.")])
-    mode = SelectField("Mode de règlement", choices=[(m, Payment.MODES[m]) for m in payments.MANUAL_MODES])
-    amount = StringField("Montant (en euros, ex. 49,30)", validators=[DataRequired("Indiquez le montant.")])
-    received_on = DateField("Date de réception", validators=[InputRequired("Indiquez une date valide.")])
-    reference = StringField("Référence (n° de chèque, de virement…)")
-
-    def validate_household(self, field) -> None:
-        if not field.data or Household.get_or_none(Household.id == field.data) is None:
-            raise ValidationError("Choisissez le foyer.")
-
-
-class CreditForm(FlaskForm):
-    amount = StringField("Montant de l'avoir (en euros)", validators=[DataRequired("Indiquez le montant.")])
-    reason = StringField("Motif", validators=[DataRequired("Indiquez le motif de l'avoir.")])
-
-
-def _period_args() -> tuple[Regie | None, int, int]:
-    """Régie, year and month from the query or the form; defaults to last month."""
-    source = request.form if request.method == "POST" else request.args
-    last = clock.today().replace(day=1) - dt.timedelta(days=1)
-    regie_id = source.get("regie", "")
-    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
-    year = int(source["annee"]) if source.get("annee", "").isdigit() else last.year
-    month = int(source["mois"]) if source.get("mois", "").isdigit() else last.month
-    return regie, year, month
-
-
 @bp.get("/", endpoint="invoicing")
 @staff_required(ROLE)
 def invoicing_page():
     """Choose a régie and a month; see the preview (households, amounts, anomalies)."""
-    regie, year, month = _period_args()
+    form = InvoicingPeriodForm(request.args)
+    regie, year, month = form.chosen(clock.today())
     preview, period, run, error = None, None, None, None
     if regie is not None:
         try:
@@ -66,7 +45,7 @@ def invoicing_page():
         else:
             latest = invoicing_runs.latest_run(regie, period.start)
             run = invoicing_runs.progress(latest) if latest else None
-    elif request.args.get("regie"):
+    elif form.regie_asked:
         error = "Choisissez une régie."
     recent = (Invoice.select().order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(15))
     return render_template("staff/billing/invoicing.html", regies=Regie.select().order_by(Regie.name),
@@ -81,19 +60,15 @@ def invoice(invoice_id: int):
     item = Invoice.get_or_none(Invoice.id == invoice_id) or abort(404)
     form = CreditForm()
     if form.validate_on_submit():
+        amount = form.amount.data
         try:
-            amount = formatting.parse_money(form.amount.data)
-        except ValueError:
-            form.amount.errors.append("Montant invalide : écrivez par exemple 12,50.")
+            credit = invoicing.issue_credit_note(item, amount, form.reason.data, current_user)
+        except DomainError as refusal:
+            getattr(form, refusal.field or "amount").errors.append(refusal.message)
         else:
-            try:
-                credit = invoicing.issue_credit_note(item, amount, form.reason.data, current_user)
-            except DomainError as refusal:
-                getattr(form, refusal.field or "amount").errors.append(refusal.message)
-            else:
-                audit.record(current_user, "credit_note", credit, f"{credit.number} sur {item.number}")
-                flash(f"Avoir {credit.number} émis ({formatting.money(amount)}).", "success")
-                return redirect(url_for("staff_billing.invoice", invoice_id=item.id))
+            audit.record(current_user, "credit_note", credit, f"{credit.number} sur {item.number}")
+            flash(f"Avoir {credit.number} émis ({formatting.money(amount)}).", "success")
+            return redirect(url_for("staff_billing.invoice", invoice_id=item.id))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/billing/invoice.html", invoice=item, groups=group_lines(item.lines),
                            status=invoicing.status_of(item), form=form), status
@@ -115,25 +90,22 @@ def record_payment():
     form.household.choices = [(0, "— Choisir un foyer —")] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households]
     if request.method == "GET":
         form.received_on.data = clock.today()
-        if request.args.get("foyer", "").isdigit():
-            form.household.data = int(request.args["foyer"])
+        chosen = HouseholdQueryForm(request.args).foyer.data
+        if chosen is not None:
+            form.household.data = chosen
     if form.validate_on_submit():
         household = Household.get_by_id(form.household.data)
+        amount = form.amount.data
         try:
-            amount = formatting.parse_money(form.amount.data)
-        except ValueError:
-            form.amount.errors.append("Montant invalide : écrivez par exemple 49,30.")
+            payment = payments.record_payment(household, form.mode.data, amount, form.received_on.data,
+                                              form.reference.data, current_user)
+        except DomainError as refusal:
+            getattr(form, refusal.field or "amount").errors.append(refusal.message)
         else:
-            try:
-                payment = payments.record_payment(household, form.mode.data, amount, form.received_on.data,
-                                                  form.reference.data, current_user)
-            except DomainError as refusal:
-                getattr(form, refusal.field or "amount").errors.append(refusal.message)
-            else:
-                audit.record(current_user, "payment_recorded", payment,
-                               f"{payment.mode_label} {formatting.money(amount)}")
-                flash(f"Règlement de {formatting.money(amount)} enregistré pour {household.name}.", "success")
-                return redirect(url_for("staff_billing.record_payment"))
+            audit.record(current_user, "payment_recorded", payment,
+                           f"{payment.mode_label} {formatting.money(amount)}")
+            flash(f"Règlement de {formatting.money(amount)} enregistré pour {household.name}.", "success")
+            return redirect(url_for("staff_billing.record_payment"))
     status = 400 if request.method == "POST" else 200
     recent = Payment.select().order_by(Payment.recorded_at.desc(), Payment.id.desc()).limit(10)
     return render_template("staff/billing/payment.html", form=form, recent=recent), status
@@ -154,7 +126,7 @@ def unpaid():
 def remind():
     """E-mail a reminder for the selected unpaid invoices (all overdue ones when none is ticked)."""
     today = clock.today()
-    chosen = {int(v) for v in request.form.getlist("facture") if v.isdigit()}
+    chosen = set(ReminderForm(request.form).facture.data)
     invoices = [i for i in invoicing.unpaid_invoices() if (i.id in chosen if chosen else today > i.due_on)]
     invoices = [i for i in invoices if not i.direct_debit]
     sent = 0
@@ -185,20 +157,14 @@ def _euros(cents: int) -> str:
     return f"{cents / 100:.2f}".replace(".", ",")
 
 
-def _year_month() -> tuple[int | None, int | None]:
-    year = request.args.get("annee", "")
-    month = request.args.get("mois", "")
-    return (int(year) if year.isdigit() else None, int(month) if month.isdigit() and 1 <= int(month) <= 12 else None)
-
-
 @bp.get("/export/factures.csv")
 @staff_required(ROLE)
 def export_invoices():
-    year, month = _year_month()
+    filters = ExportFilterForm(request.args)
+    year, month = filters.annee.data, filters.mois.data
     query = Invoice.select().order_by(Invoice.regie, Invoice.issued_on, Invoice.number)
-    run_id = request.args.get("campagne", "")
-    if run_id.isdigit():  # the invoices of one run (link on its page)
-        query = query.where(Invoice.run == int(run_id))
+    if filters.campagne.data is not None:  # the invoices of one run (link on its page)
+        query = query.where(Invoice.run == filters.campagne.data)
     rows = []
     for item in query:
         if (year and item.issued_on.year != year) or (month and item.issued_on.month != month):
@@ -216,7 +182,8 @@ def export_invoices():
 @bp.get("/export/reglements.csv")
 @staff_required(ROLE)
 def export_payments():
-    year, month = _year_month()
+    filters = ExportFilterForm(request.args)
+    year, month = filters.annee.data, filters.mois.data
     rows = []
     for item in Payment.select().order_by(Payment.received_on, Payment.id):
         if (year and item.received_on.year != year) or (month and item.received_on.month != month):
@@ -230,13 +197,8 @@ def export_payments():
 
 def _regie_and_date(values) -> tuple[Regie | None, dt.date | None]:
     """The régie and ISO date chosen in a direct-debit form (None for what is missing or malformed)."""
-    regie_id = values.get("regie", "")
-    regie = Regie.get_or_none(Regie.id == int(regie_id)) if regie_id.isdigit() else None
-    try:
-        day = dt.date.fromisoformat(values.get("date", ""))
-    except ValueError:
-        day = None
-    return regie, day
+    form = DirectDebitRunForm(values)
+    return form.regie_row, form.date.data
 
 
 @bp.get("/export/prelevements.xml")

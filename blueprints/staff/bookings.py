@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
+from blueprints.staff.booking_forms import DecisionForm
 from models import AbsenceDeclaration, Booking
 from services.booking import absences, orders
 from services.core import audit
@@ -33,10 +34,10 @@ bp.add_url_rule("/", endpoint="orders", view_func=orders_queue, methods=["GET"])
 
 
 def _decision() -> tuple[bool, str]:
-    decision = request.form.get("decision")
-    if decision not in ("accepter", "refuser"):
+    form = DecisionForm(request.form)
+    if not form.validate():
         abort(400)
-    return decision == "accepter", request.form.get("reason", "")
+    return form.decision.data == "accepter", form.reason.data or ""
 
 
 def _decide(action, success) -> object:

@@ -9,40 +9,39 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_login import current_user
 
 from blueprints.access import staff_required
+from blueprints.staff.booking_forms import HeadcountForm
 from services.booking import headcounts
 from services.core import clock
-from services.core.errors import DomainError
 
 bp = Blueprint("staff_headcounts", __name__, url_prefix="/gestion")
 
 ROLES = ("agent", "admin", "cuisine")
 
 
-def _day() -> tuple[dt.date, str | None]:
+def _day(form: HeadcountForm) -> tuple[dt.date, str | None]:
     """The requested day (default: tomorrow) and a French message if the date was unreadable."""
-    tomorrow = clock.today() + dt.timedelta(days=1)
-    try:
-        return headcounts.parse_day(request.args.get("date"), tomorrow), None
-    except DomainError as refusal:
-        return tomorrow, f"{refusal.message} Effectifs de demain affichés."
+    if form.validate():
+        return form.date.data, None
+    return clock.today() + dt.timedelta(days=1), f"{form.problem().message} Effectifs de demain affichés."
 
 
 @bp.get("/effectifs")
 @staff_required(*ROLES)
 def day():
-    wanted, error = _day()
+    form = HeadcountForm(request.args)
+    wanted, error = _day(form)
     counts = headcounts.day_counts(wanted)
     attendance_url = None
     if current_user.role in ("agent", "admin") and "staff_attendance.sheet" in current_app.view_functions:
         attendance_url = url_for("staff_attendance.sheet", date=wanted.isoformat())
     return render_template("staff/headcounts/day.html", counts=counts, error=error, attendance_url=attendance_url,
-                           printable=request.args.get("impression") == "1"), 400 if error else 200
+                           printable=form.printable), 400 if error else 200
 
 
 @bp.get("/effectifs.csv")
 @staff_required(*ROLES)
 def export():
-    wanted, error = _day()
+    wanted, error = _day(HeadcountForm(request.args))
     if error:
         return render_template("staff/headcounts/day.html", counts=headcounts.day_counts(wanted), error=error,
                                attendance_url=None, printable=False), 400

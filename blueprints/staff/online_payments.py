@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 
 from blueprints.access import staff_required
+from blueprints.staff.billing_forms import OnlinePaymentFilterForm
 from models import OnlineTransaction
 from services.billing import online_payments, payment_journal
 from services.core import audit, clock, formatting
@@ -21,29 +22,22 @@ ROLE = "regisseur"
 
 def _filters(source) -> tuple[str, dt.date | None]:
     """The state (« etat ») and the day (« jour », ISO) asked for; anything malformed is ignored."""
-    state = source.get("etat", "")
-    if state not in online_payments.STATE_LABELS:
-        state = ""
-    try:
-        day = dt.date.fromisoformat(source.get("jour", ""))
-    except ValueError:
-        day = None
-    if day is not None and not 2000 <= day.year <= 2100:  # 9999-12-31 has no next day to count to
-        day = None
-    return state, day
+    form = OnlinePaymentFilterForm(source)
+    return form.state, form.jour.data
 
 
 @bp.get("/", endpoint="index")
 @staff_required(ROLE)
 def index():
     """The transactions (newest first), filtered by state and day; the month's totals per day."""
-    state, day = _filters(request.args)
+    filters = OnlinePaymentFilterForm(request.args)
+    state, day = filters.state, filters.jour.data
     month = day or clock.today()
     totals, month_total = payment_journal.day_totals(month)
     return render_template("staff/billing/online_payments.html", rows=payment_journal.transactions(state, day),
                            filters=payment_journal.FILTERS, icons=payment_journal.ICONS, state=state, day=day,
                            totals=totals, month_total=month_total, month_label=formatting.month_label(month),
-                           bad_day=bool(request.args.get("jour")) and day is None)
+                           bad_day=filters.bad_day)
 
 
 @bp.post("/<int:transaction_id>/verifier")
