@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from blueprints.access import staff_required
 from blueprints.billing import MONTHS, group_lines, pdf_response, render_invoice_pdf
+from blueprints.form_fields import amount_text
 from blueprints.staff import DASHBOARD_QUEUES
 from blueprints.staff.billing_forms import (
     CreditForm,
@@ -153,10 +154,6 @@ def _csv(rows: list[list], header: list[str], filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _euros(cents: int) -> str:
-    return f"{cents / 100:.2f}".replace(".", ",")
-
-
 @bp.get("/export/factures.csv")
 @staff_required(ROLE)
 def export_invoices():
@@ -171,8 +168,8 @@ def export_invoices():
             continue
         rows.append([item.regie.name, item.number, "avoir" if item.kind == "credit" else "facture",
                      item.issued_on.isoformat(), item.due_on.isoformat(), item.household_id, item.household.name,
-                     item.payer_name, _euros(item.amount), _euros(item.paid), _euros(item.credited),
-                     _euros(item.balance), item.corrects.number if item.corrects_id else "",
+                     item.payer_name, amount_text(item.amount), amount_text(item.paid), amount_text(item.credited),
+                     amount_text(item.balance), item.corrects.number if item.corrects_id else "",
                      invoicing.status_of(item)[1]])
     header = ["Régie", "Numéro", "Type", "Date", "Échéance", "N° foyer", "Foyer", "Payeur", "Montant",
               "Réglé", "Avoirs", "Reste à payer", "Facture corrigée", "État"]
@@ -188,9 +185,9 @@ def export_payments():
     for item in Payment.select().order_by(Payment.received_on, Payment.id):
         if (year and item.received_on.year != year) or (month and item.received_on.month != month):
             continue
-        invoices = ", ".join(f"{a.invoice.number} ({_euros(a.amount)})" for a in item.allocations)
+        invoices = ", ".join(f"{a.invoice.number} ({amount_text(a.amount)})" for a in item.allocations)
         rows.append([item.id, item.received_on.isoformat(), item.mode_label, item.reference, item.household_id,
-                     item.household.name, _euros(item.amount), invoices])
+                     item.household.name, amount_text(item.amount), invoices])
     return _csv(rows, ["N°", "Date", "Mode", "Référence", "N° foyer", "Foyer", "Montant", "Factures réglées"],
                 "reglements.csv")
 
