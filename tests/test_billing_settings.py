@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from blueprints.staff.activity_forms import RegieForm
 from models import AuditLog, Invoice, Regie, Unit, User
-from services.booking import activities as config
+from services.billing import regies
 from services.core.errors import InvalidInput
 from tests.conftest import post_form
 
@@ -17,7 +17,7 @@ def save_regie(staff, regie, data: dict):
     """What the régie form of the activity page does: the form reads the fields, the service saves."""
     form = RegieForm(MultiDict(data))
     form.check()
-    return config.save_regie(staff, regie, **form.settings())
+    return regies.save_regie(staff, regie, **form.settings())
 
 
 @pytest.fixture

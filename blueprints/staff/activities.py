@@ -34,6 +34,7 @@ from models import (
     TariffBand,
     Unit,
 )
+from services.billing import regies
 from services.booking import activities as config
 from services.booking import calendar, deadlines, enrolment, pricing
 from services.core import audit, clock
@@ -141,7 +142,7 @@ def save_regie(activity_id: int):
     form = RegieForm(request.form)
     try:
         form.check()
-        config.save_regie(current_user, activity.regie, **form.settings())
+        regies.save_regie(current_user, activity.regie, **form.settings())
     except DomainError as refusal:
         return _render_activity(activity, status=400, regie_form=form, regie_error=refusal)
     flash(f"Réglages de facturation de la régie « {activity.regie.name} » enregistrés.", "success")

@@ -1,6 +1,7 @@
 """Forms of the staff activity screens (/gestion/activites, /gestion/prestations): each field is read
-and checked here, with the French message naming it; services/booking/activities.py gets typed values
-and keeps the rules that span fields or rows. Field names are the pages' input names."""
+and checked here, with the French message naming it; services/booking/activities.py (and
+services/billing/regies.py for a régie) get typed values and keep the rules that span fields or rows.
+Field names are the pages' input names."""
 from __future__ import annotations
 
 from wtforms import FormField
@@ -273,7 +274,7 @@ class RegieForm(InputForm):
                                                                   "prepayment")})
 
     def settings(self) -> dict:
-        """The keyword arguments of services.booking.activities.save_regie."""
+        """The keyword arguments of services.billing.regies.save_regie."""
         return {"code": self.code.data, "payment_days": self.payment_days.data,
                 "treasury_days": self.treasury_days.data, "prepayment": self.prepayment.data}
 

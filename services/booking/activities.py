@@ -1,7 +1,7 @@
 """Staff configuration of activities and units: values typed in /gestion arrive parsed and typed
 (the forms in blueprints/staff/activity_forms.py); the rules that span fields or rows (periods,
-deadline policies, overlapping QF bands, one extra day per date, régie codes) are checked here, then
-everything is saved in one transaction and audited."""
+deadline policies, overlapping QF bands, one extra day per date) are checked here, then everything is
+saved in one transaction and audited. A régie's billing settings are in services/billing/regies.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,7 +19,6 @@ from models import (
     Unit,
     User,
 )
-from services.billing import invoice_numbers
 from services.booking import calendar, deadlines
 from services.core import audit
 from services.core.errors import InvalidInput
@@ -177,26 +176,6 @@ def save_unit(staff: User, activity: Activity, settings: UnitSettings, unit: Uni
         unit.save()
         audit.record(staff, "unit.save", unit, f"{activity.name} – {settings.name}")
     return unit
-
-
-def save_regie(staff: User, regie: Regie, *, code: str, payment_days: int, treasury_days: int,
-               prepayment: bool) -> Regie:
-    """Billing settings of a régie: code of its numbers (normalised, see invoice_numbers), due date
-    delay, delay before online payment, prepayment."""
-    if treasury_days > payment_days:
-        raise InvalidInput("Le délai avant paiement en ligne ne peut pas dépasser le délai de paiement : "
-                           "la facture doit pouvoir être payée avant son échéance.", "treasury_days")
-    changes = []
-    for name, value in (("code", code), ("payment_days", payment_days), ("treasury_days", treasury_days),
-                        ("prepayment", prepayment)):
-        if getattr(regie, name) != value:
-            changes.append(f"{name}: {getattr(regie, name)} → {value}")
-            setattr(regie, name, value)
-    with write_transaction():
-        invoice_numbers.check_code_available(regie, code)  # under the lock: two régies cannot take one code
-        regie.save()
-        audit.record(staff, "regie.update", regie, f"{regie.name} : " + ("; ".join(changes) or "inchangé"))
-    return regie
 
 
 def save_bands(staff: User, unit: Unit, rows: list[tuple[int, int | None, int]]) -> list[TariffBand]:
