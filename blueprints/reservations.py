@@ -25,7 +25,7 @@ from services.booking import day_status as engine
 from services.booking import planning
 from services.core import clock, formatting, notifications, pdf
 from services.core.errors import DomainError, NotFound
-from services.family import documents
+from services.family import uploads
 
 bp = Blueprint("reservations", __name__)
 
@@ -276,7 +276,7 @@ def absence(booking_id: int):
     form = AbsenceForm(CombinedMultiDict((request.files, request.form)) if request.method == "POST" else None)
     if request.method == "POST" and error is None:
         upload = form.document.data
-        content = documents.read_upload(upload.stream) if upload and upload.filename else None
+        content = uploads.read_upload(upload.stream) if upload and upload.filename else None
         try:
             absences.declare_absence(household, booking_id, form.reason.data or "", content,
                                    upload.filename if content else "", current_app.config["UPLOAD_DIR"])

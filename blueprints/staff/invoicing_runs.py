@@ -1,6 +1,6 @@
 """Staff invoicing runs (/gestion/facturation): close or reopen a period, « Émettre » (queues the run
 for the worker), follow its progress (htmx-polled, or « Rafraîchir »), « Reprendre » a failed or
-stopped run; and `flask --app app invoice --regie CODE --month 2026-11` in a terminal."""
+stopped run. The same run from a terminal is `flask --app app invoice` (cli.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for

@@ -16,10 +16,7 @@ from services.core import audit, clock, outbox, permissions
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import write_transaction
 from services.family.decisions import check_decision
-from services.family.uploads import (  # noqa: F401  (read_upload: for blueprints/reservations.py)
-    check_content,
-    read_upload,
-)
+from services.family.uploads import check_content
 
 STATUS_LABELS = {"pending": "En attente", "accepted": "Accepté", "refused": "Refusé"}
 
