@@ -1,8 +1,10 @@
-"""Public pages: home, accessibility statement, legal notice, contact."""
-from flask import Blueprint, redirect, render_template, url_for
+"""Public pages: home, accessibility statement, legal notice, contact, and the commune's colours (/theme.css)."""
+from flask import Blueprint, Response, redirect, render_template, url_for
 from flask_login import current_user
 
 from blueprints.access import home_endpoint
+from models import Commune
+from services.core import commune as settings
 
 bp = Blueprint("public", __name__)
 
@@ -28,3 +30,11 @@ def legal():
 @bp.get("/contact")
 def contact():
     return render_template("public/contact.html")
+
+
+@bp.get("/theme.css")
+def theme():
+    """The commune's colour as CSS variables (a file: the security policy forbids inline styles)."""
+    colors = settings.theme(Commune.get_current())
+    css = f":root {{ --blue: {colors.main}; --blue-dark: {colors.dark}; }}\n"
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "max-age=300"})

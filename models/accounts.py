@@ -21,6 +21,13 @@ class Commune(BaseModel):
     school_zone = CharField(default="C")  # A, B or C (vacances scolaires)
     publisher = CharField(default="Le maire de la commune")  # directeur de la publication
     host = CharField(default="Hébergé par la commune sur son propre serveur")
+    main_color = CharField(default="#1d4f91")  # buttons, links and headings (contrast checked on entry)
+    mail_sender = CharField(default="")  # "Mairie de … <enfance@…>"; empty: MAIL_SENDER of the environment
+    payfip_client = CharField(default="")  # PayFiP numcli (6 digits); empty: PAYFIP_NUMCLI of the environment
+    payfip_mode = CharField(default="")  # T test, X activation, W production; empty: PAYFIP_MODE
+    legal_notice = TextField(default="")  # « Mentions légales », added to the generated ones
+    accessibility_statement = TextField(default="")  # « Accessibilité »: the commune's statement
+    reminders_enabled = BooleanField(default=True)  # deadline reminders by e-mail (the worker)
 
     @classmethod
     def get_current(cls) -> "Commune":

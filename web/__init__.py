@@ -3,14 +3,16 @@ and mail wake-up around each request; security headers (web/security.py) and Fre
 (web/errors.py)."""
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, render_template, request
 from flask_login import LoginManager, current_user
 from werkzeug.routing import IntegerConverter
 
 import jobs
 from blueprints import access
 from models import Commune, User, db
-from services.core import clock, formatting, outbox
+from services.core import clock
+from services.core import commune as commune_settings
+from services.core import formatting, outbox
 from web import errors, security
 
 
@@ -31,6 +33,7 @@ def register(app: Flask, login_manager: LoginManager) -> None:
     _register_template_helpers(app)
     security.register(app)
     _register_database_hooks(app)
+    _refuse_families_while_demo(app)
     errors.register(app)
 
 
@@ -82,3 +85,26 @@ def _register_database_hooks(app: Flask) -> None:
             jobs.wake_worker()
         if not db.is_closed():
             db.close()
+
+
+# Where families act: closed in production while the commune is still the demo one.
+FAMILY_BLUEPRINTS = ("portal", "account", "family", "enrolments", "reservations", "orders", "billing")
+FAMILY_ENDPOINTS = ("auth.signup", "auth.confirm")
+
+
+def _refuse_families_while_demo(app: Flask) -> None:
+    @app.before_request
+    def _opening_check():
+        if app.config["PORTAIL_ENV"] != "production" or not request.endpoint:
+            return None
+        if request.blueprint not in FAMILY_BLUEPRINTS and request.endpoint not in FAMILY_ENDPOINTS:
+            return None
+        missing = commune_settings.still_demo(_commune())
+        if not missing:
+            return None
+        text = ("Le portail famille n'est pas encore ouvert : la mairie termine sa configuration. "
+                "Revenez dans quelques jours ou contactez la mairie.")
+        if current_user.is_authenticated and current_user.is_staff:
+            text = (f"Ouverture impossible : la commune de démonstration est encore affichée. Renseignez "
+                    f"{', '.join(missing)} dans « Paramètres » (/gestion/parametres).")
+        return render_template("errors/error.html", code=503, title="Portail pas encore ouvert", text=text), 503

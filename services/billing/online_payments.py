@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import parse_qs, urlencode
 
@@ -22,7 +22,7 @@ import eopayment
 from eopayment import payfip_ws
 from peewee import IntegrityError
 
-from models import Invoice, OnlineTransaction, Order, Payment
+from models import Commune, Invoice, OnlineTransaction, Order, Payment
 from services.billing import invoicing, ledger, payments
 from services.booking import orders
 from services.core import clock, events, formatting, notifications, outbox
@@ -106,6 +106,9 @@ def state_label(transaction: OnlineTransaction) -> str:
 def _backend(backend: str, settings: PaymentSettings, return_url: str = "", notify_url: str = "",
              origin: str = "") -> eopayment.Payment:
     if backend == "payfip_ws":
+        commune = Commune.get_current()  # the client number and mode entered on /gestion/parametres win
+        settings = replace(settings, numcli=commune.payfip_client or settings.numcli,
+                           mode=commune.payfip_mode or settings.mode)
         if not (settings.numcli.isdigit() and len(settings.numcli) == 6) or settings.mode not in ("T", "X", "W"):
             raise PaymentRefused("Le paiement en ligne n'est pas configuré (numéro client PayFiP). "
                                  "Réglez cette facture au guichet ou contactez la mairie.")

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from models import OutgoingMail
+from models import Commune, OutgoingMail
 from services.core import clock, events
 from services.core.errors import NotFound
 from services.core.transactions import write_transaction
@@ -130,7 +130,8 @@ def _record_failure(item: OutgoingMail, error: Exception, now: dt.datetime) -> N
 def build_message(item: OutgoingMail) -> EmailMessage:
     """The e-mail of an outbox row, with the Message-ID it was given when queued."""
     message = EmailMessage()
-    message["From"] = settings.sender
+    # The sender the commune entered in its settings, else the environment's (MAIL_SENDER).
+    message["From"] = Commune.select(Commune.mail_sender).order_by(Commune.id).scalar() or settings.sender
     message["To"] = item.to
     message["Subject"] = item.subject
     message["Date"] = format_datetime(clock.now())
@@ -210,7 +211,7 @@ def resend(mail_id: int) -> OutgoingMail:
 
 
 def outbox_messages() -> list[dict]:
-    """The outbox folder, newest first, as dicts (file name, to, subject, date, body)."""
+    """The outbox folder, newest first, as dicts (file name, from, to, subject, date, body)."""
     from email import policy
     from email.parser import BytesParser
 
@@ -222,6 +223,7 @@ def outbox_messages() -> list[dict]:
         body = parsed.get_body(preferencelist=("plain",))
         messages.append({
             "name": path.name,
+            "from": parsed["From"],
             "to": parsed["To"],
             "subject": parsed["Subject"],
             "date": parsed["Date"],
