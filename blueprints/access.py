@@ -94,6 +94,7 @@ NAVIGATION = [
     ("staff_attendance.sheet", "Pointage", ("agent",)),
     ("staff_mails.index", "Courriels", ("agent",)),
     ("staff_journal.index", "Journal", ("admin",)),
+    ("staff_team.index", "Équipe", ("admin",)),
 ]
 
 

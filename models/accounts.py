@@ -116,6 +116,8 @@ class User(BaseModel):
     # Part of the session and remember-me cookies: bumped at sign-out, password or e-mail change,
     # closure and deactivation, so every copy of an older cookie stops working at once.
     session_version = IntegerField(default=0)
+    # Set when an administrator deactivates a staff account (/gestion/equipe): sign-in is refused.
+    deactivated_at = DateTimeField(null=True)
     created_at = DateTimeField(default=now)
 
     # What Flask-Login asks of a user object (the model does not import Flask: see the contracts).

@@ -31,7 +31,7 @@ ID_SOURCES = {
     "enrolment_id": (m.Enrolment, None), "declaration_id": (m.AbsenceDeclaration, None),
     "attendance_id": (m.Attendance, None), "mail_id": (m.OutgoingMail, None),
     "run_id": (m.InvoicingRun, None),
-    "transaction_id": (m.OnlineTransaction, None),
+    "transaction_id": (m.OnlineTransaction, None), "member_id": (m.User, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu"}
 
