@@ -100,8 +100,8 @@ class Guardian(BaseModel):
 class User(BaseModel):
     """A login: a parent (linked to a household) or a staff member."""
 
-    ROLES = ("parent", "agent", "regisseur", "admin", "cuisine")
-    STAFF_ROLES = ("agent", "regisseur", "admin", "cuisine")
+    ROLES = ("parent", "agent", "regisseur", "admin", "cuisine", "animateur")
+    STAFF_ROLES = ("agent", "regisseur", "admin", "cuisine", "animateur")
 
     email = CharField(unique=True)
     password_hash = CharField(null=True)  # null until an invited parent sets one

@@ -12,7 +12,7 @@ from tests.conftest import Auth, csrf_token
 
 ROLES = {"anonyme": None, "martin": "famille.martin@example.fr", "dupont": "famille.dupont@example.fr",
          "agent": "agent@example.fr", "regisseur": "regisseur@example.fr", "admin": "admin@example.fr",
-         "cuisine": "cuisine@example.fr"}
+         "cuisine": "cuisine@example.fr", "animateur": "animateur@example.fr"}
 PARENT_AREAS = ("portal", "family", "enrolments", "reservations", "orders", "billing", "account")
 PUBLIC_AREAS = ("public", "auth", "dev", "static")
 # Parent routes reached without signing in on purpose (the bank's return and notification, the iCal feed).

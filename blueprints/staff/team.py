@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.access import staff_required
+from models import Activity
 from services.accounts import team
 from services.core.errors import DomainError, NotFound
 
@@ -31,6 +33,34 @@ class MemberForm(FlaskForm):
     last_name = StringField("Nom", validators=[DataRequired("Indiquez le nom."),
                                                Length(max=80, message="Le nom : 80 caractères au plus.")])
     role = RoleField("Rôle", choices=ROLE_CHOICES)
+
+
+class ActivityBoxes(SelectMultipleField):
+    """Tick boxes of activities (ids); anything else is refused in French."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = [int(v) for v in valuelist if v.isdigit() and len(v) < 19]
+        if len(self.data) != len(valuelist):
+            self.data = []
+            raise ValueError("Choisissez des activités dans la liste.")
+
+    def pre_validate(self, form) -> None:
+        known = {value for value, _ in self.choices}
+        if any(value not in known for value in self.data or ()):
+            raise ValidationError("Choisissez des activités dans la liste.")
+
+
+class EditMemberForm(MemberForm):
+    activities = ActivityBoxes("Activités animées (rôle Animateur : pointage et listes de ces activités seulement)",
+                               coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.activities.choices = [(a.id, f"{a.name} ({a.year_label})") for a in Activity.select().order_by(
+            Activity.school_year.desc(), Activity.position, Activity.name)]
 
 
 class NewMemberForm(MemberForm):
@@ -79,11 +109,11 @@ def new():
 @staff_required("admin")
 def edit(member_id: int):
     member = _member_or_404(member_id)
-    form = MemberForm(obj=member)
+    form = EditMemberForm(obj=member, activities=[a.id for a in team.led_activities(member)])
     if form.validate_on_submit():
         try:
             member = team.update_member(current_user, member.id, form.first_name.data, form.last_name.data,
-                                        form.role.data)
+                                        form.role.data, form.activities.data)
         except DomainError as refusal:
             _refused(form, refusal)
         else:

@@ -5,13 +5,14 @@ e-mail), edits their name and role, deactivates or reactivates them. Two rules k
 administrable: nobody deactivates or demotes themself, and the last active administrator stays one."""
 from __future__ import annotations
 
-from models import Commune, User
+from models import Activity, ActivityStaff, Commune, User
 from services.accounts import users
 from services.core import audit, clock, outbox
 from services.core.errors import DomainError, EmailAlreadyUsed, InvalidInput, NotFound
 from services.core.transactions import lock_name, write_transaction
 
-ROLE_LABELS = {"admin": "Administrateur", "agent": "Agent", "regisseur": "Régisseur", "cuisine": "Cuisine"}
+ROLE_LABELS = {"admin": "Administrateur", "agent": "Agent", "regisseur": "Régisseur", "animateur": "Animateur",
+               "cuisine": "Cuisine"}
 STATE_LABELS = {"invited": "Invitation envoyée", "active": "Actif", "deactivated": "Désactivé"}
 
 
@@ -123,13 +124,37 @@ def invite_member(admin: User, email: str, first_name: str, last_name: str, role
     return created
 
 
-def update_member(admin: User, member_id: int, first_name: str, last_name: str, role: str) -> User:
-    """Change a member's name and role (nobody demotes themself or the last active administrator)."""
+def led_activities(member_: User) -> list[Activity]:
+    """The activities an animateur leads (attendance and lists of those only)."""
+    return list(Activity.select().join(ActivityStaff).where(ActivityStaff.user == member_.id)
+                .order_by(Activity.school_year.desc(), Activity.position, Activity.name))
+
+
+def _set_led_activities(target: User, role: str, activity_ids) -> list[str]:
+    """Replace the activities an animateur leads (none for another role); the changes, in words."""
+    wanted = set(activity_ids or ()) if role == "animateur" else set()
+    found = {a.id: a for a in Activity.select().where(Activity.id.in_(list(wanted)))} if wanted else {}
+    if len(found) != len(wanted):
+        raise InvalidInput("Choisissez des activités dans la liste.", field="activities")
+    before = {a.id: a for a in led_activities(target)}
+    if set(before) == wanted:
+        return []
+    ActivityStaff.delete().where(ActivityStaff.user == target.id).execute()
+    for activity_id in sorted(wanted):
+        ActivityStaff.create(user=target, activity=activity_id)
+    names = ", ".join(found[i].name for i in sorted(wanted)) or "aucune"
+    return [f"activités animées : {names}"]
+
+
+def update_member(admin: User, member_id: int, first_name: str, last_name: str, role: str,
+                  activity_ids=()) -> User:
+    """Change a member's name, role and, for an animateur, the activities they lead (nobody demotes
+    themself or the last active administrator)."""
     first_name, last_name = _check_names(first_name, last_name)
     role = _check_role(role)
     with write_transaction():
         target = member(member_id)
-        changes = []
+        changes = _set_led_activities(target, role, activity_ids)
         if role != target.role:
             if target.role == "admin":
                 _keep_an_administrator(admin, target, "retirer le rôle d'administrateur à")
