@@ -8,17 +8,36 @@ from urllib.parse import urlsplit
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from models import Household
+from models import ActivityStaff, Household
 
-# The kitchen role is read-only and limited to headcounts: it passes only where a view names it.
+# The kitchen role (read-only, headcounts) and the animateur (attendance of the activities they lead)
+# pass only where a view names them.
 DEFAULT_STAFF_ROLES = ("agent", "regisseur", "admin")
+# Roles with their own landing page (the others land on the /gestion dashboard).
+HOMES = {"cuisine": "staff_headcounts.day", "animateur": "staff_attendance.sheet"}
 
 
 def home_endpoint(user) -> str:
-    """Where a signed-in user lands: parents on their space, the kitchen on headcounts."""
+    """Where a signed-in user lands: parents on their space, the kitchen on headcounts, an animateur on
+    the attendance sheet."""
     if not user.is_staff:
         return "portal.home"
-    return "staff_headcounts.day" if user.role == "cuisine" else "staff.dashboard"
+    return HOMES.get(user.role, "staff.dashboard")
+
+
+def led_activity_ids(user) -> set[int] | None:
+    """The activities a staff member may see the children of: every one (None), or for an animateur
+    only those they lead (ActivityStaff)."""
+    if user.role != "animateur":
+        return None
+    return {row.activity_id for row in ActivityStaff.select().where(ActivityStaff.user == user.id)}
+
+
+def activity_or_404(activity_id: int) -> None:
+    """A page of another activity than the animateur's own is a page that does not exist for them."""
+    led = led_activity_ids(current_user)
+    if led is not None and activity_id not in led:
+        abort(404)
 
 
 def parent_required(view):
@@ -74,7 +93,7 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
 
 
-# The navigation: (endpoint, label, who): "parent", "staff" (every staff role but the kitchen's) or
+# The navigation: (endpoint, label, who): "parent", "staff" (DEFAULT_STAFF_ROLES) or
 # a tuple of roles (admin sees every staff entry). Entries whose endpoint is not registered are
 # hidden, so an area appears in the menu as soon as its blueprint exists.
 NAVIGATION = [
@@ -91,9 +110,10 @@ NAVIGATION = [
     ("staff_bookings.orders", "Réservations", ("agent",)),
     ("staff_billing.invoicing", "Facturation", ("regisseur",)),
     ("staff_headcounts.day", "Effectifs", ("agent", "cuisine")),
-    ("staff_attendance.sheet", "Pointage", ("agent",)),
+    ("staff_attendance.sheet", "Pointage", ("agent", "animateur")),
     ("staff_mails.index", "Courriels", ("agent",)),
     ("staff_journal.index", "Journal", ("admin",)),
+    ("staff_team.index", "Équipe", ("admin",)),
     ("staff_settings.edit", "Paramètres", ("admin",)),
 ]
 
@@ -109,7 +129,7 @@ def shown_to(user, who) -> bool:
     if user.role == "admin":
         return True
     if who == "staff":
-        return user.role != "cuisine"
+        return user.role in DEFAULT_STAFF_ROLES
     return user.role in who
 
 

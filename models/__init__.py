@@ -17,6 +17,7 @@ from models.accounts import (
 )
 from models.activities import (
     Activity,
+    ActivityStaff,
     BasketLine,
     Booking,
     CapacityOverride,
@@ -62,6 +63,7 @@ from models.orders import (
 )
 
 __all__ = [
+    "ActivityStaff",
     "BaseModel", "all_models", "db",
     "Commune",
     "School",

@@ -107,8 +107,8 @@ class Guardian(BaseModel):
 class User(BaseModel):
     """A login: a parent (linked to a household) or a staff member."""
 
-    ROLES = ("parent", "agent", "regisseur", "admin", "cuisine")
-    STAFF_ROLES = ("agent", "regisseur", "admin", "cuisine")
+    ROLES = ("parent", "agent", "regisseur", "admin", "cuisine", "animateur")
+    STAFF_ROLES = ("agent", "regisseur", "admin", "cuisine", "animateur")
 
     email = CharField(unique=True)
     password_hash = CharField(null=True)  # null until an invited parent sets one
@@ -123,6 +123,8 @@ class User(BaseModel):
     # Part of the session and remember-me cookies: bumped at sign-out, password or e-mail change,
     # closure and deactivation, so every copy of an older cookie stops working at once.
     session_version = IntegerField(default=0)
+    # Set when an administrator deactivates a staff account (/gestion/equipe): sign-in is refused.
+    deactivated_at = DateTimeField(null=True)
     created_at = DateTimeField(default=now)
 
     # What Flask-Login asks of a user object (the model does not import Flask: see the contracts).

@@ -72,6 +72,16 @@ class Activity(BaseModel):
         return [int(part) for part in self.required_documents.split(",") if part.strip().isdigit()]
 
 
+class ActivityStaff(BaseModel):
+    """An animateur leading an activity: they record its attendance and see its lists, and no other's."""
+
+    user = ForeignKeyField(User, backref="led_activities", on_delete="CASCADE")
+    activity = ForeignKeyField(Activity, backref="staff", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("user", "activity"), True),)
+
+
 class Unit(BaseModel):
     """What one booking is for (repas, garderie matin, journée…), with its calendar and rules."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models.base import BaseModel
 from models.accounts import Household, User
-from models.family import Child
 from models.activities import Regie, Unit
+from models.base import BaseModel
+from models.family import Child
 from models.orders import Order
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
+from models.accounts import Guardian, Household, School, User
 from models.base import BaseModel
-from models.accounts import School, Household, Guardian, User
 
 
 class Diet(BaseModel):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models.base import BaseModel
 from models.accounts import Household, User
+from models.activities import Booking, Unit
+from models.base import BaseModel
 from models.family import Child
-from models.activities import Unit, Booking
 
 
 class OrderCounter(BaseModel):

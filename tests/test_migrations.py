@@ -264,7 +264,7 @@ def test_upgrade_db_and_init_db_commands(bare):
     again = runner.invoke(args=["init-db"])
     assert "Base prête (données existantes conservées)." in again.output
     assert "Schéma à jour" in runner.invoke(args=["upgrade-db"]).output
-    assert models.User.select().count() == 7
+    assert models.User.select().count() == 8  # the demo accounts (README « Demo accounts »)
 
 
 def test_upgrade_db_command_recognises_an_old_database(bare):

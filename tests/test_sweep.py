@@ -12,7 +12,7 @@ from tests.conftest import Auth, csrf_token
 
 ROLES = {"anonyme": None, "martin": "famille.martin@example.fr", "dupont": "famille.dupont@example.fr",
          "agent": "agent@example.fr", "regisseur": "regisseur@example.fr", "admin": "admin@example.fr",
-         "cuisine": "cuisine@example.fr"}
+         "cuisine": "cuisine@example.fr", "animateur": "animateur@example.fr"}
 PARENT_AREAS = ("portal", "family", "enrolments", "reservations", "orders", "billing", "account")
 PUBLIC_AREAS = ("public", "auth", "dev", "static")
 # Parent routes reached without signing in on purpose (the bank's return and notification, the iCal feed).
@@ -31,7 +31,7 @@ ID_SOURCES = {
     "enrolment_id": (m.Enrolment, None), "declaration_id": (m.AbsenceDeclaration, None),
     "attendance_id": (m.Attendance, None), "mail_id": (m.OutgoingMail, None),
     "run_id": (m.InvoicingRun, None),
-    "transaction_id": (m.OnlineTransaction, None),
+    "transaction_id": (m.OnlineTransaction, None), "member_id": (m.User, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu"}
 

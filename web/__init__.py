@@ -43,7 +43,7 @@ def load_user(session_id: str):
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
     user = User.get_or_none(User.id == int(user_id))
-    if user is None or user.session_version != int(version) or not user.password_hash:
+    if user is None or user.session_version != int(version) or not user.password_hash or user.deactivated_at:
         return None
     return user
 

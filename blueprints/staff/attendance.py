@@ -1,6 +1,7 @@
 """Pointage (/gestion/pointage): for one unit and day, staff mark each booked child present, absent
-or absent with a justification, and add a child present without booking. Agents and admins only
-(the kitchen role sees Effectifs, never names or health details)."""
+or absent with a justification, and add a child present without booking. Agents and admins for every
+activity, an animateur for the activities they lead only (another one's unit or presence is a 404);
+the kitchen role sees Effectifs, never names or health details."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,16 +9,16 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.access import staff_required
+from blueprints.access import activity_or_404, led_activity_ids, staff_required
 from blueprints.staff.booking_forms import SheetForm
-from models import Unit
+from models import Attendance, Unit
 from services.booking import attendance, headcounts
 from services.core import clock
 from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("staff_attendance", __name__, url_prefix="/gestion")
 
-ROLES = ("agent", "admin")
+ROLES = ("agent", "admin", "animateur")
 
 
 def _choice(form: SheetForm) -> tuple[Unit | None, dt.date, list[Unit], str | None]:
@@ -28,13 +29,16 @@ def _choice(form: SheetForm) -> tuple[Unit | None, dt.date, list[Unit], str | No
         day = form.date.data
     else:
         day, error = clock.today(), form.problem().message
-    units = headcounts.units_running(day)
+    led = led_activity_ids(current_user)
+    units = [u for u in headcounts.units_running(day) if led is None or u.activity_id in led]
     raw = form.unit.data or ""
     unit = None
     if raw:
         unit = next((u for u in units if str(u.id) == raw), None)
         if unit is None and raw.isdigit():
             unit = Unit.get_or_none(Unit.id == int(raw))
+            if unit is not None:
+                activity_or_404(unit.activity_id)  # an animateur asking for another activity's unit
         if unit is None:
             error = error or "Choisissez une prestation dans la liste."
     if unit is None and units:
@@ -99,6 +103,10 @@ def add_unbooked():
 @bp.post("/pointage/presences/<int:attendance_id>/supprimer")
 @staff_required(*ROLES)
 def remove_unbooked(attendance_id: int):
+    row = Attendance.get_or_none(Attendance.id == attendance_id)
+    if row is None:
+        abort(404)
+    activity_or_404(row.unit.activity_id)
     try:
         row = attendance.remove_unbooked(current_user, attendance_id)
     except NotFound:

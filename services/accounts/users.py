@@ -144,6 +144,10 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
         raise LoginThrottled(f"Trop de tentatives : patientez {_wait_text(state.wait_until - now)} avant de réessayer.")
     user = User.get_or_none(User.email == email) if email else None
     password_ok = verify_password(user, password)
+    if password_ok and user.activated and user.deactivated_at is not None:
+        # Only the right password learns it: the answer says nothing to someone guessing.
+        events.emit("sign_in_failed", user=user.id, ip=ip or None)
+        raise LoginRefused("Ce compte a été désactivé par la mairie : adressez-vous à un administrateur du portail.")
     if password_ok and user.activated:
         with write_transaction():
             throttle.login_cleared(email)
@@ -188,6 +192,12 @@ def _issue_token(user: User, purpose: str, lifetime: dt.timedelta) -> str:
     AccessToken.create(user=user, purpose=purpose, token_hash=digest(token), expires_at=now + lifetime,
                        created_at=now)
     return token
+
+
+def invitation_token(user: User) -> str:
+    """A new « Définir un nouveau mot de passe » link token for an invited account, valid 7 days
+    (call in a write transaction; earlier unused links of the account stop working)."""
+    return _issue_token(user, "init", INIT_LIFETIME)
 
 
 def request_password_reset(email: str, link_for, ip: str = "") -> None:
@@ -252,7 +262,7 @@ def invite_parent(staff: User, email: str, first_name: str, last_name: str, hous
                                          validated_at=clock.local_now(), created_at=clock.local_now())
         user = User.create(email=email, role="parent", first_name=first_name.strip(), last_name=last_name.strip(),
                            household=household, created_at=clock.local_now())
-        token = _issue_token(user, "init", INIT_LIFETIME)
+        token = invitation_token(user)
         audit.record(staff, "création de compte parent", user, detail=email)
         outbox.send(email, "Votre compte sur le portail famille",
                     f"Bonjour,\n\nLa mairie a créé votre compte sur le portail famille de {commune_name}.\n"

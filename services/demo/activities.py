@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models import Activity, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit
+from models import Activity, ActivityStaff, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit
 from services.booking import calendar
 from services.core import clock
 
@@ -92,6 +92,8 @@ def seed(ctx: dict) -> None:
         period="holidays", capacity=40, waiting_list=True, booking_policy=policies["alsh_vacances"],
         default_price=1400, start_time="07:30", end_time="18:30", late_absence_hours=48)
     activities["alsh_mercredi"] = mercredi
+    if "animateur" in ctx.get("users", {}):
+        ActivityStaff.create(user=ctx["users"]["animateur"], activity=mercredi)
     activities["alsh_vacances"] = vacances
 
     now = clock.local_now()

@@ -1,4 +1,4 @@
-"""Demo data of the foundation: the commune, its schools, and the four documented accounts."""
+"""Demo data of the foundation: the commune, its schools, and the documented accounts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -53,6 +53,9 @@ def seed(ctx: dict) -> None:
                                  first_name="Nolwenn", last_name="Guivarc'h", activated=True, created_at=now),
         "cuisine": User.create(email="cuisine@example.fr", password_hash=password, role="cuisine",
                                first_name="Cuisine", last_name="centrale", activated=True, created_at=now),
+        # Leads ALSH Mercredi (services/demo/activities.py): its attendance sheets and lists only.
+        "animateur": User.create(email="animateur@example.fr", password_hash=password, role="animateur",
+                                 first_name="Erwan", last_name="Le Bihan", activated=True, created_at=now),
     }
     phare, petit_prince = ctx["schools"]["phare"], ctx["schools"]["petit_prince"]
     Guardian.create(household=martin, quality="mère", civility="Madame", last_name="Martin", first_name="Claire",
