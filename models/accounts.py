@@ -21,6 +21,11 @@ class Commune(BaseModel):
     school_zone = CharField(default="C")  # A, B or C (vacances scolaires)
     publisher = CharField(default="Le maire de la commune")  # directeur de la publication
     host = CharField(default="Hébergé par la commune sur son propre serveur")
+    # RGPD: the delegate (DPO) and how long a closed household's data is kept (see the README).
+    dpo_name = CharField(default="")
+    dpo_email = CharField(default="")
+    retention_identity_months = IntegerField(default=12)  # closed household anonymised after this
+    retention_accounting_years = IntegerField(default=10)  # invoices and payments (amounts, numbers, dates)
 
     @classmethod
     def get_current(cls) -> "Commune":
@@ -55,6 +60,8 @@ class Household(BaseModel):
     status_before_closing = CharField(default="")  # restored if staff refuse the closure request
     ical_token = CharField(null=True, unique=True)
     created_at = DateTimeField(default=now)
+    closed_at = DateTimeField(null=True)  # staff accepted the closure: health data and documents erased
+    anonymised_at = DateTimeField(null=True)  # identity erased by the retention job
 
     def parent_emails(self) -> list[str]:
         """Where to write to the household: its parents' logins, else its guardians' addresses."""
