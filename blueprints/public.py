@@ -1,4 +1,4 @@
-"""Public pages: home, accessibility statement, legal notice, contact."""
+"""Public pages: home, accessibility statement, legal notice, personal data (RGPD), contact."""
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -23,6 +23,12 @@ def accessibility():
 @bp.get("/mentions-legales")
 def legal():
     return render_template("public/legal.html")
+
+
+@bp.get("/donnees-personnelles")
+def personal_data():
+    """Who processes the families' data, why, for how long, and how to exercise one's rights (RGPD art. 13)."""
+    return render_template("public/personal_data.html")
 
 
 @bp.get("/contact")

@@ -249,3 +249,20 @@ def test_the_retention_period_is_the_communes_setting(app, demo, freeze):
     assert Household.get_by_id(martin.id).anonymised_at is None
     freeze("2028-11-29T12:00")
     assert retention.apply_retention().anonymised == 1
+
+
+# --- The public page ----------------------------------------------------------------------------
+
+
+def test_the_personal_data_page_reads_the_communes_settings(client, demo):
+    Commune.update(dpo_name="Claire Délégué", dpo_email="dpo@demo.fr", retention_identity_months=18,
+                   retention_accounting_years=10).execute()
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/donnees-personnelles"' in home
+    page = client.get("/donnees-personnelles")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    commune = Commune.get_current()
+    for expected in (commune.name, commune.address, "Claire Délégué", "dpo@demo.fr", "18 mois", "10 ans",
+                     "Mes données", "CNIL", "Finalités", "Destinataires"):
+        assert expected in text, expected
