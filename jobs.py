@@ -17,6 +17,7 @@ from models import db
 from services.billing import invoicing_runs, online_payments
 from services.booking import basket, calendar, orders
 from services.core import clock, events, outbox
+from services.family import retention
 
 log = logging.getLogger("portail.jobs")
 
@@ -106,6 +107,12 @@ def refresh_holidays() -> str:
     year = clock.local_now().year
     public, school = calendar.refresh_holidays(range(year - 1, year + 3))
     return f"{public} jours fériés, {school} périodes de vacances"
+
+
+@huey.periodic_task(crontab(minute="45", hour="3"))
+def apply_retention() -> str:
+    """Every night: closed households whose retention period is over are anonymised (RGPD)."""
+    return str(retention.apply_retention())
 
 
 def wake_worker() -> None:

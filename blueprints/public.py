@@ -1,4 +1,5 @@
-"""Public pages: home, accessibility statement, legal notice, contact, and the commune's colours (/theme.css)."""
+"""Public pages: home, accessibility statement, legal notice, personal data (RGPD), contact, and the
+commune's colours (/theme.css)."""
 from flask import Blueprint, Response, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -25,6 +26,12 @@ def accessibility():
 @bp.get("/mentions-legales")
 def legal():
     return render_template("public/legal.html")
+
+
+@bp.get("/donnees-personnelles")
+def personal_data():
+    """Who processes the families' data, why, for how long, and how to exercise one's rights (RGPD art. 13)."""
+    return render_template("public/personal_data.html")
 
 
 @bp.get("/contact")

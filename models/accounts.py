@@ -28,6 +28,11 @@ class Commune(BaseModel):
     legal_notice = TextField(default="")  # « Mentions légales », added to the generated ones
     accessibility_statement = TextField(default="")  # « Accessibilité »: the commune's statement
     reminders_enabled = BooleanField(default=True)  # deadline reminders by e-mail (the worker)
+    # RGPD: the delegate (DPO) and how long a closed household's data is kept (see the README).
+    dpo_name = CharField(default="")
+    dpo_email = CharField(default="")
+    retention_identity_months = IntegerField(default=12)  # closed household anonymised after this
+    retention_accounting_years = IntegerField(default=10)  # invoices and payments (amounts, numbers, dates)
 
     @classmethod
     def get_current(cls) -> "Commune":
@@ -62,6 +67,8 @@ class Household(BaseModel):
     status_before_closing = CharField(default="")  # restored if staff refuse the closure request
     ical_token = CharField(null=True, unique=True)
     created_at = DateTimeField(default=now)
+    closed_at = DateTimeField(null=True)  # staff accepted the closure: health data and documents erased
+    anonymised_at = DateTimeField(null=True)  # identity erased by the retention job
 
     def parent_emails(self) -> list[str]:
         """Where to write to the household: its parents' logins, else its guardians' addresses."""

@@ -1,7 +1,8 @@
 """The parent's household file: the blueprint "family" and the modules that register its views.
 
 household: the sign-up wizard (/mon-dossier) and Mon compte; records: the fiche enfant and the
-documents; forms: the WTForms forms (also used by the staff side); common: helpers both share.
+documents; personal_data: « Mes données » (the export); forms: the WTForms forms (also used by the
+staff side); common: helpers both share.
 """
 from __future__ import annotations
 
@@ -13,4 +14,4 @@ bp = Blueprint("family", __name__)
 bp.record(lambda state: documents.configure(state.app.config["UPLOAD_DIR"]))
 
 # The view modules register their routes on bp: imported once bp exists.
-from blueprints.family import household, records  # noqa: E402,F401
+from blueprints.family import household, personal_data, records  # noqa: E402,F401

@@ -1,7 +1,9 @@
 """Staff side of household files (/gestion): queues, search, the file, direct edits, documents, settings."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.access import staff_required
@@ -24,6 +26,7 @@ from services.family import household as rules
 from services.family import household_changes as changes
 from services.family import household_fields as fields
 from services.family import household_review as review
+from services.family import personal_data
 from services.family import settings as family_settings
 
 bp = Blueprint("staff_family", __name__, url_prefix="/gestion")
@@ -87,6 +90,16 @@ def household(household_id):
         missing=documents.missing_required(household, with_health=health), needs=rules.needs_labels(household), rules=rules,
         labels=review.STATUS_LABELS, doc_labels=documents.STATUS_LABELS, show_health=current_user.can_see_health(),
         health_fields=fields.HEALTH_FIELDS, users=list(household.users))
+
+
+@bp.get("/familles/<int:household_id>/donnees")
+@staff_required("agent")
+def household_data(household_id):
+    """The family's « Mes données » zip, health data included (agents and admins; audited)."""
+    household = _household_or_404(household_id)
+    content = personal_data.staff_export(current_user, household, current_app.config["UPLOAD_DIR"])
+    return send_file(io.BytesIO(content), mimetype="application/zip", as_attachment=True,
+                     download_name=personal_data.file_name(household), max_age=0)
 
 
 def _decide(decide, form: DecisionForm, ids: list[int] | None = None, **kwargs) -> bool:

@@ -22,7 +22,8 @@ KINDS = {
     "comptes": ("Comptes", ("User",)),
 }
 HEALTH = ("sante", "Lectures de données de santé")
-HEALTH_ACTIONS = ("lecture d'un document de santé", "lecture d'un justificatif d'absence")
+HEALTH_ACTIONS = ("lecture d'un document de santé", "lecture d'un justificatif d'absence",
+                  "export des données personnelles du foyer (santé comprise)")
 
 
 def household_of(obj) -> int | None:

@@ -21,6 +21,7 @@ from services.family.household import (
 )
 from services.family.household_fields import CHILD_FIELDS, GUARDIAN_FIELDS, HOUSEHOLD_FIELDS, FileInvalid
 from services.family.household_review import notify_family
+from services.family.retention import erase_children_health
 
 
 class AlreadyDecided(DomainError):
@@ -189,3 +190,4 @@ def _apply_request(request: ChangeRequest) -> None:
             apply_values(child, {"contacts": values["contacts"]})
     elif request.action == "remove_child":
         Child.update(archived=True).where(Child.id == request.child_id).execute()
+        erase_children_health([request.child_id])  # the child leaves: health data and documents go now

@@ -7,6 +7,7 @@ from services.core.transactions import write_transaction
 from services.family.decisions import check_decision
 from services.family.household import NotEditable, apply_values, diff
 from services.family.household_fields import CHILD_FIELDS, GUARDIAN_FIELDS, HEALTH_FIELDS, HOUSEHOLD_FIELDS
+from services.family.retention import erase_at_closure
 
 # --- Staff decisions on submitted files -------------------------------------------------------
 
@@ -85,7 +86,8 @@ def request_closure(household: Household, user: User) -> Household:
 
 
 def decide_closures(staff: User, household_ids: list[int], accept: bool, reason: str = "") -> int:
-    """Close accounts (logins disabled, invoices kept) or refuse with a reason."""
+    """Close accounts (logins disabled, health data and documents erased at once, invoices kept; the identity
+    goes when the retention period is over, services.family.retention) or refuse with a reason."""
     reason = check_decision(household_ids, accept, reason, "Cochez au moins une demande.")
     decided = []
     with write_transaction():
@@ -93,15 +95,16 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
                                                    & (Household.status == "closing_requested")):
             emails = household.parent_emails()
             if accept:
-                household.status = "closed"
+                household.status, household.closed_at = "closed", clock.local_now()
                 # Logins disabled and every open session ended (session version bumped).
                 User.update(password_hash=None, session_version=User.session_version + 1).where(
                     User.household == household).execute()
+                detail = erase_at_closure(household)
             else:
                 household.status = household.status_before_closing or "validated"
-                household.refusal_reason = reason
+                household.refusal_reason = detail = reason
             household.save()
-            audit.record(staff, "compte fermé" if accept else "fermeture du compte refusée", household, detail=reason)
+            audit.record(staff, "compte fermé" if accept else "fermeture du compte refusée", household, detail=detail)
             decided.append((household, emails))
         for household, emails in decided:
             for email in emails:
