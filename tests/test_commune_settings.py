@@ -12,7 +12,8 @@ VALID = {"name": "Mairie de Plounéour", "address": "2 rue de l'Église", "posta
          "school_zone": "B", "main_color": "#0b5d3b", "mail_sender": "Mairie de Plounéour <enfance@plouneour.fr>",
          "payfip_client": "", "payfip_mode": "", "publisher": "Le maire", "host": "Hébergé en mairie",
          "legal_notice": "Premier paragraphe.\n\nSecond paragraphe.", "accessibility_statement": "",
-         "reminders_enabled": "y"}
+         "reminders_enabled": "y", "dpo_name": "Cabinet DPO", "dpo_email": "dpo@plouneour.fr",
+         "retention_identity_months": "18", "retention_accounting_years": "10"}
 
 
 @pytest.fixture
@@ -29,6 +30,8 @@ def test_settings_are_saved_and_shown_everywhere(app, admin, client):
     commune = Commune.get_current()
     assert (commune.name, commune.phone, commune.email, commune.school_zone) == (
         "Mairie de Plounéour", "02 98 00 00 00", "enfance@plouneour.fr", "B")
+    assert (commune.dpo_email, commune.retention_identity_months) == ("dpo@plouneour.fr", 18)
+    assert "18 mois" in client.get("/donnees-personnelles").get_data(as_text=True)
     assert "commune de démonstration" not in client.get("/gestion/parametres").get_data(as_text=True)
     home = app.test_client().get("/").get_data(as_text=True)
     assert "Mairie de Plounéour" in home and "Mairie de Démo" not in home
@@ -49,6 +52,9 @@ def test_settings_are_saved_and_shown_everywhere(app, admin, client):
     ("payfip_client", "12ab", "6 chiffres"),
     ("payfip_mode", "Z", "T, X ou W"),
     ("name", "   ", "Indiquez le nom de la commune"),
+    ("retention_identity_months", "0", "entre 1 et 120 mois"),
+    ("retention_accounting_years", "5", "au moins 10 ans"),
+    ("dpo_email", "dpo@", "Adresse e-mail invalide"),
 ])
 def test_bad_values_are_refused_in_french_and_change_nothing(admin, client, field, value, message):
     response = post_form(client, "/gestion/parametres", dict(VALID, **{field: value}), token_page="/gestion/parametres")

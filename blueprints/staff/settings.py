@@ -7,8 +7,17 @@ from email.utils import parseaddr
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import Form, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
+from wtforms import Form, IntegerField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+    ValidationError,
+)
 
 from blueprints.access import staff_required
 from blueprints.family.form_fields import CheckboxField, EmailAddress, PhoneField, choice, squash
@@ -62,6 +71,16 @@ class SettingsForm(Form):
     legal_notice = TextAreaField("Mentions légales (texte ajouté)", validators=[Length(max=20000)])
     accessibility_statement = TextAreaField("Déclaration d'accessibilité", validators=[Length(max=20000)])
     reminders_enabled = CheckboxField("Envoyer les rappels de date limite de réservation")
+    dpo_name = StringField("Délégué à la protection des données (DPO)", filters=[squash(200)], validators=[Optional()])
+    dpo_email = StringField("Adresse e-mail du DPO", filters=[squash(254)], validators=[EmailAddress()])
+    retention_identity_months = IntegerField(
+        "Anonymisation d'un compte fermé après (mois)",
+        validators=[InputRequired("Indiquez une durée en mois."),
+                    NumberRange(1, 120, "Indiquez une durée entre 1 et 120 mois.")])
+    retention_accounting_years = IntegerField(
+        "Conservation des factures et règlements (années)",
+        validators=[InputRequired("Indiquez une durée en années."),
+                    NumberRange(10, 30, "Les pièces comptables se gardent au moins 10 ans (au plus 30).")])
 
 
 @bp.route("/gestion/parametres", methods=["GET", "POST"])

@@ -15,7 +15,8 @@ DEMO_LABELS = {"name": "le nom de la commune", "city": "la ville", "phone": "le 
                "email": "l'adresse e-mail", "postal_code": "le code postal"}
 EDITABLE = ("name", "address", "postal_code", "city", "phone", "email", "opening_hours", "presentation",
             "school_zone", "publisher", "host", "main_color", "mail_sender", "payfip_client", "payfip_mode",
-            "legal_notice", "accessibility_statement", "reminders_enabled")
+            "legal_notice", "accessibility_statement", "reminders_enabled", "dpo_name", "dpo_email",
+            "retention_identity_months", "retention_accounting_years")
 
 
 @dataclass(frozen=True)
