@@ -11,7 +11,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
 from models import DirectDebitMandate, Household, Invoice, Payment, Regie, User
-from services.billing import invoicing, ledger
+from services.billing import ledger
 from services.core import clock
 from services.core.errors import DomainError, InvalidInput
 from services.core.transactions import write_transaction
@@ -113,13 +113,19 @@ def pain008(regie: Regie, creditor: Creditor, collection_date: dt.date) -> tuple
     return debit.export(validate=True), count, total
 
 
-def _debits(regie: Regie):
-    """The régie's unpaid invoices "en prélèvement", each with its household's active mandate."""
-    for invoice in invoicing.unpaid_invoices():
-        if invoice.regie_id == regie.id and invoice.direct_debit:
-            mandate = active_mandate(invoice.household)
-            if mandate is not None:
-                yield invoice, mandate
+def _debits(regie: Regie) -> list[tuple[Invoice, DirectDebitMandate]]:
+    """The régie's unpaid invoices "en prélèvement" (oldest first, with their household), each with
+    its household's active mandate (the newest, as active_mandate): two queries in all."""
+    invoices = list(Invoice.select(Invoice, Household).join(Household)
+                    .where((Invoice.regie == regie.id) & (Invoice.direct_debit == True)  # noqa: E712
+                           & (Invoice.kind == "invoice") & (Invoice.amount > Invoice.paid + Invoice.credited))
+                    .order_by(Invoice.issued_on, Invoice.id))
+    if not invoices:
+        return []
+    mandates = {m.household_id: m for m in DirectDebitMandate.select().where(
+        DirectDebitMandate.active & DirectDebitMandate.household.in_(sorted({i.household_id for i in invoices})))
+        .order_by(DirectDebitMandate.id)}  # the newest active mandate of a household wins
+    return [(invoice, mandates[invoice.household_id]) for invoice in invoices if invoice.household_id in mandates]
 
 
 def record_collection(regie: Regie, collected_on: dt.date, user: User | None = None) -> tuple[int, int]:
@@ -129,7 +135,7 @@ def record_collection(regie: Regie, collected_on: dt.date, user: User | None = N
         raise InvalidInput("La date d'encaissement ne peut pas être dans le futur.", "date")
     count = total = 0
     with write_transaction():
-        for invoice, mandate in list(_debits(regie)):
+        for invoice, mandate in _debits(regie):
             amount = invoice.balance
             payment = Payment.create(household=invoice.household, mode="prelevement", amount=amount,
                                      received_on=collected_on, reference=f"Mandat {mandate.reference}",

@@ -1,0 +1,154 @@
+"""Queries that do not grow with the commune: every staff list and export asks the database the same
+number of queries (give or take a small constant) with 50 households and with 500.
+
+One commune is built for the module (the demo, then households added in bulk by tests/bulk_commune.py);
+each page is requested once at 50 households and once at 500, counting the SQL statements peewee
+sends (a handler on the "peewee" logger). A query per row (N+1) shows up as hundreds more."""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+
+import pytest
+
+import models
+from app import create_app
+from models import OutgoingMail, db
+from services.core import clock
+from tests import conftest
+from tests.bulk_commune import CARD_DAY, MEAL_DAY, add_households, invoicing_run
+from tests.conftest import TEST_NOW, Auth, csrf_token
+
+SMALL, LARGE = 50, 500
+SLACK = 2  # queries a page may add as the commune grows (none should, but a lazy count is not a bug)
+
+# (name, url built from the demo context); every GET page and export of blueprints/staff/*.py that
+# lists households, children, bookings, invoices, payments or mails.
+PAGES = [
+    ("dashboard", lambda c: "/gestion/"),
+    ("invite parent", lambda c: "/gestion/comptes/nouveau"),
+    ("closure requests", lambda c: "/gestion/suppressions-de-compte"),
+    ("activities", lambda c: "/gestion/activites"),
+    ("enrolments to decide", lambda c: "/gestion/inscriptions"),
+    ("pending requests, waiting lists, absences", lambda c: "/gestion/reservations/"),
+    ("headcounts", lambda c: f"/gestion/effectifs?date={MEAL_DAY}"),
+    ("headcounts csv", lambda c: f"/gestion/effectifs.csv?date={MEAL_DAY}"),
+    ("invoicing and recent invoices", lambda c: "/gestion/facturation/"),
+    ("invoicing preview", lambda c: f"/gestion/facturation/?regie={c['regies']['periscolaire'].id}&annee=2026&mois=11"),
+    ("invoicing run", lambda c: f"/gestion/facturation/campagnes/{invoicing_run(c).id}"),
+    ("payment form and recent payments", lambda c: "/gestion/facturation/reglement"),
+    ("unpaid invoices", lambda c: "/gestion/facturation/impayes"),
+    ("invoices csv", lambda c: "/gestion/facturation/export/factures.csv"),
+    ("invoices csv of a month", lambda c: "/gestion/facturation/export/factures.csv?annee=2026&mois=10"),
+    ("payments csv", lambda c: "/gestion/facturation/export/reglements.csv"),
+    ("payments csv of a month", lambda c: "/gestion/facturation/export/reglements.csv?annee=2026&mois=11"),
+    ("direct-debit export", lambda c: f"/gestion/facturation/export/prelevements.xml?regie={c['regies']['loisirs'].id}"
+                                      "&date=2026-12-10"),
+    ("online payments journal", lambda c: "/gestion/paiements-en-ligne/"),
+    ("online payments of a day", lambda c: f"/gestion/paiements-en-ligne/?jour={CARD_DAY}"),
+    ("online payments csv", lambda c: f"/gestion/paiements-en-ligne/export.csv?jour={CARD_DAY}"),
+    ("mail outbox", lambda c: "/gestion/courriels/"),
+]
+REMINDERS = "reminders (every overdue invoice)"
+
+
+class QueryLog(logging.Handler):
+    """Counts the statements peewee executes (it logs each one at DEBUG level)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.msg)
+        self.statements.append(sql)
+
+
+@contextmanager
+def counting_queries():
+    """with counting_queries() as log: ...; len(log.statements) is the number of SQL statements."""
+    logger = logging.getLogger("peewee")
+    handler, level = QueryLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _measure(client, ctx) -> dict[str, int]:
+    """Queries of one request per page (a warm-up request first: caches filled, as in production)."""
+    counts = {}
+    for name, url in PAGES:
+        address = url(ctx)
+        client.get(address)
+        with counting_queries() as log:
+            response = client.get(address)
+        assert response.status_code == 200, (name, response.status_code)
+        counts[name] = len(log.statements)
+    token = csrf_token(client, "/gestion/facturation/impayes")
+    mails = OutgoingMail.select().count()
+    with counting_queries() as log:
+        response = client.post("/gestion/facturation/impayes/relance", data={"csrf_token": token})
+    assert response.status_code == 302 and OutgoingMail.select().count() > mails
+    counts[REMINDERS] = len(log.statements)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory, demo_snapshot):
+    """{page: (queries at SMALL households, queries at LARGE)}, measured on one commune that grows."""
+    folder = tmp_path_factory.mktemp("query-counts")
+    clock.freeze(TEST_NOW)
+    os.environ.pop("PORTAIL_NOW", None)
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "PORTAIL_ENV": "development", "PORTAIL_NOW": "",
+        "DATABASE_URL": conftest.PG_URL if conftest.USE_PG else f"sqlite:///{folder / 'test.db'}",
+        "OUTBOX_DIR": str(folder / "outbox"), "UPLOAD_DIR": str(folder / "uploads"), "MAIL_SERVER": "",
+        "SERVER_NAME": "portail.test"})
+    with db.connection_context():
+        if conftest.USE_PG:
+            conftest._reset_postgres()
+        else:
+            db.create_tables(models.all_models())
+    db.connect(reuse_if_open=True)
+    try:
+        ctx = demo_snapshot.restore(app.config["UPLOAD_DIR"])
+        client = app.test_client()
+        Auth(client).login("admin@example.fr")
+        add_households(ctx, 1, SMALL)
+        small = _measure(client, ctx)
+        add_households(ctx, SMALL + 1, LARGE - SMALL)
+        large = _measure(client, ctx)
+    finally:
+        if not db.is_closed():
+            db.close()
+        db.close_all()
+        clock.freeze(TEST_NOW)
+    result = {name: (small[name], large[name]) for name in small}
+    for name, (at_small, at_large) in result.items():  # shown with pytest -s
+        print(f"{name:45} {at_small:6} {at_large:6}")
+    return result
+
+
+@pytest.mark.parametrize("page", [name for name, _url in PAGES] + [REMINDERS])
+def test_queries_do_not_grow_with_households(measured, page):
+    small, large = measured[page]
+    assert large <= small + SLACK, f"{page}: {small} queries at {SMALL} households, {large} at {LARGE}"
+
+
+
+def test_payments_export_names_prepaid_orders(demo, client, auth):
+    """A payment that settled a prepaid order (régie au comptant) is listed with the order's number."""
+    from models import Order, Payment, PaymentAllocation
+
+    order = Order.select().order_by(Order.id).first()
+    payment = Payment.select().order_by(Payment.id).first()
+    PaymentAllocation.create(payment=payment, order=order, amount=100)
+    auth.login("admin@example.fr")
+    response = client.get("/gestion/facturation/export/reglements.csv")
+    assert response.status_code == 200
+    assert f"commande n° {order.number} (1,00)" in response.get_data(as_text=True)
