@@ -10,6 +10,7 @@ import json
 
 from models import (
     AbsenceDeclaration,
+    Activity,
     Booking,
     ChangeRequest,
     Child,
@@ -71,6 +72,9 @@ def add_households(ctx: dict, start: int, count: int) -> None:
     regie = ctx["regies"]["loisirs"]
     with write_transaction():
         run = invoicing_run(ctx)
+        # ALSH Mercredi asks for documents and a certified record: the enrolment queue checks them.
+        Activity.update(required_documents=f"{document_types['qf'].id},{document_types['vaccins'].id}",
+                        requires_certified_record=True).where(Activity.id == activities["alsh_mercredi"].id).execute()
         _insert(Household, [dict(
             name=f"Famille Essai {i:04d}", quotient_familial=300 + (i * 37) % 1200, created_at=NOW,
             status="submitted" if i % 10 == 0 else "closing_requested" if i % 10 == 1 else "validated",
@@ -128,8 +132,18 @@ def add_households(ctx: dict, start: int, count: int) -> None:
             doc_type=document_types["vaccins" if i % 2 else "qf"], original_name="piece.pdf",
             stored_name=f"essai-{i:04d}.pdf", content_type="application/pdf", size=100,
             uploaded_at=NOW - dt.timedelta(minutes=i)) for i in numbers])
+        # Accepted papers for some: valid (one household in six), expired (another one in six).
+        _insert(FamilyDocument, [dict(
+            household=house[i], child=second[i] if code == "vaccins" else None, doc_type=document_types[code],
+            original_name="piece.pdf", stored_name=f"essai-{i:04d}-{code}.pdf", content_type="application/pdf",
+            size=100, uploaded_at=NOW, status="accepted", valid_from=dt.date(2026, 1, 1),
+            valid_until=dt.date(2027, 1, 1) if i % 6 == 0 else dt.date(2026, 6, 30))
+            for i in numbers if i % 6 in (0, 3) for code in ("qf", "vaccins")])
+        guardians = dict(Guardian.select(Guardian.household, Guardian.id)
+                         .where(Guardian.household.in_(list(house.values()))).tuples())
         _insert(ChangeRequest, [dict(
-            household=house[i], target="household",
+            household=house[i], target=("household", "guardian", "child")[i % 3],
+            guardian=guardians[house[i]] if i % 3 == 1 else None, child=first[i] if i % 3 == 2 else None,
             changes=json.dumps([{"field": "quotient_familial", "label": "Quotient familial", "old": "500",
                                  "new": "650", "value": 650}]), created_at=NOW - dt.timedelta(minutes=i))
             for i in numbers])

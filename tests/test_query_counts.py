@@ -28,6 +28,11 @@ SLACK = 2  # queries a page may add as the commune grows (none should, but a laz
 PAGES = [
     ("dashboard", lambda c: "/gestion/"),
     ("invite parent", lambda c: "/gestion/comptes/nouveau"),
+    ("family search", lambda c: "/gestion/familles"),
+    ("family search by name", lambda c: "/gestion/familles?q=essai"),
+    ("files to validate", lambda c: "/gestion/dossiers-a-valider"),
+    ("changes to validate", lambda c: "/gestion/modifications"),
+    ("documents to review", lambda c: "/gestion/documents"),
     ("closure requests", lambda c: "/gestion/suppressions-de-compte"),
     ("activities", lambda c: "/gestion/activites"),
     ("enrolments to decide", lambda c: "/gestion/inscriptions"),

@@ -1,6 +1,8 @@
 """Staff work on household files: validating submitted files, direct edits, account closures, search."""
 from __future__ import annotations
 
+from peewee import prefetch
+
 from models import Child, Guardian, Household, User
 from services.core import audit, clock, outbox
 from services.core.transactions import write_transaction
@@ -132,7 +134,15 @@ def search_households(query: str = "", status: str = "") -> list[Household]:
         users = User.select(User.household).where(User.email.ilike(like) & User.household.is_null(False))
         rows = rows.where(Household.name.ilike(like) | Household.id.in_(children) | Household.id.in_(guardians)
                           | Household.id.in_(users))
-    return list(rows.limit(200))
+    return prefetch(rows.limit(200), Child.select().order_by(Child.id))  # h.children: one query for the page
+
+
+def files_waiting() -> list[Household]:
+    """Submitted files, oldest first, with h.guardians and h.children (not archived) in display
+    order: three queries for the whole queue."""
+    return prefetch(Household.select().where(Household.status == "submitted").order_by(Household.submitted_at),
+                    Guardian.select().order_by(Guardian.position, Guardian.id),
+                    Child.select().where(Child.archived == False).order_by(Child.position, Child.id))  # noqa: E712
 
 
 STATUS_LABELS = {
