@@ -52,6 +52,11 @@ def _ids(model, field, values) -> dict:
     return dict(model.select(field, model.id).where(field.in_(list(values))).tuples())
 
 
+def _week(first: dt.date, i: int) -> dt.date:
+    """Requests and waiting lists spread over more Wednesdays as the commune grows (25 households a week)."""
+    return first + dt.timedelta(weeks=i // 25)
+
+
 def invoicing_run(ctx: dict) -> InvoicingRun:
     """The run the test households' October invoices belong to (created on first use)."""
     regie = ctx["regies"]["loisirs"]
@@ -110,16 +115,18 @@ def add_households(ctx: dict, start: int, count: int) -> None:
         _insert(Booking, [dict(household=house[i], child=first[i], unit=units["repas_phare"], date=MEAL_DAY,
                                status="booked", price=210, created_at=NOW,
                                attendance="present" if i % 4 == 0 else "") for i in numbers])
-        _insert(Booking, [dict(household=house[i], child=second[i], unit=units["alsh_journee"], date=REQUEST_DAY,
-                               status="requested", price=900, created_at=NOW, sequence=i) for i in numbers])
-        _insert(Booking, [dict(household=house[i], child=first[i], unit=units["alsh_journee"], date=WAITING_DAY,
-                               status="waiting_list", price=900, created_at=NOW, sequence=i) for i in numbers])
+        _insert(Booking, [dict(household=house[i], child=second[i], unit=units["alsh_journee"],
+                               date=_week(REQUEST_DAY, i), status="requested", price=900, created_at=NOW, sequence=i)
+                          for i in numbers])
+        _insert(Booking, [dict(household=house[i], child=first[i], unit=units["alsh_journee"],
+                               date=_week(WAITING_DAY, i), status="waiting_list", price=900, created_at=NOW,
+                               sequence=i) for i in numbers])
         bookings = {(b.child_id, b.unit_id): b.id for b in Booking.select(Booking.id, Booking.child, Booking.unit)
                     .where(Booking.child.in_(list(first.values()) + list(second.values())))}
         _insert(Order, [dict(household=house[i], number=f"ESSAI-{i:06d}", created_at=NOW, total=900) for i in numbers])
         orders = _ids(Order, Order.number, [f"ESSAI-{i:06d}" for i in numbers])
         _insert(OrderLine, [dict(
-            order=orders[f"ESSAI-{i:06d}"], child=second[i], unit=units["alsh_journee"], date=REQUEST_DAY,
+            order=orders[f"ESSAI-{i:06d}"], child=second[i], unit=units["alsh_journee"], date=_week(REQUEST_DAY, i),
             outcome="requested", price=900, booking=bookings[(second[i], units["alsh_journee"].id)])
             for i in numbers])
         _insert(AbsenceDeclaration, [dict(

@@ -39,6 +39,7 @@ PAGES = [
     ("pending requests, waiting lists, absences", lambda c: "/gestion/reservations/"),
     ("headcounts", lambda c: f"/gestion/effectifs?date={MEAL_DAY}"),
     ("headcounts csv", lambda c: f"/gestion/effectifs.csv?date={MEAL_DAY}"),
+    ("attendance sheet", lambda c: f"/gestion/pointage?unit={c['units']['repas_phare'].id}&date={MEAL_DAY}"),
     ("invoicing and recent invoices", lambda c: "/gestion/facturation/"),
     ("invoicing preview", lambda c: f"/gestion/facturation/?regie={c['regies']['periscolaire'].id}&annee=2026&mois=11"),
     ("invoicing run", lambda c: f"/gestion/facturation/campagnes/{invoicing_run(c).id}"),
@@ -157,3 +158,35 @@ def test_payments_export_names_prepaid_orders(demo, client, auth):
     response = client.get("/gestion/facturation/export/reglements.csv")
     assert response.status_code == 200
     assert f"commande n° {order.number} (1,00)" in response.get_data(as_text=True)
+
+
+def test_household_orders_do_not_grow_with_waiting_lines(demo, client, auth):
+    """« Mes commandes » shows each waiting line's place in its queue: one query for all the lines."""
+    import datetime as dt
+    import html
+
+    from models import Booking, Order, OrderLine
+
+    martin, hugo, unit = demo["households"]["martin"], demo["children"]["hugo"], demo["units"]["alsh_journee"]
+    now = dt.datetime(2026, 11, 29, 10, 0)
+
+    def add_waiting_orders(first: int, count: int) -> None:
+        for week in range(first, first + count):
+            day = dt.date(2027, 1, 6) + dt.timedelta(weeks=week)
+            booking = Booking.create(household=martin, child=hugo, unit=unit, date=day, status="waiting_list",
+                                     sequence=2, created_at=now)
+            Booking.create(household=demo["households"]["dupont"], child=demo["children"]["ines"], unit=unit,
+                           date=day, status="waiting_list", sequence=1, created_at=now)
+            order = Order.create(household=martin, number=f"ATTENTE-{week:03d}", created_at=now)
+            OrderLine.create(order=order, child=hugo, unit=unit, date=day, outcome="waiting_list", booking=booking)
+
+    auth.login("famille.martin@example.fr")
+    counts = []
+    for first, count in ((0, 5), (5, 45)):
+        add_waiting_orders(first, count)
+        client.get("/commandes")
+        with counting_queries() as log:
+            page = html.unescape(client.get("/commandes").get_data(as_text=True))
+        counts.append(len(log.statements))
+    assert page.count("Sur liste d'attente, position 2") == 50
+    assert counts[1] <= counts[0] + SLACK, counts
