@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -190,3 +191,31 @@ def test_household_orders_do_not_grow_with_waiting_lines(demo, client, auth):
         counts.append(len(log.statements))
     assert page.count("Sur liste d'attente, position 2") == 50
     assert counts[1] <= counts[0] + SLACK, counts
+
+
+def _household_options(page: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="household"[^>]*>(.*?)</select>', page, re.S).group(1)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+
+@pytest.mark.parametrize("url, placeholder", [("/gestion/facturation/reglement", "— Choisir un foyer —"),
+                                              ("/gestion/comptes/nouveau", "— Nouveau foyer —")])
+def test_household_lists_offer_what_the_search_finds(demo, client, auth, url, placeholder):
+    """The « Foyer » list of a staff form never holds every household: the search fills it."""
+    add_households(demo, 1, 60)
+    auth.login("admin@example.fr")
+    assert _household_options(client.get(url).get_data(as_text=True)) == [placeholder]
+    found = _household_options(client.get(f"{url}?recherche=essai 004").get_data(as_text=True))
+    assert found == [placeholder] + [f"Famille Essai {i:04d}" for i in range(40, 50)]
+    by_child = _household_options(client.get(f"{url}?recherche=Inès").get_data(as_text=True))
+    assert by_child == [placeholder, "Famille Dupont"]
+    many = _household_options(client.get(f"{url}?recherche=essai").get_data(as_text=True))
+    assert len(many) == 31
+
+
+def test_payment_form_keeps_the_household_of_the_invoice(demo, client, auth):
+    auth.login("admin@example.fr")
+    dupont = demo["households"]["dupont"]
+    page = client.get(f"/gestion/facturation/reglement?foyer={dupont.id}").get_data(as_text=True)
+    assert _household_options(page) == ["— Choisir un foyer —", "Famille Dupont"]
+    assert f'<option selected value="{dupont.id}">Famille Dupont</option>' in page

@@ -11,7 +11,7 @@ from flask_login import current_user
 from blueprints.access import staff_required
 from blueprints.billing import MONTHS, group_lines, pdf_response, render_invoice_pdf
 from blueprints.form_fields import amount_text
-from blueprints.staff import DASHBOARD_QUEUES
+from blueprints.staff import DASHBOARD_QUEUES, household_choices
 from blueprints.staff.billing_forms import (
     CreditForm,
     DirectDebitRunForm,
@@ -95,11 +95,11 @@ def invoice_pdf(invoice_id: int):
 def record_payment():
     """A cheque, cash, CESU or transfer, spread over the household's oldest unpaid invoices."""
     form = PaymentForm()
-    households = list(Household.select().order_by(Household.name))
-    form.household.choices = [(0, "— Choisir un foyer —")] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households]
+    chosen = HouseholdQueryForm(request.args).foyer.data
+    form.household.choices, search = household_choices(
+        "— Choisir un foyer —", form.household.data if request.method == "POST" else chosen)
     if request.method == "GET":
         form.received_on.data = clock.today()
-        chosen = HouseholdQueryForm(request.args).foyer.data
         if chosen is not None:
             form.household.data = chosen
     if form.validate_on_submit():
@@ -116,7 +116,8 @@ def record_payment():
             flash(f"Règlement de {formatting.money(amount)} enregistré pour {household.name}.", "success")
             return redirect(url_for("staff_billing.record_payment"))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff/billing/payment.html", form=form, recent=listings.recent_payments(10)), status
+    return render_template("staff/billing/payment.html", form=form, recent=listings.recent_payments(10),
+                           search=search), status
 
 
 @bp.get("/impayes")
