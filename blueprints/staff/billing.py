@@ -188,18 +188,14 @@ def _regie_and_date(values) -> tuple[Regie | None, dt.date | None]:
 @bp.get("/export/prelevements.xml")
 @staff_required(ROLE)
 def export_direct_debits():
-    """The pain.008 file of a régie's invoices en prélèvement, to send to the bank."""
-    from flask import current_app
+    """The pain.008 file of a régie's invoices en prélèvement, to send to the bank (the creditor is the
+    régie's, from its settings: refused with what to fill in while they are incomplete)."""
     regie, day = _regie_and_date(request.args)
     if regie is None or day is None:
         flash("Choisissez une régie et une date de prélèvement.", "error")
         return redirect(url_for("staff_billing.unpaid"))
-    config = current_app.config
-    creditor = direct_debit.Creditor(
-        name=config.get("SEPA_CREDITOR_NAME") or regie.name, iban=config.get("SEPA_CREDITOR_IBAN", "FR7630001007941234567890185"),
-        bic=config.get("SEPA_CREDITOR_BIC", "BDFEFRPPCCT"), creditor_id=config.get("SEPA_CREDITOR_ID", "FR72ZZZ123456"))
     try:
-        xml, count, total = direct_debit.pain008(regie, creditor, day)
+        xml, count, total = direct_debit.pain008(regie, direct_debit.creditor_of(regie), day)
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff_billing.unpaid"))
