@@ -56,6 +56,7 @@ PAGES = [
     ("online payments of a day", lambda c: f"/gestion/paiements-en-ligne/?jour={CARD_DAY}"),
     ("online payments csv", lambda c: f"/gestion/paiements-en-ligne/export.csv?jour={CARD_DAY}"),
     ("mail outbox", lambda c: "/gestion/courriels/"),
+    ("audit journal", lambda c: "/gestion/journal"),
 ]
 REMINDERS = "reminders (every overdue invoice)"
 
