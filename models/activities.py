@@ -19,6 +19,12 @@ class Regie(BaseModel):
     prepayment = BooleanField(default=False)  # "au comptant": orders are paid before confirmation
     payment_days = IntegerField(default=30)  # invoices are due N days after issue (billing, issue 6)
     treasury_days = IntegerField(default=0)  # payable online N days after issue ("en cours de validation")
+    # The SEPA creditor of its prélèvements (pain.008): empty until staff fill them in, and the export
+    # refuses until they do (services/billing/direct_debit.creditor_of). The name defaults to the régie's.
+    sepa_creditor_name = CharField(default="")
+    sepa_creditor_id = CharField(default="")  # ICS, identifiant créancier SEPA (FR12ZZZ123456)
+    sepa_iban = CharField(default="")
+    sepa_bic = CharField(default="")
 
 
 class DeadlinePolicy(BaseModel):

@@ -6,9 +6,11 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
 from blueprints.access import staff_required
+from blueprints.form_fields import InputForm, Text
 from models import Household, User
 from services.accounts import users
 from services.core.errors import DomainError
+from services.family import household_review as review
 
 bp = Blueprint("staff", __name__, url_prefix="/gestion")
 
@@ -33,13 +35,26 @@ def dashboard():
 DASHBOARD_QUEUES: list = []
 
 
+class HouseholdSearchForm(InputForm):
+    """?recherche= of a page whose « Foyer » list offers only the households found."""
+
+    recherche = Text("la recherche", max_length=100)
+
+
+def household_choices(placeholder: str, selected: int | None) -> tuple[list[tuple[int, str]], str]:
+    """The choices of a form's « Foyer » list — the placeholder, the household already chosen
+    (`selected`), and those matching the page's « recherche », never every household — and that search."""
+    search = HouseholdSearchForm(request.args).recherche.data or ""
+    households = review.household_choices(search, selected)
+    return [(0, placeholder)] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households], search
+
+
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
 @staff_required("agent", "admin")
 def invite_parent():
     """Create a parent account for a family the mairie already knows; the parent gets a link."""
     form = InviteParentForm()
-    households = Household.select().order_by(Household.name)
-    form.household.choices = [(0, "— Nouveau foyer —")] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households]
+    form.household.choices, search = household_choices("— Nouveau foyer —", form.household.data)
     if form.validate_on_submit():
         household = Household.get_or_none(Household.id == form.household.data) if form.household.data else None
         try:
@@ -54,4 +69,4 @@ def invite_parent():
             return redirect(url_for("staff.invite_parent"))
     status = 400 if request.method == "POST" else 200
     recent = User.select().where(User.role == "parent").order_by(User.id.desc()).limit(10)
-    return render_template("staff/invite_parent.html", form=form, recent=recent), status
+    return render_template("staff/invite_parent.html", form=form, recent=recent, search=search), status

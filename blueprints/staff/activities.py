@@ -319,7 +319,7 @@ def refresh_holidays():
 @staff_required()
 def enrolment_queue(error: str | None = None, status: int = 200):
     rows = enrolment.queue()
-    missing = {row.id: enrolment.missing_requirements(row.child, row.activity) for row in rows}
+    missing = enrolment.missing_by_enrolment(rows)
     return render_template("staff/activities/enrolments.html", rows=rows, missing=missing, error=error,
                            labels=enrolment.STATUS_LABELS), status
 

@@ -265,18 +265,26 @@ class RegieForm(InputForm):
     payment_days = WholeNumber("le délai de paiement (en jours)", required=True, minimum=1, maximum=365)
     treasury_days = WholeNumber("le délai avant paiement en ligne (en jours)", required=True, maximum=365)
     prepayment = Flag()
+    # The SEPA creditor of the régie's prélèvements: checked by services.billing.direct_debit.clean_creditor.
+    sepa_creditor_name = Text("le nom du créancier", max_length=200)
+    sepa_creditor_id = Text("l'ICS", max_length=200)
+    sepa_iban = Text("l'IBAN", max_length=200)
+    sepa_bic = Text("le BIC", max_length=200)
+    CREDITOR = ("sepa_creditor_name", "sepa_creditor_id", "sepa_iban", "sepa_bic")
 
     @classmethod
     def of(cls, regie: Regie | None) -> RegieForm:
         if regie is None:
             return cls()
         return cls(data={name: getattr(regie, name) for name in ("code", "payment_days", "treasury_days",
-                                                                  "prepayment")})
+                                                                  "prepayment", *cls.CREDITOR)})
 
     def settings(self) -> dict:
-        """The keyword arguments of services.billing.regies.save_regie."""
+        """The keyword arguments of services.billing.regies.save_regie (the creditor fields the page
+        sent: a form without them leaves the stored ones as they are)."""
         return {"code": self.code.data, "payment_days": self.payment_days.data,
-                "treasury_days": self.treasury_days.data, "prepayment": self.prepayment.data}
+                "treasury_days": self.treasury_days.data, "prepayment": self.prepayment.data,
+                "creditor": {name: self[name].data for name in self.CREDITOR if self[name].raw_data}}
 
 
 class ClosureBackForm(InputForm):

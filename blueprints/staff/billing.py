@@ -11,7 +11,7 @@ from flask_login import current_user
 from blueprints.access import staff_required
 from blueprints.billing import MONTHS, group_lines, pdf_response, render_invoice_pdf
 from blueprints.form_fields import amount_text
-from blueprints.staff import DASHBOARD_QUEUES
+from blueprints.staff import DASHBOARD_QUEUES, household_choices
 from blueprints.staff.billing_forms import (
     CreditForm,
     DirectDebitRunForm,
@@ -21,9 +21,17 @@ from blueprints.staff.billing_forms import (
     PaymentForm,
     ReminderForm,
 )
-from models import Household, Invoice, Payment, Regie
-from services.billing import billing_periods, direct_debit, invoicing, invoicing_runs, payments
-from services.core import audit, clock, csv_export, formatting, outbox
+from models import Household, Invoice, Regie
+from services.billing import (
+    billing_periods,
+    direct_debit,
+    invoicing,
+    invoicing_runs,
+    listings,
+    payments,
+    reminders,
+)
+from services.core import audit, clock, csv_export, formatting
 from services.core.errors import DomainError
 
 bp = Blueprint("staff_billing", __name__, url_prefix="/gestion/facturation")
@@ -48,10 +56,10 @@ def invoicing_page():
             run = invoicing_runs.progress(latest) if latest else None
     elif form.regie_asked:
         error = "Choisissez une régie."
-    recent = (Invoice.select().order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(15))
     return render_template("staff/billing/invoicing.html", regies=Regie.select().order_by(Regie.name),
                            regie=regie, year=year, month=month, month_names=MONTHS, preview=preview,
-                           period=period, run=run, error=error, recent=recent), 400 if error else 200
+                           period=period, run=run, error=error, recent=listings.recent_invoices(15)), \
+        400 if error else 200
 
 
 @bp.route("/factures/<int:invoice_id>", methods=["GET", "POST"])
@@ -87,11 +95,11 @@ def invoice_pdf(invoice_id: int):
 def record_payment():
     """A cheque, cash, CESU or transfer, spread over the household's oldest unpaid invoices."""
     form = PaymentForm()
-    households = list(Household.select().order_by(Household.name))
-    form.household.choices = [(0, "— Choisir un foyer —")] + [(h.id, h.name or f"Foyer n° {h.id}") for h in households]
+    chosen = HouseholdQueryForm(request.args).foyer.data
+    form.household.choices, search = household_choices(
+        "— Choisir un foyer —", form.household.data if request.method == "POST" else chosen)
     if request.method == "GET":
         form.received_on.data = clock.today()
-        chosen = HouseholdQueryForm(request.args).foyer.data
         if chosen is not None:
             form.household.data = chosen
     if form.validate_on_submit():
@@ -108,8 +116,8 @@ def record_payment():
             flash(f"Règlement de {formatting.money(amount)} enregistré pour {household.name}.", "success")
             return redirect(url_for("staff_billing.record_payment"))
     status = 400 if request.method == "POST" else 200
-    recent = Payment.select().order_by(Payment.recorded_at.desc(), Payment.id.desc()).limit(10)
-    return render_template("staff/billing/payment.html", form=form, recent=recent), status
+    return render_template("staff/billing/payment.html", form=form, recent=listings.recent_payments(10),
+                           search=search), status
 
 
 @bp.get("/impayes")
@@ -126,24 +134,11 @@ def unpaid():
 @staff_required(ROLE)
 def remind():
     """E-mail a reminder for the selected unpaid invoices (all overdue ones when none is ticked)."""
-    today = clock.today()
     chosen = set(ReminderForm(request.form).facture.data)
-    invoices = [i for i in invoicing.unpaid_invoices() if (i.id in chosen if chosen else today > i.due_on)]
-    invoices = [i for i in invoices if not i.direct_debit]
-    sent = 0
-    for item in invoices:
-        body = (f"Bonjour,\n\nSauf erreur de notre part, la facture {item.number} du "
-                f"{formatting.date_short(item.issued_on)} ({item.regie.name}) n'est pas entièrement réglée : "
-                f"il reste {formatting.money(item.balance)} à payer (échéance le {formatting.date_short(item.due_on)}).\n"
-                f"Vous pouvez la payer en ligne sur le portail famille, rubrique Factures : "
-                f"{url_for('billing.invoice', invoice_id=item.id, _external=True)}\n\n"
-                f"Si vous avez déjà réglé, merci de ne pas tenir compte de ce message.\n\nLe service enfance")
-        for email in item.household.parent_emails():
-            outbox.send(email, f"Rappel : facture {item.number} à régler", body)
-            sent += 1
-        audit.record(current_user, "invoice_reminder", item, item.number)
+    sent, count = reminders.send_reminders(
+        current_user, chosen, lambda item: url_for("billing.invoice", invoice_id=item.id, _external=True))
     if sent:
-        flash(f"{sent} rappel(s) envoyé(s) pour {len(invoices)} facture(s).", "success")
+        flash(f"{sent} rappel(s) envoyé(s) pour {count} facture(s).", "success")
     else:
         flash("Aucun rappel envoyé : cochez des factures, ou aucune facture n'est en retard.", "info")
     return redirect(url_for("staff_billing.unpaid"))
@@ -157,20 +152,15 @@ def _csv(rows: list[list], header: list[str], filename: str) -> Response:
 @bp.get("/export/factures.csv")
 @staff_required(ROLE)
 def export_invoices():
-    filters = ExportFilterForm(request.args)
-    year, month = filters.annee.data, filters.mois.data
-    query = Invoice.select().order_by(Invoice.regie, Invoice.issued_on, Invoice.number)
-    if filters.campagne.data is not None:  # the invoices of one run (link on its page)
-        query = query.where(Invoice.run == filters.campagne.data)
+    filters, today = ExportFilterForm(request.args), clock.today()
+    # Filtered in SQL; campagne: the invoices of one run (link on its page).
     rows = []
-    for item in query:
-        if (year and item.issued_on.year != year) or (month and item.issued_on.month != month):
-            continue
+    for item in listings.invoices_for_export(filters.annee.data, filters.mois.data, filters.campagne.data):
         rows.append([item.regie.name, item.number, "avoir" if item.kind == "credit" else "facture",
                      item.issued_on.isoformat(), item.due_on.isoformat(), item.household_id, item.household.name,
                      item.payer_name, amount_text(item.amount), amount_text(item.paid), amount_text(item.credited),
                      amount_text(item.balance), item.corrects.number if item.corrects_id else "",
-                     invoicing.status_of(item)[1]])
+                     invoicing.status_of(item, today)[1]])
     header = ["Régie", "Numéro", "Type", "Date", "Échéance", "N° foyer", "Foyer", "Payeur", "Montant",
               "Réglé", "Avoirs", "Reste à payer", "Facture corrigée", "État"]
     return _csv(rows, header, "factures.csv")
@@ -180,12 +170,9 @@ def export_invoices():
 @staff_required(ROLE)
 def export_payments():
     filters = ExportFilterForm(request.args)
-    year, month = filters.annee.data, filters.mois.data
     rows = []
-    for item in Payment.select().order_by(Payment.received_on, Payment.id):
-        if (year and item.received_on.year != year) or (month and item.received_on.month != month):
-            continue
-        invoices = ", ".join(f"{a.invoice.number} ({amount_text(a.amount)})" for a in item.allocations)
+    for item, settled in listings.payments_for_export(filters.annee.data, filters.mois.data):  # filtered in SQL
+        invoices = ", ".join(f"{what} ({amount_text(amount)})" for what, amount in settled)
         rows.append([item.id, item.received_on.isoformat(), item.mode_label, item.reference, item.household_id,
                      item.household.name, amount_text(item.amount), invoices])
     return _csv(rows, ["N°", "Date", "Mode", "Référence", "N° foyer", "Foyer", "Montant", "Factures réglées"],
@@ -201,18 +188,14 @@ def _regie_and_date(values) -> tuple[Regie | None, dt.date | None]:
 @bp.get("/export/prelevements.xml")
 @staff_required(ROLE)
 def export_direct_debits():
-    """The pain.008 file of a régie's invoices en prélèvement, to send to the bank."""
-    from flask import current_app
+    """The pain.008 file of a régie's invoices en prélèvement, to send to the bank (the creditor is the
+    régie's, from its settings: refused with what to fill in while they are incomplete)."""
     regie, day = _regie_and_date(request.args)
     if regie is None or day is None:
         flash("Choisissez une régie et une date de prélèvement.", "error")
         return redirect(url_for("staff_billing.unpaid"))
-    config = current_app.config
-    creditor = direct_debit.Creditor(
-        name=config.get("SEPA_CREDITOR_NAME") or regie.name, iban=config.get("SEPA_CREDITOR_IBAN", "FR7630001007941234567890185"),
-        bic=config.get("SEPA_CREDITOR_BIC", "BDFEFRPPCCT"), creditor_id=config.get("SEPA_CREDITOR_ID", "FR72ZZZ123456"))
     try:
-        xml, count, total = direct_debit.pain008(regie, creditor, day)
+        xml, count, total = direct_debit.pain008(regie, direct_debit.creditor_of(regie), day)
     except DomainError as refusal:
         flash(refusal.message, "error")
         return redirect(url_for("staff_billing.unpaid"))
@@ -240,7 +223,7 @@ def record_direct_debits():
 
 
 def _unpaid_queue():
-    count = sum(1 for i in invoicing.unpaid_invoices() if clock.today() > i.due_on)
+    count = listings.overdue_count()
     if count:
         return {"label": "Factures en retard de paiement", "count": count, "endpoint": "staff_billing.unpaid"}
     return None

@@ -56,7 +56,7 @@ DASHBOARD_QUEUES.extend([
     lambda: _queue("Modifications à valider", "staff_family.changes_queue",
                    ChangeRequest.select().where(ChangeRequest.status == "pending").count()),
     lambda: _queue("Documents à examiner", "staff_family.documents_queue",
-                   len(documents.pending_documents(current_user.can_see_health()))),
+                   documents.pending_count(current_user.can_see_health())),
     lambda: _queue("Demandes de suppression de compte", "staff_family.closures_queue",
                    Household.select().where(Household.status == "closing_requested").count()),
 ])
@@ -137,8 +137,7 @@ def files_queue():
             abort(403)
         _decide(review.decide_files, DecisionForm(posted()))
         return redirect(url_for("staff_family.files_queue"))
-    waiting = Household.select().where(Household.status == "submitted").order_by(Household.submitted_at)
-    return render_template("staff/family/files_queue.html", households=list(waiting), rules=rules)
+    return render_template("staff/family/files_queue.html", households=review.files_waiting(), rules=rules)
 
 
 @bp.route("/modifications", methods=["GET", "POST"])
@@ -152,8 +151,7 @@ def changes_queue():
         if form.household_id.data:
             return redirect(url_for("staff_family.household", household_id=form.household_id.data))
         return redirect(url_for("staff_family.changes_queue"))
-    waiting = ChangeRequest.select().where(ChangeRequest.status == "pending").order_by(ChangeRequest.created_at)
-    return render_template("staff/family/changes_queue.html", changes=list(waiting), rules=rules,
+    return render_template("staff/family/changes_queue.html", changes=changes.pending_requests(), rules=rules,
                            show_health=current_user.can_see_health(), health_fields=fields.HEALTH_FIELDS)
 
 

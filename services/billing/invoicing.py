@@ -460,9 +460,9 @@ def running_consumptions(household: Household, today: dt.date | None = None) -> 
 
 
 def unpaid_invoices(household: Household | None = None) -> list[Invoice]:
-    """Invoices with something left to pay, oldest first."""
-    query = Invoice.select().where((Invoice.kind == "invoice")
-                                   & (Invoice.amount > Invoice.paid + Invoice.credited))
+    """Invoices with something left to pay, oldest first, with their régie and household (one query)."""
+    query = (Invoice.select(Invoice, Regie, Household).join(Regie).switch(Invoice).join(Household)
+             .where((Invoice.kind == "invoice") & (Invoice.amount > Invoice.paid + Invoice.credited)))
     if household is not None:
         query = query.where(Invoice.household == household)
     return list(query.order_by(Invoice.issued_on, Invoice.id))

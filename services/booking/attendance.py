@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
-from models import Attendance, Booking, Child, Enrolment, School, Unit, User
+from models import Attendance, Booking, Child, Diet, Enrolment, School, Unit, User
 from services.booking import calendar
 from services.core import audit, clock, formatting
 from services.core.errors import InvalidInput, NotFound
@@ -61,10 +61,11 @@ def _describe(child: Child, unit: Unit, day: dt.date) -> str:
 
 def sheet(unit: Unit, day: dt.date) -> Sheet:
     """The children expected on `day` for `unit` (bookings, with child, school and diet), and those
-    recorded present without booking."""
+    recorded present without booking: a fixed number of queries however many children."""
     info = calendar.day_info(unit, day)
-    bookings = list(Booking.select(Booking, Child, School).join(Child)
-                    .join(School, JOIN.LEFT_OUTER, on=(Child.school == School.id))
+    bookings = list(Booking.select(Booking, Child, School, Diet).join(Child)
+                    .join(School, JOIN.LEFT_OUTER, on=(Child.school == School.id), attr="school").switch(Child)
+                    .join(Diet, JOIN.LEFT_OUTER, on=(Child.diet == Diet.id), attr="diet")
                     .where((Booking.unit == unit.id) & (Booking.date == day) & Booking.status.in_(EXPECTED))
                     .order_by(Child.last_name, Child.first_name, Child.id))
     unbooked = list(Attendance.select(Attendance, Child).join(Child)

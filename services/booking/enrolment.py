@@ -9,6 +9,7 @@ provides it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable
 
 import models
@@ -45,22 +46,38 @@ def _certified_record(child: Child, activity: Activity, today: dt.date) -> list[
     return []
 
 
+def _document_facts(household_ids, type_ids, today: dt.date) -> tuple[dict, dict]:
+    """({(household id, child id or None): ids of the types with an accepted document still valid},
+    {type id: name}) for these households and types: two queries."""
+    document_model = getattr(models, "FamilyDocument", None)
+    type_model = getattr(models, "DocumentType", None)
+    if not household_ids or not type_ids or document_model is None or type_model is None:
+        return {}, {}
+    valid: dict[tuple, set[int]] = defaultdict(set)
+    for household_id, child_id, type_id in (document_model.select(document_model.household, document_model.child,
+                                                                  document_model.doc_type).where(
+            document_model.household.in_(sorted(household_ids))
+            & (document_model.status == "accepted")
+            & (document_model.doc_type.in_(sorted(type_ids)))
+            & ((document_model.valid_until.is_null()) | (document_model.valid_until >= today))).tuples()):
+        valid[(household_id, child_id)].add(type_id)
+    names = dict(type_model.select(type_model.id, type_model.name).where(type_model.id.in_(sorted(type_ids))).tuples())
+    return valid, names
+
+
+def _missing_documents(child: Child, activity: Activity, valid: dict, names: dict) -> list[str]:
+    """Each required type needs an accepted, still valid document, for the child or the household."""
+    have = valid.get((child.household_id, None), set()) | valid.get((child.household_id, child.id), set())
+    return [f"document manquant ou expiré : {names.get(type_id, 'pièce justificative')}"
+            for type_id in activity.required_document_ids() if type_id not in have and type_id in names]
+
+
 def _documents(child: Child, activity: Activity, today: dt.date) -> list[str]:
     """Each required document type needs an accepted, still valid document (for the child or the household)."""
     wanted = activity.required_document_ids()
-    document_model = getattr(models, "FamilyDocument", None)
-    type_model = getattr(models, "DocumentType", None)
-    if not wanted or document_model is None or type_model is None:
+    if not wanted:
         return []
-    valid = {row.doc_type_id for row in document_model.select().where(
-        (document_model.household == child.household_id)
-        & ((document_model.child.is_null()) | (document_model.child == child.id))
-        & (document_model.status == "accepted")
-        & (document_model.doc_type.in_(wanted))
-        & ((document_model.valid_until.is_null()) | (document_model.valid_until >= today)))}
-    names = {row.id: row.name for row in type_model.select().where(type_model.id.in_(wanted))}
-    return [f"document manquant ou expiré : {names.get(type_id, 'pièce justificative')}"
-            for type_id in wanted if type_id not in valid and type_id in names]
+    return _missing_documents(child, activity, *_document_facts([child.household_id], wanted, today))
 
 
 REQUIREMENT_CHECKS: list[Callable[[Child, Activity, dt.date], list[str]]] = [_certified_record, _documents]
@@ -73,6 +90,24 @@ def missing_requirements(child: Child, activity: Activity, today: dt.date | None
     for check in REQUIREMENT_CHECKS:
         missing.extend(check(child, activity, today))
     return missing
+
+
+def missing_by_enrolment(rows: list[Enrolment], today: dt.date | None = None) -> dict[int, list[str]]:
+    """missing_requirements of each enrolment of a list (the staff queue, child and activity loaded),
+    by enrolment id; the documents of all the households are read at once."""
+    today = today or clock.today()
+    wanted = {type_id for row in rows for type_id in row.activity.required_document_ids()}
+    facts = _document_facts({row.child.household_id for row in rows}, wanted, today)
+    result = {}
+    for row in rows:
+        missing: list[str] = []
+        for check in REQUIREMENT_CHECKS:
+            if check is _documents:
+                missing.extend(_missing_documents(row.child, row.activity, *facts))
+            else:
+                missing.extend(check(row.child, row.activity, today))
+        result[row.id] = missing
+    return result
 
 
 def enrolment_of(child: Child, activity: Activity) -> Enrolment | None:

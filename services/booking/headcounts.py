@@ -1,8 +1,8 @@
 """Effectifs: how many children each unit expects on a day, and for meals what the kitchen cooks.
 
 Opening days come from services.booking.calendar, places left from services.booking.placement: no rule is
-re-implemented here. A bounded number of queries answers a whole day (one per unit for the
-places left, the rest grouped). No health detail leaves this module: only counts per régime
+re-implemented here. A bounded number of queries answers a whole day (all grouped, places left
+included). No health detail leaves this module: only counts per régime
 alimentaire and the number of PAI.
 """
 from __future__ import annotations
@@ -141,9 +141,12 @@ def day_counts(day: dt.date) -> DayCounts:
             diets[unit_id][diet or NO_DIET] += count
             if has_pai:
                 pai[unit_id] += count
+    infos = {unit.id: data.day_info(unit, day) for unit in units}
+    limited = [unit for unit in units if infos[unit.id].open and overrides.get(unit.id, unit.capacity) is not None]
+    left = placement.places_left_many({unit.id: unit for unit in limited}, [(unit.id, day) for unit in limited])
     result = []
     for unit in units:
-        info = data.day_info(unit, day)
+        info = infos[unit.id]
         counts = statuses[unit.id]
         capacity = overrides.get(unit.id, unit.capacity)
         row = UnitCount(unit=unit, open=info.open, closed_label=info.label, closed_reason=info.reason,
@@ -152,7 +155,7 @@ def day_counts(day: dt.date) -> DayCounts:
                         absent=absences.get(unit.id, 0), capacity=capacity, meal=unit.id in meal_ids,
                         diets=_ordered(diets[unit.id]), pai=pai[unit.id])
         if info.open and capacity is not None:
-            row.places_left = placement.places_left(unit, day)
+            row.places_left = left[(unit.id, day)]
         result.append(row)
     return DayCounts(day, result)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import JOIN, fn
 
@@ -46,6 +46,7 @@ class OrderError(DomainError):
 class OrderView:
     order: Order
     lines: list[OrderLine]
+    positions: dict[int, int] = field(default_factory=dict)  # booking id → place on its waiting list
 
     def line_status(self, line: OrderLine) -> str:
         """The line's status now (the booking may have been decided since)."""
@@ -61,7 +62,7 @@ class OrderView:
         if line.action == "remove" and status == "booked":
             return "Annulation refusée"
         if status == "waiting_list" and line.booking is not None:
-            position = waiting_position(line.booking)
+            position = self.positions.get(line.booking.id) or waiting_position(line.booking)
             return f"Sur liste d'attente, position {position}"
         if status == "refused":
             reason = line.booking.refusal_reason if line.booking else ""
@@ -93,6 +94,22 @@ def waiting_position(booking: Booking) -> int:
             .count()) + 1
 
 
+def waiting_positions(bookings: list[Booking]) -> dict[int, int]:
+    """waiting_position of each booking on a waiting list, by booking id: one query for them all."""
+    waiting = {b.id: b for b in bookings if b.status == "waiting_list"}
+    if not waiting:
+        return {}
+    keys = {(b.unit_id, b.date) for b in waiting.values()}
+    queues: dict[tuple, list[int]] = defaultdict(list)
+    for unit_id, day, sequence in (Booking.select(Booking.unit, Booking.date, Booking.sequence)
+                                   .where(Booking.unit.in_(sorted({u for u, _d in keys}))
+                                          & Booking.date.in_(sorted({d for _u, d in keys}))
+                                          & (Booking.status == "waiting_list")).tuples()):
+        queues[(unit_id, day)].append(sequence)
+    return {b.id: sum(1 for sequence in queues[(b.unit_id, b.date)] if sequence < b.sequence) + 1
+            for b in waiting.values()}
+
+
 def household_orders(household: Household, limit: int = 100) -> tuple[list[OrderView], list[OrderView]]:
     """("Commandes en attente", "Historique"), newest first; three queries whatever the count."""
     orders = list(Order.select().where(Order.household == household.id).order_by(Order.id.desc()).limit(limit))
@@ -109,9 +126,11 @@ def split_orders(orders: list[Order]) -> tuple[list[OrderView], list[OrderView]]
              .switch(OrderLine).join(Unit, attr="unit")
              .where(OrderLine.order.in_([o.id for o in orders]))
              .order_by(OrderLine.date, OrderLine.child, OrderLine.unit))
-    for line in query:
+    lines = list(query)
+    for line in lines:
         lines_by_order[line.order_id].append(line)
-    views = [OrderView(order, lines_by_order.get(order.id, [])) for order in orders]
+    positions = waiting_positions([line.booking for line in lines if line.booking is not None])
+    views = [OrderView(order, lines_by_order.get(order.id, []), positions) for order in orders]
     return [v for v in views if v.pending], [v for v in views if not v.pending]
 
 
@@ -152,8 +171,8 @@ def pending_requests(limit: int = 500) -> list[PendingRequest]:
 
 
 def _places_left_bulk(keys, units) -> dict:
-    """places_left for several unit × day, asking the engine for each distinct pair."""
-    return {(unit_id, day): placement.places_left(units[unit_id], day) for unit_id, day in keys}
+    """places_left for several unit × day (placement.places_left_many: two queries in all)."""
+    return placement.places_left_many(units, keys)
 
 
 def _decision_text(booking: Booking, accepted: bool, was: str, reason: str) -> tuple[str, str]:

@@ -254,6 +254,26 @@ def places_left(unit: Unit, day: dt.date) -> int | None:
     return None if capacity is None else max(capacity - _occupied(unit, day), 0)
 
 
+def places_left_many(units: dict[int, Unit], pairs: Iterable[tuple[int, dt.date]]) -> dict[tuple, int | None]:
+    """places_left of several (unit id, day) pairs, `units` by id: two grouped queries in all."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    unit_ids, days = sorted({u for u, _d in pairs}), sorted({d for _u, d in pairs})
+    occupied = {(u, d): n for u, d, n in (
+        Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id))
+        .where(Booking.unit.in_(unit_ids) & Booking.date.in_(days) & Booking.status.in_(OCCUPYING))
+        .group_by(Booking.unit, Booking.date).tuples())}
+    overrides = {(u, d): c for u, d, c in (
+        CapacityOverride.select(CapacityOverride.unit, CapacityOverride.date, CapacityOverride.capacity)
+        .where(CapacityOverride.unit.in_(unit_ids) & CapacityOverride.date.in_(days)).tuples())}
+    result: dict[tuple, int | None] = {}
+    for unit_id, day in pairs:
+        capacity = overrides.get((unit_id, day), units[unit_id].capacity)
+        result[(unit_id, day)] = None if capacity is None else max(capacity - occupied.get((unit_id, day), 0), 0)
+    return result
+
+
 def waiting_queue(unit: Unit, day: dt.date) -> list[Booking]:
     """The waiting list of a unit on a day, in arrival order."""
     return list(Booking.select().where((Booking.unit == unit.id) & (Booking.date == day)

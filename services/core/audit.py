@@ -49,6 +49,17 @@ def record(user: User | None, action: str, obj=None, detail: str = "") -> AuditL
     )
 
 
+def record_many(user: User | None, action: str, entries: list[tuple[object, str]]) -> int:
+    """One audit entry per (object, detail), as record() writes them, in one insert; returns how many."""
+    at = clock.local_now()
+    rows = [dict(user=user, at=at, action=action, object_type=type(obj).__name__ if obj is not None else "",
+                 object_id=getattr(obj, "id", None), detail=detail, household=household_of(obj))
+            for obj, detail in entries]
+    for start in range(0, len(rows), 500):
+        AuditLog.insert_many(rows[start:start + 500]).execute()
+    return len(rows)
+
+
 @dataclass
 class JournalPage:
     entries: list[AuditLog]

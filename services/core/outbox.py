@@ -62,6 +62,20 @@ def send(to: str, subject: str, body: str) -> OutgoingMail:
     return row
 
 
+def send_many(messages: list[tuple[str, str, str]]) -> int:
+    """Queue several (to, subject, body) messages in one insert, in the caller's transaction, in
+    order (as many send() calls would); returns how many."""
+    now = clock.local_now()
+    rows = [dict(to=to, subject=subject[:500], body=body, created_at=now, next_attempt_at=now,
+                 message_id=make_msgid(idstring=uuid.uuid4().hex[:12], domain="portail-famille.local"))
+            for to, subject, body in messages]
+    for start in range(0, len(rows), 500):
+        OutgoingMail.insert_many(rows[start:start + 500]).execute()
+    if rows:
+        _queued.flag = True
+    return len(rows)
+
+
 def take_queued() -> bool:
     """Whether mail was queued on this thread since the last call (the app then wakes the worker)."""
     flag = getattr(_queued, "flag", False)

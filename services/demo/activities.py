@@ -35,9 +35,12 @@ def create_unit(activity: Activity, name: str, bands=(), **fields) -> Unit:
 def seed(ctx: dict) -> None:
     calendar.refresh_holidays([YEAR, YEAR + 1], zone=ctx["commune"].school_zone if "commune" in ctx else "B")
     schools = ctx["schools"]
+    # A made-up but well-formed SEPA creditor (ICS, IBAN and BIC keys are valid): the demo exports its
+    # prélèvements; a real commune types its own on the régie's settings.
+    creditor = dict(sepa_creditor_id="FR72ZZZ123456", sepa_iban="FR7630001007941234567890185", sepa_bic="BDFEFRPPCCT")
     regies = {
-        "periscolaire": Regie.create(name="Régie périscolaire", code="PERI"),
-        "loisirs": Regie.create(name="Régie accueil de loisirs", code="ALSH"),
+        "periscolaire": Regie.create(name="Régie périscolaire", code="PERI", **creditor),
+        "loisirs": Regie.create(name="Régie accueil de loisirs", code="ALSH", **creditor),
     }
     policies = {
         "cantine": DeadlinePolicy.create(kind="weekday_previous_week", weekday=3, amount=1, at_time="18:00",

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
+from peewee import JOIN
 
 from models import Child, DocumentType, FamilyDocument, Household, User
 from services.core import audit, clock, outbox, permissions
@@ -201,6 +202,19 @@ def missing_required(household: Household, today: dt.date | None = None,
 
 
 def pending_documents(with_health: bool = True) -> list[FamilyDocument]:
-    """Documents waiting for a decision, oldest first (health ones only for roles allowed to see them)."""
+    """Documents waiting for a decision, oldest first (health ones only for roles allowed to see them),
+    with their type, household and child: one query for the whole queue."""
+    query = (FamilyDocument.select(FamilyDocument, DocumentType, Household, Child)
+             .join(DocumentType, attr="doc_type").switch(FamilyDocument)
+             .join(Household, attr="household").switch(FamilyDocument)
+             .join(Child, JOIN.LEFT_OUTER, on=(FamilyDocument.child == Child.id), attr="child")
+             .where(FamilyDocument.status == "pending"))
+    if not with_health:
+        query = query.where(DocumentType.health == False)  # noqa: E712
+    return list(query.order_by(FamilyDocument.uploaded_at))
+
+
+def pending_count(with_health: bool = True) -> int:
+    """How many documents wait for a decision (as pending_documents, counted by the database)."""
     query = FamilyDocument.select(FamilyDocument).where(FamilyDocument.status == "pending")
-    return list(_without_health(query, with_health).order_by(FamilyDocument.uploaded_at))
+    return _without_health(query, with_health).count()

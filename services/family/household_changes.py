@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from peewee import JOIN
+
 from models import ChangeRequest, Child, Guardian, Household, User
 from services.core import audit, clock
 from services.core.errors import DomainError, InvalidInput, NotFound
@@ -144,6 +146,17 @@ def withdraw_change(household: Household, request: ChangeRequest) -> None:
         raise AlreadyDecided("Cette demande a déjà été traitée par la mairie.")
     with write_transaction():
         request.delete_instance()
+
+
+def pending_requests() -> list[ChangeRequest]:
+    """Changes waiting for staff, oldest first, with their household and the guardian or child they
+    concern (describe_request reads them): one query for the whole queue."""
+    return list(ChangeRequest.select(ChangeRequest, Household, Guardian, Child)
+                .join(Household, attr="household").switch(ChangeRequest)
+                .join(Guardian, JOIN.LEFT_OUTER, on=(ChangeRequest.guardian == Guardian.id), attr="guardian")
+                .switch(ChangeRequest)
+                .join(Child, JOIN.LEFT_OUTER, on=(ChangeRequest.child == Child.id), attr="child")
+                .where(ChangeRequest.status == "pending").order_by(ChangeRequest.created_at))
 
 
 def decide_changes(staff: User, request_ids: list[int], accept: bool, reason: str = "") -> int:

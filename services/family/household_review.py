@@ -1,6 +1,8 @@
 """Staff work on household files: validating submitted files, direct edits, account closures, search."""
 from __future__ import annotations
 
+from peewee import prefetch
+
 from models import Child, Guardian, Household, User
 from services.core import audit, clock, outbox
 from services.core.transactions import write_transaction
@@ -121,8 +123,8 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
 # --- Staff search -----------------------------------------------------------------------------
 
 
-def search_households(query: str = "", status: str = "") -> list[Household]:
-    """Households whose name, child, responsable or login e-mail contains the query."""
+def _matching(query: str, status: str = ""):
+    """Households (by name) whose name, child, responsable or login e-mail contains the query."""
     rows = Household.select().order_by(Household.name, Household.id)
     if status:
         rows = rows.where(Household.status == status)
@@ -135,7 +137,32 @@ def search_households(query: str = "", status: str = "") -> list[Household]:
         users = User.select(User.household).where(User.email.ilike(like) & User.household.is_null(False))
         rows = rows.where(Household.name.ilike(like) | Household.id.in_(children) | Household.id.in_(guardians)
                           | Household.id.in_(users))
-    return list(rows.limit(200))
+    return rows
+
+
+def search_households(query: str = "", status: str = "") -> list[Household]:
+    """Households whose name, child, responsable or login e-mail contains the query."""
+    return prefetch(_matching(query, status).limit(200), Child.select().order_by(Child.id))  # h.children: one query
+
+
+def household_choices(query: str = "", selected: int | None = None, limit: int = 30) -> list[Household]:
+    """The households a staff form's « Foyer » list offers: the one already chosen (if it exists), then
+    at most `limit` matching the search (as search_households); none without a search, so the list
+    stays short however many households the commune has."""
+    rows = []
+    if selected is not None and 0 < selected < 2 ** 63:
+        rows = list(Household.select().where(Household.id == selected))
+    if (query or "").strip():
+        rows += [h for h in _matching(query).limit(limit) if h.id != selected]
+    return rows
+
+
+def files_waiting() -> list[Household]:
+    """Submitted files, oldest first, with h.guardians and h.children (not archived) in display
+    order: three queries for the whole queue."""
+    return prefetch(Household.select().where(Household.status == "submitted").order_by(Household.submitted_at),
+                    Guardian.select().order_by(Guardian.position, Guardian.id),
+                    Child.select().where(Child.archived == False).order_by(Child.position, Child.id))  # noqa: E712
 
 
 STATUS_LABELS = {
