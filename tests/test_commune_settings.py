@@ -79,6 +79,7 @@ def test_production_stays_closed_to_families_while_it_is_the_demo_commune(app, d
             assert response.status_code == 503, url
             assert "pas encore ouvert" in response.get_data(as_text=True)
         assert client.get("/connexion").status_code == 200  # staff can still sign in and configure
+        assert client.post("/factures/paiement/notification", data={}).status_code != 503  # the bank, always
         assert client.get("/").status_code == 200
         Commune.update(name="Mairie de Plounéour", city="Plounéour", phone="02 98 00 00 00",
                        email="enfance@plouneour.fr", postal_code="29890").execute()

@@ -90,6 +90,8 @@ def _register_database_hooks(app: Flask) -> None:
 # Where families act: closed in production while the commune is still the demo one.
 FAMILY_BLUEPRINTS = ("portal", "account", "family", "enrolments", "reservations", "orders", "billing")
 FAMILY_ENDPOINTS = ("auth.signup", "auth.confirm")
+# The bank's notification and return, and calendar feeds, are never refused: money must be recorded.
+ALWAYS_OPEN = ("billing.payment_notification", "billing.payment_return", "billing.dummy_bank", "reservations.ical")
 
 
 def _refuse_families_while_demo(app: Flask) -> None:
@@ -97,7 +99,8 @@ def _refuse_families_while_demo(app: Flask) -> None:
     def _opening_check():
         if app.config["PORTAIL_ENV"] != "production" or not request.endpoint:
             return None
-        if request.blueprint not in FAMILY_BLUEPRINTS and request.endpoint not in FAMILY_ENDPOINTS:
+        if request.endpoint in ALWAYS_OPEN or (request.blueprint not in FAMILY_BLUEPRINTS
+                                               and request.endpoint not in FAMILY_ENDPOINTS):
             return None
         missing = commune_settings.still_demo(_commune())
         if not missing:
