@@ -115,6 +115,7 @@ NAVIGATION = [
     ("staff_journal.index", "Journal", ("admin",)),
     ("staff_team.index", "Équipe", ("admin",)),
     ("staff_settings.edit", "Paramètres", ("admin",)),
+    ("staff_schools.index", "Écoles", ("admin",)),
 ]
 
 

@@ -46,6 +46,11 @@ class Commune(BaseModel):
 class School(BaseModel):
     name = CharField(unique=True)
     address = CharField(default="")
+    classes = CharField(default="")  # the class levels it teaches, comma-separated ("PS,MS,GS")
+
+    @property
+    def class_list(self) -> list[str]:
+        return [level for level in self.classes.split(",") if level]
 
 
 class Household(BaseModel):

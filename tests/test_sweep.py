@@ -32,6 +32,7 @@ ID_SOURCES = {
     "attendance_id": (m.Attendance, None), "mail_id": (m.OutgoingMail, None),
     "run_id": (m.InvoicingRun, None),
     "transaction_id": (m.OnlineTransaction, None), "member_id": (m.User, None),
+    "school_id": (m.School, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu"}
 
