@@ -25,33 +25,27 @@ class SchoolForm(Form):
                                   validate_choice=True)
 
 
-def _form() -> SchoolForm:
-    form = SchoolForm(request.form if request.method == "POST" else None)
-    form.classes.choices = [(level, level) for level in CLASS_LEVELS]
-    return form
-
-
-def _save(form: SchoolForm, school=None):
-    """Save the form: None when saved, True when refused (its errors are on its fields)."""
+def _saved(form: SchoolForm, school=None) -> bool:
+    """Save the posted form; False when refused (its errors are then on its fields)."""
     if not form.validate():
         if form.classes.errors:  # WTForms' own message is English
             form.classes.errors = ["Cochez des classes de la liste (TPS à CM2)."]
-        return True
+        return False
     try:
         schools.save_school(current_user, form.name.data, form.address.data or "", form.classes.data or [], school)
     except InvalidInput as refusal:
         form.name.errors = [refusal.message]
-        return True
-    return None
+        return False
+    return True
 
 
 @bp.route("", methods=["GET", "POST"])
 @staff_required("admin")
 def index():
     """The schools and « Ajouter une école »."""
-    form = _form()
+    form = SchoolForm(request.form if request.method == "POST" else None)
     if request.method == "POST":
-        if _save(form) is None:
+        if _saved(form):
             flash(f"École « {form.name.data} » ajoutée.", "success")
             return redirect(url_for("staff_schools.index"))
     status = 400 if request.method == "POST" else 200
@@ -65,10 +59,10 @@ def edit(school_id: int):
         school = schools.get_school(school_id)
     except NotFound:
         abort(404)
-    form = _form()
+    form = SchoolForm(request.form if request.method == "POST" else None)
     if request.method == "GET":
         form.name.data, form.address.data, form.classes.data = school.name, school.address, school.class_list
-    elif _save(form, school) is None:
+    elif _saved(form, school):
         flash(f"École « {form.name.data} » enregistrée.", "success")
         return redirect(url_for("staff_schools.index"))
     status = 400 if request.method == "POST" else 200
