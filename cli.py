@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from peewee import SqliteDatabase
 
 import jobs
@@ -16,6 +16,7 @@ from services.booking import calendar, orders, planning
 from services.core import backup as backups
 from services.core import clock, formatting, migrations
 from services.core.errors import DomainError
+from services.family import retention
 
 
 def register(app: Flask) -> None:
@@ -29,9 +30,15 @@ def register(app: Flask) -> None:
             _upgrade()
 
     @app.cli.command("init-db")
-    @click.option("--demo/--no-demo", default=True, help="Charger la commune de démo si la base est vide.")
-    def init_db(demo: bool):
-        """Bring the schema up to date (upgrade-db); load the demo commune into an empty database."""
+    @click.option("--demo/--no-demo", default=None,
+                  help="Charger la commune de démo si la base est vide (par défaut hors production).")
+    def init_db(demo: bool | None):
+        """Bring the schema up to date (upgrade-db); outside production, load the demo commune into an
+        empty database."""
+        if demo is None:
+            demo = not _production()
+        elif demo:
+            _refuse_demo_in_production()
         with db.connection_context():
             _upgrade()
             if demo and not User.select().exists():
@@ -46,6 +53,7 @@ def register(app: Flask) -> None:
     def seed_demo(reset: bool):
         """Load the demo commune (Mairie de Démo) with its accounts."""
         from services import demo as demo_seed
+        _refuse_demo_in_production()
         with db.connection_context():
             if reset:
                 _drop_everything()
@@ -136,6 +144,13 @@ def register(app: Flask) -> None:
             count = orders.expire_unpaid_orders()
         click.echo(f"{count} commande(s) expirée(s).")
 
+    @app.cli.command("apply-retention")
+    def apply_retention_command():
+        """Anonymise the closed households whose retention period is over (the worker does it nightly)."""
+        with db.connection_context():
+            report = retention.apply_retention()
+        click.echo(f"{report}.")
+
     @app.cli.command("invoice")
     @click.option("--regie", "code", required=True, help="Code de la régie (ex. PERI).")
     @click.option("--month", "month", required=True, help="Mois à facturer, ex. 2026-11.")
@@ -196,3 +211,14 @@ def _drop_everything() -> None:
     """Drop the application's tables and the migration history (seed-demo --reset)."""
     db.drop_tables(models.all_models(), safe=True, cascade=not isinstance(db.obj, SqliteDatabase))
     db.execute_sql(f'DROP TABLE IF EXISTS "{migrations.HISTORY_TABLE}"')
+
+
+def _production() -> bool:
+    return current_app.config["PORTAIL_ENV"] == "production"
+
+
+def _refuse_demo_in_production() -> None:
+    # The demo accounts' password is printed in the README: on a public server anyone could sign in.
+    if _production():
+        _refuse("la commune de démo n'est jamais chargée en production (ses mots de passe sont publics). "
+                "Créez le premier administrateur avec flask --app app create-admin ADRESSE.")

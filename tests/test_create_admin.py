@@ -39,3 +39,4 @@ def test_refusals_change_nothing_and_say_why_in_french(app):
     again = runner.invoke(args=["create-admin", "A@mairie.fr", "--password-stdin"], input=f"{STRONG}\n")
     assert again.exit_code == 1 and "existe déjà" in again.output
     assert User.select().where(User.email == "a@mairie.fr").count() == 1
+

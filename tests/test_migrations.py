@@ -315,3 +315,19 @@ def _copy_migrations(tmp_path: Path) -> Path:
     for path in migrations.MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.py"):
         shutil.copy(path, folder / path.name)
     return folder
+
+
+def test_production_never_loads_the_demo_and_its_public_passwords(bare):
+    """init-db on a new production server creates the tables only: the demo accounts' password is in
+    the README, so loading them would open the portal to anyone."""
+    from app import create_app
+    production = create_app({**bare.config, "PORTAIL_ENV": "production", "PORTAIL_NOW": "", "SECRET_KEY": "x" * 32})
+    runner = production.test_cli_runner()
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "Base prête" in result.output and "démo" not in result.output
+    assert models.Commune.table_exists() and not models.User.select().exists()
+    for command in (["seed-demo"], ["init-db", "--demo"]):
+        refused = runner.invoke(args=command)
+        assert refused.exit_code == 1 and "production" in refused.output, command
+        assert not models.User.select().exists()

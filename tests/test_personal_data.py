@@ -266,3 +266,17 @@ def test_the_personal_data_page_reads_the_communes_settings(client, demo):
     for expected in (commune.name, commune.address, "Claire Délégué", "dpo@demo.fr", "18 mois", "10 ans",
                      "Mes données", "CNIL", "Finalités", "Destinataires"):
         assert expected in text, expected
+
+
+def test_the_command_applies_retention_now(app, demo, freeze):
+    """`flask --app app apply-retention` does what the nightly job does, for an IT person who cannot wait."""
+    martin = demo["households"]["martin"]
+    _close(demo)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["apply-retention"])
+    assert result.exit_code == 0 and "0 foyer(s) anonymisé(s), 1 en attente" in result.output
+    assert Household.get_by_id(martin.id).anonymised_at is None
+    freeze("2028-01-15T03:45")
+    result = runner.invoke(args=["apply-retention"])
+    assert result.exit_code == 0 and "1 foyer(s) anonymisé(s)" in result.output
+    assert Household.get_by_id(martin.id).anonymised_at is not None
