@@ -1,6 +1,6 @@
 """Public pages: home, accessibility statement, legal notice, personal data (RGPD), contact, and the
-commune's colours (/theme.css)."""
-from flask import Blueprint, Response, redirect, render_template, url_for
+commune's colours (/theme.css) and logo (/logo/<name>)."""
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_file, url_for
 from flask_login import current_user
 
 from blueprints.access import home_endpoint
@@ -45,3 +45,16 @@ def theme():
     colors = settings.theme(Commune.get_current())
     css = f":root {{ --blue: {colors.main}; --blue-dark: {colors.dark}; }}\n"
     return Response(css, mimetype="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+@bp.get("/logo/<name>")
+def logo(name: str):
+    """The commune's logo; its random name changes with each upload, so it may be cached for a year."""
+    commune = Commune.get_current()
+    path = settings.logo_path(commune, current_app.config["UPLOAD_DIR"]) if name == commune.logo else None
+    if path is None:  # only the current logo: never another file of the upload folder
+        abort(404)
+    response = send_file(path, mimetype=settings.logo_content_type(path.name), max_age=365 * 24 * 3600)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -22,6 +22,8 @@ class Commune(BaseModel):
     publisher = CharField(default="Le maire de la commune")  # directeur de la publication
     host = CharField(default="Hébergé par la commune sur son propre serveur")
     main_color = CharField(default="#1d4f91")  # buttons, links and headings (contrast checked on entry)
+    # The logo's file name in UPLOAD_DIR (random, so it is also the version in its URL); empty: none.
+    logo = CharField(default="")
     mail_sender = CharField(default="")  # "Mairie de … <enfance@…>"; empty: MAIL_SENDER of the environment
     payfip_client = CharField(default="")  # PayFiP numcli (6 digits); empty: PAYFIP_NUMCLI of the environment
     payfip_mode = CharField(default="")  # T test, X activation, W production; empty: PAYFIP_MODE

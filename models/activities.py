@@ -25,6 +25,16 @@ class Regie(BaseModel):
     sepa_creditor_id = CharField(default="")  # ICS, identifiant créancier SEPA (FR12ZZZ123456)
     sepa_iban = CharField(default="")
     sepa_bic = CharField(default="")
+    # Its own PayFiP client number (numcli, 6 digits): each régie has one in French communes; empty =
+    # the commune's (/gestion/parametres), then PAYFIP_NUMCLI (services/billing/online_payments.py).
+    payfip_client = CharField(default="")
+    # The payment modes it accepts, comma-separated keys of Payment.MODES; without "carte" online
+    # payment is off on purpose for its invoices.
+    payment_modes = CharField(default="carte,prelevement,cheque,especes,cesu,virement")
+
+    @property
+    def mode_list(self) -> list[str]:
+        return [mode for mode in self.payment_modes.split(",") if mode]
 
 
 class DeadlinePolicy(BaseModel):

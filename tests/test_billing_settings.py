@@ -1,10 +1,10 @@
-"""Billing settings on the staff activity screens: how a presence without booking is billed (unit),
-and the régie's code (starts its invoice numbers), due date delay, delay before online payment and
-prepayment."""
+"""Billing settings on the staff screens: how a presence without booking is billed (unit page), and
+the régie's code (starts its invoice numbers), due date delay, delay before online payment and
+prepayment (/gestion/regies; tests/test_regies.py covers the rest of that screen)."""
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from blueprints.staff.activity_forms import RegieForm
+from blueprints.staff.regies import RegieForm
 from models import AuditLog, Invoice, Regie, Unit, User
 from services.billing import regies
 from services.core.errors import InvalidInput
@@ -14,8 +14,8 @@ AGENT = "agent@example.fr"
 
 
 def save_regie(staff, regie, data: dict):
-    """What the régie form of the activity page does: the form reads the fields, the service saves."""
-    form = RegieForm(MultiDict(data))
+    """What the régie form of /gestion/regies does: the form reads the fields, the service saves."""
+    form = RegieForm(MultiDict({"name": regie.name, "payment_modes": "carte", **data}))
     form.check()
     return regies.save_regie(staff, regie, **form.settings())
 
@@ -42,23 +42,29 @@ def test_save_regie_validates_and_audits(demo):
     assert Regie.get_by_id(regie.id).payment_days == 45
 
 
-def test_activity_page_edits_the_regie(staff, client):
+def test_regie_screen_edits_the_regie_and_the_activity_page_links_to_it(staff, client, auth):
     activity = staff["units"]["repas_phare"].activity
     page = client.get(f"/gestion/activites/{activity.id}").get_data(as_text=True)
-    assert "Facturation : régie" in page and "Délai de paiement des factures" in page
+    assert "Facturation : régie" in page and "Délai de paiement des factures" not in page  # moved away
+    auth.logout()
+    auth.login("regisseur@example.fr")
+    page = client.get(f"/gestion/activites/{activity.id}").get_data(as_text=True)
+    url = f"/gestion/regies/{activity.regie_id}"
+    assert f'href="{url}"' in page and "Modifier la régie" in page
+    page = client.get(url).get_data(as_text=True)
     assert "Paiement au comptant" in page and "Délai avant paiement en ligne" in page
-    url = f"/gestion/activites/{activity.id}/regie"
     assert 'name="code" type="text" value="PERI"' in page
-    response = post_form(client, url, {"code": "PERI", "payment_days": "20", "treasury_days": "30"},
-                         token_page=f"/gestion/activites/{activity.id}")
+    name = Regie.get_by_id(activity.regie_id).name
+    response = post_form(client, url, {"name": name, "code": "PERI", "payment_days": "20", "treasury_days": "30",
+                                       "payment_modes": ["carte"]}, token_page=url)
     assert response.status_code == 400 and "ne peut pas dépasser" in response.get_data(as_text=True)
     assert Regie.get_by_id(activity.regie_id).payment_days == 30
-    response = post_form(client, url, {"code": "PERI", "payment_days": "20", "treasury_days": "3"},
-                         token_page=f"/gestion/activites/{activity.id}")
+    response = post_form(client, url, {"name": name, "code": "PERI", "payment_days": "20", "treasury_days": "3",
+                                       "payment_modes": ["carte"]}, token_page=url)
     assert response.status_code == 302
     regie = Regie.get_by_id(activity.regie_id)
     assert (regie.payment_days, regie.treasury_days, regie.prepayment) == (20, 3, False)
-    assert "Réglages de facturation de la régie" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Régie « " in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_unit_page_sets_how_an_unbooked_presence_is_billed(staff, client):
@@ -90,11 +96,20 @@ def test_regie_code_is_required_unique_and_shaped(demo):
         with pytest.raises(InvalidInput, match=message):
             save_regie(agent, regie, {"code": code, **settings})
     assert Regie.get_by_id(regie.id).code == "PERI"
-    save_regie(agent, regie, {"code": " cant ", **settings})  # typed in lower case, kept upper
-    assert Regie.get_by_id(regie.id).code == "CANT"
-    # Its old numbers (PERI-…) are kept, and no other régie may take PERI: they would clash.
+    # Invoices were numbered PERI-…: the code can no longer change (the series would change prefix).
     assert Invoice.select().where((Invoice.regie == regie) & Invoice.number.startswith("PERI-")).exists()
-    other = Regie.get_by_id(demo["regies"]["loisirs"].id)
-    with pytest.raises(InvalidInput, match="figure déjà dans les numéros"):
+    with pytest.raises(InvalidInput, match="ne peut plus changer"):
+        save_regie(agent, regie, {"code": "CANT", **settings})
+    assert Regie.get_by_id(regie.id).code == "PERI"
+    # A régie without invoices may change its code (typed in lower case, kept upper) …
+    other = Regie.create(name="Régie sans facture", code="NEUF")
+    save_regie(agent, other, {"code": " cant ", **settings})
+    assert Regie.get_by_id(other.id).code == "CANT"
+    # … but never take a code that numbers another régie's invoices: they would clash.
+    with pytest.raises(InvalidInput, match="déjà celui d'une autre régie"):
         save_regie(agent, other, {"code": "PERI", **settings})
-    save_regie(agent, regie, {"code": "PERI", **settings})  # its own former code: fine
+    Invoice.update(number="OLD-2026-11-00001").where(Invoice.id == Invoice.select().where(
+        Invoice.regie == regie).first().id).execute()
+    with pytest.raises(InvalidInput, match="figure déjà dans les numéros"):
+        save_regie(agent, other, {"code": "OLD", **settings})
+    save_regie(agent, regie, {"code": "PERI", **settings})  # its own code: fine

@@ -167,11 +167,12 @@ def test_staff_enter_the_creditor_on_the_regie_settings(demo, client, auth):
     from models import AuditLog, Regie
 
     activity = demo["units"]["alsh_journee"].activity
-    page_url, url = f"/gestion/activites/{activity.id}", f"/gestion/activites/{activity.id}/regie"
-    auth.login("agent@example.fr")
+    page_url = url = f"/gestion/regies/{activity.regie_id}"
+    auth.login("regisseur@example.fr")
     page = client.get(page_url).get_data(as_text=True)
     assert "Identifiant créancier SEPA (ICS)" in page and 'name="sepa_iban" type="text" value="FR7630001007941234567890185"' in page
-    settings = {"code": "ALSH", "payment_days": "30", "treasury_days": "0", "sepa_creditor_name": " Régie  ALSH ",
+    settings = {"name": activity.regie.name, "code": "ALSH", "payment_days": "30", "treasury_days": "0",
+                "payment_modes": ["carte", "prelevement"], "sepa_creditor_name": " Régie  ALSH ",
                 "sepa_creditor_id": "fr19 zzz 654321", "sepa_iban": "FR76 3000 6000 0112 3456 7890 189",
                 "sepa_bic": "agrifrpp882"}
     bad = post_form(client, url, {**settings, "sepa_iban": "FR76 3000 6000 0112 3456 7890 180", "code": "LOIS"},
@@ -188,7 +189,8 @@ def test_staff_enter_the_creditor_on_the_regie_settings(demo, client, auth):
         "Régie ALSH", "FR19ZZZ654321", "FR7630006000011234567890189", "AGRIFRPP882")
     assert "ICS, IBAN, BIC" in AuditLog.get(AuditLog.action == "regie.sepa_creditor").detail
     # A form without the creditor fields leaves them as they are; emptied ones make the export refuse.
-    assert post_form(client, url, {"code": "ALSH", "payment_days": "31", "treasury_days": "0"},
+    assert post_form(client, url, {"name": activity.regie.name, "code": "ALSH", "payment_days": "31",
+                                   "treasury_days": "0", "payment_modes": ["prelevement"]},
                      token_page=page_url).status_code == 302
     assert Regie.get_by_id(activity.regie_id).sepa_iban == "FR7630006000011234567890189"
     assert post_form(client, url, {**settings, "sepa_iban": "", "sepa_bic": ""}, token_page=page_url).status_code == 302

@@ -32,9 +32,9 @@ ID_SOURCES = {
     "attendance_id": (m.Attendance, None), "mail_id": (m.OutgoingMail, None),
     "run_id": (m.InvoicingRun, None),
     "transaction_id": (m.OnlineTransaction, None), "member_id": (m.User, None),
-    "school_id": (m.School, None),
+    "school_id": (m.School, None), "regie_id": (m.Regie, None),
 }
-OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu"}
+OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu", "name": "logo-inconnu.png"}
 
 
 # Signing out ends the sweep's own session: it has its own tests.

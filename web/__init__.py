@@ -3,7 +3,7 @@ and mail wake-up around each request; security headers (web/security.py) and Fre
 (web/errors.py)."""
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_login import LoginManager, current_user
 from werkzeug.routing import IntegerConverter
 
@@ -65,7 +65,12 @@ def _register_template_helpers(app: Flask) -> None:
     def inject_globals():
         nav = access.navigation_for(current_user, app.view_functions)
         return {"commune": _commune(), "navigation": nav, "now": clock.now(),
-                "development": app.config["PORTAIL_ENV"] != "production"}
+                "development": app.config["PORTAIL_ENV"] != "production", "logo_data_uri": _logo_data_uri}
+
+
+def _logo_data_uri() -> str:
+    """The logo for PDF templates (xhtml2pdf embeds a data: URI; it may read no upload file itself)."""
+    return commune_settings.logo_data_uri(_commune(), current_app.config["UPLOAD_DIR"])
 
 
 def _commune() -> Commune:

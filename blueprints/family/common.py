@@ -80,4 +80,5 @@ def record_forms(child: Child | None, show_stored: bool = False):
     fiche.set_choices(School.select().order_by(School.name), rules.active_diets())
     if posted() is None and child is not None:
         fiche.school.data, fiche.diet.data = str(child.school_id or ""), str(child.diet_id or "")
+    fiche.limit_classes()
     return identity, fiche, contact_forms(posted(), rules.contacts_of(child) if child is not None else [])

@@ -24,7 +24,9 @@ from blueprints.family.form_fields import (
     squash,
 )
 from services.core import clock
+from services.core.errors import InvalidInput
 from services.family import household_fields as fields
+from services.family import schools as school_rules
 
 CHOOSE = [("", "— Choisir —")]
 ACCEPTED_FILES = {"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}
@@ -218,6 +220,26 @@ class ChildRecordForm(Form):
     def set_choices(self, schools, diets) -> None:
         self.school.choices = [("", "— Choisir —")] + [(str(s.id), s.name) for s in schools]
         self.diet.choices = [("", "Aucun régime particulier")] + [(str(d.id), d.name) for d in diets]
+
+    def _school_id(self) -> int | None:
+        value = self.school.data
+        return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 19 else None
+
+    def limit_classes(self) -> None:
+        """Offer only the classes of the chosen school when it lists them (every level otherwise); the
+        check itself is validate_class_level, so a stale choice gets the school's own message."""
+        levels = school_rules.classes_of(self._school_id())
+        if levels:
+            self.class_level.choices = _choices(levels)
+            self.class_level.validate_choice = False
+
+    def validate_class_level(self, field):
+        if field.data and field.data not in fields.CLASS_LEVELS:
+            raise ValidationError("Choisissez la classe dans la liste.")
+        try:
+            school_rules.check_class(self._school_id(), field.data or "")
+        except InvalidInput as refusal:
+            raise ValidationError(refusal.message) from None
 
     def without_health(self) -> None:
         """For staff who may not see health data: those fields are neither shown nor written."""

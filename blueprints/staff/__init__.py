@@ -1,5 +1,5 @@
 """Staff back-office (/gestion): dashboard and parent accounts. Other staff areas add blueprints."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -9,6 +9,7 @@ from blueprints.access import staff_required
 from blueprints.form_fields import InputForm, Text
 from models import Household, User
 from services.accounts import users
+from services.billing import setup
 from services.core.errors import DomainError
 from services.family import household_review as review
 
@@ -28,7 +29,26 @@ class InviteParentForm(FlaskForm):
 def dashboard():
     """Counts of what waits for staff; areas contribute their queues through DASHBOARD_QUEUES."""
     queues = [queue() for queue in DASHBOARD_QUEUES]
-    return render_template("staff/dashboard.html", queues=[q for q in queues if q])
+    checklist = setup.checklist(current_app.config.get("PAYFIP_NUMCLI") or "") if current_user.role == "admin" else []
+    return render_template("staff/dashboard.html", queues=[q for q in queues if q], checklist=checklist,
+                           ready=bool(checklist) and setup.ready(checklist), fix=SETUP_LINKS)
+
+
+# Where each item of the setup checklist is fixed: (endpoint, link text).
+SETUP_LINKS = {"commune": ("staff_settings.edit", "Paramètres de la commune"),
+               "school": ("staff_schools.index", "Écoles"), "activity": ("staff_activities.activities", "Activités"),
+               "regie": ("staff_regies.index", "Régies"), "payfip": ("staff_regies.index", "Régies"),
+               "mail": ("staff_mails.index", "Courriels")}
+
+
+@bp.post("/e-mail-de-test")
+@staff_required("admin")
+def test_mail():
+    """« M'envoyer un e-mail de test »: queued through the outbox; the checklist shows when it is sent."""
+    setup.send_test_mail(current_user)
+    flash(f"E-mail de test mis en file d'envoi pour {current_user.email} : le tableau de bord indiquera "
+          "« ✓ » dès qu'il sera parti.", "success")
+    return redirect(url_for("staff.dashboard"))
 
 
 # Each staff area appends a callable returning {"label", "count", "endpoint"} (or None).

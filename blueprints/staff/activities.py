@@ -17,7 +17,6 @@ from blueprints.staff.activity_forms import (
     ClosureBackForm,
     ClosureForm,
     EnrolmentDecisionForm,
-    RegieForm,
     SectionForm,
     UnitForm,
 )
@@ -34,7 +33,6 @@ from models import (
     TariffBand,
     Unit,
 )
-from services.billing import regies
 from services.booking import activities as config
 from services.booking import calendar, deadlines, enrolment, pricing
 from services.core import audit, clock
@@ -120,7 +118,7 @@ def activity(activity_id: int):
 
 
 def _render_activity(activity: Activity, error=None, status=200, form: ActivityForm | None = None,
-                     closure_form: ClosureForm | None = None, regie_form: RegieForm | None = None, regie_error=None):
+                     closure_form: ClosureForm | None = None):
     activity = Activity.get_by_id(activity.id)
     closures = Closure.select().where((Closure.activity == activity.id) | (Closure.activity.is_null()
                                                                            & Closure.unit.is_null())) \
@@ -128,25 +126,7 @@ def _render_activity(activity: Activity, error=None, status=200, form: ActivityF
     units = list(Unit.select().where(Unit.activity == activity.id).order_by(Unit.position, Unit.id))
     return render_template("staff/activities/activity.html", activity=activity, units=units, closures=closures,
                            error=error, form=(form or ActivityForm.of(activity)).shown(),
-                           closure_form=(closure_form or ClosureForm()).shown(), regie_error=regie_error,
-                           regie_form=(regie_form or RegieForm.of(activity.regie)).shown(), **_choices()), status
-
-
-@bp.post("/activites/<int:activity_id>/regie")
-@staff_required("agent", "admin")
-def save_regie(activity_id: int):
-    """Billing settings of the activity's régie (shared by every activity of that régie)."""
-    activity = _activity_or_404(activity_id)
-    if activity.regie is None:
-        abort(404)
-    form = RegieForm(request.form)
-    try:
-        form.check()
-        regies.save_regie(current_user, activity.regie, **form.settings())
-    except DomainError as refusal:
-        return _render_activity(activity, status=400, regie_form=form, regie_error=refusal)
-    flash(f"Réglages de facturation de la régie « {activity.regie.name} » enregistrés.", "success")
-    return redirect(url_for("staff_activities.activity", activity_id=activity.id))
+                           closure_form=(closure_form or ClosureForm()).shown(), **_choices()), status
 
 
 @bp.post("/activites/<int:activity_id>/fermetures")

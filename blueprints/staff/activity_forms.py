@@ -1,6 +1,6 @@
 """Forms of the staff activity screens (/gestion/activites, /gestion/prestations): each field is read
 and checked here, with the French message naming it; services/booking/activities.py (and
-services/billing/regies.py for a régie) get typed values and keep the rules that span fields or rows.
+/gestion/regies for a régie) get typed values and keep the rules that span fields or rows.
 Field names are the pages' input names."""
 from __future__ import annotations
 
@@ -258,33 +258,6 @@ class ClosureForm(InputForm):
     @property
     def every_service(self) -> bool:
         return self.scope.data == "all"
-
-
-class RegieForm(InputForm):
-    code = Checked(invoice_numbers.normalise_code)
-    payment_days = WholeNumber("le délai de paiement (en jours)", required=True, minimum=1, maximum=365)
-    treasury_days = WholeNumber("le délai avant paiement en ligne (en jours)", required=True, maximum=365)
-    prepayment = Flag()
-    # The SEPA creditor of the régie's prélèvements: checked by services.billing.direct_debit.clean_creditor.
-    sepa_creditor_name = Text("le nom du créancier", max_length=200)
-    sepa_creditor_id = Text("l'ICS", max_length=200)
-    sepa_iban = Text("l'IBAN", max_length=200)
-    sepa_bic = Text("le BIC", max_length=200)
-    CREDITOR = ("sepa_creditor_name", "sepa_creditor_id", "sepa_iban", "sepa_bic")
-
-    @classmethod
-    def of(cls, regie: Regie | None) -> RegieForm:
-        if regie is None:
-            return cls()
-        return cls(data={name: getattr(regie, name) for name in ("code", "payment_days", "treasury_days",
-                                                                  "prepayment", *cls.CREDITOR)})
-
-    def settings(self) -> dict:
-        """The keyword arguments of services.billing.regies.save_regie (the creditor fields the page
-        sent: a form without them leaves the stored ones as they are)."""
-        return {"code": self.code.data, "payment_days": self.payment_days.data,
-                "treasury_days": self.treasury_days.data, "prepayment": self.prepayment.data,
-                "creditor": {name: self[name].data for name in self.CREDITOR if self[name].raw_data}}
 
 
 class ClosureBackForm(InputForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import Form, IntegerField, StringField, TextAreaField
 from wtforms.validators import (
@@ -23,6 +23,7 @@ from blueprints.access import staff_required
 from blueprints.family.form_fields import CheckboxField, EmailAddress, PhoneField, choice, squash
 from models import Commune
 from services.core import commune as settings
+from services.core.errors import InvalidInput
 
 bp = Blueprint("staff_settings", __name__)
 
@@ -93,5 +94,32 @@ def edit():
         settings.save_settings(current_user, {name: field.data for name, field in form._fields.items()})
         flash("Paramètres de la commune enregistrés.", "success")
         return redirect(url_for("staff_settings.edit"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("staff/settings/edit.html", form=form, still_demo=settings.still_demo(current)), status
+    return _page(form, current, 400 if request.method == "POST" else 200)
+
+
+def _page(form: SettingsForm, current: Commune, status: int, logo_error: str = ""):
+    return render_template("staff/settings/edit.html", form=form, still_demo=settings.still_demo(current),
+                           logo_error=logo_error), status
+
+
+@bp.post("/gestion/parametres/logo")
+@staff_required("admin")
+def save_logo():
+    """A new logo (PNG or JPEG checked by content, 500 Ko at most): header, PDFs."""
+    upload = request.files.get("logo")
+    content = upload.stream.read(settings.LOGO_MAX_BYTES + 1) if upload else b""
+    try:
+        settings.save_logo(current_user, content, current_app.config["UPLOAD_DIR"])
+    except InvalidInput as refusal:
+        current = Commune.get_current()
+        return _page(SettingsForm(obj=current), current, 400, logo_error=refusal.message)
+    flash("Logo enregistré : il figure en haut des pages et sur les factures.", "success")
+    return redirect(url_for("staff_settings.edit"))
+
+
+@bp.post("/gestion/parametres/logo/supprimer")
+@staff_required("admin")
+def remove_logo():
+    settings.remove_logo(current_user, current_app.config["UPLOAD_DIR"])
+    flash("Logo supprimé : le nom de la commune s'affiche seul.", "success")
+    return redirect(url_for("staff_settings.edit"))

@@ -68,6 +68,10 @@ class NewMemberForm(MemberForm):
                         render_kw={"type": "email", "autocomplete": "off"})
 
 
+def _set_password_link(token: str) -> str:
+    return url_for("auth.initialise", token=token, _external=True)
+
+
 def _member_or_404(member_id: int):
     try:
         return team.member(member_id)
@@ -146,3 +150,11 @@ def deactivate(member_id: int):
 @staff_required("admin")
 def reactivate(member_id: int):
     return _switch(member_id, team.reactivate, "Compte de {name} réactivé.")
+
+
+@bp.post("/equipe/<int:member_id>/renvoyer-invitation")
+@staff_required("admin")
+def resend_invitation(member_id: int):
+    """« Renvoyer l'invitation »: a new link to set the password, the earlier one voided."""
+    return _switch(member_id, lambda admin, target: team.resend_invitation(admin, target, _set_password_link),
+                   "Nouvelle invitation envoyée à {name} : le lien précédent ne fonctionne plus.")

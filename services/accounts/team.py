@@ -5,7 +5,9 @@ e-mail), edits their name and role, deactivates or reactivates them. Two rules k
 administrable: nobody deactivates or demotes themself, and the last active administrator stays one."""
 from __future__ import annotations
 
-from models import Activity, ActivityStaff, Commune, User
+import datetime as dt
+
+from models import AccessToken, Activity, ActivityStaff, Commune, User
 from services.accounts import users
 from services.core import audit, clock, outbox
 from services.core.errors import DomainError, EmailAlreadyUsed, InvalidInput, NotFound
@@ -14,6 +16,13 @@ from services.core.transactions import lock_name, write_transaction
 ROLE_LABELS = {"admin": "Administrateur", "agent": "Agent", "regisseur": "Régisseur", "animateur": "Animateur",
                "cuisine": "Cuisine"}
 STATE_LABELS = {"invited": "Invitation envoyée", "active": "Actif", "deactivated": "Désactivé"}
+
+
+RESEND_INTERVAL = dt.timedelta(minutes=10)  # one new invitation link per member every 10 minutes at most
+
+
+class TooSoon(DomainError):
+    """An invitation was sent to this member a moment ago: no new mail yet."""
 
 
 class OwnAccount(DomainError):
@@ -116,12 +125,36 @@ def invite_member(admin: User, email: str, first_name: str, last_name: str, role
                               created_at=clock.local_now())
         token = users.invitation_token(created)
         audit.record(admin, "invitation d'un membre de l'équipe", created, f"{email} ({role_label(role)})")
-        outbox.send(email, "Votre compte sur le portail famille",
-                    f"Bonjour {first_name},\n\n{admin.display_name} vous a ouvert un compte "
-                    f"« {role_label(role)} » sur le portail famille de {Commune.get_current().name}.\n"
-                    "Pour définir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule "
-                    f"fois) :\n\n{link_for(token)}\n")
+        _invitation_mail(admin, created, link_for(token))
     return created
+
+
+def _invitation_mail(admin: User, target: User, link: str) -> None:
+    outbox.send(target.email, "Votre compte sur le portail famille",
+                f"Bonjour {target.first_name},\n\n{admin.display_name} vous a ouvert un compte "
+                f"« {role_label(target.role)} » sur le portail famille de {Commune.get_current().name}.\n"
+                "Pour définir votre mot de passe, ouvrez ce lien (valable 7 jours, utilisable une seule "
+                f"fois) :\n\n{link}\n")
+
+
+def resend_invitation(admin: User, member_id: int, link_for) -> User:
+    """A new set-password link for a member who has not set their password; the earlier links stop
+    working (users.invitation_token). At most one every RESEND_INTERVAL, so nobody floods a mailbox."""
+    with write_transaction():
+        target = member(member_id)
+        if state(target) != "invited":
+            raise InvalidInput(f"{target.display_name} a déjà défini son mot de passe (ou son compte est "
+                               "désactivé) : aucune invitation à renvoyer.")
+        last = (AccessToken.select(AccessToken.created_at).where((AccessToken.user == target.id)
+                                                                 & (AccessToken.purpose == "init"))
+                .order_by(AccessToken.created_at.desc()).first())
+        if last is not None and clock.local_now() - last.created_at < RESEND_INTERVAL:
+            raise TooSoon(f"Une invitation vient d'être envoyée à {target.email} : attendez quelques minutes "
+                          "avant d'en renvoyer une.")
+        token = users.invitation_token(target)
+        audit.record(admin, "invitation renvoyée à un membre de l'équipe", target, target.email)
+        _invitation_mail(admin, target, link_for(token))
+    return target
 
 
 def led_activities(member_: User) -> list[Activity]:

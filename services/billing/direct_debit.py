@@ -106,7 +106,7 @@ def creditor_of(regie: Regie) -> Creditor:
     if missing:
         what = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " et " + missing[-1]
         raise DirectDebitRefused(f"Renseignez {what} du créancier dans les paramètres de la régie "
-                                 f"« {regie.name} » (page d'une de ses activités, rubrique Facturation) avant "
+                                 f"« {regie.name} » (écran Régies) avant "
                                  "d'exporter les prélèvements.")
     try:
         values = clean_creditor({name: getattr(regie, name) for name, _label in CREDITOR_FIELDS})

@@ -59,8 +59,8 @@ def format_number(code: str, kind: str, issued_on: dt.date, rank: int) -> str:
 def next_number(regie: Regie, kind: str, issued_on: dt.date) -> str:
     """Take the régie's next number of this kind (call inside the transaction that issues the document)."""
     if not regie.code or not CODE_PATTERN.fullmatch(regie.code):
-        raise NumberingError(f"La régie « {regie.name} » n'a pas de code valide : indiquez-le dans ses réglages "
-                             "de facturation (page d'une de ses activités) avant d'émettre.")
+        raise NumberingError(f"La régie « {regie.name} » n'a pas de code valide : indiquez-le sur l'écran "
+                             "Régies (/gestion/regies) avant d'émettre.")
     rank = next_in_series(NumberCounter, regie=regie.id, kind=kind, year=issued_on.year)
     return format_number(regie.code, kind, issued_on, rank)
 

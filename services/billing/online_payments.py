@@ -23,7 +23,7 @@ from eopayment import payfip_ws
 from peewee import IntegrityError
 
 from models import Commune, Invoice, OnlineTransaction, Order, Payment
-from services.billing import invoicing, ledger, payments
+from services.billing import invoicing, ledger, payments, regies
 from services.booking import orders
 from services.core import clock, events, formatting, notifications, outbox
 from services.core.errors import DomainError, InvalidInput, NotFound
@@ -104,10 +104,12 @@ def state_label(transaction: OnlineTransaction) -> str:
 
 
 def _backend(backend: str, settings: PaymentSettings, return_url: str = "", notify_url: str = "",
-             origin: str = "") -> eopayment.Payment:
+             origin: str = "", regie=None) -> eopayment.Payment:
     if backend == "payfip_ws":
-        commune = Commune.get_current()  # the client number and mode entered on /gestion/parametres win
-        settings = replace(settings, numcli=commune.payfip_client or settings.numcli,
+        # Each régie has its own PayFiP client number in French communes; else the commune's
+        # (/gestion/parametres), else the environment's.
+        commune = Commune.get_current()
+        settings = replace(settings, numcli=regies.payfip_client_of(regie) or commune.payfip_client or settings.numcli,
                            mode=commune.payfip_mode or settings.mode)
         if not (settings.numcli.isdigit() and len(settings.numcli) == 6) or settings.mode not in ("T", "X", "W"):
             raise PaymentRefused("Le paiement en ligne n'est pas configuré (numéro client PayFiP). "
@@ -144,6 +146,8 @@ def start_online_payment(invoice: Invoice, settings: PaymentSettings, *, email: 
             raise NotPayableOnline("Cette facture est déjà réglée.")
         if invoice.direct_debit:
             raise NotPayableOnline("Cette facture sera prélevée automatiquement : elle ne se paie pas par carte.")
+        if not regies.accepts_cards(regies.regie_of(invoice=invoice)):
+            raise NotPayableOnline("Cette facture ne se paie pas par carte : réglez-la au guichet (chèque, espèces…).")
         if not invoicing.is_payable_online(invoice):
             raise NotPayableOnline("Cette facture est en cours de validation par la trésorerie : "
                                    "le paiement par carte n'est pas encore disponible.")
@@ -206,7 +210,8 @@ def _open(settings: PaymentSettings, amount: int, link: dict, key: str, househol
             with write_transaction():
                 OnlineTransaction.update(open_key=None).where(OnlineTransaction.id == existing.id).execute()
         return None
-    backend = _backend(settings.backend, settings, urls.return_url, urls.notify_url, urls.origin)
+    backend = _backend(settings.backend, settings, urls.return_url, urls.notify_url, urls.origin,
+                       regies.regie_of(**link))
     try:  # outside any write transaction: PayFiP may take up to `timeout` seconds
         transaction_id, _kind, _url = backend.request(
             Decimal(amount) / 100, email=urls.email, orderid=reference, subject=subject, exer=str(year),
@@ -328,7 +333,8 @@ def _ask_bank(transaction: OnlineTransaction, settings: PaymentSettings) -> tupl
                   "cancelled": eopayment.CANCELLED}.get(transaction.simulated_result, eopayment.WAITING)
         return (result, transaction.simulated_amount, transaction.simulated_result,
                 {"simulated": transaction.simulated_result})
-    backend = _backend(transaction.backend, settings)
+    backend = _backend(transaction.backend, settings,
+                       regie=regies.regie_of(transaction.invoice_id, transaction.order_id))
     response = backend.payment_status(transaction.transaction_id, timeout=settings.timeout)
     if response.result not in (eopayment.PAID, eopayment.DENIED, eopayment.CANCELLED, eopayment.WAITING,
                                eopayment.EXPIRED):

@@ -48,3 +48,18 @@ def save_school(staff: User, name: str, address: str, classes: list[str], school
             school = School.get_by_id(school.id)
             audit.record(staff, "école modifiée", school, name)
     return school
+
+
+def classes_of(school_id: int | None) -> list[str]:
+    """The class levels a school lists ([] when it lists none, or no school: any level may be chosen)."""
+    school = School.get_or_none(School.id == school_id) if school_id else None
+    return school.class_list if school is not None else []
+
+
+def check_class(school_id: int | None, level: str) -> None:
+    """Refuse a class the child's school does not teach, when that school lists its classes."""
+    levels = classes_of(school_id)
+    if level and levels and level not in levels:
+        school = School.get_by_id(school_id)
+        raise InvalidInput(f"L'école « {school.name} » accueille les classes {', '.join(levels)} : choisissez "
+                           "la classe de l'enfant dans cette liste.", field="class_level")
