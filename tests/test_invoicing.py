@@ -283,3 +283,21 @@ def test_running_consumptions_excludes_invoiced_regies(january):
         invoicing_runs.issue_run(january["regies"]["loisirs"], 2027, 1)
     invoicing_runs.issue_run(january["regies"]["loisirs"], 2027, 1, close=True)
     assert [line.unit.name for line in invoicing.running_consumptions(martin)[2]] == ["Repas"]
+
+
+def test_the_family_is_told_by_mail_once_per_invoice(january):
+    """The invoice e-mail is queued in the invoice's own transaction: no invoice without its mail, and
+    a run done again sends nothing more."""
+    from models import OutgoingMail
+    regie = january["regies"]["periscolaire"]
+    martin, lea = january["households"]["martin"], january["children"]["lea"]
+    for day in DAYS:
+        book(martin, lea, january["units"]["repas_phare"], day, attendance="present")
+    before = OutgoingMail.select().count()
+    invoicing_runs.issue_run(regie, 2027, 1)
+    mails = list(OutgoingMail.select().order_by(OutgoingMail.id).offset(before))
+    assert [m.to for m in mails] == martin.parent_emails()
+    assert "PERI-2027-02-00001" in mails[0].subject
+    assert "17,40" in mails[0].body and "3 mars 2027" in mails[0].body and "Payer" in mails[0].body
+    invoicing_runs.issue_run(regie, 2027, 1)
+    assert OutgoingMail.select().count() == before + len(mails)

@@ -35,7 +35,7 @@ from models import (
     Unit,
     User,
 )
-from services.billing import billing_periods, ledger
+from services.billing import billing_periods, invoice_mail, ledger
 from services.billing.invoice_numbers import next_number
 from services.booking import pricing
 from services.core import clock, formatting
@@ -360,6 +360,7 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
                 for position, line in enumerate(lines)]).execute()
             InvoicePeriodLock.create(regie=regie, household=household, period_start=start, invoice=invoice)
             ledger.apply_household_credit(household)
+            invoice_mail.tell_household(invoice)
     except IntegrityError:
         # A concurrent run won the race for this household: our transaction (number included) rolled
         # back. Anything else (a number already taken) is a real fault and must not pass for a skip.
