@@ -116,6 +116,7 @@ NAVIGATION = [
     ("staff_team.index", "Équipe", ("admin",)),
     ("staff_settings.edit", "Paramètres", ("admin",)),
     ("staff_schools.index", "Écoles", ("admin",)),
+    ("staff_security.index", "Sécurité", ("agent", "regisseur", "admin", "cuisine", "animateur")),
 ]
 
 
