@@ -74,8 +74,14 @@ def _codes_page(codes: list[str], title: str):
                            download="data:text/plain;charset=utf-8," + quote(text))
 
 
-def _refused(form: FlaskForm, refusal: DomainError) -> None:
-    getattr(form, refusal.field or "code", form.code).errors.append(refusal.message)
+def _refused(form: FlaskForm, refusal: DomainError, render):
+    """A refusal about a field is shown next to it; another one (required by the commune, locked, wrong
+    state) as a message on the page."""
+    if refusal.field and hasattr(form, refusal.field):
+        getattr(form, refusal.field).errors.append(refusal.message)
+        return render()
+    flash(refusal.message, "error")
+    return redirect(url_for("staff_security.index"))
 
 
 @bp.get("/securite")
@@ -104,9 +110,8 @@ def confirm():
         try:
             codes = two_factor.confirm_enrolment(current_user, form.code.data, ip=request.remote_addr or "")
         except DomainError as refusal:
-            _refused(form, refusal)
-        else:
-            return _codes_page(codes, "Double authentification activée")
+            return _refused(form, refusal, lambda: _page(400, code_form=form))
+        return _codes_page(codes, "Double authentification activée")
     return _page(400, code_form=form)
 
 
@@ -118,9 +123,8 @@ def renew_codes():
         try:
             codes = two_factor.regenerate_recovery_codes(current_user, form.code.data, ip=request.remote_addr or "")
         except DomainError as refusal:
-            _refused(form, refusal)
-        else:
-            return _codes_page(codes, "Nouveaux codes de secours")
+            return _refused(form, refusal, lambda: _page(400, recovery_form=form))
+        return _codes_page(codes, "Nouveaux codes de secours")
     return _page(400, recovery_form=form)
 
 
@@ -132,7 +136,7 @@ def disable():
         try:
             two_factor.disable(current_user, form.password.data, form.code.data, ip=request.remote_addr or "")
         except DomainError as refusal:
-            _refused(form, refusal)
+            return _refused(form, refusal, lambda: _page(400, disable_form=form))
         else:
             flash("Double authentification désactivée : la connexion ne demande plus que le mot de passe.",
                   "success")

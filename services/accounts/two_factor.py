@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import pyotp
@@ -87,8 +88,10 @@ def _recovery_hash(user_id: int, code: str) -> str:
 
 
 def normalize_code(code: str) -> str:
-    """What was typed, without spaces or dashes, lower case (codes are read from phones and paper)."""
-    return "".join(c for c in (code or "").lower() if c.isalnum())[:32]
+    """What was typed, without spaces or dashes, lower case, full-width digits as ASCII (codes are read
+    from phones and paper); any other character is dropped."""
+    folded = unicodedata.normalize("NFKC", (code or "")[:64]).lower()
+    return "".join(c for c in folded if c.isascii() and c.isalnum())[:32]
 
 
 # --- State ---------------------------------------------------------------------------------------
