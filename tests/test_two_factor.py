@@ -214,3 +214,18 @@ def test_admin_resets_a_colleague_who_lost_their_phone(admin, agent):
     assert (entry.user_id, entry.object_id) == (admin.id, agent.id)
     with pytest.raises(two_factor.TwoFactorState):  # nothing left to reset
         two_factor.reset_for(admin, agent.id)
+
+
+def test_terminal_reset_for_a_locked_out_last_administrator(app, admin):
+    enrol(admin)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reset-two-factor", "Admin@Example.fr"])
+    assert result.exit_code == 0, result.output
+    assert "réinitialisée pour admin@example.fr" in result.output
+    assert not two_factor.is_enabled(fresh(admin))
+    entry = AuditLog.get(AuditLog.action == "double authentification réinitialisée")
+    assert entry.user_id is None and entry.detail == "admin@example.fr (terminal)"
+    again = runner.invoke(args=["reset-two-factor", "admin@example.fr"])
+    assert again.exit_code != 0 and "pas de double authentification" in again.output
+    unknown = runner.invoke(args=["reset-two-factor", "personne@example.fr"])
+    assert unknown.exit_code != 0 and "n'existe pas" in unknown.output

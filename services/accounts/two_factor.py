@@ -313,23 +313,32 @@ def disable(user: User, password: str, code: str, ip: str = "") -> None:
     events.emit("two_factor_disabled", user=user.id, by=user.id)
 
 
-def reset_for(admin: User, member_id: int) -> User:
+def reset_for(admin: User | None, member_id: int) -> User:
     """An administrator turns it off for a colleague who lost their phone and codes; they enrol again
-    (at their next sign-in, if the commune requires it of administrators). Sessions of the colleague end."""
+    (at once, if the commune requires it of administrators). Sessions of the colleague end. `admin`
+    None: from the terminal (`flask --app app reset-two-factor`), for a last administrator locked out."""
     with write_transaction():
         target = User.get_or_none((User.id == member_id) & User.role.in_(User.STAFF_ROLES))
         if target is None:
             raise NotFound("Ce membre de l'équipe n'existe pas.")
-        if target.id == admin.id:
+        if admin is not None and target.id == admin.id:
             raise TwoFactorState("Pour votre propre compte, passez par la page « Sécurité ».")
         if not is_enabled(_fresh(target.id)):
             raise TwoFactorState(f"{target.display_name} n'a pas de double authentification à réinitialiser.")
         _switch_off(target)
         users.end_sessions(target)
-        audit.record(admin, "double authentification réinitialisée", target, target.email)
+        by = admin.display_name if admin is not None else "L'administrateur du serveur"
+        audit.record(admin, "double authentification réinitialisée", target,
+                     target.email if admin is not None else f"{target.email} (terminal)")
         outbox.send(target.email, "Double authentification réinitialisée",
-                    f"Bonjour,\n\n{admin.display_name} a réinitialisé la double authentification de votre compte "
+                    f"Bonjour,\n\n{by} a réinitialisé la double authentification de votre compte "
                     "du portail famille. Connectez-vous avec votre mot de passe puis activez-la de nouveau sur "
                     "la page « Sécurité ».\n")
-    events.emit("two_factor_disabled", user=target.id, by=admin.id)
+    events.emit("two_factor_disabled", user=target.id, by=admin.id if admin is not None else "terminal")
     return User.get_by_id(target.id)
+
+
+def reset_by_email(email: str) -> User:
+    """The terminal's reset (no administrator can sign in to do it): by the account's address."""
+    target = User.get_or_none(User.email == users.normalize_email(email))
+    return reset_for(None, target.id if target is not None else 0)
