@@ -37,6 +37,7 @@ from blueprints.staff import mails as staff_mails
 from blueprints.staff import online_payments as staff_online_payments
 from blueprints.staff import regies as staff_regies
 from blueprints.staff import schools as staff_schools
+from blueprints.staff import security as staff_security
 from blueprints.staff import settings as staff_settings
 from blueprints.staff import team as staff_team
 from services.core import permissions
@@ -52,7 +53,7 @@ BLUEPRINTS = [
     reservations.bp, orders.bp, staff_bookings.bp,
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
-    staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp,
+    staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp, staff_security.bp,
 ]
 
 

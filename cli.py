@@ -10,7 +10,7 @@ from peewee import SqliteDatabase
 import jobs
 import models
 from models import Regie, User, db
-from services.accounts import team
+from services.accounts import team, two_factor
 from services.billing import invoicing_runs
 from services.booking import calendar, orders, planning
 from services.core import backup as backups
@@ -88,6 +88,18 @@ def register(app: Flask) -> None:
                 _refuse(refusal.message)
         click.echo(f"Compte administrateur créé : {admin.email}. Connectez-vous sur /connexion avec cette "
                    "adresse et ce mot de passe.")
+
+    @app.cli.command("reset-two-factor")
+    @click.argument("email")
+    def reset_two_factor_command(email: str):
+        """Turn off two-factor sign-in of a staff account whose phone and codes are lost (audited)."""
+        with db.connection_context():
+            try:
+                member = two_factor.reset_by_email(email)
+            except DomainError as refusal:
+                _refuse(refusal.message)
+        click.echo(f"Double authentification réinitialisée pour {member.email} : connexion avec le seul mot de "
+                   "passe, puis activation de nouveau sur /gestion/securite.")
 
     @app.cli.command("make-migration")
     @click.argument("name")

@@ -10,6 +10,7 @@ from flask import Flask
 from playhouse.db_url import connect
 
 from models import db
+from services.accounts import two_factor
 from services.billing import online_payments
 from services.core import clock, events, outbox, permissions
 
@@ -47,6 +48,7 @@ def configure_services(app: Flask, production: bool) -> None:
         outbox=Path(app.config["OUTBOX_DIR"]), timeout=float(app.config["MAIL_TIMEOUT"]),
     ))
     online_payments.configure(online_payments.settings_from(app.config))  # the worker's re-checks
+    two_factor.configure(app.config["SECRET_KEY"])  # the key of the stored TOTP secrets
     if not app.config.get("TESTING"):  # tests read the records through pytest's caplog
         events.configure_logging(app.config["LOG_FORMAT"])
 

@@ -117,6 +117,7 @@ NAVIGATION = [
     ("staff_settings.edit", "Paramètres", ("admin",)),
     ("staff_schools.index", "Écoles", ("admin",)),
     ("staff_regies.index", "Régies", ("regisseur",)),
+    ("staff_security.index", "Sécurité", ("agent", "regisseur", "admin", "cuisine", "animateur")),
 ]
 
 

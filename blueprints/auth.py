@@ -5,12 +5,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from blueprints.access import home_endpoint, is_safe_next
 from models import User
 from services.accounts import signup as signups
-from services.accounts import users
+from services.accounts import two_factor, users
+from services.core import clock
 from services.core.errors import DomainError, InvalidToken
 
 bp = Blueprint("auth", __name__)
@@ -38,6 +39,13 @@ class CodeForm(FlaskForm):
     code = StringField("Code reçu par e-mail (4 chiffres)", validators=[DataRequired("Saisissez le code reçu.")],
                        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 4,
                                   "pattern": "[0-9]{4}"})
+
+
+class SecondStepForm(FlaskForm):
+    code = StringField("Code de l'application d'authentification",
+                       validators=[DataRequired("Saisissez le code affiché par votre application."),
+                                   Length(max=40, message="Saisissez le code à 6 chiffres ou un code de secours.")],
+                       render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "none"})
 
 
 class ForgotForm(FlaskForm):
@@ -83,10 +91,60 @@ def login():
         else:
             target = request.args.get("next")
             session.clear()  # a new session at sign-in: nothing of the anonymous one is kept
+            if two_factor.is_enabled(user):
+                # Nobody is signed in yet: the second step finds who typed the right password here.
+                session[PENDING] = {"user": user.id, "version": user.session_version,
+                                    "at": clock.now().timestamp(), "remember": bool(form.remember.data),
+                                    "next": target if is_safe_next(target) else None}
+                return redirect(url_for("auth.second_step"))
             login_user(user, remember=form.remember.data)
             return redirect(target if is_safe_next(target) else _home_for(user))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
+
+
+PENDING = "second_step"
+PENDING_LIFETIME = 5 * 60  # seconds between the right password and the code
+
+
+def _pending() -> dict | None:
+    """The sign-in waiting for its code in this session, if it is under 5 minutes old."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), (int, float)):
+        return None
+    if not 0 <= clock.now().timestamp() - pending["at"] <= PENDING_LIFETIME:
+        session.pop(PENDING, None)
+        return None
+    return pending
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+def second_step():
+    """Second step of a sign-in with two-factor authentication: the code, then the session."""
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    pending = _pending()
+    if pending is None:
+        flash("Votre connexion a expiré (5 minutes) : saisissez à nouveau votre mot de passe.", "info")
+        return redirect(url_for("auth.login"))
+    form = SecondStepForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = two_factor.sign_in_with_code(pending["user"], pending["version"], form.code.data,
+                                                ip=request.remote_addr or "")
+        except DomainError as refusal:
+            if refusal.field == "code":
+                form.code.errors.append(refusal.message)
+            else:
+                error = refusal.message
+        else:
+            session.clear()
+            login_user(user, remember=pending.get("remember", False))
+            target = pending.get("next")
+            return redirect(target if is_safe_next(target) else _home_for(user))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/second_step.html", form=form, error=error), status
 
 
 @bp.get("/deconnexion")

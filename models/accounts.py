@@ -35,6 +35,9 @@ class Commune(BaseModel):
     dpo_email = CharField(default="")
     retention_identity_months = IntegerField(default=12)  # closed household anonymised after this
     retention_accounting_years = IntegerField(default=10)  # invoices and payments (amounts, numbers, dates)
+    # « Double authentification obligatoire pour les administrateurs »: an admin without it only reaches
+    # /gestion/securite until it is enabled.
+    admin_two_factor_required = BooleanField(default=False)
 
     @classmethod
     def get_current(cls) -> "Commune":
@@ -154,6 +157,11 @@ class User(BaseModel):
     session_version = IntegerField(default=0)
     # Set when an administrator deactivates a staff account (/gestion/equipe): sign-in is refused.
     deactivated_at = DateTimeField(null=True)
+    # Two-factor sign-in (services/accounts/two_factor.py): the TOTP secret encrypted with a key derived
+    # from SECRET_KEY (empty when off); set but not yet enabled while the owner confirms a first code.
+    totp_secret = CharField(default="")
+    totp_enabled_at = DateTimeField(null=True)
+    totp_last_step = IntegerField(default=0)  # the 30-second step of the last code accepted: no replay
     created_at = DateTimeField(default=now)
 
     # What Flask-Login asks of a user object (the model does not import Flask: see the contracts).
@@ -188,6 +196,15 @@ class EmailCode(BaseModel):
     attempts = IntegerField(default=0)
     used_at = DateTimeField(null=True)
     voided = BooleanField(default=False)
+    created_at = DateTimeField()
+
+
+class RecoveryCode(BaseModel):
+    """A single-use code of two-factor sign-in for a lost phone, stored as a keyed hash (shown once)."""
+
+    user = ForeignKeyField(User, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField()
+    used_at = DateTimeField(null=True)
     created_at = DateTimeField()
 
 

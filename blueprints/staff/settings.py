@@ -72,6 +72,7 @@ class SettingsForm(Form):
     legal_notice = TextAreaField("Mentions légales (texte ajouté)", validators=[Length(max=20000)])
     accessibility_statement = TextAreaField("Déclaration d'accessibilité", validators=[Length(max=20000)])
     reminders_enabled = CheckboxField("Envoyer les rappels de date limite de réservation")
+    admin_two_factor_required = CheckboxField("Double authentification obligatoire pour les administrateurs")
     dpo_name = StringField("Délégué à la protection des données (DPO)", filters=[squash(200)], validators=[Optional()])
     dpo_email = StringField("Adresse e-mail du DPO", filters=[squash(254)], validators=[EmailAddress()])
     retention_identity_months = IntegerField(

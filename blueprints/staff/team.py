@@ -11,7 +11,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.access import staff_required
 from models import Activity
-from services.accounts import team
+from services.accounts import team, two_factor
 from services.core.errors import DomainError, NotFound
 
 bp = Blueprint("staff_team", __name__, url_prefix="/gestion")
@@ -87,7 +87,7 @@ def _refused(form: FlaskForm, refusal: DomainError) -> None:
 @bp.get("/equipe")
 @staff_required("admin")
 def index():
-    return render_template("staff/team/index.html", members=team.members(), team=team)
+    return render_template("staff/team/index.html", members=team.members(), team=team, two_factor=two_factor)
 
 
 @bp.route("/equipe/nouveau", methods=["GET", "POST"])
@@ -158,3 +158,12 @@ def resend_invitation(member_id: int):
     """« Renvoyer l'invitation »: a new link to set the password, the earlier one voided."""
     return _switch(member_id, lambda admin, target: team.resend_invitation(admin, target, _set_password_link),
                    "Nouvelle invitation envoyée à {name} : le lien précédent ne fonctionne plus.")
+
+
+@bp.post("/equipe/<int:member_id>/reinitialiser-double-authentification")
+@staff_required("admin")
+def reset_two_factor(member_id: int):
+    """A colleague lost their phone and recovery codes: they sign in with the password and enrol again."""
+    return _switch(member_id, two_factor.reset_for,
+                   "Double authentification de {name} réinitialisée : à sa prochaine connexion, le mot de passe "
+                   "suffit ; elle ou il pourra l'activer de nouveau sur la page « Sécurité ».")

@@ -123,14 +123,10 @@ def _wait_text(delta: dt.timedelta) -> str:
     return f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
-def authenticate(email: str, password: str, ip: str = "") -> User:
-    """Return the user for good credentials; raise LoginRefused (throttled, locked or wrong).
-
-    Unknown addresses are throttled and locked exactly like real ones: the answers never tell
-    whether an account exists."""
-    email = normalize_email(email)
+def check_not_throttled(email: str, ip: str = "") -> None:
+    """Raise LoginThrottled or AccountLocked while this address (or client address) must wait; the same
+    limits hold for passwords and for second-step codes."""
     now = clock.local_now()
-    # Reads and the (slow) hash check happen before the write lock is taken.
     if ip and throttle.exceeded(throttle.LOGIN_PER_IP, ip=ip):
         events.emit("sign_in_throttled", ip=ip, limit="address")
         raise LoginThrottled("Trop de tentatives depuis votre connexion : réessayez dans 15 minutes.")
@@ -142,6 +138,35 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
                             f"{_wait_text(state.locked_until - now)}, ou réinitialisez votre mot de passe.")
     if state.wait_until:
         raise LoginThrottled(f"Trop de tentatives : patientez {_wait_text(state.wait_until - now)} avant de réessayer.")
+
+
+def count_failed_sign_in(email: str, ip: str = "") -> bool:
+    """Count one failed attempt, password or code (call in a write transaction); True when the address
+    now locks."""
+    throttle.record("login", ip=ip, email=email)
+    return throttle.login_failed(email)
+
+
+def sign_in_succeeded(user: User, ip: str = "") -> User:
+    """The last step of a sign-in passed: the address starts afresh and the sign-in is recorded."""
+    now = clock.local_now()
+    with write_transaction():
+        throttle.login_cleared(user.email)
+        User.update(last_login_at=now).where(User.id == user.id).execute()
+    user.last_login_at = now
+    events.emit("sign_in", user=user.id, role=user.role, ip=ip or None)
+    return user
+
+
+def authenticate(email: str, password: str, ip: str = "") -> User:
+    """Return the user for good credentials; raise LoginRefused (throttled, locked or wrong).
+
+    Unknown addresses are throttled and locked exactly like real ones: the answers never tell
+    whether an account exists. An account with two-factor sign-in is returned with nothing recorded
+    yet: the failures stay counted until its code is right (services/accounts/two_factor.py)."""
+    email = normalize_email(email)
+    # Reads and the (slow) hash check happen before the write lock is taken.
+    check_not_throttled(email, ip)
     user = User.get_or_none(User.email == email) if email else None
     password_ok = verify_password(user, password)
     if password_ok and user.activated and user.deactivated_at is not None:
@@ -149,16 +174,13 @@ def authenticate(email: str, password: str, ip: str = "") -> User:
         events.emit("sign_in_failed", user=user.id, ip=ip or None)
         raise LoginRefused("Ce compte a été désactivé par la mairie : adressez-vous à un administrateur du portail.")
     if password_ok and user.activated:
-        with write_transaction():
-            throttle.login_cleared(email)
-            User.update(last_login_at=now).where(User.id == user.id).execute()
-        user.last_login_at = now
-        events.emit("sign_in", user=user.id, role=user.role, ip=ip or None)
-        return user
+        if user.totp_enabled_at is not None:
+            events.emit("sign_in_password_ok", user=user.id, ip=ip or None)
+            return user
+        return sign_in_succeeded(user, ip)
     refusal = LoginRefused("Adresse e-mail ou mot de passe incorrect.")
     with write_transaction():
-        throttle.record("login", ip=ip, email=email)
-        if throttle.login_failed(email):
+        if count_failed_sign_in(email, ip):
             refusal = AccountLocked("Compte verrouillé pendant 15 minutes après trop d'échecs.")
         elif user is not None and not user.activated and password_ok:
             refusal = LoginRefused("Votre compte n'est pas encore activé : saisissez le code reçu par e-mail.")

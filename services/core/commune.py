@@ -26,7 +26,7 @@ DEMO_LABELS = {"name": "le nom de la commune", "city": "la ville", "phone": "le 
 EDITABLE = ("name", "address", "postal_code", "city", "phone", "email", "opening_hours", "presentation",
             "school_zone", "publisher", "host", "main_color", "mail_sender", "payfip_client", "payfip_mode",
             "legal_notice", "accessibility_statement", "reminders_enabled", "dpo_name", "dpo_email",
-            "retention_identity_months", "retention_accounting_years")
+            "retention_identity_months", "retention_accounting_years", "admin_two_factor_required")
 
 
 @dataclass(frozen=True)
