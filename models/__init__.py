@@ -44,6 +44,7 @@ from models.billing import (
     OnlineTransaction,
     Payment,
     PaymentAllocation,
+    ReceiptCounter,
 )
 from models.communication import OutgoingMail
 from models.family import (
@@ -101,6 +102,7 @@ __all__ = [
     "AbsenceDeclaration",
     "Attendance",
     "NumberCounter",
+    "ReceiptCounter",
     "ClosedPeriod",
     "InvoicingRun",
     "Invoice",
