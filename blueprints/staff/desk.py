@@ -13,7 +13,9 @@ from blueprints.billing import render_receipt_pdf
 from blueprints.reservation_forms import WeekForm
 from blueprints.staff.desk_forms import DeskAbsenceForm, DeskBookingForm, DeskPaymentForm, HistoryPageForm
 from blueprints.staff.family import READERS, household_or_404
-from models import Booking, Household, Invoice, Payment
+from peewee import JOIN
+
+from models import Booking, Household, Invoice, Payment, Regie, User
 from services.billing import checkout, invoicing, ledger, payments
 from services.booking import basket, desk, orders, planning
 from services.core import audit, clock, formatting
@@ -157,15 +159,16 @@ def orders_list(household_id: int):
 @staff_required(*READERS)
 def invoices(household_id: int):
     household = household_or_404(household_id)
-    rows = [(invoice, invoicing.status_of(invoice)[1]) for invoice in
-            Invoice.select().where(Invoice.household == household.id).order_by(Invoice.issued_on.desc(),
-                                                                               Invoice.id.desc())]
+    query = (Invoice.select(Invoice, Regie).join(Regie).where(Invoice.household == household.id)
+             .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
+    rows = [(invoice, invoicing.status_of(invoice)[1]) for invoice in query]
     return _render("staff/desk/invoices.html", household, rows=rows)
 
 
 def _payments_page(household: Household, form: DeskPaymentForm, status: int = 200):
-    rows = list(Payment.select().where(Payment.household == household.id)
-                .order_by(Payment.received_on.desc(), Payment.id.desc()))
+    rows = list(Payment.select(Payment, User).join(User, JOIN.LEFT_OUTER, on=(Payment.recorded_by == User.id),
+                                                   attr="recorded_by")
+                .where(Payment.household == household.id).order_by(Payment.received_on.desc(), Payment.id.desc()))
     return _render("staff/desk/payments.html", household, status, rows=rows, form=form,
                    credit=ledger.household_credit(household))
 
