@@ -273,3 +273,25 @@ def test_unknown_household_and_bad_week(client, auth, demo):
     assert client.get("/gestion/familles/999999/reservations").status_code == 404
     response = client.get(desk_url(demo) + "?semaine=n'importe")
     assert response.status_code == 200 and "invalide" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "2026-02-30", "é" * 5000, "<script>x</script>",
+                                   "\x00", " ", "1:2:3", "abc:def:2026-12-03"])
+def test_hostile_values_on_the_desk_forms_never_break(client, auth, demo, value):
+    auth.login("admin@example.fr")
+    base = f"/gestion/familles/{demo['households']['martin'].id}"
+    booking = Booking.select().where(Booking.household == demo["households"]["martin"].id).first()
+    token = csrf_token(client, base + "/reservations")
+    posts = [
+        (base + "/reservations", {"semaine": value, "motif": value, "shown": [value], "cells": [value]}),
+        (base + "/reservations", {"semaine": "2026-W49", "motif": value,
+                                  "shown": [f"{demo['children']['lea'].id}:{demo['units']['repas_phare'].id}:2026-12-03"],
+                                  "cells": [f"{demo['children']['lea'].id}:{demo['units']['repas_phare'].id}:2026-12-03"]}),
+        (base + f"/absences/{booking.id}", {"motif": value}),
+        (base + "/reglements", {"mode": value, "amount": value, "received_on": value, "reference": value}),
+    ]
+    for url, data in posts:
+        response = client.post(url, data={**data, "csrf_token": token})
+        assert response.status_code in (302, 400, 404), (url, response.status_code)
+    # (a NUL byte anywhere is answered 400 by web/security.py before any view)
+    assert client.get(base + "/historique", query_string={"page": value}).status_code in (200, 400)
