@@ -282,11 +282,10 @@ def test_hostile_values_on_the_desk_forms_never_break(client, auth, demo, value)
     base = f"/gestion/familles/{demo['households']['martin'].id}"
     booking = Booking.select().where(Booking.household == demo["households"]["martin"].id).first()
     token = csrf_token(client, base + "/reservations")
+    cell = f"{demo['children']['lea'].id}:{demo['units']['repas_phare'].id}:2026-12-03"
     posts = [
         (base + "/reservations", {"semaine": value, "motif": value, "shown": [value], "cells": [value]}),
-        (base + "/reservations", {"semaine": "2026-W49", "motif": value,
-                                  "shown": [f"{demo['children']['lea'].id}:{demo['units']['repas_phare'].id}:2026-12-03"],
-                                  "cells": [f"{demo['children']['lea'].id}:{demo['units']['repas_phare'].id}:2026-12-03"]}),
+        (base + "/reservations", {"semaine": "2026-W49", "motif": value, "shown": [cell], "cells": [cell]}),
         (base + f"/absences/{booking.id}", {"motif": value}),
         (base + "/reglements", {"mode": value, "amount": value, "received_on": value, "reference": value}),
     ]

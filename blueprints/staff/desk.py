@@ -109,9 +109,9 @@ def _flash_result(result: desk.DeskResult) -> None:
     if validation.order is not None:
         flash(f"Commande n° {validation.order.number} enregistrée au guichet : {len(validation.placed)} "
               "changement(s) ; la famille reçoit la confirmation par e-mail.", "success")
-    for line in validation.placed:
+    for line in validation.placed[:20]:
         flash(basket.describe_result(line) + f" – {line.message}", "info")
-    for line in validation.refused:
+    for line in validation.refused[:20]:
         flash(f"Non enregistré – {basket.describe_result(line)}", "error")
     for text in result.not_changeable[:10]:
         flash(f"Non modifiable – {text}", "error")

@@ -27,6 +27,9 @@ REASON_NEEDED = ("Indiquez le motif : au moins un changement est hors délai pou
                  "(par exemple : demande de la famille au guichet, situation d'urgence).")
 
 
+NOTHING_TO_DO = "Aucun changement : cochez ou décochez des jours, puis validez."
+
+
 class DeskRefused(DomainError):
     """A desk change was refused (nothing changed)."""
 
@@ -96,7 +99,8 @@ class DeskResult:
 def _cells(household: Household, wanted: dict) -> tuple[dict[int, Child], dict[int, Unit]]:
     """The children (of this household only: NotFound otherwise) and units of the posted cells."""
     child_ids, unit_ids = {key[0] for key in wanted}, {key[1] for key in wanted}
-    children = {c.id: c for c in Child.select().where((Child.household == household.id) & Child.id.in_(list(child_ids)))}
+    children = {c.id: c for c in Child.select().where((Child.household == household.id)
+                                                       & Child.id.in_(list(child_ids)))}
     units = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list(unit_ids)))}
     if len(children) != len(child_ids) or len(units) != len(unit_ids):
         raise NotFound("Cette case n'existe pas.")
@@ -136,11 +140,11 @@ def book_at_desk(household: Household, staff: User, wanted: dict[tuple[int, int,
     now = now or clock.now()
     reason = clean_text(reason, 500)
     if not wanted:
-        raise DeskRefused("Aucun changement : cochez ou décochez des jours, puis validez.")
+        raise DeskRefused(NOTHING_TO_DO)
     with write_transaction():
         lines, refused = plan_changes(household, wanted, now)
         if not lines:
-            raise DeskRefused(refused[0] if refused else "Aucun changement : cochez ou décochez des jours, puis validez.")
+            raise DeskRefused(refused[0] if refused else NOTHING_TO_DO)
         if any(line.late for line in lines) and not reason:
             raise DeskRefused(REASON_NEEDED, "motif")
         validation = basket.place_as_order(household, [line.request for line in lines], staff, now, notify=False,

@@ -26,7 +26,8 @@ def test_agent_books_at_the_desk_past_the_deadline_with_a_reason(page, live_serv
     axe_check(page, "dossier famille")
     tabs.get_by_role("link", name="Réservations").click()
     page.get_by_role("link", name="Semaine suivante").click()
-    expect(page.get_by_role("heading", name="Semaine du lundi 23 novembre 2026 au vendredi 27 novembre 2026")).to_be_visible()
+    week = "Semaine du lundi 23 novembre 2026 au vendredi 27 novembre 2026"
+    expect(page.get_by_role("heading", name=week)).to_be_visible()
     axe_check(page, "guichet, réservations")
 
     # Both viewports share the server: each books its own day.
