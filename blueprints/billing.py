@@ -11,7 +11,7 @@ from flask_login import current_user
 from blueprints.access import current_household, owned_or_404, parent_required
 from blueprints.billing_forms import DirectDebitForm, DummyBankForm, InvoiceFilterForm
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services.billing import certificates, direct_debit, invoicing, ledger, online_payments
+from services.billing import certificates, direct_debit, invoicing, ledger, online_payments, payments
 from services.core import clock, formatting, pdf
 from services.core.errors import DomainError
 
@@ -253,11 +253,14 @@ def payments_list():
 @parent_required
 def receipt_pdf(payment_id: int):
     item = owned_or_404(Payment, payment_id)
-    allocations = list(item.allocations.join(Invoice).order_by(Invoice.issued_on))
-    html = render_template("pdf/receipt.html", payment=item, allocations=allocations, font_css=pdf.font_css(),
-                           unallocated=item.amount - sum(a.amount for a in allocations),
-                           household=current_household())
-    return pdf_response(html, f"recu-{item.id}.pdf")
+    return render_receipt_pdf(item, current_household())
+
+
+def render_receipt_pdf(item: Payment, household) -> Response:
+    """The « Reçu » PDF of a payment (the family's page and the desk)."""
+    receipt = payments.receipt(item)
+    html = render_template("pdf/receipt.html", receipt=receipt, household=household, font_css=pdf.font_css())
+    return pdf_response(html, f"recu-{receipt.number}.pdf")
 
 
 @bp.get("/attestations")

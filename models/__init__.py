@@ -45,6 +45,7 @@ from models.billing import (
     OnlineTransaction,
     Payment,
     PaymentAllocation,
+    ReceiptCounter,
 )
 from models.communication import OutgoingMail
 from models.family import (
@@ -103,6 +104,7 @@ __all__ = [
     "AbsenceDeclaration",
     "Attendance",
     "NumberCounter",
+    "ReceiptCounter",
     "ClosedPeriod",
     "InvoicingRun",
     "Invoice",

@@ -38,6 +38,14 @@ class NumberCounter(BaseModel):
         indexes = ((("regie", "kind", "year"), True),)
 
 
+class ReceiptCounter(BaseModel):
+    """The last receipt number given in a year (manual payments), bumped in the transaction that records
+    the payment: gapless, never reused."""
+
+    year = IntegerField(unique=True)
+    last = IntegerField(default=0)
+
+
 class ClosedPeriod(BaseModel):
     """A régie × month closed for invoicing: parents can no longer book or cancel its days.
 
@@ -160,7 +168,8 @@ class Payment(BaseModel):
     """A règlement: card (PayFiP), direct debit, cheque, cash, CESU or transfer."""
 
     MODES = {"carte": "Carte bancaire (PayFiP)", "prelevement": "Prélèvement", "cheque": "Chèque",
-             "especes": "Espèces", "cesu": "CESU", "virement": "Virement"}
+             "especes": "Espèces", "cesu": "CESU", "virement": "Virement",
+             "ancv": "Chèques-Vacances (ANCV)"}
 
     household = ForeignKeyField(Household, backref="payments", on_delete="RESTRICT")
     mode = CharField()
@@ -169,6 +178,7 @@ class Payment(BaseModel):
     reference = CharField(default="")  # n° de chèque, référence du virement, n° de transaction
     recorded_at = DateTimeField()
     recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    receipt_number = CharField(null=True, unique=True)  # « R2026-000012 », manual payments only (gapless)
 
     @property
     def mode_label(self) -> str:

@@ -29,6 +29,9 @@ class Order(BaseModel):
     payment_status = CharField(default="", index=True)  # "" when nothing is paid in advance
     amount_due = IntegerField(default=0)  # cents to pay before confirmation (held days)
     expires_at = DateTimeField(null=True)  # Paris wall clock: unpaid after this, the places are freed
+    # Saisie au guichet: staff (created_by) booked for the family; past the parents' deadline, the reason.
+    at_desk = BooleanField(default=False)
+    staff_reason = TextField(default="")
 
 
 class OrderLine(BaseModel):
@@ -66,3 +69,5 @@ class AbsenceDeclaration(BaseModel):
     decided_at = DateTimeField(null=True)
     decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     refusal_reason = TextField(default="")
+    # A staff member who recorded it at the desk (accepted at once); None when a parent declared it.
+    declared_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")

@@ -36,7 +36,8 @@ DECIDERS = ("agent",)
 NAMES = {"last_name": "Nom", "first_name": "Prénom"}  # required in a staff edit of a responsable or a child
 
 
-def _household_or_404(household_id: int) -> Household:
+def household_or_404(household_id: int) -> Household:
+    """The household of a staff URL (every household is staff's), or 404."""
     household = Household.get_or_none(Household.id == household_id)
     if household is None:
         abort(404)
@@ -80,7 +81,7 @@ def households():
 @bp.get("/familles/<int:household_id>")
 @staff_required(*READERS)
 def household(household_id):
-    household = _household_or_404(household_id)
+    household = household_or_404(household_id)
     health = current_user.can_see_health()
     children = household.children_in_file(include_archived=True)
     return render_template(
@@ -96,7 +97,7 @@ def household(household_id):
 @staff_required("agent")
 def household_data(household_id):
     """The family's « Mes données » zip, health data included (agents and admins; audited)."""
-    household = _household_or_404(household_id)
+    household = household_or_404(household_id)
     content = personal_data.staff_export(current_user, household, current_app.config["UPLOAD_DIR"])
     return send_file(io.BytesIO(content), mimetype="application/zip", as_attachment=True,
                      download_name=personal_data.file_name(household), max_age=0)
@@ -121,7 +122,7 @@ def _decide(decide, form: DecisionForm, ids: list[int] | None = None, **kwargs) 
 @bp.post("/familles/<int:household_id>/decision")
 @staff_required(*DECIDERS)
 def decide_household(household_id):
-    household = _household_or_404(household_id)
+    household = household_or_404(household_id)
     _decide(review.decide_files, DecisionForm(posted()), [household.id])
     return redirect(url_for("staff_family.household", household_id=household.id))
 
@@ -207,7 +208,7 @@ def _edited(count: int, household: Household):
 @bp.route("/familles/<int:household_id>/foyer", methods=["GET", "POST"])
 @staff_required(*DECIDERS)
 def edit_foyer(household_id):
-    household = _household_or_404(household_id)
+    household = household_or_404(household_id)
     form = bound(FoyerForm, household, show_stored=True)
     if request.method == "POST":
         if validate_direct_edit(form, {}):
@@ -219,7 +220,7 @@ def edit_foyer(household_id):
 @bp.route("/familles/<int:household_id>/responsables/<int:guardian_id>", methods=["GET", "POST"])
 @staff_required(*DECIDERS)
 def edit_guardian(household_id, guardian_id):
-    household = _household_or_404(household_id)
+    household = household_or_404(household_id)
     guardian = Guardian.get_or_none((Guardian.id == guardian_id) & (Guardian.household == household))
     if guardian is None:
         abort(404)
@@ -235,7 +236,7 @@ def edit_guardian(household_id, guardian_id):
 @bp.route("/familles/<int:household_id>/enfants/<int:child_id>", methods=["GET", "POST"])
 @staff_required(*DECIDERS)
 def edit_child(household_id, child_id):
-    household = _household_or_404(household_id)
+    household = household_or_404(household_id)
     child = Child.get_or_none((Child.id == child_id) & (Child.household == household))
     if child is None:
         abort(404)

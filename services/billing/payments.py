@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
-from models import Household, OnlineTransaction, Order, Payment, User
+from models import Household, Invoice, OnlineTransaction, Order, Payment, PaymentAllocation, ReceiptCounter, User
 from services.billing import ledger
 from services.booking import orders
 from services.core import clock, events
 from services.core.errors import InvalidInput
-from services.core.transactions import write_transaction
+from services.core.transactions import next_in_series, write_transaction
 
-MANUAL_MODES = ("cheque", "especes", "cesu", "virement")
+MANUAL_MODES = ("cheque", "especes", "cesu", "ancv", "virement")
 CONFIRMATION_FAILED = "Payé, mais la confirmation de la commande"
 log = logging.getLogger("portail.payments")
 
@@ -24,9 +25,11 @@ log = logging.getLogger("portail.payments")
 
 def record_payment(household: Household, mode: str, amount: int, received_on: dt.date, reference: str = "",
                    user: User | None = None) -> Payment:
-    """A règlement received by the régie (chèque, espèces, CESU, virement), oldest invoices first."""
+    """A règlement received by the régie (espèces, chèque, CESU, chèques-vacances, virement), oldest
+    invoices first, with the next receipt number of the year (gapless: taken in the same transaction)."""
     if mode not in MANUAL_MODES:
-        raise InvalidInput("Choisissez un mode de règlement : chèque, espèces, CESU ou virement.", "mode")
+        raise InvalidInput("Choisissez un mode de règlement : espèces, chèque, CESU, chèques-vacances ou virement.",
+                           "mode")
     if amount is None or amount <= 0:
         raise InvalidInput("Le montant doit être supérieur à 0 €.", "amount")
     if amount > 10_000_00:
@@ -36,11 +39,52 @@ def record_payment(household: Household, mode: str, amount: int, received_on: dt
     with write_transaction():
         payment = Payment.create(household=household, mode=mode, amount=amount, received_on=received_on,
                                  reference=(reference or "").strip()[:120], recorded_at=clock.local_now(),
-                                 recorded_by=user)
+                                 recorded_by=user, receipt_number=next_receipt_number(clock.today().year))
         ledger.allocate(payment)
     events.emit("payment_recorded", payment=payment.id, mode=mode, amount=amount, household=household.id,
                 user=user.id if user else None)
     return payment
+
+
+def next_receipt_number(year: int) -> str:
+    """« R2026-000012 »: the year's next receipt number (inside the transaction that records the payment)."""
+    return f"R{year}-{next_in_series(ReceiptCounter, year=year):06d}"
+
+
+@dataclass
+class Receipt:
+    """What a « Reçu » prints: the payment, what it settled (label, date, cents) and the rest kept as avoir."""
+
+    payment: Payment
+    settled: list[tuple[str, dt.date | None, int]]
+
+    @property
+    def number(self) -> str:
+        return self.payment.receipt_number or str(self.payment.id)
+
+    @property
+    def unallocated(self) -> int:
+        return self.payment.amount - sum(amount for _label, _day, amount in self.settled)
+
+    @property
+    def staff_name(self) -> str:
+        """The staff member who recorded it (empty for a card payment or a direct debit)."""
+        user = self.payment.recorded_by
+        return user.display_name if user is not None and user.is_staff else ""
+
+
+def receipt(payment: Payment) -> Receipt:
+    """The receipt of a payment: the invoices (and prepaid orders) it settled, oldest first."""
+    settled = []
+    for allocation in (PaymentAllocation.select().where(PaymentAllocation.payment == payment.id)
+                       .order_by(PaymentAllocation.id)):
+        if allocation.invoice_id:
+            invoice = Invoice.get_by_id(allocation.invoice_id)
+            settled.append((f"Facture {invoice.number} ({invoice.regie.name})", invoice.issued_on, allocation.amount))
+        elif allocation.order_id:
+            order = Order.get_by_id(allocation.order_id)
+            settled.append((f"Commande n° {order.number}", order.created_at.date(), allocation.amount))
+    return Receipt(payment, settled)
 
 
 # --- Prepaid orders (régie "au comptant") -------------------------------------------------------

@@ -74,7 +74,6 @@ def owned_cell(household: Household, child_id: int, unit_id: int) -> tuple[Child
     return child, unit
 
 
-
 def _lock_basket(household: Household) -> None:
     """One change to a household's basket at a time (two guardians, a double click), before it is read."""
     lock_rows(Household, [household.id], keep_references=True)
@@ -367,7 +366,6 @@ def expire_stale_baskets(now: dt.datetime | None = None) -> int:
     return sum(1 for row in list(stale) if expire_if_stale(Household(id=row.household_id), now))
 
 
-
 # --- Validation → order ------------------------------------------------------------------------
 
 
@@ -424,12 +422,22 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
             raise EmptyBasket("Votre panier est vide.")
         # Cancellations first: a freed place can go to this household's own additions.
         lines.sort(key=lambda l: (l.action != "remove", l.date, l.child_id, l.unit_id))
-        validation = Validation(None, placement.place_bookings(household, lines, now))
+        validation = place_as_order(household, lines, user, now, notify=notify)
+        BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
+    return validation
+
+
+def place_as_order(household: Household, lines: Sequence, user: User | None, now: dt.datetime, *,
+                   notify: bool = True, by_staff: bool = False, **order_fields) -> Validation:
+    """Place lines in their order, record the numbered order of those that went through and e-mail it, in one
+    write transaction: the basket's « Valider », and the desk's (by_staff; at_desk, staff_reason in order_fields)."""
+    with write_transaction():
+        validation = Validation(None, placement.place_bookings(household, lines, now, by_staff=by_staff))
         placed = validation.placed
         if placed:
             order = Order.create(household=household, number=next_order_number(clock.to_local_naive(now).year),
                                  created_at=clock.to_local_naive(now), created_by=user,
-                                 total=sum(_line_total(r) for r in placed))
+                                 total=sum(_line_total(r) for r in placed), **order_fields)
             validation.order = order
             for result in placed:
                 OrderLine.create(order=order, child=result.child, unit=result.unit, date=result.date,
@@ -443,7 +451,6 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
                 order.amount_due = sum(r.price or 0 for r in held)
                 order.expires_at = clock.to_local_naive(now) + PAYMENT_HOLD
                 order.save()
-        BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
         # The mails are written with the order they report (the outbox): both or neither.
         if notify and (validation.order is not None or validation.refused):
             send_summary(household, validation)
@@ -462,7 +469,7 @@ def send_summary(household: Household, validation: Validation) -> None:
     if order is not None:
         subject = f"Commande n° {order.number} enregistrée"
         lines = [f"Votre commande n° {order.number} a été enregistrée le "
-                 f"{formatting.datetime_long(order.created_at)}.", ""]
+                 f"{formatting.datetime_long(order.created_at)}{' au guichet' if order.at_desk else ''}.", ""]
     else:
         subject = "Votre panier n'a pas pu être validé"
         lines = ["Aucune ligne de votre panier n'a pu être enregistrée.", ""]

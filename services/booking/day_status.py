@@ -371,10 +371,12 @@ def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None =
 
 
 def week_statuses(household: Household, start: dt.date, end: dt.date, now: dt.datetime | None = None,
-                  units: Sequence[Unit] | None = None, children: Sequence[Child] | None = None) -> StatusContext:
+                  units: Sequence[Unit] | None = None, children: Sequence[Child] | None = None, *,
+                  use_basket: bool = True) -> StatusContext:
     """A StatusContext for a household's children over a range: call .status(child, unit, day),
-    .units_for(child), .days(), .booking_deadline(unit, day). Fixed number of queries."""
+    .units_for(child), .days(), .booking_deadline(unit, day). Fixed number of queries. Without the
+    basket (use_basket=False), cells show what is booked, not the parents' pending changes (the desk)."""
     if children is None:
         children = list(Child.select().where(Child.household == household.id).order_by(Child.position, Child.id))
         children = [c for c in children if not getattr(c, "archived", False) and not c.unborn]
-    return StatusContext(household, children, units, start, end, now)
+    return StatusContext(household, children, units, start, end, now, use_basket=use_basket)

@@ -163,11 +163,13 @@ def deadline_banner(context: engine.StatusContext, units: list[Unit], days: list
     return lines
 
 
-def week_grid(household: Household, start: dt.date, now: dt.datetime | None = None) -> WeekGrid:
-    """The week of `start` (a Monday) for every child of the household: bounded queries."""
+def week_grid(household: Household, start: dt.date, now: dt.datetime | None = None, *,
+              use_basket: bool = True) -> WeekGrid:
+    """The week of `start` (a Monday) for every child of the household: bounded queries (use_basket:
+    see week_statuses)."""
     now = now or clock.now()
     saturday = start + dt.timedelta(days=5)
-    context = engine.week_statuses(household, start, saturday, now)
+    context = engine.week_statuses(household, start, saturday, now, use_basket=use_basket)
     enrolled = {child.id: context.units_for(child) for child in context.children}
     all_units = [u for u in context.units if any(u in units for units in enrolled.values())]
     with_saturday = any(5 in u.weekday_set() for u in all_units)

@@ -69,8 +69,9 @@ class JournalPage:
 
 
 def journal(*, household_id: int | None = None, person: str = "", kind: str = "", start: dt.date | None = None,
-            end: dt.date | None = None, page: int = 1) -> JournalPage:
-    """The audit entries matching the filters, newest first, PER_PAGE at a time (two queries)."""
+            end: dt.date | None = None, page: int = 1, without_health: bool = False) -> JournalPage:
+    """The audit entries matching the filters, newest first, PER_PAGE at a time (two queries);
+    without_health leaves out the reads of health data (for staff who may not see them)."""
     actor = User.alias()
     query = (AuditLog.select(AuditLog, actor, Household)
              .join(actor, JOIN.LEFT_OUTER, on=(AuditLog.user == actor.id)).switch(AuditLog)
@@ -81,6 +82,8 @@ def journal(*, household_id: int | None = None, person: str = "", kind: str = ""
         words = person.strip().lower()
         query = query.where(fn.LOWER(actor.email).contains(words) | fn.LOWER(actor.last_name).contains(words)
                             | fn.LOWER(actor.first_name).contains(words))
+    if without_health:
+        query = query.where(AuditLog.action.not_in(HEALTH_ACTIONS))
     if kind == HEALTH[0]:
         query = query.where(AuditLog.action.in_(HEALTH_ACTIONS))
     elif kind in KINDS:
