@@ -2,7 +2,6 @@
 parent acts for."""
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
@@ -10,8 +9,7 @@ from flask_login import current_user
 
 from models import ActivityStaff, Household
 
-# The kitchen role (read-only, headcounts) and the animateur (attendance of the activities they lead)
-# pass only where a view names them.
+# Roles of the "staff" menu entries (the kitchen and the animateur see only what names them).
 DEFAULT_STAFF_ROLES = ("agent", "regisseur", "admin")
 # Roles with their own landing page (the others land on the /gestion dashboard).
 HOMES = {"cuisine": "staff_headcounts.day", "animateur": "staff_attendance.sheet"}
@@ -40,35 +38,38 @@ def activity_or_404(activity_id: int) -> None:
         abort(404)
 
 
-def parent_required(view):
-    """Signed-in parent with a household; staff are sent to /gestion."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+def check_access():
+    """Before every request: the ACCESS rule of the endpoint, for the signed-in user (None lets the view run)."""
+    if request.routing_exception is not None:
+        return None  # no view will run: Flask answers the 404, 405 or slash redirect itself
+    rule = rule_for(request.endpoint, request.method)
+    if rule is None:
+        abort(404)  # an endpoint missing from ACCESS is closed (tests/test_sweep.py names it)
+    if rule == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if rule == SIGNED_IN:
+        return None
+    if rule == PARENT:
         if current_user.is_staff:
             return redirect(url_for(home_endpoint(current_user)))
         if current_user.household_id is None:
             abort(404)
-        return view(*args, **kwargs)
-    return wrapper
+        return None
+    if not current_user.is_staff:
+        abort(404)  # a family never learns which staff pages exist
+    if current_user.role != "admin" and current_user.role not in rule:
+        abort(403)
+    return None
 
 
-def staff_required(*roles: str):
-    """Signed-in staff member, limited to `roles` (admin always passes); without roles, every staff
-    role but the kitchen's."""
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if not current_user.is_staff:
-                abort(404)
-            if current_user.role not in (roles or DEFAULT_STAFF_ROLES) and current_user.role != "admin":
-                abort(403)
-            return view(*args, **kwargs)
-        return wrapper
-    return decorator
+def rule_for(endpoint: str | None, method: str):
+    """Who may open `endpoint` with `method` (HEAD as GET), or None for an endpoint not in ACCESS."""
+    rule = ACCESS.get(endpoint or "")
+    if isinstance(rule, dict):
+        rule = rule.get("GET" if method == "HEAD" else method, rule.get("GET"))
+    return rule
 
 
 def current_household() -> Household:
@@ -139,3 +140,214 @@ def shown_to(user, who) -> bool:
 def navigation_for(user, endpoints) -> list[tuple[str, str]]:
     """(endpoint, label) of the menu entries for this user, among the registered endpoints."""
     return [(endpoint, label) for endpoint, label, who in NAVIGATION if endpoint in endpoints and shown_to(user, who)]
+
+
+# --- The role × route matrix ---------------------------------------------------------------------
+# Who may open each endpoint, checked before every request by check_access(): PUBLIC (everyone),
+# SIGNED_IN (any account), PARENT (a parent with a household; staff are sent to their own page), or
+# the staff roles allowed (the administrator passes every staff rule). A dict gives a rule per method.
+# An endpoint missing here answers 404; tests/test_sweep.py fails on it and checks every route × role
+# against this table. Row-level rules stay in the views: a parent's objects (owned_or_404), an
+# animateur's activities (activity_or_404), health data (User.can_see_health).
+PUBLIC, SIGNED_IN, PARENT = "public", "signed_in", "parent"
+STAFF = ("agent", "regisseur")  # the desk and the files; the kitchen and the animateur are named where they pass
+AGENT, REGISSEUR, ADMIN = ("agent",), ("regisseur",), ()
+EVERY_STAFF = ("agent", "regisseur", "cuisine", "animateur")
+
+ACCESS: dict[str, str | tuple | dict] = {
+    # account
+    "account.access_codes": SIGNED_IN,
+    # auth
+    "auth.confirm": PUBLIC,
+    "auth.forgot": PUBLIC,
+    "auth.initialise": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "auth.logout_page": PUBLIC,
+    "auth.resend_code": PUBLIC,
+    "auth.reset": PUBLIC,
+    "auth.second_step": PUBLIC,
+    "auth.signup": PUBLIC,
+    "auth.suggest_password": PUBLIC,
+    # billing
+    "billing.certificate_pdf": PARENT,
+    "billing.certificates_list": PARENT,
+    "billing.direct_debit_page": PARENT,
+    "billing.dummy_bank": PUBLIC,
+    "billing.invoice": PARENT,
+    "billing.invoice_pdf": PARENT,
+    "billing.invoices": PARENT,
+    "billing.pay": PARENT,
+    "billing.payment_notification": PUBLIC,
+    "billing.payment_return": PUBLIC,
+    "billing.payments_list": PARENT,
+    "billing.receipt_pdf": PARENT,
+    # dev
+    "dev.outbox": PUBLIC,
+    "dev.test_clock": PUBLIC,
+    # enrolments
+    "enrolments.index": PARENT,
+    "enrolments.renew": PARENT,
+    "enrolments.request_enrolment": PARENT,
+    # family
+    "family.account": PARENT,
+    "family.certify_child": PARENT,
+    "family.child": PARENT,
+    "family.close_account": PARENT,
+    "family.delete_document": PARENT,
+    "family.documents_page": PARENT,
+    "family.download": PARENT,
+    "family.edit_child": PARENT,
+    "family.edit_foyer": PARENT,
+    "family.edit_guardian": PARENT,
+    "family.invite_guardian": PARENT,
+    "family.my_data": PARENT,
+    "family.my_data_zip": PARENT,
+    "family.remove_child": PARENT,
+    "family.step_besoins": PARENT,
+    "family.step_enfants": PARENT,
+    "family.step_foyer": PARENT,
+    "family.step_responsables": PARENT,
+    "family.withdraw_change": PARENT,
+    "family.wizard": PARENT,
+    # orders
+    "orders.alerts": PARENT,
+    "orders.basket": PARENT,
+    "orders.clear": PARENT,
+    "orders.detail": PARENT,
+    "orders.index": PARENT,
+    "orders.pay": PARENT,
+    "orders.remove_line": PARENT,
+    "orders.validate": PARENT,
+    # portal
+    "portal.home": PARENT,
+    # public
+    "public.accessibility": PUBLIC,
+    "public.contact": PUBLIC,
+    "public.home": PUBLIC,
+    "public.legal": PUBLIC,
+    "public.logo": PUBLIC,
+    "public.personal_data": PUBLIC,
+    "public.theme": PUBLIC,
+    # reservations
+    "reservations.absence": PARENT,
+    "reservations.bulk": PARENT,
+    "reservations.copy_week": PARENT,
+    "reservations.ical": PUBLIC,
+    "reservations.ical_settings": PARENT,
+    "reservations.month": PARENT,
+    "reservations.month_pdf": PARENT,
+    "reservations.toggle": PARENT,
+    "reservations.unit_week": PARENT,
+    "reservations.update_basket": PARENT,
+    "reservations.week": PARENT,
+    # staff
+    "staff.dashboard": STAFF,
+    "staff.invite_parent": AGENT,
+    "staff.test_mail": ADMIN,
+    # staff_activities
+    "staff_activities.activities": STAFF,
+    "staff_activities.activity": {"GET": STAFF, "POST": AGENT},
+    "staff_activities.add_closure": AGENT,
+    "staff_activities.create_activity": AGENT,
+    "staff_activities.decide_enrolment": AGENT,
+    "staff_activities.delete_capacity": AGENT,
+    "staff_activities.delete_closure": AGENT,
+    "staff_activities.delete_extra_day": AGENT,
+    "staff_activities.enrolment_queue": STAFF,
+    "staff_activities.new_unit": AGENT,
+    "staff_activities.refresh_holidays": AGENT,
+    "staff_activities.unit": {"GET": STAFF, "POST": AGENT},
+    # staff_attendance
+    "staff_attendance.add_unbooked": ("agent", "animateur"),
+    "staff_attendance.record": ("agent", "animateur"),
+    "staff_attendance.remove_unbooked": ("agent", "animateur"),
+    "staff_attendance.sheet": ("agent", "animateur"),
+    # staff_billing
+    "staff_billing.export_direct_debits": REGISSEUR,
+    "staff_billing.export_invoices": REGISSEUR,
+    "staff_billing.export_payments": REGISSEUR,
+    "staff_billing.invoice": REGISSEUR,
+    "staff_billing.invoice_pdf": REGISSEUR,
+    "staff_billing.invoicing": REGISSEUR,
+    "staff_billing.record_direct_debits": REGISSEUR,
+    "staff_billing.record_payment": REGISSEUR,
+    "staff_billing.remind": REGISSEUR,
+    "staff_billing.unpaid": REGISSEUR,
+    # staff_bookings
+    "staff_bookings.absence_certificate": AGENT,
+    "staff_bookings.confirm_waiting": AGENT,
+    "staff_bookings.decide_absence": AGENT,
+    "staff_bookings.decide_line": AGENT,
+    "staff_bookings.decide_order": AGENT,
+    "staff_bookings.orders": AGENT,
+    "staff_bookings.orders_queue": AGENT,
+    # staff_desk
+    "staff_desk.absence": AGENT,
+    "staff_desk.book": AGENT,
+    "staff_desk.bookings": STAFF,
+    "staff_desk.history": STAFF,
+    "staff_desk.invoices": STAFF,
+    "staff_desk.orders_list": STAFF,
+    "staff_desk.payments_list": STAFF,
+    "staff_desk.receipt_pdf": STAFF,
+    "staff_desk.record_payment": REGISSEUR,
+    # staff_family
+    "staff_family.changes_queue": {"GET": STAFF, "POST": AGENT},
+    "staff_family.closures_queue": {"GET": STAFF, "POST": AGENT},
+    "staff_family.decide_household": AGENT,
+    "staff_family.documents_queue": {"GET": STAFF, "POST": AGENT},
+    "staff_family.download": STAFF,
+    "staff_family.edit_child": AGENT,
+    "staff_family.edit_foyer": AGENT,
+    "staff_family.edit_guardian": AGENT,
+    "staff_family.files_queue": {"GET": STAFF, "POST": AGENT},
+    "staff_family.household": STAFF,
+    "staff_family.household_data": AGENT,
+    "staff_family.households": STAFF,
+    "staff_family.settings": AGENT,
+    # staff_headcounts
+    "staff_headcounts.day": ("agent", "cuisine"),
+    "staff_headcounts.export": ("agent", "cuisine"),
+    # staff_invoicing_runs
+    "staff_invoicing_runs.close": REGISSEUR,
+    "staff_invoicing_runs.issue": REGISSEUR,
+    "staff_invoicing_runs.reopen": REGISSEUR,
+    "staff_invoicing_runs.resume": REGISSEUR,
+    "staff_invoicing_runs.run": REGISSEUR,
+    # staff_journal
+    "staff_journal.index": ADMIN,
+    # staff_mails
+    "staff_mails.index": AGENT,
+    "staff_mails.resend": AGENT,
+    # staff_online_payments
+    "staff_online_payments.check": REGISSEUR,
+    "staff_online_payments.export": REGISSEUR,
+    "staff_online_payments.index": REGISSEUR,
+    # staff_regies
+    "staff_regies.edit": REGISSEUR,
+    "staff_regies.index": REGISSEUR,
+    # staff_schools
+    "staff_schools.edit": ADMIN,
+    "staff_schools.index": ADMIN,
+    # staff_security
+    "staff_security.confirm": EVERY_STAFF,
+    "staff_security.disable": EVERY_STAFF,
+    "staff_security.index": EVERY_STAFF,
+    "staff_security.renew_codes": EVERY_STAFF,
+    "staff_security.start": EVERY_STAFF,
+    # staff_settings
+    "staff_settings.edit": ADMIN,
+    "staff_settings.remove_logo": ADMIN,
+    "staff_settings.save_logo": ADMIN,
+    # staff_team
+    "staff_team.deactivate": ADMIN,
+    "staff_team.edit": ADMIN,
+    "staff_team.index": ADMIN,
+    "staff_team.new": ADMIN,
+    "staff_team.reactivate": ADMIN,
+    "staff_team.resend_invitation": ADMIN,
+    "staff_team.reset_two_factor": ADMIN,
+    # static
+    "static": PUBLIC,
+}

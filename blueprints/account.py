@@ -1,6 +1,6 @@
 """Access codes of the signed-in user: sign-in e-mail and password."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired
@@ -33,7 +33,6 @@ class PasswordChangeForm(FlaskForm):
 
 
 @bp.route("/mon-compte/codes-acces", methods=["GET", "POST"])
-@login_required
 def access_codes():
     email_form = EmailChangeForm(prefix="email")
     password_form = PasswordChangeForm(prefix="pwd")

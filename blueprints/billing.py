@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.access import current_household, owned_or_404, parent_required
+from blueprints.access import current_household, owned_or_404
 from blueprints.billing_forms import DirectDebitForm, DummyBankForm, InvoiceFilterForm
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
 from services.billing import certificates, direct_debit, invoicing, ledger, online_payments, payments
@@ -75,7 +75,6 @@ def group_lines(lines) -> "OrderedDict[str, list]":
 
 
 @bp.get("/")
-@parent_required
 def invoices():
     """Consommations à facturer, then the invoices (filters by year and month)."""
     household = current_household()
@@ -101,7 +100,6 @@ def invoices():
 
 
 @bp.get("/<int:invoice_id>")
-@parent_required
 def invoice(invoice_id: int):
     item = owned_or_404(Invoice, invoice_id)
     status = invoicing.status_of(item)
@@ -130,7 +128,6 @@ def render_invoice_pdf(item: Invoice) -> str:
 
 
 @bp.get("/<int:invoice_id>/pdf")
-@parent_required
 def invoice_pdf(invoice_id: int):
     item = owned_or_404(Invoice, invoice_id)
     return pdf_response(render_invoice_pdf(item), f"facture-{item.number}.pdf")
@@ -149,7 +146,6 @@ def bank_urls() -> dict:
 
 
 @bp.post("/<int:invoice_id>/payer")
-@parent_required
 def pay(invoice_id: int):
     """Start a card payment of what is left to pay (amount computed here, never sent by the browser);
     a payment already under way for this invoice is reused."""
@@ -241,7 +237,6 @@ def dummy_bank():
 
 
 @bp.get("/reglements")
-@parent_required
 def payments_list():
     household = current_household()
     rows = list(Payment.select().where(Payment.household == household)
@@ -250,7 +245,6 @@ def payments_list():
 
 
 @bp.get("/reglements/<int:payment_id>/recu.pdf")
-@parent_required
 def receipt_pdf(payment_id: int):
     item = owned_or_404(Payment, payment_id)
     return render_receipt_pdf(item, current_household())
@@ -264,7 +258,6 @@ def render_receipt_pdf(item: Payment, household) -> Response:
 
 
 @bp.get("/attestations")
-@parent_required
 def certificates_list():
     household = current_household()
     years = certificates.years_available(household)
@@ -273,7 +266,6 @@ def certificates_list():
 
 
 @bp.get("/attestations/<int:year>.pdf")
-@parent_required
 def certificate_pdf(year: int):
     household = current_household()
     if year not in certificates.years_available(household):
@@ -286,7 +278,6 @@ def certificate_pdf(year: int):
 
 
 @bp.route("/prelevement", methods=["GET", "POST"])
-@parent_required
 def direct_debit_page():
     """Ask for prélèvement automatique: IBAN, holder, acceptance of the SEPA mandate; or stop it."""
     household = current_household()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from blueprints.access import current_household, parent_required
+from blueprints.access import current_household
 from blueprints.billing import bank_urls
 from services.billing import checkout, ledger, online_payments
 from services.booking import basket, orders
@@ -14,7 +14,6 @@ from services.core.errors import DomainError, NotFound
 bp = Blueprint("orders", __name__)
 
 
-@parent_required
 def basket_page():
     """Every pending change grouped by child and unit, with prices and the total."""
     household = current_household()
@@ -27,7 +26,6 @@ bp.add_url_rule("/panier", endpoint="basket", view_func=basket_page, methods=["G
 
 
 @bp.post("/panier/lignes/<int:line_id>/retirer")
-@parent_required
 def remove_line(line_id: int):
     try:
         basket.remove_line(current_household(), line_id)
@@ -38,7 +36,6 @@ def remove_line(line_id: int):
 
 
 @bp.post("/panier/vider")
-@parent_required
 def clear():
     removed = basket.clear(current_household())
     flash(f"Panier vidé ({removed} ligne(s) retirée(s))." if removed else "Le panier était déjà vide.", "success")
@@ -46,7 +43,6 @@ def clear():
 
 
 @bp.post("/panier/valider")
-@parent_required
 def validate():
     """"Valider": every line re-checked; a numbered order; refused lines reported."""
     household = current_household()
@@ -70,7 +66,6 @@ def validate():
 
 
 @bp.get("/commandes")
-@parent_required
 def index():
     """"Commandes en attente" and "Historique"."""
     household = current_household()
@@ -80,7 +75,6 @@ def index():
 
 
 @bp.get("/commandes/<int:order_id>")
-@parent_required
 def detail(order_id: int):
     household = current_household()
     try:
@@ -93,7 +87,6 @@ def detail(order_id: int):
 
 
 @bp.post("/commandes/<int:order_id>/payer")
-@parent_required
 def pay(order_id: int):
     """"Payer" a prepaid order: avoir first, then the card (amount computed here, never the browser's)."""
     household = current_household()
@@ -117,7 +110,6 @@ def pay(order_id: int):
 
 
 @bp.get("/alertes")
-@parent_required
 def alerts():
     """"Mes alertes": decisions, waiting-list places, emptied basket; opening them marks them read."""
     household = current_household()

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from htmx_flask import make_response
 from werkzeug.datastructures import CombinedMultiDict
 
-from blueprints.access import current_household, parent_required
+from blueprints.access import current_household
 from blueprints.billing import pdf_response
 from blueprints.reservation_forms import (
     AbsenceForm,
@@ -55,7 +55,6 @@ def _flash_change(change: basket.GridChange, nothing: str = "Aucun changement.")
 
 
 @bp.get("/reservations")
-@parent_required
 def week():
     """The week grid: one table per child, a row per enrolled unit, a column per day."""
     household = current_household()
@@ -66,7 +65,6 @@ def week():
 
 
 @bp.post("/reservations")
-@parent_required
 def update_basket():
     """"Mettre à jour le panier" without JavaScript: every shown cell set to its ticked state."""
     start = _week_start()
@@ -84,7 +82,6 @@ def update_basket():
 
 
 @bp.post("/reservations/case")
-@parent_required
 def toggle():
     """One cell ticked or unticked (htmx): the new cell, the basket counter and a message."""
     household = current_household()
@@ -130,7 +127,6 @@ def _message_only(message: str):
 
 
 @bp.post("/reservations/semaine-unite")
-@parent_required
 def unit_week():
     """Clicking a unit's name: the whole week booked (or un-booked) for that child."""
     start = _week_start()
@@ -148,7 +144,6 @@ def unit_week():
 
 
 @bp.post("/reservations/copier")
-@parent_required
 def copy_week():
     """"Tous les enfants": one child's week copied to siblings enrolled in the same units."""
     start = _week_start()
@@ -176,7 +171,6 @@ def _month_first(form: MonthForm) -> dt.date:
 
 
 @bp.get("/reservations/mois")
-@parent_required
 def month():
     household = current_household()
     form = MonthForm(request.args)
@@ -187,7 +181,6 @@ def month():
 
 
 @bp.get("/reservations/mois.pdf")
-@parent_required
 def month_pdf():
     """The month's planning as a PDF (services/core/pdf.py: the embedded font, local files only)."""
     household = current_household()
@@ -197,7 +190,6 @@ def month_pdf():
 
 
 @bp.post("/reservations/calendrier")
-@parent_required
 def ical_settings():
     """Create, renew or revoke the household's secret calendar link."""
     household = current_household()
@@ -227,7 +219,6 @@ def ical(token: str):
 
 
 @bp.route("/reservations/en-masse", methods=["GET", "POST"])
-@parent_required
 def bulk():
     """"Réserver en masse": choose, preview (added / removed / skipped), then "Ajouter au panier"."""
     household = current_household()
@@ -261,7 +252,6 @@ def bulk():
 
 
 @bp.route("/reservations/absence/<int:booking_id>", methods=["GET", "POST"])
-@parent_required
 def absence(booking_id: int):
     """"Déclarer une absence" (illness) after the cancel deadline, with an optional document."""
     household = current_household()

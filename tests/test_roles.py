@@ -46,3 +46,14 @@ def test_demo_kitchen_and_regisseur_accounts(client, auth, demo):
     auth.logout()
     assert auth.login("regisseur@example.fr").headers["Location"] == "/gestion/"
     assert client.get("/gestion/facturation/").status_code == 200
+
+
+def test_the_matrix_leaves_slash_redirects_and_unknown_pages_to_the_router(client, auth, demo):
+    """/inscriptions (no slash) still leads to /inscriptions/ for a parent: the access check runs only
+    where a view will."""
+    auth.login("famille.martin@example.fr")
+    response = client.get("/inscriptions")
+    assert response.status_code == 308 and response.headers["Location"].endswith("/inscriptions/")
+    assert client.get("/inscriptions", follow_redirects=True).status_code == 200
+    assert client.get("/nulle-part").status_code == 404
+    assert client.post("/mon-espace").status_code == 405

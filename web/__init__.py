@@ -33,7 +33,8 @@ def register(app: Flask, login_manager: LoginManager) -> None:
     _register_template_helpers(app)
     security.register(app)
     _register_database_hooks(app)
-    _refuse_families_while_demo(app)
+    _refuse_families_while_demo(app)  # first: a family learns the portal is not open yet, not "sign in"
+    app.before_request(access.check_access)  # the role × route matrix (blueprints/access.py ACCESS)
     errors.register(app)
 
 

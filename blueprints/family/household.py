@@ -6,7 +6,7 @@ import re
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.access import current_household, owned_or_404, parent_required
+from blueprints.access import current_household, owned_or_404
 from blueprints.family import bp
 from blueprints.family.common import (
     bound,
@@ -72,14 +72,12 @@ def _all_valid(forms) -> bool:
 
 
 @bp.get("/mon-dossier")
-@parent_required
 def wizard():
     household = current_household()
     return _wizard_only(household) or redirect(url_for("family.step_foyer"))
 
 
 @bp.route("/mon-dossier/foyer", methods=["GET", "POST"])
-@parent_required
 def step_foyer():
     household = current_household()
     if (leave := _wizard_only(household)) is not None:
@@ -106,7 +104,6 @@ def _guardian_forms(guardians: list[Guardian], blank: int = 0) -> list[GuardianE
 
 
 @bp.route("/mon-dossier/responsables", methods=["GET", "POST"])
-@parent_required
 def step_responsables():
     household = current_household()
     if (leave := _wizard_only(household)) is not None:
@@ -141,7 +138,6 @@ def _child_forms(children: list[Child], blank: int = 0) -> list[ChildIdentityFor
 
 
 @bp.route("/mon-dossier/enfants", methods=["GET", "POST"])
-@parent_required
 def step_enfants():
     household = current_household()
     if (leave := _wizard_only(household)) is not None:
@@ -167,7 +163,6 @@ def step_enfants():
 
 
 @bp.route("/mon-dossier/besoins", methods=["GET", "POST"])
-@parent_required
 def step_besoins():
     household = current_household()
     if (leave := _wizard_only(household)) is not None:
@@ -198,7 +193,6 @@ def step_besoins():
 
 
 @bp.get("/mon-compte")
-@parent_required
 def account():
     household = current_household()
     if household.status == "draft":
@@ -215,7 +209,6 @@ def account():
 
 
 @bp.route("/mon-compte/foyer", methods=["GET", "POST"])
-@parent_required
 def edit_foyer():
     household = current_household()
     if (leave := require_validated(household)) is not None:
@@ -234,7 +227,6 @@ def edit_foyer():
 
 @bp.route("/mon-compte/responsables/<int:guardian_id>", methods=["GET", "POST"])
 @bp.route("/mon-compte/responsables/nouveau", methods=["GET", "POST"], defaults={"guardian_id": None})
-@parent_required
 def edit_guardian(guardian_id):
     household = current_household()
     guardian = owned_or_404(Guardian, guardian_id) if guardian_id else None
@@ -258,7 +250,6 @@ def edit_guardian(guardian_id):
 
 
 @bp.post("/mon-compte/responsables/<int:guardian_id>/acces")
-@parent_required
 def invite_guardian(guardian_id):
     """Give the conjoint their own login to the same household."""
     household = current_household()
@@ -278,7 +269,6 @@ def invite_guardian(guardian_id):
 
 
 @bp.post("/mon-compte/modifications/<int:request_id>/annuler")
-@parent_required
 def withdraw_change(request_id):
     change = owned_or_404(ChangeRequest, request_id)
     try:
@@ -291,7 +281,6 @@ def withdraw_change(request_id):
 
 
 @bp.route("/mon-compte/suppression", methods=["GET", "POST"])
-@parent_required
 def close_account():
     """« Supprimer mon compte »: asks the mairie; invoices and payments are kept."""
     household = current_household()

@@ -5,20 +5,18 @@ import io
 
 from flask import render_template, send_file
 
-from blueprints.access import current_household, parent_required
+from blueprints.access import current_household
 from blueprints.family import bp
 from blueprints.family.common import upload_dir
 from services.family import personal_data
 
 
 @bp.get("/mon-compte/mes-donnees")
-@parent_required
 def my_data():
     return render_template("family/my_data.html", household=current_household())
 
 
 @bp.get("/mon-compte/mes-donnees/archive.zip")
-@parent_required
 def my_data_zip():
     household = current_household()
     content = personal_data.build_zip(household, upload_dir())

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.access import current_household, owned_or_404, parent_required
+from blueprints.access import current_household, owned_or_404
 from blueprints.family import bp
 from blueprints.family.common import (
     edit_result,
@@ -27,7 +27,6 @@ from services.family import household_fields as fields
 
 
 @bp.get("/mon-compte/enfants/<int:child_id>")
-@parent_required
 def child(child_id):
     record = owned_or_404(Child, child_id)
     if record.archived:
@@ -41,7 +40,6 @@ def child(child_id):
 
 @bp.route("/mon-compte/enfants/<int:child_id>/modifier", methods=["GET", "POST"])
 @bp.route("/mon-compte/enfants/nouveau", methods=["GET", "POST"], defaults={"child_id": None})
-@parent_required
 def edit_child(child_id):
     household = current_household()
     record = owned_or_404(Child, child_id) if child_id else None
@@ -65,7 +63,6 @@ def edit_child(child_id):
 
 
 @bp.post("/mon-compte/enfants/<int:child_id>/certifier")
-@parent_required
 def certify_child(child_id):
     record = owned_or_404(Child, child_id)
     if record.archived:
@@ -77,7 +74,6 @@ def certify_child(child_id):
 
 
 @bp.post("/mon-compte/enfants/<int:child_id>/supprimer")
-@parent_required
 def remove_child(child_id):
     record = owned_or_404(Child, child_id)
     try:
@@ -106,7 +102,6 @@ def _documents_page(form: DocumentForm, status: int = 200, error: str = ""):
 
 
 @bp.route("/mon-compte/documents", methods=["GET", "POST"])
-@parent_required
 def documents_page():
     if request.method == "GET":
         form = _document_form()
@@ -127,7 +122,6 @@ def documents_page():
 
 
 @bp.get("/mon-compte/documents/<int:document_id>/fichier")
-@parent_required
 def download(document_id):
     document = owned_or_404(FamilyDocument, document_id)
     try:
@@ -138,7 +132,6 @@ def download(document_id):
 
 
 @bp.post("/mon-compte/documents/<int:document_id>/supprimer")
-@parent_required
 def delete_document(document_id):
     document = owned_or_404(FamilyDocument, document_id)
     try:

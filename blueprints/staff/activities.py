@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 import models
-from blueprints.access import staff_required
 from blueprints.staff import DASHBOARD_QUEUES
 from blueprints.staff.activity_forms import (
     SECTION_FORMS,
@@ -69,7 +68,6 @@ def _choices() -> dict:
 
 
 @bp.get("/activites")
-@staff_required()
 def activities(error: str | None = None, form: ActivityForm | None = None, status: int = 200):
     rows = list(Activity.select().order_by(Activity.school_year.desc(), Activity.position, Activity.name))
     units = {}
@@ -85,7 +83,6 @@ def activities(error: str | None = None, form: ActivityForm | None = None, statu
 
 
 @bp.post("/activites")
-@staff_required("agent", "admin")
 def create_activity():
     form = ActivityForm(request.form)
     try:
@@ -98,13 +95,10 @@ def create_activity():
 
 
 @bp.route("/activites/<int:activity_id>", methods=["GET", "POST"])
-@staff_required()
 def activity(activity_id: int):
     activity = _activity_or_404(activity_id)
     error, status, form = None, 200, None
     if request.method == "POST":
-        if current_user.role not in ("agent", "admin"):
-            abort(403)
         form = ActivityForm(request.form)
         try:
             form.check()
@@ -130,7 +124,6 @@ def _render_activity(activity: Activity, error=None, status=200, form: ActivityF
 
 
 @bp.post("/activites/<int:activity_id>/fermetures")
-@staff_required("agent", "admin")
 def add_closure(activity_id: int):
     activity = _activity_or_404(activity_id)
     form = ClosureForm(request.form)
@@ -145,7 +138,6 @@ def add_closure(activity_id: int):
 
 
 @bp.post("/fermetures/<int:closure_id>/supprimer")
-@staff_required("agent", "admin")
 def delete_closure(closure_id: int):
     closure = Closure.get_or_none(Closure.id == closure_id)
     if closure is None:
@@ -205,7 +197,6 @@ def _render_unit(activity: Activity, unit: Unit | None, error=None, status=200, 
 
 
 @bp.route("/activites/<int:activity_id>/prestations/nouvelle", methods=["GET", "POST"])
-@staff_required("agent", "admin")
 def new_unit(activity_id: int):
     activity = _activity_or_404(activity_id)
     if request.method == "POST":
@@ -221,13 +212,10 @@ def new_unit(activity_id: int):
 
 
 @bp.route("/prestations/<int:unit_id>", methods=["GET", "POST"])
-@staff_required()
 def unit(unit_id: int):
     unit = _unit_or_404(unit_id)
     activity = unit.activity
     if request.method == "POST":
-        if current_user.role not in ("agent", "admin"):
-            abort(403)
         section = SectionForm(request.form).which()
         form = SECTION_FORMS[section](request.form)
         try:
@@ -264,20 +252,17 @@ def _delete_unit_row(model, row_id: int, unit_id: int, action: str, message: str
 
 
 @bp.post("/prestations/<int:unit_id>/capacites/<int:override_id>/supprimer")
-@staff_required("agent", "admin")
 def delete_capacity(unit_id: int, override_id: int):
     return _delete_unit_row(CapacityOverride, override_id, unit_id, "capacity.delete",
                             "Capacité du jour supprimée : la capacité par défaut s'applique.")
 
 
 @bp.post("/prestations/<int:unit_id>/jours/<int:extra_id>/supprimer")
-@staff_required("agent", "admin")
 def delete_extra_day(unit_id: int, extra_id: int):
     return _delete_unit_row(ExtraDay, extra_id, unit_id, "extra_day.delete", "Jour supplémentaire supprimé.")
 
 
 @bp.post("/activites/jours-feries")
-@staff_required("agent", "admin")
 def refresh_holidays():
     """Reload public and school holidays (current and next calendar years) from the packages."""
     year = clock.today().year
@@ -296,7 +281,6 @@ def refresh_holidays():
 
 
 @bp.get("/inscriptions")
-@staff_required()
 def enrolment_queue(error: str | None = None, status: int = 200):
     rows = enrolment.queue()
     missing = enrolment.missing_by_enrolment(rows)
@@ -305,7 +289,6 @@ def enrolment_queue(error: str | None = None, status: int = 200):
 
 
 @bp.post("/inscriptions/<int:enrolment_id>")
-@staff_required("agent", "admin")
 def decide_enrolment(enrolment_id: int):
     row = Enrolment.get_or_none(Enrolment.id == enrolment_id)
     if row is None:

