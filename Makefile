@@ -59,10 +59,11 @@ install-test: $(VENV)/.installed-test node_modules/.package-lock.json chromium n
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households.
+## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households, page weight.
 bench: install
 	$(BIN)/python bench/bench_reservations.py
 	$(BIN)/python bench/bench_invoicing.py
+	$(BIN)/python bench/page_weight.py
 
 ## Concurrency and crash recovery: gunicorn and the worker on a fresh instance, 20 clients for 60 s,
 ## then kills and restarts; exits 1 on any error. BENCH_DATABASE_URL=postgresql://…/portail_bench

@@ -13,7 +13,7 @@ from models import Commune, User, db
 from services.core import clock
 from services.core import commune as commune_settings
 from services.core import formatting, outbox
-from web import errors, security
+from web import errors, security, static_files
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -32,6 +32,7 @@ def register(app: Flask, login_manager: LoginManager) -> None:
     login_manager.user_loader(load_user)
     _register_template_helpers(app)
     security.register(app)
+    static_files.register(app)
     _register_database_hooks(app)
     _refuse_families_while_demo(app)  # first: a family learns the portal is not open yet, not "sign in"
     app.before_request(access.check_access)  # the role × route matrix (blueprints/access.py ACCESS)
