@@ -3,7 +3,7 @@ services/booking/planning's parsers, grid cell keys by services/booking/basket: 
 them, so each rule stays written once."""
 from __future__ import annotations
 
-from wtforms import FileField
+from wtforms import Field, FileField
 
 from blueprints.form_fields import Checked, Identifier, Ids, InputForm, Typed
 from services.booking import planning
@@ -41,8 +41,30 @@ class UnitWeekForm(InputForm):
     unit_week = ChildAndUnit(required=True, empty="Prestation inconnue : rechargez la page.")
 
 
+class CopyTargets(Field):
+    """The « source:target » boxes ticked under each child's « Copier cette semaine pour… »."""
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = []
+        for value in valuelist:
+            left, _, right = value.partition(":")
+            if all(part.isascii() and part.isdigit() and len(part) < 19 for part in (left, right)):
+                self.data.append((int(left), int(right)))
+
+    def process_data(self, value) -> None:
+        self.data = list(value or [])
+
+
 class CopyWeekForm(InputForm):
     copy_from = Identifier()  # the child whose week is copied
+    copy_to = CopyTargets()
+    copy_choice = Typed()  # "1" when the page offered the siblings to tick (otherwise: every sibling)
+
+    def targets(self, source: int) -> list[int] | None:
+        """The siblings ticked for this child's copy; None (every sibling) when the page offered no choice."""
+        if self.copy_choice.data != "1":
+            return None
+        return [target for origin, target in self.copy_to.data if origin == source]
 
 
 class CalendarLinkForm(InputForm):

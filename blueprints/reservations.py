@@ -20,7 +20,7 @@ from blueprints.reservation_forms import (
     WeekForm,
 )
 from models import Booking
-from services.booking import absences, basket
+from services.booking import absences, basket, week_copy
 from services.booking import day_status as engine
 from services.booking import planning
 from services.core import clock, formatting, notifications, pdf
@@ -145,17 +145,26 @@ def unit_week():
 
 @bp.post("/reservations/copier")
 def copy_week():
-    """"Tous les enfants": one child's week copied to siblings enrolled in the same units."""
+    """« Copier cette semaine pour… »: one child's week copied to the siblings ticked, service by kind."""
     start = _week_start()
-    child_id = CopyWeekForm(request.form).copy_from.data
+    form = CopyWeekForm(request.form)
+    child_id = form.copy_from.data
     if child_id is None:
         flash("Enfant inconnu : rechargez la page.", "error")
         return _back_to_week(start)
+    targets = form.targets(child_id)
+    if targets == []:
+        flash("Cochez au moins un frère ou une sœur à qui copier la semaine.", "error")
+        return _back_to_week(start)
     try:
-        change = basket.copy_week_to_siblings(current_household(), child_id, start, start + dt.timedelta(days=5))
+        result = week_copy.copy_week(current_household(), child_id, start, start + dt.timedelta(days=5),
+                                     to=targets)
     except NotFound:
         abort(404)
-    _flash_change(change, "Aucun jour à copier : les frères et sœurs ont déjà les mêmes jours.")
+    _flash_change(result.change, "Aucun jour à copier : les frères et sœurs ont déjà les mêmes jours."
+                  if not result.skipped else "Rien n'a été copié.")
+    for line in result.skipped[:10]:
+        flash(f"Non copié – {line}", "warning")
     return _back_to_week(start)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from models import Alert, BasketLine, Booking, CapacityOverride, Household, Order, OrderLine, User
 from services.billing import checkout
-from services.booking import absences, basket
+from services.booking import absences, basket, week_copy
 from services.booking import day_status as engine
 from services.booking import orders
 from services.core import clock
@@ -188,16 +188,38 @@ def test_unit_week_books_then_unbooks_the_week(demo, martin):
     assert basket.count(martin) == 0
 
 
-def test_copy_week_to_siblings_only_for_shared_units(demo, freeze):
+def test_copy_week_goes_canteen_to_canteen_across_schools(demo, freeze):
+    """Observed: copying Inès's week (canteen of École du Phare) gave Jade (École du Petit Prince) nothing,
+    and the message did not say so. A service is copied to the sibling's service of the same kind."""
     freeze("2026-11-19T17:55")
     dupont = Household.get_by_id(demo["households"]["dupont"].id)
     ines, repas = ids(demo, "ines")
-    malo = demo["children"]["malo"].id
-    basket.set_cell(dupont, ines, repas, THU, True)
-    basket.copy_week_to_siblings(dupont, ines, MON, FRI)
-    lines = {(l.child_id, l.date) for l in BasketLine.select().where(BasketLine.household == dupont.id)}
-    assert (malo, THU) in lines
-    assert not any(child == demo["children"]["jade"].id for child, _ in lines)  # other school's canteen
+    malo, jade = demo["children"]["malo"].id, demo["children"]["jade"].id
+    for day in (MON, THU):
+        basket.set_cell(dupont, ines, repas, day, True)
+    result = week_copy.copy_week(dupont, ines, MON, FRI)
+    lines = {(l.child_id, l.unit_id, l.date) for l in BasketLine.select().where(BasketLine.household == dupont.id)}
+    petit_prince = demo["units"]["repas_petit_prince"].id
+    assert {(jade, petit_prince, MON), (jade, petit_prince, THU)} <= lines
+    assert {(malo, repas, MON), (malo, repas, THU)} <= lines
+    assert result.change.changed == 4
+
+
+def test_copy_week_to_the_siblings_picked_says_what_was_not_copied(demo, freeze):
+    freeze("2026-11-19T17:55")
+    dupont = Household.get_by_id(demo["households"]["dupont"].id)
+    ines = demo["children"]["ines"].id
+    malo, jade = demo["children"]["malo"].id, demo["children"]["jade"].id
+    basket.set_cell(dupont, ines, demo["units"]["garderie_soir_phare"].id, TUE, True)
+    basket.set_cell(dupont, ines, demo["units"]["alsh_journee"].id, WED, True)  # Jade has no ALSH
+    result = week_copy.copy_week(dupont, ines, MON, FRI, to=[jade])
+    lines = {(l.child_id, l.unit_id, l.date) for l in BasketLine.select().where(BasketLine.household == dupont.id)}
+    assert (jade, demo["units"]["garderie_soir_petit_prince"].id, TUE) in lines  # garderie to garderie, by name
+    assert not any(child == malo for child, _, _ in lines)  # not picked
+    assert result.change.changed == 1
+    assert result.skipped == ["Jade : pas d'inscription équivalente à « Journée » (ALSH Mercredi)"]
+    with pytest.raises(NotFound):
+        week_copy.copy_week(dupont, ines, MON, FRI, to=[demo["children"]["lea"].id])  # another household's child
 
 
 def test_absence_declaration_after_the_cancel_deadline(demo, martin):

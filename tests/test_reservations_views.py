@@ -292,3 +292,26 @@ def test_absence_certificate_opened_by_the_agent_and_removed_when_refused(client
     assert refused.status_code == 302
     assert not stored.exists() and AbsenceDeclaration.get_by_id(declaration.id).document_path == ""
     assert agent.get(f"/gestion/reservations/absences/{declaration.id}/justificatif").status_code == 404
+
+
+def test_copy_this_week_for_the_siblings_ticked(client, demo, auth, freeze):
+    freeze("2026-11-19T17:55")
+    auth.login("famille.dupont@example.fr")
+    ines, jade, malo = (demo["children"][key].id for key in ("ines", "jade", "malo"))
+    page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    assert "Copier cette semaine pour…" in page and f'value="{ines}:{jade}" checked' in page
+    post_form(client, "/reservations/semaine-unite", {"semaine": "2026-W48", "unit_week": f"{ines}:{demo['units']['repas_phare'].id}"},
+              token_page="/reservations")
+    post_form(client, "/reservations", {"semaine": "2026-W48", "cells": f"{ines}:{demo['units']['alsh_journee'].id}:2026-11-25",
+                                        "shown": f"{ines}:{demo['units']['alsh_journee'].id}:2026-11-25"}, token_page="/reservations")
+    nothing = post_form(client, "/reservations/copier", {"semaine": "2026-W48", "copy_from": str(ines), "copy_choice": "1"},
+                        token_page="/reservations", follow_redirects=True)
+    assert "Cochez au moins un frère ou une sœur" in nothing.get_data(as_text=True)
+    assert BasketLine.select().where(BasketLine.child.in_([jade, malo])).count() == 0
+    response = post_form(client, "/reservations/copier", {"semaine": "2026-W48", "copy_from": str(ines), "copy_choice": "1",
+                                                          "copy_to": [f"{ines}:{jade}", f"{malo}:{jade}", "x:y"]},
+                         token_page="/reservations", follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert BasketLine.select().where(BasketLine.child == jade).count() == 4  # her own school's canteen
+    assert BasketLine.select().where(BasketLine.child == malo).count() == 0
+    assert "Non copié – Jade : pas d&#39;inscription équivalente à « Journée » (ALSH Mercredi)" in text

@@ -226,32 +226,6 @@ def week_of_unit(household: Household, child_id: int, unit_id: int, start: dt.da
                                    if s.state != "closed" and s.checked != want}, now)
 
 
-def copy_week_to_siblings(household: Household, child_id: int, start: dt.date, end: dt.date,
-                          now: dt.datetime | None = None) -> GridChange:
-    """"Tous les enfants": copy one child's ticked days to siblings enrolled in the same units."""
-    now = now or clock.now()
-    context = engine.week_statuses(household, start, end, now)
-    source = next((c for c in context.children if c.id == child_id), None)
-    if source is None:
-        raise NotFound("Cet enfant n'existe pas.")
-    wanted: dict[tuple[int, int, dt.date], bool] = {}
-    source_units = {u.id for u in context.units_for(source)}
-    for sibling in context.children:
-        if sibling.id == source.id:
-            continue
-        for unit in context.units_for(sibling):
-            if unit.id not in source_units:
-                continue
-            for day in context.days():
-                target = context.status(sibling, unit, day)
-                want = context.status(source, unit, day).checked
-                if target.state != "closed" and target.checked != want:
-                    wanted[(sibling.id, unit.id, day)] = want
-    if not wanted:
-        return GridChange()
-    return apply_cells(household, wanted, now)
-
-
 # --- The basket --------------------------------------------------------------------------------
 
 
