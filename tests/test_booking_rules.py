@@ -118,7 +118,7 @@ def test_basket_booked_cancel_and_absence_states(demo):
     BasketLine.create(household=household, child=lea, unit=repas, date=D(2026, 11, 30), action="add",
                       created_at=clock.local_now())
     status = day_status(lea, repas, D(2026, 11, 30), now)
-    assert status.state == "basket_add" and status.checked and status.label == "Dans le panier"
+    assert status.state == "basket_add" and status.checked and status.label == "À ajouter"
     results = place_bookings(household, [LineRequest(lea, repas, D(2026, 11, 30))], now)
     assert results[0].outcome == "booked" and results[0].price == 290
     BasketLine.delete().execute()

@@ -315,3 +315,13 @@ def test_copy_this_week_for_the_siblings_ticked(client, demo, auth, freeze):
     assert BasketLine.select().where(BasketLine.child == jade).count() == 4  # her own school's canteen
     assert BasketLine.select().where(BasketLine.child == malo).count() == 0
     assert "Non copié – Jade : pas d&#39;inscription équivalente à « Journée » (ALSH Mercredi)" in text
+
+
+def test_states_are_svg_icons_and_the_legend_lists_only_the_weeks_states(client, parent):
+    page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    assert not re.search("[\U0001F300-\U0001FAFF\u23F3\u231B]", page), "no emoji: they render as boxes"
+    assert '<symbol id="i-booked"' in page and '<use href="#i-available">' in page
+    legend = page.split('class="legend card"')[1].split("</details>")[0]
+    assert "Disponible" in legend and "Fermé" in legend
+    assert "Réservé" not in legend and "Sur liste d'attente" not in legend  # none this week
+    assert "Dans le panier" not in page

@@ -112,6 +112,11 @@ class WeekGrid:
         return self.days[-1]
 
     @property
+    def states(self) -> set[str]:
+        """The cell states of this week, for a legend of only what is shown."""
+        return {status.state for week in self.children for row in week.rows for _, status in row.cells}
+
+    @property
     def previous(self) -> str:
         return week_param(self.start - dt.timedelta(days=7))
 
@@ -203,6 +208,11 @@ class MonthView:
     @property
     def label(self) -> str:
         return formatting.month_label(self.first)
+
+    @property
+    def states(self) -> set[str]:
+        """The states shown this month, for its legend."""
+        return {status.state for week in self.weeks for day in week for _, _, status in day.entries}
 
     @property
     def previous(self) -> str:
