@@ -325,3 +325,14 @@ def test_states_are_svg_icons_and_the_legend_lists_only_the_weeks_states(client,
     assert "Disponible" in legend and "Fermé" in legend
     assert "Réservé" not in legend and "Sur liste d'attente" not in legend  # none this week
     assert "Dans le panier" not in page
+
+
+def test_price_and_deadline_are_text_and_a_unit_closed_all_week_is_said_not_shown(client, demo, auth, freeze):
+    freeze("2026-11-19T17:55")
+    auth.login("famille.martin@example.fr")
+    page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    assert "1,50\xa0€ · jusqu&#39;au jeu. 19 nov. 18 h" in page  # Léa's QF band
+    assert "Toute la semaine" in page and "Réserver ou libérer toute la semaine" not in page
+    # Léa is enrolled in ALSH Vacances, closed in term time: one line instead of a row of « Fermé ».
+    assert "Fermé toute la semaine, donc non affiché : Journée (ALSH Vacances)" in page
+    assert page.count('id="cell-') == page.count('class="cell ')

@@ -85,16 +85,30 @@ def short_day(day: dt.date) -> str:
 # --- Week grid ---------------------------------------------------------------------------------
 
 
+CHANGEABLE = ("available", "basket_add", "basket_remove", "booked")
+
+
 @dataclass
 class Row:
     unit: Unit
     cells: list[tuple[dt.date, engine.DayStatus]]
+
+    @property
+    def summary(self) -> str:
+        """Price and deadline as text under the unit's name (« 2,90 € · jusqu'au jeu. 26 nov. 18 h »),
+        from the first day that can still change: no tooltip to find them in."""
+        for _, status in self.cells:
+            if status.state in CHANGEABLE and status.deadline is not None:
+                price = f"{formatting.money(status.price)} · " if status.price else ""
+                return f"{price}jusqu'au {formatting.date_brief(status.deadline)} {formatting.hour(status.deadline)}"
+        return ""
 
 
 @dataclass
 class ChildWeek:
     child: Child
     rows: list[Row]
+    hidden: list[Unit] = field(default_factory=list)  # enrolled, but closed every day of this week
 
 
 @dataclass
@@ -179,9 +193,12 @@ def week_grid(household: Household, start: dt.date, now: dt.datetime | None = No
     all_units = [u for u in context.units if any(u in units for units in enrolled.values())]
     with_saturday = any(5 in u.weekday_set() for u in all_units)
     days = [start + dt.timedelta(days=i) for i in range(6 if with_saturday else 5)]
-    children = [ChildWeek(child, [Row(unit, [(day, context.status(child, unit, day)) for day in days])
-                                  for unit in enrolled[child.id]])
-                for child in context.children]
+    children = []
+    for child in context.children:
+        rows = [Row(unit, [(day, context.status(child, unit, day)) for day in days]) for unit in enrolled[child.id]]
+        # A row closed all week (the holiday centre in term time) is a line of « Fermé »: said once instead.
+        shut = [row for row in rows if all(status.state == "closed" for _, status in row.cells)]
+        children.append(ChildWeek(child, [row for row in rows if row not in shut], [row.unit for row in shut]))
     months = [(formatting.month_name(m).capitalize(), week_param(m + dt.timedelta(days=(7 - m.weekday()) % 7
                                                                              if m.weekday() >= 5 else 0)),
                m.month == start.month and m.year == start.year)

@@ -46,6 +46,16 @@ def hour(moment: dt.datetime | dt.time) -> str:
     return f"{moment.hour} h"
 
 
+@lru_cache(maxsize=4096)
+def date_brief(day: dt.date | None) -> str:
+    """'jeu. 26 nov.', for a line that must fit a phone."""
+    if day is None:
+        return ""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return format_date(day, "EEE d MMM", locale=LOCALE)
+
+
 def datetime_long(moment: dt.datetime | None) -> str:
     """'lundi 23 novembre 2026 à 17 h 55'."""
     if moment is None:

@@ -52,7 +52,7 @@ def after_deadline(page, live_server, thursday: dt.date, days: list[dt.date]) ->
     live_server.set_clock(f"{thursday.isoformat()}T18:01")
     iso_year, iso_week, _ = days[0].isocalendar()
     page.goto(f"{live_server.url}/reservations?semaine={iso_year}-W{iso_week:02d}")
-    locked = page.get_by_role("row").filter(has=page.get_by_role("button", name=re.compile("^Repas"))).first \
+    locked = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=re.compile("^Repas"))).first \
         .locator(f"td[id$='-{days[3].isoformat()}']")
     assert "Hors délai" in locked.inner_text()
     assert page.get_by_role("checkbox", name=name(days[3])).count() == 0
