@@ -1,7 +1,7 @@
 """The basket (/panier), orders (/commandes) and "Mes alertes" (/alertes) for parents."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import current_household
@@ -35,8 +35,11 @@ def remove_line(line_id: int):
     return redirect(url_for("orders.basket"))
 
 
-@bp.post("/panier/vider")
+@bp.route("/panier/vider", methods=["GET", "POST"])
 def clear():
+    """« Vider le panier » asks first (a page, so it works without JavaScript); the POST empties it."""
+    if request.method == "GET":
+        return render_template("orders/clear.html", count=basket.count(current_household()))
     removed = basket.clear(current_household())
     flash(f"Panier vidé ({removed} ligne(s) retirée(s))." if removed else "Le panier était déjà vide.", "success")
     return redirect(url_for("orders.basket"))

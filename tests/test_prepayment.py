@@ -250,3 +250,28 @@ def test_cancelling_a_paid_day_before_its_deadline_gives_an_avoir(prepaid):
     assert monday.status == "cancelled" and not monday.prepaid
     assert ledger.household_credit(prepaid["martin"]) == price > 0
     assert _lea_status(prepaid, TUE) == "booked"  # the other paid day is untouched
+
+
+def test_the_basket_says_each_deadline_warns_within_the_hour_and_states_prepayment(prepaid, client, auth, freeze):
+    """17:55 on Thursday: the canteen's deadline for next week is 18:00; the parent is told before « Valider »,
+    and told that payment is due at once (régie au comptant)."""
+    auth.login("famille.martin@example.fr")
+    page = client.get("/panier").get_data(as_text=True)
+    assert "jusqu'au jeudi 19 novembre à 18 h" in page
+    assert "Plus que 5 minutes" in page and 'role="alert"' in page
+    assert "Paiement immédiat requis : les places sont gardées 1 heure" in page
+    view = basket.contents(prepaid["martin"])
+    assert view.prepaid and all(item.deadline_soon for item in view.items)
+    freeze("2026-11-19T16:30")
+    assert not any(item.deadline_soon for item in basket.contents(prepaid["martin"]).items)
+    assert "Plus que" not in client.get("/panier").get_data(as_text=True)
+
+
+def test_emptying_the_basket_asks_first(prepaid, client, auth):
+    auth.login("famille.martin@example.fr")
+    assert 'href="/panier/vider"' in client.get("/panier").get_data(as_text=True)
+    page = client.get("/panier/vider").get_data(as_text=True)
+    assert "Vider le panier ?" in page and "Oui, vider le panier" in page
+    assert basket.count(prepaid["martin"]) == 2  # asking changes nothing
+    post_form(client, "/panier/vider", {}, token_page="/panier/vider")
+    assert basket.count(prepaid["martin"]) == 0

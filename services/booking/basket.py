@@ -34,6 +34,7 @@ from services.core.transactions import as_datetime, lock_rows, next_in_series, w
 STALE_AFTER = dt.timedelta(days=7)
 PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
 MAX_RANGE_DAYS = 400  # a school year and a little
+SOON = dt.timedelta(hours=1)  # a deadline closer than this is announced in the basket
 
 
 class BasketError(DomainError):
@@ -249,6 +250,16 @@ class BasketItem:
         return "+ Réservation" if self.line.action == "add" else "Annulation"
 
     @property
+    def deadline(self) -> dt.datetime | None:
+        """Until when this change can still be validated (booking or cancellation deadline)."""
+        return self.status.deadline if self.line.action == "add" else self.status.cancel_deadline
+
+    @property
+    def deadline_soon(self) -> bool:
+        """Less than an hour left: the basket says so before « Valider » (17:55 on a Thursday)."""
+        return self.deadline is not None and dt.timedelta(0) <= self.deadline - clock.now() < SOON
+
+    @property
     def problem(self) -> str:
         """Why the line would be refused if validated now ("" when fine)."""
         if self.line.action == "add" and not self.status.can_book:
@@ -261,6 +272,13 @@ class BasketItem:
 @dataclass
 class BasketView:
     items: list[BasketItem]
+    prepaid: bool = False  # a line's régie is « au comptant »: payment due at once, places held 1 hour
+
+    @property
+    def soonest(self) -> BasketItem | None:
+        """The line whose deadline is nearest, when it is less than an hour away."""
+        soon = [item for item in self.items if item.deadline_soon]
+        return min(soon, key=lambda item: item.deadline) if soon else None
 
     @property
     def total(self) -> int:
@@ -301,7 +319,8 @@ def contents(household: Household, now: dt.datetime | None = None) -> BasketView
         items.append(BasketItem(line, child, unit, context.status(child, unit, line.date)))
     items.sort(key=lambda i: (i.child.position, i.child.id, i.unit.activity.position, i.unit.position,
                               i.unit.id, i.line.date))
-    return BasketView(items)
+    added = {item.unit.activity_id for item in items if item.line.action == "add"}
+    return BasketView(items, prepaid=bool(placement.prepaid_activities(added)))
 
 
 def remove_line(household: Household, line_id: int) -> None:
