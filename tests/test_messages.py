@@ -302,3 +302,24 @@ def test_agent_declares_the_absence_from_the_sick_notice_page(client, auth, demo
     auth.logout()
     auth.login("regisseur@example.fr")
     assert client.get(url).status_code == 403  # the desk's absence is the agents'
+
+
+HOSTILE = ["99999999999999999999", "-1", "0", "é" * 6000, "<script>alert(1)</script>", "\x00", "1 2"]
+
+
+def test_hostile_values_on_every_messaging_form_change_nothing(client, auth, demo, tmp_path):
+    thread = write(demo, "Service enfance", sick=True, child=demo["children"]["lea"].id, tmp=tmp_path)
+    messaging.assign(staff("agent"), thread.id, staff("agent").id)
+    auth.login("agent@example.fr")
+    base = f"/gestion/messagerie/{thread.id}"
+    token = csrf_token(client, base)
+    before = Booking.select().where(Booking.attendance != "").count()
+    for value in HOSTILE:
+        for url, field in [(base, "body"), (base + "/attribuer", "assignee"), (base + "/absence", "bookings")]:
+            response = client.post(url, data={"csrf_token": token, field: value})
+            assert response.status_code < 500, (url, value)
+        assert client.get(f"/gestion/messagerie?service={value}&statut={value}&moi={value}").status_code in (200, 400)
+    assert Thread.get_by_id(thread.id).assigned_to_id == staff("agent").id
+    assert Booking.select().where(Booking.attendance != "").count() == before  # no absence from junk ids
+    bodies = [m.body for m in Message.select().where(Message.thread == thread.id)]
+    assert "é" * 6000 not in bodies and "\x00" not in bodies  # too long, empty once cleaned: refused

@@ -83,8 +83,12 @@ def thread(thread_id: int):
 @bp.post("/messagerie/<int:thread_id>/attribuer")
 def assign(thread_id: int):
     form = AssignForm(request.form)
+    chosen = (form.assignee.data or "").strip()
+    if chosen and as_id(chosen) is None:  # not one of the list's values: nothing changes
+        flash("Choisissez un membre de l'équipe dans la liste.", "error")
+        return redirect(url_for("staff_messages.thread", thread_id=thread_id))
     try:
-        thread = messaging.assign(current_user, thread_id, as_id(form.assignee.data))
+        thread = messaging.assign(current_user, thread_id, as_id(chosen))
     except NotFound:
         abort(404)
     except DomainError as refusal:
