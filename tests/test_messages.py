@@ -323,3 +323,35 @@ def test_hostile_values_on_every_messaging_form_change_nothing(client, auth, dem
     assert Booking.select().where(Booking.attendance != "").count() == before  # no absence from junk ids
     bodies = [m.body for m in Message.select().where(Message.thread == thread.id)]
     assert "é" * 6000 not in bodies and "\x00" not in bodies  # too long, empty once cleaned: refused
+
+
+def test_lists_ask_the_same_number_of_queries_with_5_or_60_conversations(client, auth, demo, tmp_path):
+    """No query per conversation: the inbox, the family's list and the desk tab (measured 5 → 60 threads)."""
+    from tests.test_query_counts import counting_queries
+
+    def measure(urls):
+        counts = []
+        for url in urls:
+            client.get(url)  # warm-up
+            with counting_queries() as log:
+                assert client.get(url).status_code == 200
+            counts.append(len(log.statements))
+        return counts
+
+    for _ in range(5):
+        write(demo, tmp=tmp_path)
+    family_id = demo["households"]["martin"].id
+    staff_urls = ["/gestion/messagerie", f"/gestion/familles/{family_id}/messages", "/gestion/"]
+    auth.login("agent@example.fr")
+    small = measure(staff_urls)
+    auth.logout()
+    auth.login()
+    small_family = measure(["/messagerie"])
+    for _ in range(55):
+        write(demo, tmp=tmp_path)
+    large_family = measure(["/messagerie"])
+    assert large_family == small_family
+    auth.logout()
+    auth.login("agent@example.fr")
+    large = measure(staff_urls)
+    assert large == small
