@@ -241,6 +241,9 @@ def test_texts_and_file_names_come_out_inert(client, auth, demo):
     auth.login("agent@example.fr")
     page = client.get(f"/gestion/messagerie/{thread.id}").get_data(as_text=True)
     assert "<script>alert" not in page and "<img src=x" not in page and 'href="javascript:' not in page.lower()
+    message = Message.get(Message.thread == thread.id)
+    assert client.get(f"/gestion/messagerie/{thread.id}/pieces/{message.id}").data == PNG
+    assert AuditLog.select().where(AuditLog.action == "lecture d'une pièce jointe de message").count() == 1
     inbox = client.get("/gestion/messagerie").get_data(as_text=True)
     assert "<b>Objet" not in inbox and "&lt;b&gt;Objet" in inbox
 

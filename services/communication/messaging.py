@@ -323,7 +323,14 @@ def set_done(user: User, thread_id: int, done: bool) -> Thread:
 
 
 def attachment_for_staff(user: User, thread_id: int, message_id: int, upload_dir: str | Path):
-    return _attachment(staff_thread(user, thread_id), message_id, upload_dir)
+    """(message, path) for staff who read the thread's service; the read is journaled (it may be a medical
+    certificate or a photo of a sick child)."""
+    with write_transaction():
+        thread = staff_thread(user, thread_id)
+        message, path = _attachment(thread, message_id, upload_dir)
+        audit.record(user, "lecture d'une pièce jointe de message", thread,
+                     f"{thread.service.name} – conversation n° {thread.id} – {message.attachment_name}")
+    return message, path
 
 
 @dataclass
