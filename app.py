@@ -19,6 +19,7 @@ from blueprints import (
     dev,
     enrolments,
     family,
+    messages,
     orders,
     portal,
     public,
@@ -35,6 +36,7 @@ from blueprints.staff import headcounts as staff_headcounts
 from blueprints.staff import invoicing_runs as staff_invoicing_runs
 from blueprints.staff import journal as staff_journal
 from blueprints.staff import mails as staff_mails
+from blueprints.staff import messages as staff_messages
 from blueprints.staff import online_payments as staff_online_payments
 from blueprints.staff import regies as staff_regies
 from blueprints.staff import schools as staff_schools
@@ -51,7 +53,7 @@ htmx = Htmx()
 BLUEPRINTS = [
     public.bp, auth.bp, portal.bp, account.bp, dev.bp,
     staff.bp, family.bp, staff_family.bp, staff_desk.bp, enrolments.bp, staff_activities.bp,
-    reservations.bp, orders.bp, staff_bookings.bp,
+    reservations.bp, orders.bp, staff_bookings.bp, messages.bp, staff_messages.bp,
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
     staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp, staff_security.bp,

@@ -94,6 +94,10 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
 
 
+# The roles that read at least one service's inbox (services/communication/messaging.py DEFAULT_SERVICES);
+# which threads each one sees is decided per service, row by row, inside the service.
+READERS = ("agent", "regisseur", "animateur")
+
 # The navigation: (endpoint, label, who): "parent", "staff" (DEFAULT_STAFF_ROLES) or
 # a tuple of roles (admin sees every staff entry). Entries whose endpoint is not registered are
 # hidden, so an area appears in the menu as soon as its blueprint exists.
@@ -112,6 +116,7 @@ NAVIGATION = [
     ("staff_billing.invoicing", "Facturation", ("regisseur",)),
     ("staff_headcounts.day", "Effectifs", ("agent", "cuisine")),
     ("staff_attendance.sheet", "Pointage", ("agent", "animateur")),
+    ("staff_messages.inbox", "Messagerie", READERS),
     ("staff_mails.index", "Courriels", ("agent",)),
     ("staff_journal.index", "Journal", ("admin",)),
     ("staff_team.index", "Équipe", ("admin",)),
@@ -210,6 +215,11 @@ ACCESS: dict[str, str | tuple | dict] = {
     "family.step_responsables": PARENT,
     "family.withdraw_change": PARENT,
     "family.wizard": PARENT,
+    # messages
+    "messages.attachment": PARENT,
+    "messages.index": PARENT,
+    "messages.new": PARENT,
+    "messages.thread": PARENT,
     # orders
     "orders.alerts": PARENT,
     "orders.basket": PARENT,
@@ -320,6 +330,14 @@ ACCESS: dict[str, str | tuple | dict] = {
     # staff_mails
     "staff_mails.index": AGENT,
     "staff_mails.resend": AGENT,
+    # staff_messages (a thread of a service the role does not read answers 404: messaging.staff_thread)
+    "staff_messages.absence": AGENT,
+    "staff_messages.assign": READERS,
+    "staff_messages.attachment": READERS,
+    "staff_messages.household": STAFF,
+    "staff_messages.inbox": READERS,
+    "staff_messages.status": READERS,
+    "staff_messages.thread": READERS,
     # staff_online_payments
     "staff_online_payments.check": REGISSEUR,
     "staff_online_payments.export": REGISSEUR,

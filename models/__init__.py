@@ -47,7 +47,7 @@ from models.billing import (
     PaymentAllocation,
     ReceiptCounter,
 )
-from models.communication import OutgoingMail
+from models.communication import Message, OutgoingMail, Service, Thread
 from models.family import (
     ChangeRequest,
     Child,
@@ -115,4 +115,7 @@ __all__ = [
     "OnlineTransaction",
     "DirectDebitMandate",
     "OutgoingMail",
+    "Service",
+    "Thread",
+    "Message",
 ]

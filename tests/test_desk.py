@@ -258,14 +258,17 @@ def test_agent_may_not_take_a_payment(client, auth, demo):
     assert client.post(url, data={"csrf_token": token, "mode": "especes", "amount": "5"}).status_code == 403
 
 
-@pytest.mark.parametrize("page", ["", "/reservations", "/commandes", "/factures", "/reglements", "/historique"])
+@pytest.mark.parametrize("page", ["", "/reservations", "/commandes", "/factures", "/reglements", "/messages",
+                                  "/historique"])
 def test_every_tab_opens_and_links_the_others(client, auth, demo, page):
     auth.login("agent@example.fr")
     response = client.get(f"/gestion/familles/{demo['households']['martin'].id}{page}")
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert 'aria-label="Dossier de la famille"' in body and 'aria-current="page"' in body
-    assert "Messages" not in body.split('aria-label="Dossier de la famille"')[1].split("</nav>")[0]
+    tabs = body.split('aria-label="Dossier de la famille"')[1].split("</nav>")[0]
+    martin_id = demo["households"]["martin"].id
+    assert f'href="/gestion/familles/{martin_id}/messages"' in tabs  # the messaging tab
 
 
 def test_unknown_household_and_bad_week(client, auth, demo):

@@ -30,6 +30,7 @@ ID_SOURCES = {
     "run_id": (m.InvoicingRun, None),
     "transaction_id": (m.OnlineTransaction, None), "member_id": (m.User, None),
     "school_id": (m.School, None), "regie_id": (m.Regie, None),
+    "thread_id": (m.Thread, "household"), "message_id": (m.Message, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu", "name": "logo-inconnu.png"}
 

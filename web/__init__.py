@@ -13,7 +13,7 @@ from models import Commune, User, db
 from services.core import clock
 from services.core import commune as commune_settings
 from services.core import formatting, outbox
-from web import errors, security, static_files
+from web import errors, security, static_files, text
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -59,6 +59,7 @@ def _register_template_helpers(app: Flask) -> None:
         datetime_medium=formatting.datetime_medium,
         money=formatting.money,
         hour=formatting.hour,
+        linkify=text.linkify,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -95,7 +96,7 @@ def _register_database_hooks(app: Flask) -> None:
 
 
 # Where families act: closed in production while the commune is still the demo one.
-FAMILY_BLUEPRINTS = ("portal", "account", "family", "enrolments", "reservations", "orders", "billing")
+FAMILY_BLUEPRINTS = ("portal", "account", "family", "enrolments", "reservations", "orders", "billing", "messages")
 FAMILY_ENDPOINTS = ("auth.signup", "auth.confirm")
 # The bank's notification and return, and calendar feeds, are never refused: money must be recorded.
 ALWAYS_OPEN = ("billing.payment_notification", "billing.payment_return", "billing.dummy_bank", "reservations.ical")
