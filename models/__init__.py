@@ -47,7 +47,14 @@ from models.billing import (
     PaymentAllocation,
     ReceiptCounter,
 )
-from models.communication import OutgoingMail
+from models.communication import (
+    NewsItem,
+    NewsRead,
+    OutgoingMail,
+    PublicationCategory,
+    PublicationRead,
+    PublishedDocument,
+)
 from models.family import (
     ChangeRequest,
     Child,
@@ -115,4 +122,9 @@ __all__ = [
     "OnlineTransaction",
     "DirectDebitMandate",
     "OutgoingMail",
+    "NewsItem",
+    "NewsRead",
+    "PublicationCategory",
+    "PublishedDocument",
+    "PublicationRead",
 ]
