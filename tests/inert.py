@@ -4,7 +4,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 ACTIVE_TAGS = {"script", "iframe", "object", "embed", "style", "img", "svg", "form", "base", "meta", "link"}
-SAFE_SCHEMES = ("http://", "https://", "mailto:", "/")
+SAFE_SCHEMES = ("http://", "https://", "mailto:", "/", "#")
 
 
 class _Collect(HTMLParser):
