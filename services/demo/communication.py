@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from services.communication import categories, news, publications
-from services.communication.news import Draft
+from models import NewsItem, PublishedDocument
+from services.communication import categories, files
 from services.core import clock
 from services.demo.household import DEMO_PDF
 from services.family import documents
@@ -32,27 +32,30 @@ Mercredi 16 décembre à 16 h 30, salle polyvalente."""
 
 
 def seed(ctx: dict) -> None:
-    """Categories, three news items (through the staff service, so they are audited) and two documents."""
+    """Categories, three news items and two documents, written as the demo's past (no journal entries:
+    the demo's other areas are not in the journal either)."""
     categories.ensure_defaults()
     agent, now = ctx["users"]["agent"], clock.local_now()
     upload_dir = Path(ctx.get("upload_dir") or documents.default_upload_dir
                       or Path(__file__).resolve().parents[2] / "instance" / "uploads")
-    phare = ctx["schools"]["phare"]
     mercredi = ctx.get("activities", {}).get("alsh_mercredi")
     days = dt.timedelta(days=1)
-    news.save_news(agent, Draft("Les menus de décembre sont en ligne", publish_from=now - 6 * days, body=MENUS),
-                   upload_dir)
-    news.save_news(agent, Draft("Sortie au musée pour les CE2", audience="class", school_id=phare.id,
-                                class_level="CE2", publish_from=now - 2 * days, body=CE2), upload_dir)
+    stamps = dict(author=agent, created_at=now, updated_at=now)
+    NewsItem.create(title="Les menus de décembre sont en ligne", body=MENUS, publish_from=now - 6 * days, **stamps)
+    NewsItem.create(title="Sortie au musée pour les CE2", body=CE2, audience="class", class_level="CE2",
+                    school=ctx["schools"]["phare"], publish_from=now - 2 * days, **stamps)
     if mercredi is not None:
-        news.save_news(agent, Draft("Spectacle de l'accueil de loisirs", audience="activity", activity_id=mercredi.id,
-                                    publish_from=now - 1 * days, body=ALSH), upload_dir)
+        NewsItem.create(title="Spectacle de l'accueil de loisirs", body=ALSH, audience="activity", activity=mercredi,
+                        publish_from=now - days, **stamps)
     by_name = {category.name: category for category in categories.all_categories()}
-    publications.save_document(agent, Draft("Menus de décembre", publish_from=now - 6 * days), by_name["Menus"].id,
-                               _next_month(now.date()), upload_dir, upload=("menus-decembre.pdf", DEMO_PDF))
-    publications.save_document(agent, Draft("Règlement de fonctionnement 2026-2027", publish_from=now - 60 * days),
-                               by_name["Règlements de fonctionnement"].id, dt.date(2026, 7, 1), upload_dir,
-                               upload=("reglement-2026-2027.pdf", DEMO_PDF))
+    for title, category, day, published, filename in (
+            ("Menus de décembre", "Menus", _next_month(now.date()), now - 6 * days, "menus-decembre.pdf"),
+            ("Règlement de fonctionnement 2026-2027", "Règlements de fonctionnement", dt.date(2026, 7, 1),
+             now - 60 * days, "reglement-2026-2027.pdf")):
+        stored, name, content_type = files.store(upload_dir, filename, DEMO_PDF)
+        PublishedDocument.create(category=by_name[category], title=title, document_date=day, stored_name=stored,
+                                 original_name=name, content_type=content_type, size=len(DEMO_PDF),
+                                 publish_from=published, **stamps)
 
 
 def _next_month(day: dt.date) -> dt.date:
