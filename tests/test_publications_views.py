@@ -187,3 +187,51 @@ def test_staff_pages_are_closed_to_families_and_kitchen(demo, client, auth):
     assert client.get("/gestion/actualites").status_code == 403
     assert client.get("/gestion/publications").status_code == 403
     assert NewsItem.select().count() >= 1 and PublishedDocument.select().count() >= 1
+
+
+def test_pages_ask_the_same_number_of_queries_with_5_or_60_items(demo, staff, client, auth):
+    """No query per news item or document (an N+1 would show as dozens more)."""
+    import logging
+
+    agent, uploads = staff
+    phare, mercredi = demo["schools"]["phare"], demo["activities"]["alsh_mercredi"]
+    menus = categories.all_categories()[0]
+
+    def add(count):
+        for number in range(count):
+            target = [{}, {"audience": "school", "school_id": phare.id},
+                      {"audience": "activity", "activity_id": mercredi.id}][number % 3]
+            news.save_news(agent, Draft(f"N{number}", body="x", **target), uploads)
+            publications.save_document(agent, Draft(f"D{number}", **target), menus.id, None, uploads,
+                                       upload=("d.pdf", PDF))
+
+    class Count(logging.Handler):
+        total = 0
+
+        def emit(self, record):
+            Count.total += 1
+
+    def queries(url):
+        handler, logger = Count(), logging.getLogger("peewee")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        Count.total = 0
+        try:
+            assert client.get(url).status_code == 200, url
+        finally:
+            logger.removeHandler(handler)
+        return Count.total
+
+    urls = ["/actualites", "/documents", "/gestion/actualites", "/gestion/publications"]
+    add(5)
+    auth.login()
+    small = [queries(url) for url in urls[:2]]
+    auth.logout()
+    auth.login("agent@example.fr")
+    small += [queries(url) for url in urls[2:]]
+    add(55)
+    large = [queries(url) for url in urls[2:]]
+    auth.logout()
+    auth.login()
+    large = [queries(url) for url in urls[:2]] + large
+    assert all(b - a <= 2 for a, b in zip(small, large)), list(zip(urls, small, large))

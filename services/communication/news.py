@@ -11,7 +11,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from models import Household, NewsItem, NewsRead, User
+from peewee import JOIN
+
+from models import Activity, Household, NewsItem, NewsRead, School, User
 from services.communication import files
 from services.communication.audience import check_audience, check_window, visible_to
 from services.core import audit, clock
@@ -90,7 +92,8 @@ def unread_news_count(household: Household) -> int:
 
 def all_news() -> list[NewsItem]:
     """Every news item for the staff list, newest first (scheduled and withdrawn ones included)."""
-    return list(NewsItem.select().order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()))
+    return list(NewsItem.select(NewsItem, School, Activity).join(School, JOIN.LEFT_OUTER).switch(NewsItem)
+                .join(Activity, JOIN.LEFT_OUTER).order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()))
 
 
 def get_news(news_id: int) -> NewsItem:

@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from models import Household, PublicationCategory, PublicationRead, PublishedDocument, User
+from peewee import JOIN
+
+from models import Activity, Household, PublicationCategory, PublicationRead, PublishedDocument, School, User
 from services.communication import files
 from services.communication.audience import check_audience, check_window, visible_to
 from services.communication.news import Draft
@@ -76,8 +78,11 @@ def new_documents(household: Household, limit: int = 5) -> list[PublishedDocumen
 # --- Staff -----------------------------------------------------------------------------------------
 
 def all_documents() -> list[PublishedDocument]:
-    return list(PublishedDocument.select().order_by(PublishedDocument.publish_from.desc(),
-                                                    PublishedDocument.id.desc()))
+    """Every published document for the staff list, newest first (category, school, activity joined)."""
+    return list(PublishedDocument.select(PublishedDocument, PublicationCategory, School, Activity)
+                .join(PublicationCategory).switch(PublishedDocument).join(School, JOIN.LEFT_OUTER)
+                .switch(PublishedDocument).join(Activity, JOIN.LEFT_OUTER)
+                .order_by(PublishedDocument.publish_from.desc(), PublishedDocument.id.desc()))
 
 
 def get_document(document_id: int) -> PublishedDocument:
