@@ -23,6 +23,7 @@ from blueprints import (
     orders,
     portal,
     public,
+    publications,
     reservations,
     staff,
 )
@@ -37,7 +38,9 @@ from blueprints.staff import invoicing_runs as staff_invoicing_runs
 from blueprints.staff import journal as staff_journal
 from blueprints.staff import mails as staff_mails
 from blueprints.staff import messages as staff_messages
+from blueprints.staff import news as staff_news
 from blueprints.staff import online_payments as staff_online_payments
+from blueprints.staff import publications as staff_publications
 from blueprints.staff import regies as staff_regies
 from blueprints.staff import schools as staff_schools
 from blueprints.staff import security as staff_security
@@ -57,6 +60,7 @@ BLUEPRINTS = [
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
     staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp, staff_security.bp,
+    publications.bp, staff_news.bp, staff_publications.bp,
 ]
 
 

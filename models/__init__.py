@@ -47,7 +47,17 @@ from models.billing import (
     PaymentAllocation,
     ReceiptCounter,
 )
-from models.communication import Message, OutgoingMail, Service, Thread
+from models.communication import (
+    Message,
+    NewsItem,
+    NewsRead,
+    OutgoingMail,
+    PublicationCategory,
+    PublicationRead,
+    PublishedDocument,
+    Service,
+    Thread,
+)
 from models.family import (
     ChangeRequest,
     Child,
@@ -118,4 +128,9 @@ __all__ = [
     "Service",
     "Thread",
     "Message",
+    "NewsItem",
+    "NewsRead",
+    "PublicationCategory",
+    "PublishedDocument",
+    "PublicationRead",
 ]

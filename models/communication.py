@@ -1,10 +1,12 @@
-"""Communication models: the outgoing-mail table (the transactional outbox the worker delivers) and the
-messaging between households and services (Service, Thread, Message)."""
+"""Communication models: the outgoing-mail table (the transactional outbox the worker delivers), the
+messaging between households and services (Service, Thread, Message), and what the commune publishes
+(news, documents) with the households' read markers."""
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models.accounts import Household, User
+from models.accounts import Household, School, User
+from models.activities import Activity
 from models.base import BaseModel
 from models.family import Child
 
@@ -82,3 +84,78 @@ class Message(BaseModel):
     attachment_type = CharField(default="", max_length=50)
     attachment_size = IntegerField(default=0)
     created_at = DateTimeField()
+# --- What the commune publishes: news (actualités) and documents (menus, tarifs, règlements…) ---------
+# Both carry the same audience fields: everyone, one school, one activity, or one class level (of one
+# school when `school` is set). services/communication/audience.py holds the one rule that reads them.
+AUDIENCES = ("all", "school", "activity", "class")
+
+
+class NewsItem(BaseModel):
+    """An actualité: Markdown text shown to the households of its audience during its window."""
+
+    title = CharField(max_length=200)
+    body = TextField(default="")  # Markdown, rendered and cleaned on display (services/communication/rendering.py)
+    audience = CharField(default="all", max_length=20)
+    school = ForeignKeyField(School, null=True, on_delete="SET NULL")
+    activity = ForeignKeyField(Activity, null=True, on_delete="SET NULL")
+    class_level = CharField(default="", max_length=10)
+    publish_from = DateTimeField(index=True)
+    publish_until = DateTimeField(null=True)
+    attachment_stored = CharField(default="", max_length=80)  # random name in UPLOAD_DIR/publications
+    attachment_name = CharField(default="", max_length=120)  # the cleaned original name shown to parents
+    attachment_mime = CharField(default="", max_length=40)
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    unpublished_at = DateTimeField(null=True)
+
+
+class NewsRead(BaseModel):
+    """A household has opened a news item: it is no longer « Nouveau » for that family."""
+
+    news = ForeignKeyField(NewsItem, backref="reads", on_delete="CASCADE")
+    household = ForeignKeyField(Household, on_delete="CASCADE")
+    read_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("news", "household"), True),)
+
+
+class PublicationCategory(BaseModel):
+    """A heading of /documents (Menus, Tarifs…), named and ordered by the administrator."""
+
+    name = CharField(max_length=80, unique=True)
+    position = IntegerField(default=0)
+
+
+class PublishedDocument(BaseModel):
+    """A file the commune publishes under a category, for an audience, during a window."""
+
+    category = ForeignKeyField(PublicationCategory, backref="documents", on_delete="RESTRICT")
+    title = CharField(max_length=200)
+    document_date = DateField()  # the date shown beside the file (menu of the week of…, tariffs of…)
+    stored_name = CharField(max_length=80)
+    original_name = CharField(max_length=120)
+    content_type = CharField(max_length=40)
+    size = IntegerField(default=0)
+    audience = CharField(default="all", max_length=20)
+    school = ForeignKeyField(School, null=True, on_delete="SET NULL")
+    activity = ForeignKeyField(Activity, null=True, on_delete="SET NULL")
+    class_level = CharField(default="", max_length=10)
+    publish_from = DateTimeField(index=True)
+    publish_until = DateTimeField(null=True)
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    unpublished_at = DateTimeField(null=True)
+
+
+class PublicationRead(BaseModel):
+    """A household has opened a published document: it no longer counts as new in its category."""
+
+    document = ForeignKeyField(PublishedDocument, backref="reads", on_delete="CASCADE")
+    household = ForeignKeyField(Household, on_delete="CASCADE")
+    read_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("document", "household"), True),)

@@ -31,6 +31,8 @@ ID_SOURCES = {
     "transaction_id": (m.OnlineTransaction, None), "member_id": (m.User, None),
     "school_id": (m.School, None), "regie_id": (m.Regie, None),
     "thread_id": (m.Thread, "household"), "message_id": (m.Message, None),
+    "news_id": (m.NewsItem, None), "publication_id": (m.PublishedDocument, None),
+    "category_id": (m.PublicationCategory, None),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu", "name": "logo-inconnu.png"}
 

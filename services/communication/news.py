@@ -1,0 +1,159 @@
+"""Actualités: what a household reads (newest first, « Nouveau » until the family opens it) and what
+staff write (Markdown, audience, window, one image or PDF, « Dépublier»).
+
+Read markers are per household, not per user: the news is about the family's children, both
+guardians share one family space, and « Nouveau » says whether the family has seen it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from peewee import JOIN
+
+from models import Activity, Household, NewsItem, NewsRead, School, User
+from services.communication import files
+from services.communication.audience import check_audience, check_window, visible_to
+from services.core import audit, clock
+from services.core.errors import InvalidInput, NotFound
+from services.core.transactions import write_transaction
+
+PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a staff form sends for a news item or a document (parsed by the view, checked here)."""
+
+    title: str
+    audience: str = "all"
+    school_id: int | None = None
+    activity_id: int | None = None
+    class_level: str = ""
+    publish_from: dt.datetime | None = None
+    publish_until: dt.datetime | None = None
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class NewsRow:
+    item: NewsItem
+    new: bool
+
+
+@dataclass(frozen=True)
+class NewsPage:
+    rows: list[NewsRow]
+    page: int
+    pages: int
+    total: int
+
+
+def _visible(household: Household):
+    return NewsItem.select().where(visible_to(NewsItem, household, clock.local_now()))
+
+
+def news_for(household: Household, page: int = 1, per_page: int = PER_PAGE) -> NewsPage:
+    """One page of the household's news, newest first, each marked new or read."""
+    query = _visible(household)
+    total = query.count()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    items = list(query.order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()).paginate(page, per_page))
+    read = {row.news_id for row in NewsRead.select(NewsRead.news)
+            .where((NewsRead.household == household) & NewsRead.news.in_([item.id for item in items]))}
+    return NewsPage([NewsRow(item, item.id not in read) for item in items], page, pages, total)
+
+
+def news_item_for(household: Household, news_id: int) -> NewsItem:
+    """A news item the household may read; NotFound for any other (not published, another audience)."""
+    item = _visible(household).where(NewsItem.id == news_id).first()
+    if item is None:
+        raise NotFound("Actualité introuvable.")
+    return item
+
+
+def mark_read(household: Household, item: NewsItem) -> None:
+    """The family has opened it: no longer « Nouveau » (a second opening changes nothing)."""
+    with write_transaction():
+        NewsRead.insert(news=item, household=household, read_at=clock.local_now()) \
+            .on_conflict_ignore().execute()
+
+
+def unread_news_count(household: Household) -> int:
+    """How many news items the household sees and has not opened (for the home page)."""
+    read = NewsRead.select(NewsRead.news).where(NewsRead.household == household)
+    return _visible(household).where(NewsItem.id.not_in(read)).count()
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+def all_news() -> list[NewsItem]:
+    """Every news item for the staff list, newest first (scheduled and withdrawn ones included)."""
+    return list(NewsItem.select(NewsItem, School, Activity).join(School, JOIN.LEFT_OUTER).switch(NewsItem)
+                .join(Activity, JOIN.LEFT_OUTER).order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()))
+
+
+def get_news(news_id: int) -> NewsItem:
+    item = NewsItem.get_or_none(NewsItem.id == news_id)
+    if item is None:
+        raise NotFound("Actualité introuvable.")
+    return item
+
+
+def save_news(staff: User, draft: Draft, upload_dir: str | Path,
+              attachment: tuple[str, bytes] | None = None, remove_attachment: bool = False,
+              item: NewsItem | None = None) -> NewsItem:
+    """Create or update a news item (audience and window checked); a new file replaces the old one,
+    which is deleted once the change is committed."""
+    if not draft.title.strip():
+        raise InvalidInput("Donnez un titre à l'actualité.", field="title")
+    if not draft.body.strip():
+        raise InvalidInput("Écrivez le texte de l'actualité.", field="body")
+    audience = check_audience(draft.audience, draft.school_id, draft.activity_id, draft.class_level)
+    now = clock.local_now()
+    start, until = check_window(draft.publish_from, draft.publish_until, now)
+    stored = files.store(upload_dir, *attachment) if attachment else None
+    old_file = ""
+    values = dict(title=draft.title.strip(), body=draft.body, audience=audience.audience, school=audience.school,
+                  activity=audience.activity, class_level=audience.class_level, publish_from=start,
+                  publish_until=until, updated_at=now)
+    if item is not None and (stored or remove_attachment):
+        old_file = item.attachment_stored
+        values.update(attachment_stored="", attachment_name="", attachment_mime="")
+    if stored:
+        values.update(attachment_stored=stored[0], attachment_name=stored[1], attachment_mime=stored[2])
+    try:
+        with write_transaction():
+            if item is None:
+                item = NewsItem.create(author=staff, created_at=now, **values)
+                audit.record(staff, "actualité publiée", item, item.title)
+            else:
+                NewsItem.update(**values).where(NewsItem.id == item.id).execute()
+                item = NewsItem.get_by_id(item.id)
+                audit.record(staff, "actualité modifiée", item, item.title)
+    except Exception:
+        if stored:
+            files.remove(upload_dir, stored[0])
+        raise
+    files.remove(upload_dir, old_file)
+    return item
+
+
+def set_published(staff: User, item: NewsItem, published: bool) -> NewsItem:
+    """« Dépublier » takes it off the parents' pages at once; « Republier » puts it back in its window."""
+    with write_transaction():
+        NewsItem.update(unpublished_at=None if published else clock.local_now(), updated_at=clock.local_now()) \
+            .where(NewsItem.id == item.id).execute()
+        item = NewsItem.get_by_id(item.id)
+        audit.record(staff, "actualité republiée" if published else "actualité dépubliée", item, item.title)
+    return item
+
+
+def attachment_path(item: NewsItem, upload_dir: str | Path) -> Path:
+    """The attached file of a news item; NotFound when it has none."""
+    if not item.attachment_stored:
+        raise NotFound("Cette actualité n'a pas de pièce jointe.")
+    return files.path_of(upload_dir, item.attachment_stored)

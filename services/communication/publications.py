@@ -1,0 +1,144 @@
+"""Published documents (/documents): files by category with their date, for the same audiences and
+windows as the news; a household's opening marks one read, so each category counts its new ones."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from peewee import JOIN
+
+from models import Activity, Household, PublicationCategory, PublicationRead, PublishedDocument, School, User
+from services.communication import files
+from services.communication.audience import check_audience, check_window, visible_to
+from services.communication.news import Draft
+from services.core import audit, clock
+from services.core.errors import InvalidInput, NotFound
+from services.core.transactions import write_transaction
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    document: PublishedDocument
+    new: bool
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    category: PublicationCategory
+    rows: list[DocumentRow]
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for row in self.rows if row.new)
+
+
+def _visible(household: Household):
+    return PublishedDocument.select().where(visible_to(PublishedDocument, household, clock.local_now()))
+
+
+def _read_ids(household: Household) -> set[int]:
+    return {row.document_id for row in PublicationRead.select(PublicationRead.document)
+            .where(PublicationRead.household == household)}
+
+
+def documents_for(household: Household) -> list[CategoryRow]:
+    """The categories that hold documents for the household, in the administrator's order, each with its
+    documents (newest date first) marked new or read."""
+    read = _read_ids(household)
+    documents = _visible(household).order_by(PublishedDocument.document_date.desc(), PublishedDocument.id.desc())
+    by_category: dict[int, list[DocumentRow]] = {}
+    for document in documents:
+        by_category.setdefault(document.category_id, []).append(DocumentRow(document, document.id not in read))
+    categories = PublicationCategory.select().order_by(PublicationCategory.position, PublicationCategory.name)
+    return [CategoryRow(category, by_category[category.id]) for category in categories if category.id in by_category]
+
+
+def document_for(household: Household, document_id: int) -> PublishedDocument:
+    """A document the household may open; NotFound for any other."""
+    document = _visible(household).where(PublishedDocument.id == document_id).first()
+    if document is None:
+        raise NotFound("Document introuvable.")
+    return document
+
+
+def mark_read(household: Household, document: PublishedDocument) -> None:
+    with write_transaction():
+        PublicationRead.insert(document=document, household=household, read_at=clock.local_now()) \
+            .on_conflict_ignore().execute()
+
+
+def new_documents(household: Household, limit: int = 5) -> list[PublishedDocument]:
+    """The household's documents not opened yet, newest published first (for the home page)."""
+    read = PublicationRead.select(PublicationRead.document).where(PublicationRead.household == household)
+    return list(_visible(household).where(PublishedDocument.id.not_in(read))
+                .order_by(PublishedDocument.publish_from.desc(), PublishedDocument.id.desc()).limit(limit))
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+def all_documents() -> list[PublishedDocument]:
+    """Every published document for the staff list, newest first (category, school, activity joined)."""
+    return list(PublishedDocument.select(PublishedDocument, PublicationCategory, School, Activity)
+                .join(PublicationCategory).switch(PublishedDocument).join(School, JOIN.LEFT_OUTER)
+                .switch(PublishedDocument).join(Activity, JOIN.LEFT_OUTER)
+                .order_by(PublishedDocument.publish_from.desc(), PublishedDocument.id.desc()))
+
+
+def get_document(document_id: int) -> PublishedDocument:
+    document = PublishedDocument.get_or_none(PublishedDocument.id == document_id)
+    if document is None:
+        raise NotFound("Document introuvable.")
+    return document
+
+
+def save_document(staff: User, draft: Draft, category_id: int | None,
+                  document_date: dt.date | None, upload_dir: str | Path, upload: tuple[str, bytes] | None = None,
+                  document: PublishedDocument | None = None) -> PublishedDocument:
+    """Publish a file (a new document needs one; an edit may replace it) under a category."""
+    if not draft.title.strip():
+        raise InvalidInput("Donnez un titre au document (par exemple « Menus de décembre »).", field="title")
+    category = PublicationCategory.get_or_none(PublicationCategory.id == category_id) if category_id else None
+    if category is None:
+        raise InvalidInput("Choisissez la catégorie du document.", field="category")
+    if document is None and upload is None:
+        raise InvalidInput("Joignez le fichier à publier (PDF, JPEG ou PNG, 10 Mo au plus).", field="file")
+    audience = check_audience(draft.audience, draft.school_id, draft.activity_id, draft.class_level)
+    now = clock.local_now()
+    start, until = check_window(draft.publish_from, draft.publish_until, now)
+    values = dict(title=draft.title.strip(), category=category, document_date=document_date or now.date(),
+                  audience=audience.audience, school=audience.school, activity=audience.activity,
+                  class_level=audience.class_level, publish_from=start, publish_until=until, updated_at=now)
+    stored, old_file = None, ""
+    if upload is not None:
+        stored = files.store(upload_dir, upload[0], upload[1])
+        values.update(stored_name=stored[0], original_name=stored[1], content_type=stored[2], size=len(upload[1]))
+        old_file = document.stored_name if document is not None else ""
+    try:
+        with write_transaction():
+            if document is None:
+                document = PublishedDocument.create(author=staff, created_at=now, **values)
+                audit.record(staff, "document publié", document, document.title)
+            else:
+                PublishedDocument.update(**values).where(PublishedDocument.id == document.id).execute()
+                document = PublishedDocument.get_by_id(document.id)
+                audit.record(staff, "document publié modifié", document, document.title)
+    except Exception:
+        if stored:
+            files.remove(upload_dir, stored[0])
+        raise
+    files.remove(upload_dir, old_file)
+    return document
+
+
+def set_published(staff: User, document: PublishedDocument, published: bool) -> PublishedDocument:
+    with write_transaction():
+        PublishedDocument.update(unpublished_at=None if published else clock.local_now(),
+                                 updated_at=clock.local_now()).where(PublishedDocument.id == document.id).execute()
+        document = PublishedDocument.get_by_id(document.id)
+        audit.record(staff, "document republié" if published else "document dépublié", document, document.title)
+    return document
+
+
+def file_path(document: PublishedDocument, upload_dir: str | Path) -> Path:
+    return files.path_of(upload_dir, document.stored_name)
