@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from models import ActivityStaff, Household
+from services.core import notifications
 
 # Roles of the "staff" menu entries (the kitchen and the animateur see only what names them).
 DEFAULT_STAFF_ROLES = ("agent", "regisseur", "admin")
@@ -103,6 +104,7 @@ NAVIGATION = [
     ("enrolments.index", "Inscriptions", "parent"),
     ("reservations.week", "Réservations", "parent"),
     ("orders.index", "Commandes", "parent"),
+    ("orders.alerts", "Alertes", "parent"),
     ("billing.invoices", "Factures", "parent"),
     ("messages.index", "Messages", "parent"),
     ("staff.dashboard", "Tableau de bord", "staff"),
@@ -142,6 +144,24 @@ def navigation_for(user, endpoints) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label, who in NAVIGATION if endpoint in endpoints and shown_to(user, who)]
 
 
+# A count shown beside a parent's menu entry (« Alertes 3 »): endpoint → function(household id) → int.
+# Another area registers its own (e.g. unread messages) with one line.
+NAVIGATION_COUNTS = {
+    "orders.alerts": notifications.unread_count,
+}
+
+
+def navigation_count(user, endpoint: str) -> int:
+    """The count beside a menu entry for a parent (0 for none): one query per counted entry and request."""
+    counter = NAVIGATION_COUNTS.get(endpoint)
+    if counter is None or not user.is_authenticated or user.is_staff or user.household_id is None:
+        return 0
+    cache = g.setdefault("navigation_counts", {})
+    if endpoint not in cache:
+        cache[endpoint] = counter(user.household_id)
+    return cache[endpoint]
+
+
 # --- The role × route matrix ---------------------------------------------------------------------
 # Who may open each endpoint, checked before every request by check_access(): PUBLIC (everyone),
 # SIGNED_IN (any account), PARENT (a parent with a household; staff are sent to their own page), or
@@ -157,6 +177,7 @@ EVERY_STAFF = ("agent", "regisseur", "cuisine", "animateur")
 ACCESS: dict[str, str | tuple | dict] = {
     # account
     "account.access_codes": SIGNED_IN,
+    "account.mail_preferences": PARENT,
     # auth
     "auth.confirm": PUBLIC,
     "auth.forgot": PUBLIC,
@@ -216,6 +237,7 @@ ACCESS: dict[str, str | tuple | dict] = {
     "orders.clear": PARENT,
     "orders.detail": PARENT,
     "orders.index": PARENT,
+    "orders.mark_alerts_read": PARENT,
     "orders.pay": PARENT,
     "orders.remove_line": PARENT,
     "orders.validate": PARENT,

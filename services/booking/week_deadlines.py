@@ -72,19 +72,25 @@ def unit_weeks(units: Sequence[Unit], start: dt.date, weeks: int, now: dt.dateti
     return found
 
 
+def _day_and_hour(moment: dt.datetime) -> tuple[dt.date, str]:
+    local = moment.astimezone(deadlines.PARIS)
+    if local.time() == dt.time(0, 0):  # « lundi 0 h » reads as the evening before: « dimanche minuit »
+        return local.date() - dt.timedelta(days=1), "minuit"
+    return local.date(), formatting.hour(local.replace(tzinfo=None))
+
+
 def relative_moment(moment: dt.datetime, now: dt.datetime | None = None) -> str:
     """« aujourd'hui 18 h », « demain 18 h », « jeudi 18 h » within the week, else « jeudi 10 décembre à 18 h »."""
     now = (now or clock.now()).astimezone(deadlines.PARIS)
-    local = moment.astimezone(deadlines.PARIS)
-    gap = (local.date() - now.date()).days
-    hour = formatting.hour(local.replace(tzinfo=None))
+    day, hour = _day_and_hour(moment)
+    gap = (day - now.date()).days
     if gap == 0:
         return f"aujourd'hui {hour}"
     if gap == 1:
         return f"demain {hour}"
     if 1 < gap < 7:
-        return f"{deadlines.WEEKDAYS[local.weekday()]} {hour}"
-    return deadlines.format_deadline(local)
+        return f"{deadlines.WEEKDAYS[day.weekday()]} {hour}"
+    return f"{formatting.date_medium(day)} à {hour}"
 
 
 def next_deadline_text(unit_weeks_of_unit: Sequence[UnitWeek], now: dt.datetime | None = None) -> str | None:
@@ -102,6 +108,5 @@ def next_deadline_text(unit_weeks_of_unit: Sequence[UnitWeek], now: dt.datetime 
         target = f"le {formatting.date_medium(days[0])}"
     else:
         target = f"les jours du {formatting.date_medium(days[0])} au {formatting.date_medium(days[-1])}"
-    near = (limit.astimezone(deadlines.PARIS).date() - now.date()).days < 7
-    word = "jusqu'à" if near else "jusqu'au"
+    word = "jusqu'à" if (_day_and_hour(limit)[0] - now.date()).days < 7 else "jusqu'au"
     return f"{word} {relative_moment(limit, now)} pour {target}"
