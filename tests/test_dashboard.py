@@ -184,3 +184,21 @@ def test_dashboard_queries_do_not_grow_with_bookings_invoices_and_alerts(martin,
         counts.append(len(log.statements))
     assert counts[1] == counts[0], counts
     assert counts[1] <= 32, counts  # the budget (29 measured: session, user, commune, menu count, six blocks)
+
+
+def test_the_menu_count_costs_one_query_per_parent_page(martin, client, monkeypatch):
+    """« Alertes n » in the menu: exactly one COUNT per page a parent opens, whatever the number of alerts."""
+    from blueprints import access
+
+    for n in range(30):
+        add_alert(martin["households"]["martin"], f"Alerte {n}")
+
+    def queries(url: str) -> int:
+        client.get(url)
+        with counting_queries() as log:
+            assert client.get(url).status_code == 200
+        return len(log.statements)
+
+    with_count = queries("/commandes")
+    monkeypatch.setattr(access, "NAVIGATION_COUNTS", {})
+    assert with_count - queries("/commandes") == 1

@@ -21,10 +21,10 @@ from services.booking import deadlines, week_deadlines
 from services.booking.day_status import ACTIVE
 from services.core import audit, clock, events, formatting, outbox
 from services.core.transactions import write_transaction
+from services.family import household as household_rules
 
 WINDOW = dt.timedelta(hours=24)
 ACTION = "deadline_reminder"
-HOUSEHOLD_STATUSES = ("validated", "closing_requested")  # a file the commune validated, not closed
 
 
 @dataclass
@@ -60,7 +60,7 @@ def _waiting_households(due: list[week_deadlines.UnitWeek]) -> dict[int, list[we
     rows = (Enrolment.select(Enrolment.activity, Child.household).join(Child)
             .join(Household, on=(Child.household == Household.id))
             .where(Enrolment.activity.in_(activity_ids) & (Enrolment.status == "validated")
-                   & (Child.archived == False) & Household.status.in_(HOUSEHOLD_STATUSES))  # noqa: E712
+                   & (Child.archived == False) & Household.status.in_(household_rules.VALIDATED_STATUSES))  # noqa: E712
             .tuples())
     for activity_id, household_id in rows:
         enrolled[activity_id].add(household_id)
