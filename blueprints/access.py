@@ -144,22 +144,25 @@ def navigation_for(user, endpoints) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label, who in NAVIGATION if endpoint in endpoints and shown_to(user, who)]
 
 
-# A count shown beside a parent's menu entry (« Alertes 3 »): endpoint → function(household id) → int.
-# Another area registers its own (e.g. unread messages) with one line.
+# A count shown beside a parent's menu entry (« Alertes 3 »): endpoint → (function(household id) → int,
+# the words a screen reader hears after 1, after more). Another area registers its own with one line,
+# e.g. "messages.index": (messages.unread_count, "non lu", "non lus").
 NAVIGATION_COUNTS = {
-    "orders.alerts": notifications.unread_count,
+    "orders.alerts": (notifications.unread_count, "non lue", "non lues"),
 }
 
 
-def navigation_count(user, endpoint: str) -> int:
-    """The count beside a menu entry for a parent (0 for none): one query per counted entry and request."""
-    counter = NAVIGATION_COUNTS.get(endpoint)
-    if counter is None or not user.is_authenticated or user.is_staff or user.household_id is None:
-        return 0
+def navigation_count(user, endpoint: str) -> tuple[int, str] | None:
+    """(count, words) beside a parent's menu entry, None when there is nothing to count: one query per
+    counted entry and request, none for staff or for a page that does not draw the menu."""
+    entry = NAVIGATION_COUNTS.get(endpoint)
+    if entry is None or not user.is_authenticated or user.is_staff or user.household_id is None:
+        return None
     cache = g.setdefault("navigation_counts", {})
     if endpoint not in cache:
-        cache[endpoint] = counter(user.household_id)
-    return cache[endpoint]
+        cache[endpoint] = entry[0](user.household_id)
+    count = cache[endpoint]
+    return (count, entry[1] if count == 1 else entry[2]) if count else None
 
 
 # --- The role × route matrix ---------------------------------------------------------------------

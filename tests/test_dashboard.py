@@ -53,6 +53,7 @@ def test_the_martin_dashboard_shows_each_block_with_its_link(martin, client):
     assert "Cantine : jusqu'à jeudi 18 h pour la semaine du 7 décembre" in deadlines
     assert "Garderie : jusqu'à aujourd'hui 18 h pour le lundi 30 novembre" in deadlines
     assert "ALSH Mercredi : jusqu'à aujourd'hui minuit pour le mercredi 2 décembre" in deadlines
+    assert "ALSH Vacances : jusqu'au lundi 7 décembre à 12 h pour le lundi 21 décembre" in deadlines  # a week away or more
     unpaid = martin["invoices"]["martin_unpaid"]
     invoices = block(page, "factures")
     assert f"Facture {unpaid.number} : 9,00 € à payer" in invoices and "Payer" in invoices
