@@ -12,7 +12,7 @@ import models
 from models import Regie, User, db
 from services.accounts import team, two_factor
 from services.billing import invoicing_runs
-from services.booking import calendar, orders, planning
+from services.booking import calendar, deadline_reminders, orders, planning
 from services.core import backup as backups
 from services.core import clock, formatting, migrations
 from services.core.errors import DomainError
@@ -162,6 +162,13 @@ def register(app: Flask) -> None:
         with db.connection_context():
             report = retention.apply_retention()
         click.echo(f"{report}.")
+
+    @app.cli.command("send-reminders")
+    def send_reminders_command():
+        """Send the deadline reminders due in the next 24 h (the worker does it every 15 minutes; never twice)."""
+        with db.connection_context():
+            report = deadline_reminders.send_deadline_reminders()
+        click.echo(f"Rappels de date limite : {report}.")
 
     @app.cli.command("invoice")
     @click.option("--regie", "code", required=True, help="Code de la régie (ex. PERI).")

@@ -15,7 +15,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from models import db
 from services.billing import invoicing_runs, online_payments
-from services.booking import basket, calendar, orders
+from services.booking import basket, calendar, deadline_reminders, orders
 from services.core import clock, events, outbox
 from services.family import retention
 
@@ -113,6 +113,13 @@ def refresh_holidays() -> str:
 def apply_retention() -> str:
     """Every night: closed households whose retention period is over are anonymised (RGPD)."""
     return str(retention.apply_retention())
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def send_deadline_reminders() -> str:
+    """Every 15 minutes: households with nothing booked for a week whose deadline is in the next 24 h are
+    reminded once (Commune.reminders_enabled and the parents' opt-out honoured)."""
+    return str(deadline_reminders.send_deadline_reminders())
 
 
 def wake_worker() -> None:

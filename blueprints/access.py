@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from models import ActivityStaff, Household
+from services.core import notifications
 
 # Roles of the "staff" menu entries (the kitchen and the animateur see only what names them).
 DEFAULT_STAFF_ROLES = ("agent", "regisseur", "admin")
@@ -107,6 +108,7 @@ NAVIGATION = [
     ("enrolments.index", "Inscriptions", "parent"),
     ("reservations.week", "Réservations", "parent"),
     ("orders.index", "Commandes", "parent"),
+    ("orders.alerts", "Alertes", "parent"),
     ("billing.invoices", "Factures", "parent"),
     ("messages.index", "Messages", "parent"),
     ("publications.news_list", "Actualités", "parent"),
@@ -151,6 +153,27 @@ def navigation_for(user, endpoints) -> list[tuple[str, str]]:
     return [(endpoint, label) for endpoint, label, who in NAVIGATION if endpoint in endpoints and shown_to(user, who)]
 
 
+# A count shown beside a parent's menu entry (« Alertes 3 »): endpoint → (function(household id) → int,
+# the words a screen reader hears after 1, after more). Another area registers its own with one line,
+# e.g. "messages.index": (messages.unread_count, "non lu", "non lus").
+NAVIGATION_COUNTS = {
+    "orders.alerts": (notifications.unread_count, "non lue", "non lues"),
+}
+
+
+def navigation_count(user, endpoint: str) -> tuple[int, str] | None:
+    """(count, words) beside a parent's menu entry, None when there is nothing to count: one query per
+    counted entry and request, none for staff or for a page that does not draw the menu."""
+    entry = NAVIGATION_COUNTS.get(endpoint)
+    if entry is None or not user.is_authenticated or user.is_staff or user.household_id is None:
+        return None
+    cache = g.setdefault("navigation_counts", {})
+    if endpoint not in cache:
+        cache[endpoint] = entry[0](user.household_id)
+    count = cache[endpoint]
+    return (count, entry[1] if count == 1 else entry[2]) if count else None
+
+
 # --- The role × route matrix ---------------------------------------------------------------------
 # Who may open each endpoint, checked before every request by check_access(): PUBLIC (everyone),
 # SIGNED_IN (any account), PARENT (a parent with a household; staff are sent to their own page), or
@@ -166,6 +189,7 @@ EVERY_STAFF = ("agent", "regisseur", "cuisine", "animateur")
 ACCESS: dict[str, str | tuple | dict] = {
     # account
     "account.access_codes": SIGNED_IN,
+    "account.mail_preferences": PARENT,
     # auth
     "auth.confirm": PUBLIC,
     "auth.forgot": PUBLIC,
@@ -230,6 +254,7 @@ ACCESS: dict[str, str | tuple | dict] = {
     "orders.clear": PARENT,
     "orders.detail": PARENT,
     "orders.index": PARENT,
+    "orders.mark_alerts_read": PARENT,
     "orders.pay": PARENT,
     "orders.remove_line": PARENT,
     "orders.validate": PARENT,

@@ -1,11 +1,13 @@
-"""Access codes of the signed-in user: sign-in e-mail and password."""
+"""The signed-in user's own settings: access codes (sign-in e-mail and password) and, for parents, which
+optional e-mails they receive (« Préférences de courriels »)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
-from services.accounts import users
+from blueprints.family.form_fields import TICKED
+from services.accounts import mail_preferences, users
 from services.core.errors import DomainError
 
 bp = Blueprint("account", __name__)
@@ -61,3 +63,35 @@ def access_codes():
                 return redirect(url_for("account.access_codes"))
     return render_template("account/access_codes.html", email_form=email_form,
                            password_form=password_form), status
+
+
+class ChoiceBox(BooleanField):
+    """A checkbox that refuses a value no browser sends (instead of reading it as « non »)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] not in TICKED:
+            self.data = False
+            raise ValueError("Choix non reconnu : cochez ou décochez la case.")
+        self.data = bool(valuelist)
+
+
+class MailPreferencesForm(FlaskForm):
+    replies = ChoiceBox(mail_preferences.OPTIONAL_KINDS[mail_preferences.REPLIES])
+    news = ChoiceBox(mail_preferences.OPTIONAL_KINDS[mail_preferences.NEWS])
+    reminders = ChoiceBox(mail_preferences.OPTIONAL_KINDS[mail_preferences.REMINDERS])
+
+
+@bp.route("/mon-compte/courriels", methods=["GET", "POST"], endpoint="mail_preferences")
+def mail_preferences_page():
+    """Tick the optional e-mails to receive; the mandatory ones are listed, without a switch."""
+    user = current_user._get_current_object()
+    if request.method == "GET":
+        form = MailPreferencesForm(data=mail_preferences.choices_of(user))
+        return render_template("account/mail_preferences.html", form=form, mandatory=mail_preferences.MANDATORY)
+    form = MailPreferencesForm()
+    if not form.validate_on_submit():
+        flash("Vos préférences n'ont pas été enregistrées : corrigez le formulaire.", "error")
+        return render_template("account/mail_preferences.html", form=form, mandatory=mail_preferences.MANDATORY), 400
+    mail_preferences.save(user, {kind: getattr(form, kind).data for kind in mail_preferences.OPTIONAL_KINDS})
+    flash("Vos préférences de courriels sont enregistrées.", "success")
+    return redirect(url_for("account.mail_preferences"))

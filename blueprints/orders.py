@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from blueprints.access import current_household
 from blueprints.billing import bank_urls
@@ -114,9 +115,21 @@ def pay(order_id: int):
 
 @bp.get("/alertes")
 def alerts():
-    """"Mes alertes": decisions, waiting-list places, emptied basket; opening them marks them read."""
+    """"Mes alertes": decisions, waiting-list places, emptied basket; the unread ones are marked « Nouveau »
+    until « Tout marquer comme lu » (reading a page changes nothing)."""
     household = current_household()
     rows = notifications.alerts(household)
     unread = {a.id for a in rows if not a.read}
-    notifications.mark_alerts_read(household)
-    return render_template("orders/alerts.html", alerts=rows, unread=unread, basket_count=basket.count(household))
+    return render_template("orders/alerts.html", alerts=rows, unread=unread, basket_count=basket.count(household),
+                           form=FlaskForm())
+
+
+@bp.post("/alertes/tout-lu")
+def mark_alerts_read():
+    """« Tout marquer comme lu »."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    count = notifications.mark_alerts_read(current_household())
+    flash(f"{count} alerte{'s' if count > 1 else ''} marquée{'s' if count > 1 else ''} comme lue{'s' if count > 1 else ''}."
+          if count else "Aucune alerte non lue.", "success")
+    return redirect(url_for("orders.alerts"))

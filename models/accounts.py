@@ -187,6 +187,18 @@ class User(BaseModel):
         return self.role in ("agent", "admin")
 
 
+class MailOptOut(BaseModel):
+    """An optional kind of e-mail a user chose not to receive (services/accounts/mail_preferences.py);
+    no row means the default: received. Mandatory e-mails (codes, invoices, receipts) have no row."""
+
+    user = ForeignKeyField(User, backref="mail_opt_outs", on_delete="CASCADE")
+    kind = CharField(max_length=40)  # "replies", "news", "reminders"
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("user", "kind"), True),)
+
+
 class EmailCode(BaseModel):
     """A 4-digit code e-mailed to confirm a new account."""
 

@@ -241,3 +241,16 @@ class BasketLine(BaseModel):
 
     class Meta:
         indexes = ((("household", "child", "unit", "date"), True),)
+
+
+class ReminderSent(BaseModel):
+    """A deadline reminder sent to a household for one unit's week (services/booking/deadline_reminders.py):
+    the unique index is what makes « never twice » hold, even when two workers run the job at once."""
+
+    household = ForeignKeyField(Household, backref="+", on_delete="CASCADE")
+    unit = ForeignKeyField(Unit, backref="+", on_delete="CASCADE")
+    week_start = DateField()  # the Monday of the week the reminder was about
+    sent_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("household", "unit", "week_start"), True),)

@@ -68,6 +68,7 @@ def _register_template_helpers(app: Flask) -> None:
     def inject_globals():
         nav = access.navigation_for(current_user, app.view_functions)
         return {"commune": _commune(), "navigation": nav, "now": clock.now(),
+                "nav_count": lambda endpoint: access.navigation_count(current_user, endpoint),
                 "development": app.config["PORTAIL_ENV"] != "production", "logo_data_uri": _logo_data_uri}
 
 

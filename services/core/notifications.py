@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from models import Alert, Household
 from services.core import clock, outbox
+from services.core.transactions import write_transaction
 
 
 def notify(household: Household, title: str, body: str, *, email: bool = True) -> Alert:
@@ -22,5 +23,12 @@ def unread_alerts(household: Household) -> int:
     return Alert.select().where((Alert.household == household.id) & ~Alert.read).count()
 
 
-def mark_alerts_read(household: Household) -> None:
-    Alert.update(read=True).where((Alert.household == household.id) & ~Alert.read).execute()
+def unread_count(household_id: int) -> int:
+    """Unread alerts of a household, by id (the menu's count: one query, no household row loaded)."""
+    return Alert.select().where((Alert.household == household_id) & ~Alert.read).count()
+
+
+def mark_alerts_read(household: Household) -> int:
+    """« Tout marquer comme lu »: returns how many alerts were unread."""
+    with write_transaction():
+        return Alert.update(read=True).where((Alert.household == household.id) & ~Alert.read).execute()

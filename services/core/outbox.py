@@ -18,6 +18,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from peewee import fn
+
 from models import Commune, OutgoingMail
 from services.core import clock, events
 from services.core.errors import NotFound
@@ -202,6 +204,34 @@ def recent(status: str = "", limit: int = 200) -> list[OutgoingMail]:
     elif status in STATUS_LABELS:
         query = query.where(OutgoingMail.status == status)
     return list(query)
+
+
+PER_PAGE = 50
+
+
+@dataclass
+class MailPage:
+    mails: list[OutgoingMail]
+    total: int
+    page: int
+    pages: int
+
+
+def search(status: str = "", address: str = "", page: int = 1) -> MailPage:
+    """The mail log: newest first, PER_PAGE at a time (two queries), by status (as recent()) and by a part
+    of the recipient's address (case-insensitive)."""
+    query = OutgoingMail.select()
+    if status == "echec":
+        query = query.where((OutgoingMail.status == "failed")
+                            | ((OutgoingMail.status == "pending") & (OutgoingMail.attempts > 0)))
+    elif status in STATUS_LABELS:
+        query = query.where(OutgoingMail.status == status)
+    if address.strip():
+        query = query.where(fn.LOWER(OutgoingMail.to).contains(address.strip().lower()))
+    total = query.count()
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(page, 1), pages)
+    return MailPage(list(query.order_by(OutgoingMail.id.desc()).paginate(page, PER_PAGE)), total, page, pages)
 
 
 def counts() -> dict[str, int]:
