@@ -14,6 +14,7 @@ from flask import Blueprint, render_template
 from blueprints.access import current_household
 from models import Household
 from services.billing import dashboard
+from services.communication import messaging, news, publications
 from services.core import clock, formatting
 
 bp = Blueprint("portal", __name__)
@@ -107,9 +108,38 @@ def pending_block(household: Household) -> Block | None:
     return Block("en-attente", "En attente de la mairie", lines, endpoint, "Mes commandes", count=waiting.total)
 
 
-# In the order shown. Messages, news and publications are added by their areas.
+def messages_block(household: Household) -> Block | None:
+    count = messaging.unread_count(household)
+    if not count:
+        return None
+    return Block("messages", "Messages", [Line(f"{count} réponse(s) de la mairie non lue(s)")], "messages.index",
+                 "Lire mes messages", count=count)
+
+
+def news_block(household: Household) -> Block | None:
+    unread = news.unread_news(household)
+    if not unread:
+        return None
+    lines = [Line(f"Nouveau : {item.title}", "publications.news_item", {"news_id": item.id}, "Lire")
+             for item in unread]
+    return Block("actualites", "Actualités", lines, "publications.news_list", "Toutes les actualités",
+                 count=news.unread_news_count(household))
+
+
+def publications_block(household: Household) -> Block | None:
+    fresh = publications.new_documents(household, dashboard.SHOWN)
+    if not fresh:
+        return None
+    lines = [Line(f"{document.category.name} : {document.title}", "publications.document_file",
+                  {"publication_id": document.id}, "Ouvrir") for document in fresh]
+    return Block("publications", "Nouveaux documents de la mairie", lines, "publications.documents",
+                 "Tous les documents")
+
+
+# In the order shown (another area may append its own).
 DASHBOARD_BLOCKS: list[Callable[[Household], Block | None]] = [
-    days_block, deadlines_block, invoices_block, alerts_block, documents_block, pending_block,
+    days_block, deadlines_block, invoices_block, messages_block, alerts_block, news_block, publications_block,
+    documents_block, pending_block,
 ]
 
 

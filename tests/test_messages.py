@@ -358,3 +358,17 @@ def test_lists_ask_the_same_number_of_queries_with_5_or_60_conversations(client,
     auth.login("agent@example.fr")
     large = measure(staff_urls)
     assert large == small
+
+
+def test_a_parent_who_switched_replies_off_gets_no_reply_mail_but_the_unread_marker(demo, tmp_path):
+    from services.accounts import mail_preferences
+    family = household(demo)
+    parent = user("famille.martin@example.fr")
+    mail_preferences.save(parent, {mail_preferences.REPLIES: False, mail_preferences.NEWS: True,
+                                   mail_preferences.REMINDERS: True})
+    thread = write(demo, body="Question sur le menu", tmp=tmp_path)
+    mails = OutgoingMail.select().count()
+    messaging.staff_reply(staff("agent"), thread.id, "Voici le menu", None, tmp_path, link)
+    assert OutgoingMail.select().where(OutgoingMail.to == parent.email).count() == 0
+    assert OutgoingMail.select().count() == mails
+    assert messaging.unread_count(family) >= 1  # the reply is still there, marked unread

@@ -280,3 +280,24 @@ def test_the_command_applies_retention_now(app, demo, freeze):
     result = runner.invoke(args=["apply-retention"])
     assert result.exit_code == 0 and "1 foyer(s) anonymisé(s)" in result.output
     assert Household.get_by_id(martin.id).anonymised_at is not None
+
+
+def test_messages_are_in_my_data_and_erased_when_the_account_closes(app, demo):
+    """A sick child's message is health data: exported to the family, erased with the account (files too)."""
+    from models import Message, Thread
+    martin = demo["households"]["martin"]
+    threads = list(Thread.select().where(Thread.household == martin.id))
+    assert threads, "the demo gives Famille Martin conversations"
+    held = personal_data.collect(martin)
+    assert {t["subject"] for t in held["message_threads"]} == {t.subject for t in threads}
+    assert len(held["messages"]) == Message.select().join(Thread).where(Thread.household == martin.id).count()
+    stored = Path(app.config["UPLOAD_DIR"]) / "messages" / "piece-de-test.png"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_bytes(b"\x89PNG")
+    Message.update(attachment_stored="piece-de-test.png", attachment_name="photo.png").where(
+        Message.id == Message.select(Message.id).join(Thread).where(Thread.household == martin.id).limit(1)).execute()
+    _close(demo)
+    assert Thread.select().where(Thread.household == martin.id).count() == 0
+    assert Message.select().join(Thread).where(Thread.household == martin.id).count() == 0
+    assert not stored.exists()
+    assert Thread.select().where(Thread.household == demo["households"]["dupont"].id).count() > 0

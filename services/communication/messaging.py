@@ -14,6 +14,7 @@ from pathlib import Path
 from peewee import JOIN, fn
 
 from models import Child, Household, Message, Service, Thread, User
+from services.accounts import mail_preferences
 from services.core import audit, clock, outbox, permissions
 from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import write_transaction
@@ -289,7 +290,9 @@ def staff_reply(user: User, thread_id: int, body: str, attachment: Attachment | 
 def tell_family(thread: Thread, link: str) -> None:
     """E-mail the household's parents that the service wrote; never the text (it may be health data)."""
     service = thread.service.name
-    for address in thread.household.parent_emails():
+    # « Réponses de la mairie » can be switched off (/mon-compte/courriels): the unread marker stays.
+    for address in mail_preferences.addresses_wanting([thread.household_id], mail_preferences.REPLIES).get(
+            thread.household_id, []):
         outbox.send(address, f"Nouvelle réponse du service {service}",
                     f"Bonjour,\n\nLe service {service} vous a répondu sur le portail famille.\n"
                     f"Lisez sa réponse (connexion requise) : {link}\n\n"

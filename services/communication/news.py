@@ -82,6 +82,13 @@ def mark_read(household: Household, item: NewsItem) -> None:
             .on_conflict_ignore().execute()
 
 
+def unread_news(household: Household, limit: int = 3) -> list[NewsItem]:
+    """The household's newest news items not opened yet (for the home page)."""
+    read = NewsRead.select(NewsRead.news).where(NewsRead.household == household)
+    return list(_visible(household).where(NewsItem.id.not_in(read))
+                .order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()).limit(limit))
+
+
 def unread_news_count(household: Household) -> int:
     """How many news items the household sees and has not opened (for the home page)."""
     read = NewsRead.select(NewsRead.news).where(NewsRead.household == household)

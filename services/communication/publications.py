@@ -71,7 +71,8 @@ def mark_read(household: Household, document: PublishedDocument) -> None:
 def new_documents(household: Household, limit: int = 5) -> list[PublishedDocument]:
     """The household's documents not opened yet, newest published first (for the home page)."""
     read = PublicationRead.select(PublicationRead.document).where(PublicationRead.household == household)
-    return list(_visible(household).where(PublishedDocument.id.not_in(read))
+    return list(_visible(household).select_extend(PublicationCategory).join(PublicationCategory)
+                .where(PublishedDocument.id.not_in(read))
                 .order_by(PublishedDocument.publish_from.desc(), PublishedDocument.id.desc()).limit(limit))
 
 

@@ -33,6 +33,7 @@ from models import (
     Household,
     Invoice,
     InvoiceLine,
+    Message,
     OnlineTransaction,
     Order,
     OrderLine,
@@ -40,6 +41,7 @@ from models import (
     PaymentAllocation,
     Regie,
     School,
+    Thread,
     Unit,
     User,
 )
@@ -133,6 +135,11 @@ def collect(household: Household) -> dict:
         "change_requests": _rows(ChangeRequest.select().where(ChangeRequest.household == hid)
                                  .order_by(ChangeRequest.id)),
         "alerts": _rows(Alert.select().where(Alert.household == hid).order_by(Alert.created_at, Alert.id)),
+        "message_threads": _rows(Thread.select().where(Thread.household == hid).order_by(Thread.id)),
+        "messages": _rows(
+            Message.select(Message.id, Message.thread, Message.from_staff, Message.body, Message.attachment_name,
+                           Message.created_at)
+            .where(Message.thread.in_(Thread.select(Thread.id).where(Thread.household == hid))).order_by(Message.id)),
         "logins": _rows(User.select(*_fields(User)).where(User.household == hid).order_by(User.id)),
         # Who acted is given by role only: the names of the town hall's staff are their own personal data.
         "audit_entries": _rows(

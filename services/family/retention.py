@@ -32,8 +32,10 @@ from models import (
     Invoice,
     InvoiceLine,
     LoginThrottle,
+    Message,
     OnlineTransaction,
     OutgoingMail,
+    Thread,
     ThrottleEvent,
     User,
 )
@@ -42,6 +44,7 @@ from services.core.transactions import write_transaction
 from services.family import documents
 
 ANONYMISED_ACTION = "foyer anonymisé (durée de conservation échue)"
+MESSAGE_FOLDER = "messages"  # services/communication/messaging.FOLDER, under the upload directory
 HEALTH_CLEARED = {"allergies": "", "has_pai": False, "pai_details": "", "doctor_name": "", "doctor_phone": "",
                   "diet": None}
 
@@ -86,9 +89,16 @@ def erase_at_closure(household: Household, upload_dir: str | Path | None = None)
         AbsenceDeclaration.household == household.id).execute()
     ChangeRequest.delete().where(ChangeRequest.household == household.id).execute()
     BasketLine.delete().where(BasketLine.household == household.id).execute()
-    _unlink(_upload_dir(upload_dir), names + certificates)
-    return (f"données de santé effacées ({len(children)} enfant(s)), {deleted + len(names)} document(s) et "
-            f"{len(certificates)} justificatif(s) d'absence supprimés")
+    # Messages to the services (a sick child's notice is health data) go with their attachments; the
+    # models are read directly: messaging sits above this area and is not imported here.
+    threads = Thread.select(Thread.id).where(Thread.household == household.id)
+    attachments = [f"{MESSAGE_FOLDER}/{row.attachment_stored}" for row in Message.select(Message.attachment_stored)
+                   .where(Message.thread.in_(threads) & (Message.attachment_stored != ""))]
+    Message.delete().where(Message.thread.in_(threads)).execute()
+    conversations = Thread.delete().where(Thread.household == household.id).execute()
+    _unlink(_upload_dir(upload_dir), names + certificates + attachments)
+    return (f"données de santé effacées ({len(children)} enfant(s)), {deleted + len(names)} document(s), "
+            f"{len(certificates)} justificatif(s) d'absence et {conversations} conversation(s) supprimés")
 
 
 def identity_deadline(closed_at: dt.datetime, commune: Commune) -> dt.datetime:
