@@ -16,6 +16,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from models import db
 from services.billing import invoicing_runs, online_payments
 from services.booking import basket, calendar, deadline_reminders, orders
+from services.communication import news
 from services.core import clock, events, outbox
 from services.family import retention
 
@@ -122,6 +123,16 @@ def send_deadline_reminders() -> str:
     return str(deadline_reminders.send_deadline_reminders())
 
 
+@huey.periodic_task(crontab(minute="*/5"))
+def mail_news() -> str:
+    """Every 5 minutes: news items that went live are e-mailed once to their audience (opt-out honoured)."""
+    return f"{news.mail_published_news(base_url=PUBLIC['url'])} actualité(s) envoyée(s)"
+
+
+# The site's public address for links in mail written by the worker (its threads have no app context).
+PUBLIC = {"url": os.environ.get("PUBLIC_URL", "")}
+
+
 def wake_worker() -> None:
     """Ask the worker to deliver mail now; if the queue is unreachable, the periodic run will."""
     try:
@@ -138,6 +149,7 @@ def worker_command(workers: int) -> None:
     """Run the background worker (mail delivery, expiry, payment checks, invoicing runs)."""
     # huey's own lines (task started, finished) in the same format as the portal's (LOG_FORMAT).
     logging.basicConfig(level=logging.INFO, handlers=[events.stream_handler(current_app.config["LOG_FORMAT"])])
+    PUBLIC["url"] = current_app.config.get("PUBLIC_URL") or PUBLIC["url"]
     click.echo(f"Travailleur démarré ({type(huey).__name__}, {workers} fils) le "
                f"{clock.local_now():%d/%m/%Y à %H:%M}.")
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

@@ -108,6 +108,7 @@ class NewsItem(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     unpublished_at = DateTimeField(null=True)
+    mailed_at = DateTimeField(null=True)  # when the worker e-mailed its audience (once, when it went live)
 
 
 class NewsRead(BaseModel):

@@ -178,3 +178,35 @@ def test_categories_add_rename_move_delete(people, demo):
         categories.delete_category(admin, menus)  # the demo's December menus use it
     categories.delete_category(admin, categories.get_category(extra.id))
     assert "Sorties" not in [c.name for c in categories.all_categories()]
+
+
+def test_news_is_mailed_once_to_its_audience_who_want_it_when_it_goes_live(people, freeze):
+    """The worker's job: a news item that went live is e-mailed to the parents of its audience who kept
+    « Actualités de la commune », once; a scheduled one waits for its day; the demo's past is not news."""
+    from models import OutgoingMail, User
+    from services.accounts import mail_preferences
+    assert news.mail_published_news(base_url="https://famille.example.fr") == 0  # the demo's items are already told
+    item = _publish(people, "Sortie au musée", audience="class", class_level="CE2", school_id=people["phare"].id)
+    later = news.save_news(people["agent"], Draft("Fête de fin d'année", body="Texte.",
+                                                  publish_from=clock.local_now() + dt.timedelta(days=2)), people["uploads"])
+    dupont_parent = User.get(User.email == "famille.dupont@example.fr")
+    mail_preferences.save(dupont_parent, {mail_preferences.REPLIES: True, mail_preferences.NEWS: False,
+                                          mail_preferences.REMINDERS: True})
+    before = OutgoingMail.select().count()
+    assert news.mail_published_news(base_url="https://famille.example.fr") == 1
+    mails = list(OutgoingMail.select().order_by(OutgoingMail.id).offset(before))
+    assert [m.to for m in mails] == ["famille.martin@example.fr"]  # Léa is in CE2 at École du Phare
+    assert mails[0].subject == "Actualité : Sortie au musée" and f"https://famille.example.fr/actualites/{item.id}" in mails[0].body
+    assert news.mail_published_news(base_url="https://famille.example.fr") == 0  # never twice
+    freeze((clock.local_now() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
+    assert news.mail_published_news(base_url="https://famille.example.fr") == 1  # the scheduled one, on its day, to everyone but Dupont (opted out)
+    last = list(OutgoingMail.select().order_by(OutgoingMail.id).offset(before + len(mails)))
+    assert "famille.dupont@example.fr" not in [m.to for m in last] and "famille.martin@example.fr" in [m.to for m in last]
+    assert NewsItem.get_by_id(later.id).mailed_at is not None
+
+
+def test_the_worker_mails_news_every_five_minutes(people):
+    import jobs
+    _publish(people, "Menus de janvier")
+    assert jobs.mail_news.call_local() == "1 actualité(s) envoyée(s)"
+    assert jobs.mail_news.call_local() == "0 actualité(s) envoyée(s)"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from peewee import JOIN
 
-from models import Activity, Household, NewsItem, NewsRead, School, User
+from models import Activity, Child, Enrolment, Household, NewsItem, NewsRead, School, User
+from services.accounts import mail_preferences
 from services.communication import files
-from services.communication.audience import check_audience, check_window, visible_to
-from services.core import audit, clock
+from services.communication.audience import check_audience, check_window, published_at, visible_to
+from services.core import audit, clock, events, outbox
 from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import write_transaction
 
@@ -164,3 +165,48 @@ def attachment_path(item: NewsItem, upload_dir: str | Path) -> Path:
     if not item.attachment_stored:
         raise NotFound("Cette actualité n'a pas de pièce jointe.")
     return files.path_of(upload_dir, item.attachment_stored)
+
+
+# --- E-mail to the audience (the worker) -------------------------------------------------------------
+
+
+def audience_households(item: NewsItem) -> list[int]:
+    """The households that see `item` (open ones): the audience rule read the other way round."""
+    children = Child.select(Child.household).where(Child.archived == False)  # noqa: E712
+    if item.audience == "school":
+        children = children.where(Child.school == item.school_id)
+    elif item.audience == "activity":
+        children = children.join(Enrolment, on=(Enrolment.child == Child.id)).join(Activity).where(
+            (Enrolment.activity == item.activity_id) & (Enrolment.status == "validated") & (Activity.active == True))  # noqa: E712
+    elif item.audience == "class":
+        children = children.where(Child.class_level == item.class_level)
+        if item.school_id:
+            children = children.where(Child.school == item.school_id)
+    households = Household.select(Household.id).where((Household.status != "closed") & Household.anonymised_at.is_null())
+    if item.audience != "all":
+        households = households.where(Household.id.in_(children))
+    return [row.id for row in households.order_by(Household.id)]
+
+
+def mail_published_news(now: dt.datetime | None = None, base_url: str = "") -> int:
+    """Every news item that went live and was not e-mailed yet goes, once, to the parents of its audience
+    who kept « Actualités de la commune » (/mon-compte/courriels). Returns how many items were sent."""
+    now = now or clock.local_now()
+    due = list(NewsItem.select().where(published_at(NewsItem, now) & NewsItem.mailed_at.is_null()).order_by(NewsItem.id))
+    sent = 0
+    for item in due:
+        link = f"{base_url.rstrip('/')}/actualites/{item.id}" if base_url else "la rubrique « Actualités » du portail famille"
+        with write_transaction():
+            fresh = NewsItem.get_or_none((NewsItem.id == item.id) & NewsItem.mailed_at.is_null())
+            if fresh is None:
+                continue  # another run sent it
+            addresses = mail_preferences.addresses_wanting(audience_households(fresh), mail_preferences.NEWS)
+            outbox.send_many([(address, f"Actualité : {fresh.title}",
+                               f"Bonjour,\n\nLa mairie a publié une actualité : « {fresh.title} ».\n"
+                               f"Lisez-la sur le portail famille : {link}\n\n"
+                               "Pour ne plus recevoir ces e-mails : Mon compte, « Préférences de courriels ».\n")
+                              for household_addresses in addresses.values() for address in household_addresses])
+            NewsItem.update(mailed_at=now).where(NewsItem.id == fresh.id).execute()
+        sent += 1
+        events.emit("news.mailed", news=item.id, households=len(addresses))
+    return sent

@@ -40,7 +40,7 @@ def seed(ctx: dict) -> None:
                       or Path(__file__).resolve().parents[2] / "instance" / "uploads")
     mercredi = ctx.get("activities", {}).get("alsh_mercredi")
     days = dt.timedelta(days=1)
-    stamps = dict(author=agent, created_at=now, updated_at=now)
+    stamps = dict(author=agent, created_at=now, updated_at=now, mailed_at=now)  # the demo's past is not news
     NewsItem.create(title="Les menus de décembre sont en ligne", body=MENUS, publish_from=now - 6 * days, **stamps)
     NewsItem.create(title="Sortie au musée pour les CE2", body=CE2, audience="class", class_level="CE2",
                     school=ctx["schools"]["phare"], publish_from=now - 2 * days, **stamps)
