@@ -49,6 +49,9 @@ def test_staff_publishes_for_ce2_martin_sees_it_new_dupont_does_not(page, live_s
     axe_check(page, "publier un document")
 
     _login(page, live_server, "famille.martin@example.fr")
+    page.goto(live_server.url + "/mon-espace")  # the dashboard says it first
+    expect(page.locator("#bloc-actualites")).to_contain_text(f"Nouveau : {title}")
+    axe_check(page, "tableau de bord de la famille Martin")
     page.goto(live_server.url + "/actualites")
     card = page.get_by_role("listitem").filter(has=page.get_by_role("link", name=title))
     expect(card).to_contain_text("Nouveau")
@@ -64,6 +67,8 @@ def test_staff_publishes_for_ce2_martin_sees_it_new_dupont_does_not(page, live_s
     axe_check(page, "documents publiés")
 
     _login(page, live_server, "famille.dupont@example.fr")
+    page.goto(live_server.url + "/mon-espace")
+    expect(page.get_by_text(f"Nouveau : {title}")).to_have_count(0)
     page.goto(live_server.url + "/actualites")
     expect(page.get_by_role("heading", name="Actualités", level=1)).to_be_visible()
     expect(page.get_by_role("link", name=title)).to_have_count(0)
