@@ -7,11 +7,13 @@ from flask_wtf import FlaskForm
 
 from blueprints.access import current_household
 from blueprints.billing import bank_urls
+from blueprints.reservation_forms import PageForm
 from services.billing import checkout, ledger, online_payments
 from services.booking import basket, orders
 from services.core import formatting, notifications
 from services.core.errors import DomainError, NotFound
 
+HISTORY_PAGE = 10
 bp = Blueprint("orders", __name__)
 
 
@@ -74,7 +76,11 @@ def index():
     """"Commandes en attente" and "Historique"."""
     household = current_household()
     pending, history = orders.household_orders(household)
-    return render_template("orders/index.html", pending=pending, history=history,
+    # The history in pages of 10 (the 100 newest orders are loaded; the lines stay folded on the list).
+    pages = max(1, -(-len(history) // HISTORY_PAGE))
+    page = min(PageForm(request.args).number, pages)
+    shown = history[(page - 1) * HISTORY_PAGE:page * HISTORY_PAGE]
+    return render_template("orders/index.html", pending=pending, history=shown, page=page, pages=pages,
                            basket_count=basket.count(household), unread=notifications.unread_alerts(household))
 
 

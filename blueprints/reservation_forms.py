@@ -87,3 +87,13 @@ class BulkForm(InputForm):
 class AbsenceForm(InputForm):
     reason = Typed(default="Maladie")  # checked by services.booking.absences.declare_absence
     document = FileField()
+
+
+class PageForm(InputForm):
+    """?page= of a long list (1 when absent or not a page number)."""
+
+    page = Identifier(bounds=range(1, 10_000))
+
+    @property
+    def number(self) -> int:
+        return self.page.data or 1

@@ -203,3 +203,16 @@ def test_bank_return_posted_cross_site_without_session(martin, client, app):
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/factures/{unpaid.id}")
     assert stranger.get(response.headers["Location"]).status_code == 302  # to the sign-in page
     assert Invoice.get_by_id(unpaid.id).balance == 0
+
+
+def test_each_unpaid_invoice_has_its_payer_button_in_the_list(client, auth, demo):
+    from models import Invoice
+    from services.billing import invoicing
+    auth.login("famille.martin@example.fr")
+    page = client.get("/factures/").get_data(as_text=True)
+    invoices = list(Invoice.select().where(Invoice.household == demo["households"]["martin"].id))
+    assert invoices
+    for item in invoices:
+        payable = item.kind == "invoice" and invoicing.is_payable_online(item) and item.balance > 0
+        assert (f'action="/factures/{item.id}/payer"' in page) == payable, item.number
+    assert any(invoicing.is_payable_online(i) for i in invoices), "the demo has an unpaid invoice"

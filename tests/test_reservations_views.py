@@ -336,3 +336,21 @@ def test_price_and_deadline_are_text_and_a_unit_closed_all_week_is_said_not_show
     # Léa is enrolled in ALSH Vacances, closed in term time: one line instead of a row of « Fermé ».
     assert "Fermé toute la semaine, donc non affiché : Journée (ALSH Vacances)" in page
     assert page.count('id="cell-') == page.count('class="cell ')
+
+
+def test_orders_are_folded_and_the_history_comes_in_pages_of_ten(client, demo, auth, freeze):
+    from models import Order
+    freeze("2026-11-19T17:55")
+    auth.login("famille.martin@example.fr")
+    martin = demo["households"]["martin"]
+    for number in range(25):
+        Order.create(household=martin, number=f"2026-9{number:05d}", total=0, status="done",
+                     created_at=clock.local_now(), created_by=demo["users"]["martin"])
+    first = client.get("/commandes").get_data(as_text=True)
+    assert "Page 1 sur" in first and "Commandes plus anciennes" in first
+    assert '<details class="order-lines">' in first
+    history = first.split('id="titre-historique"')[1]
+    assert history.count('class="card order"') == 10
+    last = client.get("/commandes?page=999").get_data(as_text=True)  # past the end: the last page
+    assert "Commandes plus récentes" in last and "Commandes plus anciennes" not in last
+    assert client.get("/commandes?page=abc").status_code == 200
