@@ -108,7 +108,9 @@ def tab_to(page, accessible_name: str, limit: int = 400) -> None:
     for _ in range(limit):
         page.keyboard.press("Tab")
         label = page.evaluate("""() => { const e = document.activeElement; if (!e) return '';
-            if (e.labels && e.labels.length) return e.labels[0].textContent.trim();
+            if (e.labels && e.labels.length) { const l = e.labels[0].cloneNode(true);
+                l.querySelectorAll('[aria-hidden="true"]').forEach(n => n.remove());  // as the accessible name
+                return l.textContent.replace(/\s+/g, ' ').trim(); }
             return (e.textContent || '').trim(); }""")
         if label.startswith(accessible_name):
             return
