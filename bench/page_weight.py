@@ -1,6 +1,7 @@
 """What a parent's phone downloads on a first visit to the week grid (Famille Martin, demo commune,
 week 2026-W48): each resource's size raw and as sent compressed (gzip, as Chromium asks over plain
-HTTP; br, as it asks over HTTPS), and the total. Figures are printed, never asserted.
+HTTP; br, as it asks over HTTPS), and the total; then the grid's HTML for the 3-child Famille Dupont.
+Figures are printed, never asserted.
 
     .venv/bin/python bench/page_weight.py
 """
@@ -55,6 +56,13 @@ def main() -> None:
         print(f"{url:<42} {sizes['raw'] / 1000:>7.1f} k {sizes['gzip'] / 1000:>7.1f} k {sizes['br'] / 1000:>7.1f} k")
     print(f"{'Total (' + str(len(rows)) + ' requêtes)':<42} {totals['raw'] / 1000:>7.1f} k "
           f"{totals['gzip'] / 1000:>7.1f} k {totals['br'] / 1000:>7.1f} k")
+    # The grid's HTML for the demo's 3-child household (issue 14's target: at most 40 KB).
+    other = app.test_client()
+    other.post("/connexion", data={"email": "famille.dupont@example.fr", "password": "Demo-Portail-2026!"})
+    grid = other.get(PAGE)
+    cells = grid.get_data(as_text=True).count('class="cell ')
+    print(f"Grille de la Famille Dupont (3 enfants, {cells} cases) : {len(grid.data) / 1000:.1f} k de HTML, "
+          f"{len(other.get(PAGE, headers={'Accept-Encoding': 'gzip'}).data) / 1000:.1f} k en gzip")
 
 
 if __name__ == "__main__":
