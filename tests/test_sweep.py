@@ -8,7 +8,7 @@ import re
 import pytest
 
 import models as m
-from blueprints import access
+from blueprints import access, route_access
 from tests.conftest import Auth, csrf_token
 
 ROLES = {"anonyme": None, "martin": "famille.martin@example.fr", "dupont": "famille.dupont@example.fr",
@@ -69,20 +69,20 @@ def _url(rule, values: dict) -> str:
 
 
 def _expected(endpoint: str, method: str, role: str, response) -> bool:
-    """What the role × route matrix (blueprints/access.py ACCESS) promises this role on this route:
+    """What the role × route matrix (ACCESS in blueprints/route_access.py) promises this role on this route:
     refused exactly as check_access refuses, or let through to the view (which may still answer 400, or
     404 for an object that is not theirs — never 403)."""
     status, location = response.status_code, response.headers.get("Location", "")
     rule = access.rule_for(endpoint, method)
     let_through = status in (200, 302, 400, 404, 405) and "/connexion" not in location
-    if rule == access.PUBLIC:
+    if rule == route_access.PUBLIC:
         return status in (200, 302, 400, 404, 405)
     if role == "anonyme":
         return status == 302 and "/connexion" in location
-    if rule == access.SIGNED_IN:
+    if rule == route_access.SIGNED_IN:
         return let_through
     parent = role in ("martin", "dupont")
-    if rule == access.PARENT:
+    if rule == route_access.PARENT:
         return let_through if parent else status == 302  # staff go to their own page
     if parent:
         return status == 404
@@ -92,12 +92,12 @@ def _expected(endpoint: str, method: str, role: str, response) -> bool:
 def test_every_endpoint_has_its_rule_in_the_matrix(app):
     """A new route cannot be forgotten: it answers 404 to everyone until ACCESS says who opens it."""
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert sorted(endpoints - set(access.ACCESS)) == [], "add these endpoints to ACCESS (blueprints/access.py)"
-    assert sorted(set(access.ACCESS) - endpoints) == [], "ACCESS names endpoints that no longer exist"
+    assert sorted(endpoints - set(route_access.ACCESS)) == [], "add these endpoints to ACCESS (blueprints/route_access.py)"
+    assert sorted(set(route_access.ACCESS) - endpoints) == [], "ACCESS names endpoints that no longer exist"
     roles = {"agent", "regisseur", "cuisine", "animateur"}
-    for endpoint, rule in access.ACCESS.items():
+    for endpoint, rule in route_access.ACCESS.items():
         for one in (rule.values() if isinstance(rule, dict) else [rule]):
-            assert one in (access.PUBLIC, access.SIGNED_IN, access.PARENT) or set(one) <= roles, endpoint
+            assert one in (route_access.PUBLIC, route_access.SIGNED_IN, route_access.PARENT) or set(one) <= roles, endpoint
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -131,7 +131,7 @@ def test_another_households_objects_are_404(app, demo, role):
     token = csrf_token(client, "/")
     checked, problems = 0, []
     for rule in _routes(app):
-        if access.rule_for(rule.endpoint, "GET") != access.PARENT:
+        if access.rule_for(rule.endpoint, "GET") != route_access.PARENT:
             continue
         params = [p for p in rule.arguments - set(rule.defaults or ())
                   if p in ID_SOURCES and ID_SOURCES[p][1] == "household"]
