@@ -13,6 +13,7 @@ import pytest
 os.environ["PORTAIL_QUEUE"] = "memory"  # before the app is imported: the worker's tasks are run by the tests
 
 from peewee import sort_models
+from werkzeug.routing import Rule
 
 import models
 from app import create_app
@@ -31,6 +32,32 @@ TEST_NOW = "2026-11-29T11:00"
 clock.freeze(TEST_NOW)
 
 PG_URL = os.environ.get("DATABASE_URL", "")
+
+def _cache_url_builders() -> None:
+    """Every test builds a new app: werkzeug compiles each of its ~200 URL rules' builders through
+    Python's ast again (~35 ms an app). The builder depends only on the rule's text, trace and defaults
+    (the rule itself is its first argument), so the suite compiles each one once."""
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:  # another werkzeug: keep its own
+        return
+    cache: dict = {}
+
+    def cached(self, append_unknown=True):
+        try:
+            key = (self.rule, tuple(self._trace), tuple(sorted((self.defaults or {}).items())), append_unknown)
+            hash(key)
+        except TypeError:
+            return compile_builder(self, append_unknown)
+        if key not in cache:
+            cache[key] = compile_builder(self, append_unknown)
+        return cache[key]
+
+    Rule._compile_builder = cached
+
+
+_cache_url_builders()
+
+
 USE_PG = PG_URL.startswith("postgres")
 _pg_tables_ready = False
 
@@ -44,8 +71,13 @@ def _reset_postgres() -> None:
         db.create_tables(tables)
         _pg_tables_ready = True
     else:
-        names = ", ".join(f'"{m._meta.table_name}"' for m in tables)
-        db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        # DELETE in dependency order and restarting the sequences costs ~12 ms against ~105 ms for a
+        # TRUNCATE of every table (which makes new files for each): ~90 s over the PostgreSQL pass.
+        with db.atomic():
+            db.execute_sql("; ".join(f'DELETE FROM "{m._meta.table_name}"' for m in reversed(sort_models(tables))))
+        sequences = db.execute_sql("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").fetchall()
+        if sequences:
+            db.execute_sql("; ".join(f'ALTER SEQUENCE "{name}" RESTART' for (name,) in sequences))
 
 
 @pytest.fixture
@@ -105,12 +137,11 @@ class DemoSnapshot:
             for model, rows in self.rows:
                 for start in range(0, len(rows), 500):
                     model.insert_many(rows[start:start + 500]).execute()
-        if USE_PG:
-            for model, rows in self.rows:
-                if rows:
-                    table = model._meta.table_name
-                    db.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                                   f"(SELECT MAX(id) FROM \"{table}\"))")
+        if USE_PG:  # one round trip for every sequence the snapshot's ids moved
+            tables = [model._meta.table_name for model, rows in self.rows if rows]
+            db.execute_sql("SELECT " + ", ".join(
+                f"setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))"
+                for table in tables))
         if self.uploads.exists():
             shutil.copytree(self.uploads, upload_dir, dirs_exist_ok=True)
         return pickle.loads(self.context)
