@@ -7,12 +7,15 @@ and the helper `axe_check(page)` asserting 0 WCAG 2.1 A/AA violations.
 """
 from __future__ import annotations
 
+import atexit
 import email
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from email import policy
@@ -27,6 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 DEFAULT_NOW = "2026-11-19T17:55"
+_TEMPLATES = Path(tempfile.mkdtemp(prefix="portail-demo-"))  # seeded instances, one per moment
+atexit.register(shutil.rmtree, _TEMPLATES, True)
 
 try:
     from playwright.sync_api import sync_playwright
@@ -82,7 +87,7 @@ class LiveServer:
 
     def start(self) -> None:
         flask = [sys.executable, "-m", "flask", "--app", "app"]
-        subprocess.run(flask + ["init-db"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        self._init_db(flask)
         self.log = open(self.instance / "server.log", "w")
         self.process = subprocess.Popen(flask + ["run", "--port", str(self.port), "--no-reload"],
                                         cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -99,6 +104,25 @@ class LiveServer:
                     break
                 time.sleep(0.2)
         raise RuntimeError("the live server did not start:\n" + (self.instance / "server.log").read_text())
+
+    def _init_db(self, flask: list[str]) -> None:
+        """The demo commune at this server's moment: seeded once per moment and session (~2 s), then
+        copied into each module's instance. An instance that already has its database (a test that
+        prepared it) runs init-db itself."""
+        if (self.instance / "portail.db").exists() or self.env["PORTAIL_ENV"] != "development":
+            subprocess.run(flask + ["init-db"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+            return
+        template = _TEMPLATES / self.env["PORTAIL_NOW"].replace(":", "-")
+        if not template.exists():
+            folder = template.with_suffix(".partial")
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            env = {**self.env, "INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder / 'portail.db'}",
+                   "OUTBOX_DIR": str(folder / "outbox"), "UPLOAD_DIR": str(folder / "uploads")}
+            subprocess.run(flask + ["init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
+            (folder / "huey.db").unlink(missing_ok=True)  # each server's queue starts empty
+            folder.rename(template)
+        shutil.copytree(template, self.instance, dirs_exist_ok=True)
 
     def stop(self) -> None:
         for process in (self.process, self.worker):
