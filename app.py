@@ -30,6 +30,7 @@ from blueprints import (
 from blueprints.staff import activities as staff_activities
 from blueprints.staff import attendance as staff_attendance
 from blueprints.staff import billing as staff_billing
+from blueprints.staff import custody as staff_custody
 from blueprints.staff import bookings as staff_bookings
 from blueprints.staff import desk as staff_desk
 from blueprints.staff import family as staff_family
@@ -55,7 +56,7 @@ htmx = Htmx()
 # In the order their rules are matched; each area's views are one blueprint (staff ones under /gestion).
 BLUEPRINTS = [
     public.bp, auth.bp, portal.bp, account.bp, dev.bp,
-    staff.bp, family.bp, staff_family.bp, staff_desk.bp, enrolments.bp, staff_activities.bp,
+    staff.bp, family.bp, staff_family.bp, staff_custody.bp, staff_desk.bp, enrolments.bp, staff_activities.bp,
     reservations.bp, orders.bp, staff_bookings.bp, messages.bp, staff_messages.bp,
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,

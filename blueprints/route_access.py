@@ -158,6 +158,8 @@ ACCESS: dict[str, str | tuple | dict] = {
     "staff_bookings.orders": AGENT,
     "staff_bookings.orders_queue": AGENT,
     # staff_desk
+    "staff_custody.edit": AGENT,
+    "staff_custody.end": AGENT,
     "staff_desk.absence": AGENT,
     "staff_desk.book": AGENT,
     "staff_desk.bookings": STAFF,

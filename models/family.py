@@ -5,7 +5,7 @@ from __future__ import annotations
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.accounts import Guardian, Household, School, User
-from models.base import BaseModel
+from models.base import BaseModel, now
 
 
 class Diet(BaseModel):
@@ -102,3 +102,23 @@ class ChangeRequest(BaseModel):
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     decided_at = DateTimeField(null=True)
     decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+
+class CustodyShare(BaseModel):
+    """Garde alternée: the child's file stays with its household; `household` is the other parent's
+    household, which has the child on the weeks the pattern gives it and books and pays for those."""
+
+    child = ForeignKeyField(Child, backref="custody_shares", on_delete="CASCADE", unique=True)
+    household = ForeignKeyField(Household, backref="shared_children", on_delete="CASCADE")
+    pattern = CharField(default="odd")  # the other household's weeks: odd / even ISO weeks, or calendar
+    created_at = DateTimeField(default=now)
+
+
+class CustodyWeek(BaseModel):
+    """A week (its Monday) spent with the other household, when the pattern is « calendar »."""
+
+    share = ForeignKeyField(CustodyShare, backref="weeks", on_delete="CASCADE")
+    monday = DateField()
+
+    class Meta:
+        indexes = ((("share", "monday"), True),)

@@ -30,6 +30,7 @@ from services.booking import placement
 from services.core import clock, formatting, outbox
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import as_datetime, lock_rows, next_in_series, write_transaction
+from services.family import custody
 
 STALE_AFTER = dt.timedelta(days=7)
 PAYMENT_HOLD = dt.timedelta(hours=1)  # a prepaid order not paid within this frees its places
@@ -68,7 +69,7 @@ def parse_cell_key(value: str) -> tuple[int, int, dt.date]:
 
 def owned_cell(household: Household, child_id: int, unit_id: int) -> tuple[Child, Unit]:
     """The child and unit of a cell, only if the child belongs to the household (else NotFound)."""
-    child = Child.get_or_none((Child.id == child_id) & (Child.household == household.id))
+    child = custody.child_of(household, child_id)
     unit = Unit.select(Unit, Activity).join(Activity).where(Unit.id == unit_id).first()
     if child is None or unit is None:
         raise NotFound("Cette case n'existe pas.")
@@ -185,8 +186,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
     start, end = min(days), max(days)
     if (end - start).days > MAX_RANGE_DAYS:
         raise BasketError("Période trop longue : choisissez au plus une année scolaire.")
-    children = list(Child.select().where((Child.household == household.id)
-                                         & Child.id.in_(list({key[0] for key in wanted}))))
+    children = custody.children_of(household, {key[0] for key in wanted})
     if len(children) != len({key[0] for key in wanted}):
         raise NotFound("Cette case n'existe pas.")
     units = list(Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list({key[1] for key in wanted}))))

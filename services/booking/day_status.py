@@ -30,6 +30,7 @@ from services.booking.calendar import CalendarData, daterange
 from services.core import clock, formatting
 from services.core.errors import DomainError
 from services.core.transactions import as_date
+from services.family import custody
 
 # DESIGN.md section 4: one vocabulary for the grid, the legend, the calendar and the staff side.
 STATE_LABELS = {
@@ -50,6 +51,7 @@ STATE_LABELS = {
     "anomaly": "Anomalie",
     "held": "En attente de paiement",
     "period_closed": "Clôturé",
+    "other_parent": "Semaine de l'autre parent",
 }
 ACTIVE = ("requested", "booked", "waiting_list", "cancel_requested", "held")  # a booking the family still holds
 OCCUPYING = Booking.OCCUPYING
@@ -125,6 +127,7 @@ STATE_ICONS = {
     "closed": "–", "not_enrolled": "∅", "locked": "🔒", "available": "○", "basket_add": "+",
     "basket_remove": "−", "requested": "⏳", "booked": "✓", "waiting_list": "…", "full": "✕",
     "cancel_requested": "↺", "held": "€", "period_closed": "🔒", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
+    "other_parent": "⇄",
 }
 
 
@@ -141,7 +144,7 @@ class StatusContext:
 
     Queries: commune, units (with activities), policies, public holidays, school holidays,
     closures, extra days, enrolments, bookings, occupancy, waiting list, capacity overrides,
-    basket lines, tariff bands.
+    basket lines, tariff bands, custody shares (garde alternée).
     """
 
     def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
@@ -175,6 +178,7 @@ class StatusContext:
                          for p in DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} \
             if policy_ids else {}
         self.calendar = CalendarData.load(start, end, unit_ids)
+        self.custody = custody.CustodyMap(self.children)
         self.closed_months = frozen_days.closed_months({u.activity.regie_id for u in units}, start, end)
         self.holidays = self.calendar.holiday_dates()
 
@@ -265,6 +269,9 @@ class StatusContext:
 
     def status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
         """The state of one cell (see DESIGN.md section 4)."""
+        if self.household is not None and not self.custody.has_child(self.household.id, child, day):
+            # Garde alternée: the other household books and pays this week; nothing of it is shown here.
+            return DayStatus(state="other_parent", label=STATE_LABELS["other_parent"], reason=custody.OTHER_PARENT)
         info = self.calendar.day_info(unit, day)
         if not info.open:
             return DayStatus(state="closed", label=info.label or STATE_LABELS["closed"], reason=info.reason)
@@ -282,6 +289,9 @@ class StatusContext:
             state = {"present": "present", "absent": "absent", "absent_justified": "absent_justified"}.get(
                 held.attendance, "anomaly")
             return _status(state, reason=STATE_LABELS[state], **common)
+        if held is not None and self.household is not None and held.household_id != self.household.id:
+            # Garde alternée: booked by the other household before the weeks were shared out; theirs to change.
+            return _status("booked", reason="Réservé par l'autre parent (garde alternée)", **common)
         activity = unit.activity
         if held is None and not self.is_enrolled(child, unit):
             enrolment = self.enrolments.get((child.id, unit.activity_id))
@@ -377,6 +387,5 @@ def week_statuses(household: Household, start: dt.date, end: dt.date, now: dt.da
     .units_for(child), .days(), .booking_deadline(unit, day). Fixed number of queries. Without the
     basket (use_basket=False), cells show what is booked, not the parents' pending changes (the desk)."""
     if children is None:
-        children = list(Child.select().where(Child.household == household.id).order_by(Child.position, Child.id))
-        children = [c for c in children if not getattr(c, "archived", False) and not c.unborn]
+        children = custody.household_children(household)
     return StatusContext(household, children, units, start, end, now, use_basket=use_basket)

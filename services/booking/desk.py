@@ -18,6 +18,7 @@ from services.booking.placement import LineRequest
 from services.core import audit, clock, formatting, notifications
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import write_transaction
+from services.family import custody
 
 # What staff may change at the desk: book a free day (even past the deadline or in a month closed for
 # invoicing), cancel a day the family holds. Full days, closed days, days attended or passed are not theirs.
@@ -99,8 +100,7 @@ class DeskResult:
 def _cells(household: Household, wanted: dict) -> tuple[dict[int, Child], dict[int, Unit]]:
     """The children (of this household only: NotFound otherwise) and units of the posted cells."""
     child_ids, unit_ids = {key[0] for key in wanted}, {key[1] for key in wanted}
-    children = {c.id: c for c in Child.select().where((Child.household == household.id)
-                                                       & Child.id.in_(list(child_ids)))}
+    children = {c.id: c for c in custody.children_of(household, child_ids)}
     units = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list(unit_ids)))}
     if len(children) != len(child_ids) or len(units) != len(unit_ids):
         raise NotFound("Cette case n'existe pas.")

@@ -28,6 +28,7 @@ from services.booking.day_status import (
 )
 from services.core import clock
 from services.core.transactions import as_date, lock_rows, write_transaction
+from services.family import custody
 
 # --- Placing bookings under a capacity lock --------------------------------------------------
 
@@ -86,9 +87,9 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
     requests = [_as_request(line) for line in lines]
     if not requests:
         return []
-    for request in requests:
-        if request.child.household_id != household.id:
-            raise BookingRefused("Cet enfant n'appartient pas à ce foyer.")
+    foreign = {r.child.id for r in requests if r.child.household_id != household.id}
+    if foreign and len(custody.children_of(household, foreign)) != len(foreign):  # shared children pass
+        raise BookingRefused("Cet enfant n'appartient pas à ce foyer.")
     now = now or clock.now()
     with write_transaction():
         units = {r.unit.id: r.unit for r in requests}
@@ -192,6 +193,8 @@ def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) 
     booking = context.bookings.get((child.id, unit.id, day))
     if booking is None or booking.status not in ACTIVE:
         return LineResult(**result, outcome="unchanged", message="Aucune réservation à annuler.")
+    if booking.household_id != household.id:  # garde alternée: the other parent's booking is theirs
+        return LineResult(**result, outcome="refused", message=custody.OTHER_PARENT)
     if booking.status == "cancel_requested":
         return LineResult(**result, outcome="unchanged", message="Annulation déjà demandée.")
     if status.period_closed and not by_staff:

@@ -16,6 +16,7 @@ from services.booking import deadlines
 from services.booking.calendar import daterange, school_year_bounds, school_year_of
 from services.core import clock, formatting
 from services.core.errors import InvalidInput
+from services.family import custody
 
 SHORT_DAYS = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 KIND_LABELS = {"cantine": "Cantine", "garderie": "Garderie"}
@@ -109,6 +110,8 @@ class ChildWeek:
     child: Child
     rows: list[Row]
     hidden: list[Unit] = field(default_factory=list)  # enrolled, but closed every day of this week
+    shared: bool = False  # garde alternée
+    other_parent: bool = False  # this week the child is with the other household: nothing to book here
 
 
 @dataclass
@@ -195,10 +198,14 @@ def week_grid(household: Household, start: dt.date, now: dt.datetime | None = No
     days = [start + dt.timedelta(days=i) for i in range(6 if with_saturday else 5)]
     children = []
     for child in context.children:
+        shared = context.custody.is_shared(child)
+        if shared and not context.custody.has_child(household.id, child, start):
+            children.append(ChildWeek(child, [], shared=True, other_parent=True))
+            continue
         rows = [Row(unit, [(day, context.status(child, unit, day)) for day in days]) for unit in enrolled[child.id]]
         # A row closed all week (the holiday centre in term time) is a line of « Fermé »: said once instead.
         shut = [row for row in rows if all(status.state == "closed" for _, status in row.cells)]
-        children.append(ChildWeek(child, [row for row in rows if row not in shut], [row.unit for row in shut]))
+        children.append(ChildWeek(child, [row for row in rows if row not in shut], [row.unit for row in shut], shared))
     months = [(formatting.month_name(m).capitalize(), week_param(m + dt.timedelta(days=(7 - m.weekday()) % 7
                                                                              if m.weekday() >= 5 else 0)),
                m.month == start.month and m.year == start.year)
@@ -352,7 +359,7 @@ def parse_bulk(form) -> BulkRequest:
 def bulk_plan(household: Household, request: BulkRequest, now: dt.datetime | None = None) -> BulkPlan:
     """What bulk booking would change: days added, removed ("remplacer"), skipped with the reason."""
     now = now or clock.now()
-    children = list(Child.select().where((Child.household == household.id) & Child.id.in_(request.child_ids)))
+    children = custody.children_of(household, request.child_ids)
     if len(children) != len(set(request.child_ids)):
         raise InvalidInput("Enfant inconnu : rechargez la page.")
     units = list(Unit.select().where(Unit.id.in_(request.unit_ids)))
