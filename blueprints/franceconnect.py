@@ -62,10 +62,12 @@ def _refused(message: str):
     return redirect(url_for("auth.login"))
 
 
-def _signed_in(user: User, id_token: str, target: str | None = None):
+def _signed_in(user: User, id_token: str, target: str | None = None, message: str = ""):
     session.clear()  # a new session at sign-in: nothing of the anonymous one is kept
     login_user(user)
     session[ID_TOKEN] = id_token
+    if message:
+        flash(message, "success")
     return redirect(target if is_safe_next(target) else url_for(home_endpoint(user)))
 
 
@@ -105,9 +107,9 @@ def callback():
                                  "at": clock.now().timestamp(), "next": flow.get("next")}
         return redirect(url_for("franceconnect.link"))
     if outcome.kind == accounts.CREATED:
-        flash("Votre compte est créé avec votre identité FranceConnect. Complétez votre dossier famille : "
-              "vos nom, prénoms et civilité sont déjà remplis.", "success")
-        return _signed_in(outcome.user, identity.id_token, url_for("family.step_responsables"))
+        return _signed_in(outcome.user, identity.id_token, url_for("family.step_responsables"),
+                          "Votre compte est créé avec votre identité FranceConnect. Complétez votre dossier famille : "
+                          "vos nom, prénoms et civilité sont déjà remplis.")
     return _signed_in(outcome.user, identity.id_token, flow.get("next"))
 
 
@@ -131,9 +133,9 @@ def link():
             else:
                 error = refusal.message
         else:
-            flash("Votre compte est relié à FranceConnect : vous pourrez désormais vous identifier avec FranceConnect.",
-                  "success")
-            return _signed_in(user, identity.id_token, pending.get("next"))
+            return _signed_in(user, identity.id_token, pending.get("next"),
+                              "Votre compte est relié à FranceConnect : vous pourrez désormais vous identifier avec "
+                              "FranceConnect.")
     status = 400 if request.method == "POST" else 200
     return render_template("auth/franceconnect_link.html", form=form, error=error, email=identity.email), status
 

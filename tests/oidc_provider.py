@@ -42,6 +42,7 @@ class Provider:
         self.next_identity: dict = dict(NEW_PARENT)
         self.next_error: str | None = None
         self.tamper: dict = {}
+        self.rogue_key: RSAKey | None = None  # signs the next id_token with a key the JWKS does not publish
         self.codes: dict[str, dict] = {}
         self.access_tokens: dict[str, dict] = {}
         self.logouts: list[dict] = []
@@ -69,7 +70,7 @@ class Provider:
             self.server.server_close()
 
     def reset(self) -> None:
-        self.next_identity, self.next_error, self.tamper = dict(NEW_PARENT), None, {}
+        self.next_identity, self.next_error, self.tamper, self.rogue_key = dict(NEW_PARENT), None, {}, None
         self.logouts.clear()
         self.authorize_requests.clear()
 
@@ -102,16 +103,16 @@ class Provider:
                                  "birthplace", "birthcountry", "preferred_username"],
         }
 
-    def sign(self, claims: dict) -> str:
-        return jwt.encode({"alg": "RS256", "kid": "cle-test"}, claims, self.key)
+    def sign(self, claims: dict, key: RSAKey | None = None) -> str:
+        return jwt.encode({"alg": "RS256", "kid": "cle-test"}, claims, key or self.key)
 
     def id_token(self, grant: dict, access_token: str) -> str:
         now = int(time.time())
         claims = {"iss": self.url, "sub": grant["identity"]["sub"], "aud": grant["client_id"], "exp": now + 60,
                   "iat": now, "nonce": grant["nonce"], "acr": "eidas1", "amr": ["pwd"]}
         claims.update(self.tamper)
-        self.tamper = {}
-        return self.sign({key: value for key, value in claims.items() if value is not None})
+        key, self.tamper, self.rogue_key = self.rogue_key, {}, None
+        return self.sign({name: value for name, value in claims.items() if value is not None}, key)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -165,7 +165,8 @@ def _session(settings: Settings, redirect_uri: str, meta: dict, token: dict | No
     methods = meta.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     method = "client_secret_post" if "client_secret_post" in methods else "client_secret_basic"
     return OAuth2Session(settings.client_id, settings.client_secret, scope=settings.scopes,
-                         redirect_uri=redirect_uri, token_endpoint_auth_method=method, token=token)
+                         redirect_uri=redirect_uri, token_endpoint_auth_method=method, token=token,
+                         leeway=5)  # FranceConnect's access tokens live 60 s: authlib's 60 s margin voids them
 
 
 def authorization(settings: Settings, redirect_uri: str) -> Authorization:

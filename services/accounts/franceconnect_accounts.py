@@ -34,6 +34,8 @@ def link_of(user: User) -> FranceConnectLink | None:
 def _refuse_unusable(user: User) -> None:
     if user.is_staff:
         raise FranceConnectError(STAFF_REFUSED)
+    if user.household_id and user.household.status == "closed":
+        raise FranceConnectError("Ce compte a été fermé par la mairie : adressez-vous à la mairie.")
     if user.deactivated_at is not None:
         raise FranceConnectError("Ce compte a été désactivé par la mairie : adressez-vous à un administrateur du "
                                  "portail.")
