@@ -192,6 +192,7 @@ def test_user_cancel_says_so(client, demo, provider):
 
 
 @pytest.mark.parametrize("tamper", [{"nonce": "un-autre-nonce"}, {"nonce": None}, {"aud": "un-autre-client"},
+                                    {"aud": "un-autre-client", "azp": oidc_provider.CLIENT_ID},
                                     {"iss": "https://faux.example"}, {"exp": 1_000_000_000}])
 def test_id_token_claims_are_checked(client, demo, provider, tamper):
     provider.tamper = tamper
@@ -289,3 +290,11 @@ def test_unlink_refuses_without_link(demo):
     martin = User.get(User.email == "famille.martin@example.fr")
     with pytest.raises(InvalidInput):
         accounts.unlink(martin, DEMO_PASSWORD)
+
+
+def test_closed_household_no_longer_signs_in_with_franceconnect(demo):
+    martin = User.get(User.email == "famille.martin@example.fr")
+    FranceConnectLink.create(user=martin, sub=oidc_provider.MARTIN["sub"])
+    Household.update(status="closed").where(Household.id == martin.household_id).execute()
+    with pytest.raises(fc.FranceConnectError, match="fermé"):
+        accounts.sign_in(identity(**oidc_provider.MARTIN))
