@@ -19,6 +19,7 @@ from blueprints import (
     dev,
     enrolments,
     family,
+    franceconnect,
     messages,
     orders,
     portal,
@@ -55,7 +56,7 @@ htmx = Htmx()
 
 # In the order their rules are matched; each area's views are one blueprint (staff ones under /gestion).
 BLUEPRINTS = [
-    public.bp, auth.bp, portal.bp, account.bp, dev.bp,
+    public.bp, auth.bp, franceconnect.bp, portal.bp, account.bp, dev.bp,
     staff.bp, family.bp, staff_family.bp, staff_custody.bp, staff_desk.bp, enrolments.bp, staff_activities.bp,
     reservations.bp, orders.bp, staff_bookings.bp, messages.bp, staff_messages.bp,
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,

@@ -88,6 +88,14 @@ def _base_config(app: Flask) -> None:
         PAYFIP_MODE=env.get("PAYFIP_MODE", "T"),  # saisie: T test, X activation, W production
         PAYFIP_TIMEOUT=env.get("PAYFIP_TIMEOUT", "15"),  # seconds for one call to PayFiP's web service
         PAYMENT_ORIGIN=env.get("PAYMENT_ORIGIN", "Portail famille"),
+        # FranceConnect (OpenID Connect): no button on /connexion until the client id, secret and issuer are set.
+        FRANCECONNECT_CLIENT_ID=env.get("FRANCECONNECT_CLIENT_ID", ""),
+        FRANCECONNECT_CLIENT_SECRET=env.get("FRANCECONNECT_CLIENT_SECRET", ""),
+        FRANCECONNECT_ISSUER=env.get("FRANCECONNECT_ISSUER", ""),  # e.g. https://oidc.franceconnect.gouv.fr/api/v2
+        FRANCECONNECT_DISCOVERY_URL=env.get("FRANCECONNECT_DISCOVERY_URL", ""),  # default: issuer + /.well-known/…
+        FRANCECONNECT_SCOPES=env.get("FRANCECONNECT_SCOPES", ""),  # default: services.accounts.franceconnect
+        FRANCECONNECT_ACR_VALUES=env.get("FRANCECONNECT_ACR_VALUES", "eidas1"),
+        FRANCECONNECT_TIMEOUT=env.get("FRANCECONNECT_TIMEOUT", "10"),
     )
 
 

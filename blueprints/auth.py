@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from blueprints import franceconnect
 from blueprints.access import home_endpoint, is_safe_next
 from models import User
 from services.accounts import signup as signups
@@ -100,7 +101,8 @@ def login():
             login_user(user, remember=form.remember.data)
             return redirect(target if is_safe_next(target) else _home_for(user))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error,
+                           franceconnect=franceconnect.enabled()), status
 
 
 PENDING = "second_step"
@@ -158,8 +160,12 @@ def logout():
     """« Se déconnecter »: this session ends, and so does any copy of its cookie."""
     if current_user.is_authenticated:
         users.sign_out(current_user)
+    id_token = session.get(franceconnect.ID_TOKEN)
     logout_user()
     session.clear()
+    # Signed in through FranceConnect: its session ends too (it sends the browser back to /deconnexion/franceconnect).
+    if (leave := franceconnect.end_session_redirect(id_token)) is not None:
+        return leave
     flash("Vous êtes déconnecté(e).", "success")
     return redirect(url_for("public.home"))
 

@@ -52,6 +52,12 @@ ACCESS: dict[str, str | tuple | dict] = {
     "enrolments.index": PARENT,
     "enrolments.renew": PARENT,
     "enrolments.request_enrolment": PARENT,
+    # franceconnect
+    "franceconnect.account": PARENT,
+    "franceconnect.callback": PUBLIC,
+    "franceconnect.link": PUBLIC,
+    "franceconnect.logged_out": PUBLIC,
+    "franceconnect.start": PUBLIC,
     # family
     "family.account": PARENT,
     "family.certify_child": PARENT,

@@ -2,7 +2,7 @@
 the audit log."""
 from __future__ import annotations
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.base import BaseModel, now
 
@@ -185,6 +185,22 @@ class User(BaseModel):
     def can_see_health(self) -> bool:
         """Health data (allergies, PAI, médecin) is for agents and admins, not the kitchen list."""
         return self.role in ("agent", "admin")
+
+
+class FranceConnectLink(BaseModel):
+    """A parent account linked to a FranceConnect identity (its `sub`, unique both ways), with the identity
+    FranceConnect certified at the last sign-in (it pre-fills the household file)."""
+
+    user = ForeignKeyField(User, unique=True, backref="franceconnect_links", on_delete="CASCADE")
+    sub = CharField(unique=True)
+    created_account = BooleanField(default=False)  # the account was created by this FranceConnect sign-in
+    given_name = CharField(default="")
+    family_name = CharField(default="")
+    birthdate = DateField(null=True)
+    gender = CharField(default="")  # female, male (as FranceConnect names them)
+    birthplace = CharField(default="")  # INSEE code of the commune of birth
+    linked_at = DateTimeField(default=now)
+    last_sign_in_at = DateTimeField(null=True)
 
 
 class MailOptOut(BaseModel):

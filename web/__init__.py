@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 import jobs
 from blueprints import access
 from models import Commune, User, db
+from services.accounts import franceconnect_accounts
 from services.core import clock
 from services.core import commune as commune_settings
 from services.core import formatting, outbox
@@ -45,7 +46,10 @@ def load_user(session_id: str):
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
     user = User.get_or_none(User.id == int(user_id))
-    if user is None or user.session_version != int(version) or not user.password_hash or user.deactivated_at:
+    if user is None or user.session_version != int(version) or user.deactivated_at:
+        return None
+    # No password: an invited or closed account, unless FranceConnect created it (it signs in through it).
+    if not user.password_hash and franceconnect_accounts.link_of(user) is None:
         return None
     return user
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from flask import Flask, abort, request
 
+from services.accounts import franceconnect
+
 
 def register(app: Flask) -> None:
     """The request and response hooks of this module."""
+    # « Se déconnecter » (a form) redirects to FranceConnect's logout when signed in through it: browsers apply
+    # form-action to that redirect, so FranceConnect's origin is allowed there.
+    form_action = " ".join(["'self'", *franceconnect.origins(franceconnect.settings_from(app.config))])
+
     @app.before_request
     def _refuse_nul_characters():
         # No value of the portal holds a NUL character, and PostgreSQL refuses one in any text (a 500).
@@ -34,7 +40,7 @@ def register(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'")
+            f"frame-ancestors 'none'; form-action {form_action}; base-uri 'self'")
         return response
 
 

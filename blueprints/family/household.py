@@ -30,7 +30,7 @@ from blueprints.family.forms import (
     entry_indices,
 )
 from models import ChangeRequest, Child, Guardian
-from services.accounts import users
+from services.accounts import franceconnect_accounts, users
 from services.core.errors import DomainError
 from services.family import documents
 from services.family import household as rules
@@ -99,6 +99,9 @@ def _guardian_forms(guardians: list[Guardian], blank: int = 0) -> list[GuardianE
         if not forms:
             form.email.data, form.first_name.data = current_user.email, current_user.first_name
             form.last_name.data = current_user.last_name
+            # Signed up with FranceConnect: civilité, nom and prénoms as it certified them (editable).
+            for name, value in franceconnect_accounts.prefill(current_user).items():
+                form[name].data = value
         forms.append(form)
     return forms
 

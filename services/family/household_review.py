@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from peewee import prefetch
 
-from models import Child, Guardian, Household, User
+from models import Child, FranceConnectLink, Guardian, Household, User
 from services.core import audit, clock, outbox
 from services.core.transactions import write_transaction
 from services.family.decisions import check_decision
@@ -101,6 +101,8 @@ def decide_closures(staff: User, household_ids: list[int], accept: bool, reason:
                 # Logins disabled and every open session ended (session version bumped).
                 User.update(password_hash=None, session_version=User.session_version + 1).where(
                     User.household == household).execute()
+                FranceConnectLink.delete().where(FranceConnectLink.user.in_(
+                    User.select(User.id).where(User.household == household))).execute()  # nor through FranceConnect
                 detail = erase_at_closure(household)
             else:
                 household.status = household.status_before_closing or "validated"
