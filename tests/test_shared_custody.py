@@ -167,3 +167,14 @@ def test_parents_and_other_roles_cannot_set_custody(demo, client, auth):
     auth.logout()
     auth.login("cuisine@example.fr")
     assert client.get(url).status_code == 403
+
+
+def test_the_other_households_dashboard_shows_the_shared_childs_day(shared, demo, freeze):
+    from services.billing import dashboard
+
+    hugo, dupont, repas = shared["hugo"], shared["dupont"], shared["repas"]
+    Booking.create(household=dupont, child=hugo, unit=repas, date=ODD_MONDAY, status="booked", price=290,
+                   created_at=dt.datetime(2026, 11, 19, 17, 0))
+    days = dashboard.children_days(dupont, ODD_MONDAY)
+    assert [d.items for d in days if d.child.id == hugo.id and d.day == ODD_MONDAY] == [
+        ["Repas (Cantine) : Réservé"]]

@@ -17,7 +17,7 @@ from models import Activity, Alert, Booking, ChangeRequest, Child, DocumentType,
 from services.billing import invoicing, listings
 from services.booking import day_status, planning, week_deadlines
 from services.core import clock, formatting
-from services.family import documents
+from services.family import custody, documents
 
 DEADLINE_WEEKS = 6  # weeks scanned for the next deadline (the holiday centre books two weeks ahead)
 EXPIRING_DAYS = 30  # a required document valid for less than this is « bientôt expiré »
@@ -36,7 +36,7 @@ def children_days(household: Household, today: dt.date | None = None) -> list[Ch
     """Each child's bookings today and tomorrow (what the family still holds): two queries."""
     today = today or clock.today()
     days = (today, today + dt.timedelta(days=1))
-    children = [c for c in household.children_in_file() if not c.unborn]
+    children = custody.household_children(household)  # a child in garde alternée too
     found: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
     rows = (Booking.select(Booking, Unit, Activity).join(Unit).join(Activity)
             .where((Booking.household == household.id) & Booking.date.in_(days) & Booking.status.in_(day_status.ACTIVE))
