@@ -138,3 +138,58 @@ def test_an_exception_is_cancelled_before_the_deadline_and_not_after(demo, hugo)
     subscriptions.generate(row)
     assert Booking.get((Booking.child == hugo.id) & (Booking.unit == unit.id)
                        & (Booking.date == D(2026, 12, 14))).status == "cancelled"
+
+
+def test_forfait_line_replaces_the_subscribed_days_with_deductions(demo, hugo):
+    from services.billing import forfaits, invoicing
+    from models import InvoiceLine
+    unit = demo["units"]["repas_petit_prince"]
+    unit.monthly_fee = 2000
+    unit.save()
+    _subscribe(demo, hugo)
+    household = hugo.household
+    extra = placement.place_bookings(household, [(hugo, unit, D(2027, 1, 15))])  # a Friday, outside the abonnement
+    assert extra[0].outcome == "booked"
+    days = Booking.select().where((Booking.child == hugo.id) & (Booking.unit == unit.id) & (Booking.status == "booked")
+                                  & Booking.date.between(D(2027, 1, 1), D(2027, 1, 31))).order_by(Booking.date)
+    by_day = {row.date: row for row in days}
+    Booking.update(attendance="absent_justified").where(Booking.id == by_day[D(2027, 1, 11)].id).execute()
+    Booking.update(attendance="absent").where(Booking.id == by_day[D(2027, 1, 12)].id).execute()
+    subscribed = [row for day, row in by_day.items() if day.weekday() in MON_TUE_THU]
+    price = subscribed[0].price
+    assert sum(row.price for row in subscribed) > 2000  # a full month: the forfait applies
+
+    draft = invoicing.collect(D(2027, 1, 1), D(2027, 1, 31), households=[household.id])[household.id]
+    lines = [line for line in draft.lines if line.unit.id == unit.id]
+    forfait = [line for line in lines if line.label.startswith("Forfait")]
+    assert len(forfait) == 1
+    assert forfait[0].label == "Forfait restauration – janvier 2027 (1 absence(s) justifiée(s) déduite(s))"
+    assert forfait[0].amount == 2000 - price and forfait[0].quantity == 1
+    assert len(forfait[0].days) == len(subscribed)
+    per_day = [line for line in lines if not line.label.startswith("Forfait")]
+    assert [(line.label, line.days) for line in per_day] == [("Repas", [D(2027, 1, 15)])]  # no absence fee either
+
+    invoice = invoicing.issue_invoice(unit.activity.regie, household, D(2027, 1, 1), D(2027, 1, 31), draft.lines)
+    stored = InvoiceLine.get((InvoiceLine.invoice == invoice.id) & InvoiceLine.label.startswith("Forfait"))
+    assert (stored.amount, stored.quantity, stored.unit_price) == (2000 - price, 1, 2000 - price)
+    assert stored.heading == "Restauration scolaire – École du Petit Prince, janvier 2027"
+
+    # December is cut by the holidays: the forfait is capped at the days' prices.
+    december = invoicing.collect(D(2026, 12, 1), D(2026, 12, 31), households=[household.id])[household.id]
+    line = next(line for line in december.lines if line.label.startswith("Forfait"))
+    assert line.amount == 6 * price < 2000
+    assert line.label == "Forfait restauration – décembre 2026 (plafonné au prix des 6 jour(s) réservé(s))"
+    assert forfaits.forfait_amount(2000, [300] * 10, [300, 300]) == 1400
+
+
+def test_without_monthly_fee_each_day_is_billed(demo, hugo):
+    from services.billing import invoicing
+    unit = demo["units"]["repas_petit_prince"]
+    unit.monthly_fee = None
+    unit.save()
+    _subscribe(demo, hugo)
+    household = hugo.household
+    draft = invoicing.collect(D(2027, 1, 1), D(2027, 1, 31), households=[household.id])[household.id]
+    lines = [line for line in draft.lines if line.unit.id == unit.id]
+    assert [line.label for line in lines] == ["Repas"] and lines[0].quantity == len(_future(hugo, unit, D(2027, 1, 1))
+                                                                                     ) - len(_future(hugo, unit, D(2027, 2, 1)))
