@@ -67,7 +67,8 @@ def request_enrolment():
     if activity is None:
         return _render("Choisissez une activité dans la liste.", 400)
     units = subscriptions.subscription_units(activity)
-    if units and request.form.get("subscription_for") != str(activity.id):
+    offered = units and activity.id in {a.id for a in enrolment.open_activities_for(child)}
+    if offered and request.form.get("subscription_for") != str(activity.id):
         # Without JavaScript the days of this activity's abonnement were not on the page yet: show them first.
         return _render(chosen={child.id: activity},
                        notice=f"« {activity.name} » propose un abonnement : choisissez les jours de {child.first_name} "
