@@ -220,13 +220,6 @@ def change_weekdays(user: User | None, enrolment: Enrolment, choice: Mapping[int
     return report
 
 
-def subscribed_days(child_id: int, unit_id: int) -> set[int]:
-    """The weekdays of a child's subscription to a unit (empty: none)."""
-    row = (Subscription.select().join(Enrolment)
-           .where((Enrolment.child == child_id) & (Subscription.unit == unit_id)).first())
-    return set(row.weekday_list()) if row else set()
-
-
 def booked_days(child: Child, unit: Unit) -> list[dt.date]:
     """The days booked (or requested) for a child in a unit, for reports and tests."""
     return [row.date for row in Booking.select(Booking.date).where(
