@@ -49,9 +49,11 @@ ACCESS: dict[str, str | tuple | dict] = {
     "dev.outbox": PUBLIC,
     "dev.test_clock": PUBLIC,
     # enrolments
+    "enrolments.change_subscription": PARENT,
     "enrolments.index": PARENT,
     "enrolments.renew": PARENT,
     "enrolments.request_enrolment": PARENT,
+    "enrolments.subscription_days": PARENT,
     # franceconnect
     "franceconnect.account": PARENT,
     "franceconnect.callback": PUBLIC,

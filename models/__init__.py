@@ -78,6 +78,7 @@ from models.orders import (
     OrderCounter,
     OrderLine,
 )
+from models.subscriptions import Subscription
 
 __all__ = [
     "ActivityStaff",
@@ -143,4 +144,5 @@ __all__ = [
     "PublicationCategory",
     "PublishedDocument",
     "PublicationRead",
+    "Subscription",
 ]

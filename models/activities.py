@@ -123,6 +123,10 @@ class Unit(BaseModel):
     # "free" = not billed (billing, issue 6).
     unbooked_presence = CharField(default="late")
     position = IntegerField(default=0)
+    # Abonnement (services/booking/subscriptions.py): parents may choose fixed weekdays for the year at
+    # enrolment; monthly_fee (cents) bills subscribers a forfait per month instead of each day.
+    subscription = BooleanField(default=False)
+    monthly_fee = IntegerField(null=True)
 
     def weekday_set(self) -> frozenset[int]:
         return frozenset(int(part) for part in self.weekdays.split(",") if part.strip().isdigit())

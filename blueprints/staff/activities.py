@@ -297,8 +297,11 @@ def decide_enrolment(enrolment_id: int):
     try:
         form.check()
         if form.decision.data == "accept":
-            enrolment.accept(current_user, row)
+            accepted = enrolment.accept(current_user, row)
             message = f"Inscription de {row.child.first_name} à « {row.activity.name} » validée."
+            if accepted.generation is not None and (accepted.generation.booked or accepted.generation.skipped
+                                                    or accepted.generation.waiting):
+                message += f" Abonnement : {accepted.generation.summary}."
         elif form.decision.data == "refuse":
             enrolment.refuse(current_user, row, form.reason.data or "")
             message = f"Inscription de {row.child.first_name} refusée."

@@ -136,6 +136,8 @@ class UnitForm(InputForm):
     absence_fee = Money("la pénalité d'absence")
     unbooked_presence = Choice(config.UNBOOKED_PRESENCE_LABELS,
                                "Choisissez comment facturer un enfant présent sans réservation.", default="late")
+    subscription = Flag()
+    monthly_fee = Money("le forfait mensuel des abonnés")
 
     def validate_weekdays(self, field) -> None:
         if not field.data:
@@ -159,7 +161,8 @@ class UnitForm(InputForm):
     def of(cls, unit: Unit) -> UnitForm:
         values = {name: getattr(unit, name) for name in (
             "name", "period", "start_time", "end_time", "capacity", "waiting_list", "last_places_threshold",
-            "default_price", "pai_price", "late_surcharge", "absence_fee", "unbooked_presence")}
+            "default_price", "pai_price", "late_surcharge", "absence_fee", "unbooked_presence", "subscription",
+            "monthly_fee")}
         values.update(weekdays=sorted(unit.weekday_set()), late_absence_hours=unit.late_absence_hours or None,
                       cancel_same=not unit.cancel_policy_id)
         for name, policy in (("booking", unit.booking_policy), ("cancel", unit.cancel_policy)):
@@ -176,7 +179,8 @@ class UnitForm(InputForm):
             waiting_list=self.waiting_list.data, last_places_threshold=self.last_places_threshold.data or 0,
             late_absence_hours=self.late_absence_hours.data or 0, default_price=self.default_price.data,
             pai_price=self.pai_price.data, late_surcharge=self.late_surcharge.data or 0,
-            absence_fee=self.absence_fee.data or 0, unbooked_presence=self.unbooked_presence.data)
+            absence_fee=self.absence_fee.data or 0, unbooked_presence=self.unbooked_presence.data,
+            subscription=self.subscription.data, monthly_fee=self.monthly_fee.data)
 
 
 BAND_ROWS = 20  # rows read from the tariff table (the page shows the bands and two empty rows)

@@ -35,7 +35,7 @@ from models import (
     Unit,
     User,
 )
-from services.billing import billing_periods, invoice_mail, ledger
+from services.billing import billing_periods, forfaits, invoice_mail, ledger
 from services.billing.invoice_numbers import next_number
 from services.booking import pricing
 from services.core import clock, formatting
@@ -203,6 +203,9 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
     missing = [i for i in household_ids if i not in known]
     if missing:
         household_rows.update({h.id: h for h in Household.select().where(Household.id.in_(missing))})
+    # Abonnements with a monthly forfait: their days become one line per child × unit (services/billing/forfaits.py).
+    bookings, forfait_lines = forfaits.take_forfait_days(bookings, start, catalogue.units, catalogue.children,
+                                                         household_rows, catalogue.bands)
 
     drafts: dict[int, Draft] = {}
     grouped: dict[tuple, DraftLine] = {}
@@ -243,6 +246,8 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
                                    bands=catalogue.bands.get(unit.id, []))
         line_for(household, child, unit, f"{unit.name} – présence sans réservation", price).days.append(day)
 
+    for household_id, line in forfait_lines:
+        drafts.setdefault(household_id, Draft(household_rows[household_id])).lines.append(line)
     for (household_id, child_id, unit_id), days in unpointed.items():
         child, unit = catalogue.children[child_id], catalogue.units[unit_id]
         drafts[household_id].anomalies.append(

@@ -144,10 +144,15 @@ class UnitSettings:
     late_surcharge: int = 0
     absence_fee: int = 0
     unbooked_presence: str = "late"
+    subscription: bool = False  # « Abonnement » offered at enrolment (services/booking/subscriptions.py)
+    monthly_fee: int | None = None  # forfait per month for subscribers (services/billing/forfaits.py)
 
 
 def save_unit(staff: User, activity: Activity, settings: UnitSettings, unit: Unit | None = None) -> Unit:
     """Create or update a unit: weekly pattern, period, capacity, prices, deadline policies."""
+    if settings.monthly_fee is not None and not settings.subscription:
+        raise InvalidInput("Un forfait mensuel ne s'applique qu'aux abonnés : cochez « Abonnement possible ».",
+                           "monthly_fee")
     booking = _checked_policy(settings.booking, "booking_")
     cancel = None if settings.cancel is None else _checked_policy(settings.cancel, "cancel_")
     values = dict(
@@ -156,7 +161,8 @@ def save_unit(staff: User, activity: Activity, settings: UnitSettings, unit: Uni
         waiting_list=settings.waiting_list, last_places_threshold=settings.last_places_threshold,
         late_absence_hours=settings.late_absence_hours, default_price=settings.default_price,
         pai_price=settings.pai_price, late_surcharge=settings.late_surcharge, absence_fee=settings.absence_fee,
-        unbooked_presence=settings.unbooked_presence,
+        unbooked_presence=settings.unbooked_presence, subscription=settings.subscription,
+        monthly_fee=settings.monthly_fee,
     )
     with write_transaction():
         if unit is None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import models
 from models import Activity, Child, Enrolment, Household, User
+from services.booking import subscriptions
 from services.core import audit, clock
 from services.core.errors import DomainError, InvalidInput
 from services.core.transactions import write_transaction
@@ -123,9 +124,13 @@ def _eligible(child: Child, activity: Activity) -> None:
         raise EnrolmentRefused("Un enfant à naître ne peut pas encore être inscrit.")
 
 
-def request(user: User | None, child: Child, activity: Activity, today: dt.date | None = None) -> Enrolment:
-    """A parent asks to enrol a child; validated at once when the activity needs no staff validation."""
+def request(user: User | None, child: Child, activity: Activity, today: dt.date | None = None,
+            weekdays: Mapping[int, Iterable[int]] | None = None) -> Enrolment:
+    """A parent asks to enrol a child; validated at once when the activity needs no staff validation.
+    `weekdays` ({unit id: weekdays}) is the abonnement chosen for the activity's subscription units: its
+    bookings are generated in the same transaction once the enrolment is validated (`.generation`)."""
     _eligible(child, activity)
+    choice = subscriptions.checked_choice(activity, weekdays or {})
     existing = enrolment_of(child, activity)
     if existing is not None and existing.status in OPEN_STATUSES:
         raise EnrolmentRefused(f"{child.first_name} a déjà une inscription à « {activity.name} » "
@@ -145,8 +150,10 @@ def request(user: User | None, child: Child, activity: Activity, today: dt.date 
             existing.decided_by = None
             existing.save()
             enrolment = existing
+        subscriptions.store_choice(enrolment, choice)
         if user is not None:
             audit.record(user, "enrolment.request", enrolment, f"{child.full_name} → {activity.name}")
+        enrolment.generation = subscriptions.generate(enrolment) if status == "validated" and choice else None
     return enrolment
 
 
@@ -170,7 +177,10 @@ def accept(staff: User, enrolment: Enrolment, today: dt.date | None = None) -> E
     missing = missing_requirements(enrolment.child, enrolment.activity, today)
     if missing:
         raise RequirementsMissing(missing)
-    return _decide(staff, enrolment, "validated")
+    with write_transaction():  # the abonnement's bookings are generated with the validation, or neither
+        enrolment = _decide(staff, enrolment, "validated")
+        enrolment.generation = subscriptions.generate(enrolment)
+    return enrolment
 
 
 def refuse(staff: User, enrolment: Enrolment, reason: str) -> Enrolment:

@@ -59,7 +59,10 @@ def seed(ctx: dict) -> None:
         units[f"repas_{key}"] = create_unit(
             canteen, "Repas", QF_BANDS, weekdays="0,1,3,4", start_time="11:45", end_time="13:30",
             booking_policy=policies["cantine"], default_price=290, pai_price=150, late_surcharge=100,
-            absence_fee=150, late_absence_hours=48)
+            absence_fee=150, late_absence_hours=48,
+            # « Abonnement restauration » offered at the Petit Prince only, with a 20 € monthly forfait;
+            # nobody is subscribed in the demo (services/booking/subscriptions.py).
+            subscription=key == "petit_prince", monthly_fee=2000 if key == "petit_prince" else None)
         garderie = create_activity(f"Garderie – {school.name}", "garderie", school=school,
                                    regie=regies["periscolaire"], booking_opens_at=opens, position=2,
                                    description="Accueil périscolaire du matin et du soir.")
