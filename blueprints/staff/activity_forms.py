@@ -136,6 +136,10 @@ class UnitForm(InputForm):
     absence_fee = Money("la pénalité d'absence")
     unbooked_presence = Choice(config.UNBOOKED_PRESENCE_LABELS,
                                "Choisissez comment facturer un enfant présent sans réservation.", default="late")
+    attendance_only = Flag()
+    attendance_pricing = Choice(config.PRICING_LABELS, "Choisissez comment facturer la présence dans la liste.",
+                                default="presence")
+    slot_minutes = WholeNumber("la durée du créneau", minimum=5, maximum=600)
 
     def validate_weekdays(self, field) -> None:
         if not field.data:
@@ -159,7 +163,8 @@ class UnitForm(InputForm):
     def of(cls, unit: Unit) -> UnitForm:
         values = {name: getattr(unit, name) for name in (
             "name", "period", "start_time", "end_time", "capacity", "waiting_list", "last_places_threshold",
-            "default_price", "pai_price", "late_surcharge", "absence_fee", "unbooked_presence")}
+            "default_price", "pai_price", "late_surcharge", "absence_fee", "unbooked_presence", "attendance_only",
+            "attendance_pricing", "slot_minutes")}
         values.update(weekdays=sorted(unit.weekday_set()), late_absence_hours=unit.late_absence_hours or None,
                       cancel_same=not unit.cancel_policy_id)
         for name, policy in (("booking", unit.booking_policy), ("cancel", unit.cancel_policy)):
@@ -176,7 +181,9 @@ class UnitForm(InputForm):
             waiting_list=self.waiting_list.data, last_places_threshold=self.last_places_threshold.data or 0,
             late_absence_hours=self.late_absence_hours.data or 0, default_price=self.default_price.data,
             pai_price=self.pai_price.data, late_surcharge=self.late_surcharge.data or 0,
-            absence_fee=self.absence_fee.data or 0, unbooked_presence=self.unbooked_presence.data)
+            absence_fee=self.absence_fee.data or 0, unbooked_presence=self.unbooked_presence.data,
+            attendance_only=bool(self.attendance_only.data), attendance_pricing=self.attendance_pricing.data,
+            slot_minutes=self.slot_minutes.data or 60)
 
 
 BAND_ROWS = 20  # rows read from the tariff table (the page shows the bands and two empty rows)

@@ -131,6 +131,9 @@ def candidates(unit: Unit, day: dt.date, search: str = "", limit: int = 20) -> l
 
 def add_unbooked(staff: User, unit: Unit, day: dt.date, child_id) -> Attendance:
     """Record a child present without booking (billed as Unit.unbooked_presence says)."""
+    if unit.attendance_only:
+        raise AttendanceRefused(f"« {unit.name} » est sans réservation : notez l'arrivée et le départ de l'enfant "
+                                "dans la liste des inscrits.", "child_id")
     check_day(unit, day)
     child = Child.get_or_none(Child.id == int(child_id)) if str(child_id or "").isdigit() else None
     if child is None:
