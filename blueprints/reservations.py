@@ -233,7 +233,7 @@ def bulk():
     household = current_household()
     today = clock.today()
     grid_context = planning.week_grid(household, planning.monday(today)).context
-    choices = [(child, grid_context.units_for(child)) for child in grid_context.children]
+    choices = [(child, grid_context.bookable_units_for(child)) for child in grid_context.children]
     units = {u.id: u for _c, units in choices for u in units}
     plan = bulk_request = None
     error = None

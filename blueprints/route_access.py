@@ -144,6 +144,7 @@ ACCESS: dict[str, str | tuple | dict] = {
     # staff_attendance
     "staff_attendance.add_unbooked": ("agent", "animateur"),
     "staff_attendance.record": ("agent", "animateur"),
+    "staff_attendance.record_times": ("agent", "animateur"),
     "staff_attendance.remove_unbooked": ("agent", "animateur"),
     "staff_attendance.sheet": ("agent", "animateur"),
     # staff_billing

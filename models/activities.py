@@ -122,6 +122,13 @@ class Unit(BaseModel):
     # A child present without booking (pointage): "late" = price + late surcharge, "normal" = price,
     # "free" = not billed (billing, issue 6).
     unbooked_presence = CharField(default="late")
+    # « Sans réservation » (issue 15): enrolment is enough, parents never book; staff record arrival and
+    # departure on the pointage and the month bills them (services/billing/attendance_billing.py) per
+    # `attendance_pricing`: "presence" (flat per day), "slot" (per started slot of `slot_minutes`),
+    # "quarter_hour" (per started quarter-hour); the QF band gives the price of one.
+    attendance_only = BooleanField(default=False)
+    attendance_pricing = CharField(default="presence")
+    slot_minutes = IntegerField(default=60)
     position = IntegerField(default=0)
     # Abonnement (services/booking/subscriptions.py): parents may choose fixed weekdays for the year at
     # enrolment; monthly_fee (cents) bills subscribers a forfait per month instead of each day.

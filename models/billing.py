@@ -12,12 +12,16 @@ from models.orders import Order
 
 
 class Attendance(BaseModel):
-    """A pointage of a child present without booking (booked days carry Booking.attendance)."""
+    """A pointage of a child present without booking (booked days carry Booking.attendance); for a unit
+    « sans réservation » (Unit.attendance_only) the day's record, present or absent, with its times."""
 
     household = ForeignKeyField(Household, backref="unbooked_presences", on_delete="CASCADE")
     child = ForeignKeyField(Child, backref="unbooked_presences", on_delete="CASCADE")
     unit = ForeignKeyField(Unit, backref="unbooked_presences", on_delete="CASCADE")
     date = DateField(index=True)
+    status = CharField(default="present")  # present, absent (absent only for units « sans réservation »)
+    arrived_at = CharField(default="")  # "HH:MM", Paris wall clock; empty when not recorded
+    left_at = CharField(default="")  # "HH:MM"; empty while the child is still there
     recorded_at = DateTimeField()
     recorded_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 

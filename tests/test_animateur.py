@@ -51,11 +51,11 @@ def test_records_their_activity_and_gets_404_for_another(animateur, client):
     malo = animateur["children"]["malo"]
     response = post_form(client, "/gestion/pointage/presences", {"unit": lea.unit_id, "date": day,
                                                                   "child_id": malo.id}, token_page=token_page)
-    assert response.status_code == 404 and Attendance.select().count() == 0
+    assert response.status_code == 404 and Attendance.select().where(Attendance.child == malo.id).count() == 0
     row = Attendance.create(household=malo.household_id, child=malo, unit=lea.unit_id, date=lea.date,
                             recorded_at=dt.datetime(2026, 12, 8, 12), recorded_by=animateur["users"]["agent"])
     response = post_form(client, f"/gestion/pointage/presences/{row.id}/supprimer", {}, token_page=token_page)
-    assert response.status_code == 404 and Attendance.select().count() == 1
+    assert response.status_code == 404 and Attendance.select().where(Attendance.child == malo.id).count() == 1
 
 
 @pytest.mark.parametrize("url", ["/gestion/", "/gestion/familles", "/gestion/activites", "/gestion/effectifs",

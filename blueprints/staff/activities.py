@@ -64,7 +64,7 @@ def _choices() -> dict:
     return {"schools": list(School.select().order_by(School.name)), "regies": list(Regie.select().order_by(Regie.name)),
             "kinds": config.KIND_LABELS, "document_types": document_types, "periods": calendar.PERIOD_LABELS,
             "weekday_labels": WEEKDAY_LABELS, "policy_kinds": deadlines.KINDS,
-            "unbooked_presence_labels": config.UNBOOKED_PRESENCE_LABELS}
+            "unbooked_presence_labels": config.UNBOOKED_PRESENCE_LABELS, "pricing_labels": config.PRICING_LABELS}
 
 
 @bp.get("/activites")

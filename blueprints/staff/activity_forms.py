@@ -138,6 +138,10 @@ class UnitForm(InputForm):
                                "Choisissez comment facturer un enfant présent sans réservation.", default="late")
     subscription = Flag()
     monthly_fee = Money("le forfait mensuel des abonnés")
+    attendance_only = Flag()
+    attendance_pricing = Choice(config.PRICING_LABELS, "Choisissez comment facturer la présence dans la liste.",
+                                default="presence")
+    slot_minutes = WholeNumber("la durée du créneau", minimum=5, maximum=600)
 
     def validate_weekdays(self, field) -> None:
         if not field.data:
@@ -162,7 +166,7 @@ class UnitForm(InputForm):
         values = {name: getattr(unit, name) for name in (
             "name", "period", "start_time", "end_time", "capacity", "waiting_list", "last_places_threshold",
             "default_price", "pai_price", "late_surcharge", "absence_fee", "unbooked_presence", "subscription",
-            "monthly_fee")}
+            "monthly_fee", "attendance_only", "attendance_pricing", "slot_minutes")}
         values.update(weekdays=sorted(unit.weekday_set()), late_absence_hours=unit.late_absence_hours or None,
                       cancel_same=not unit.cancel_policy_id)
         for name, policy in (("booking", unit.booking_policy), ("cancel", unit.cancel_policy)):
@@ -180,7 +184,9 @@ class UnitForm(InputForm):
             late_absence_hours=self.late_absence_hours.data or 0, default_price=self.default_price.data,
             pai_price=self.pai_price.data, late_surcharge=self.late_surcharge.data or 0,
             absence_fee=self.absence_fee.data or 0, unbooked_presence=self.unbooked_presence.data,
-            subscription=self.subscription.data, monthly_fee=self.monthly_fee.data)
+            subscription=self.subscription.data, monthly_fee=self.monthly_fee.data,
+            attendance_only=bool(self.attendance_only.data), attendance_pricing=self.attendance_pricing.data,
+            slot_minutes=self.slot_minutes.data or 60)
 
 
 BAND_ROWS = 20  # rows read from the tariff table (the page shows the bands and two empty rows)

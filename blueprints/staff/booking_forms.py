@@ -36,6 +36,15 @@ class SheetForm(InputForm):
     child_id = Typed()  # checked by services.booking.attendance.add_unbooked
 
 
+class TimesForm(SheetForm):
+    """One child's day at a unit « sans réservation »: state and times, checked by
+    services.booking.timed_attendance.record_times (formats, bounds, departure after arrival)."""
+
+    etat = Typed()
+    arrivee = Typed()
+    depart = Typed()
+
+
 class HeadcountForm(InputForm):
     date = _day_or(_tomorrow)
     impression = Typed()

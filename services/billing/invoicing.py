@@ -35,7 +35,7 @@ from models import (
     Unit,
     User,
 )
-from services.billing import billing_periods, forfaits, invoice_mail, ledger
+from services.billing import attendance_billing, billing_periods, forfaits, invoice_mail, ledger
 from services.billing.invoice_numbers import next_number
 from services.booking import pricing
 from services.core import clock, formatting
@@ -237,6 +237,11 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
         unit = catalogue.units[presence.unit_id]
         child = catalogue.children[presence.child_id]
         day = as_date(presence.date)
+        if unit.attendance_only:  # a unit « sans réservation »: the pointage is the consumption
+            if presence.status == "present":
+                _bill_attendance(presence, day, unit, child, drafts.setdefault(household.id, Draft(household)),
+                                 catalogue.bands.get(unit.id, []), start, line_for)
+            continue
         draft = drafts.setdefault(household.id, Draft(household))
         draft.anomalies.append(f"{child.full_name} – {unit.name} : présent(e) sans réservation le {day_label(day)}.")
         policy = unit.unbooked_presence or "late"
@@ -256,8 +261,18 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
         if draft.household.quotient_familial is None:
             draft.anomalies.append("Quotient familial inconnu : tarif de base appliqué.")
         draft.lines.sort(key=lambda line: (line.child.position, line.child.id, line.unit.activity.position,
-                                           line.unit.position, line.label))
+                                           line.unit.position, getattr(line, "sort_day", dt.date.min), line.label))
     return drafts
+
+
+def _bill_attendance(presence: Attendance, day: dt.date, unit: Unit, child: Child, draft: Draft, bands: list,
+                     start: dt.date, line_for) -> None:
+    """A presence at a unit « sans réservation », priced by services/billing/attendance_billing.py."""
+    household = draft.household
+    price = pricing.unit_price(unit, household, child, bands=bands)
+    attendance_billing.bill(presence, day, unit, child, price, band_label(unit, bands, household.quotient_familial, False),
+                            f"{unit.activity.name}, {formatting.month_label(start)}", draft.lines, draft.anomalies,
+                            lambda label, amount: line_for(household, child, unit, label, amount))
 
 
 # --- Preview and issue ------------------------------------------------------------------------------

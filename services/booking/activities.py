@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from models import (
     Activity,
+    Booking,
     CapacityOverride,
     Closure,
     DeadlinePolicy,
@@ -20,7 +21,8 @@ from models import (
     User,
 )
 from services.booking import calendar, deadlines
-from services.core import audit
+from services.booking.timed_attendance import PRICING_LABELS
+from services.core import audit, clock
 from services.core.errors import InvalidInput
 from services.core.transactions import write_transaction
 
@@ -146,6 +148,9 @@ class UnitSettings:
     unbooked_presence: str = "late"
     subscription: bool = False  # « Abonnement » offered at enrolment (services/booking/subscriptions.py)
     monthly_fee: int | None = None  # forfait per month for subscribers (services/billing/forfaits.py)
+    attendance_only: bool = False  # « sans réservation »: enrolment only, billed on the pointage
+    attendance_pricing: str = "presence"  # PRICING_LABELS
+    slot_minutes: int = 60
 
 
 def save_unit(staff: User, activity: Activity, settings: UnitSettings, unit: Unit | None = None) -> Unit:
@@ -154,6 +159,16 @@ def save_unit(staff: User, activity: Activity, settings: UnitSettings, unit: Uni
         raise InvalidInput("Un forfait mensuel ne s'applique qu'aux abonnés : cochez « Abonnement possible ».",
                            "monthly_fee")
     booking = _checked_policy(settings.booking, "booking_")
+    if settings.attendance_pricing not in PRICING_LABELS:
+        raise InvalidInput("Choisissez comment facturer la présence dans la liste.", "attendance_pricing")
+    if settings.attendance_only and unit is not None and not unit.attendance_only:
+        # Parents could no longer cancel those days: they must be settled before the switch.
+        ahead = (Booking.select().where((Booking.unit == unit.id) & (Booking.date >= clock.today())
+                                        & Booking.status.in_(("requested", "booked", "waiting_list", "cancel_requested",
+                                                              "held"))).count())
+        if ahead:
+            raise InvalidInput(f"« {unit.name} » a encore {ahead} réservation(s) à venir : annulez-les avant de "
+                               "la passer sans réservation.", "attendance_only")
     cancel = None if settings.cancel is None else _checked_policy(settings.cancel, "cancel_")
     values = dict(
         name=settings.name, weekdays=",".join(map(str, sorted(set(settings.weekdays)))), period=settings.period,
@@ -162,7 +177,8 @@ def save_unit(staff: User, activity: Activity, settings: UnitSettings, unit: Uni
         late_absence_hours=settings.late_absence_hours, default_price=settings.default_price,
         pai_price=settings.pai_price, late_surcharge=settings.late_surcharge, absence_fee=settings.absence_fee,
         unbooked_presence=settings.unbooked_presence, subscription=settings.subscription,
-        monthly_fee=settings.monthly_fee,
+        monthly_fee=settings.monthly_fee, attendance_only=settings.attendance_only,
+        attendance_pricing=settings.attendance_pricing, slot_minutes=settings.slot_minutes,
     )
     with write_transaction():
         if unit is None:

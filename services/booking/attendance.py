@@ -74,7 +74,7 @@ def sheet(unit: Unit, day: dt.date) -> Sheet:
     return Sheet(unit, day, info.open, info.reason, bookings, unbooked)
 
 
-def _check_day(unit: Unit, day: dt.date) -> None:
+def check_day(unit: Unit, day: dt.date) -> None:
     if day > clock.today():
         raise AttendanceRefused("Le pointage d'un jour à venir n'est pas possible : attendez le jour même.", "date")
     info = calendar.day_info(unit, day)
@@ -86,7 +86,7 @@ def _check_day(unit: Unit, day: dt.date) -> None:
 def record(staff: User, unit: Unit, day: dt.date, data: Mapping) -> int:
     """Record the states typed for the day's bookings (fields etat-<booking id>); returns how many
     changed. Every value is checked before anything is written: one bad value saves nothing."""
-    _check_day(unit, day)
+    check_day(unit, day)
     expected = {b.id: b for b in Booking.select(Booking, Child).join(Child)
                 .where((Booking.unit == unit.id) & (Booking.date == day) & Booking.status.in_(EXPECTED))}
     changes: list[tuple[Booking, str]] = []
@@ -131,7 +131,10 @@ def candidates(unit: Unit, day: dt.date, search: str = "", limit: int = 20) -> l
 
 def add_unbooked(staff: User, unit: Unit, day: dt.date, child_id) -> Attendance:
     """Record a child present without booking (billed as Unit.unbooked_presence says)."""
-    _check_day(unit, day)
+    if unit.attendance_only:
+        raise AttendanceRefused(f"« {unit.name} » est sans réservation : notez l'arrivée et le départ de l'enfant "
+                                "dans la liste des inscrits.", "child_id")
+    check_day(unit, day)
     child = Child.get_or_none(Child.id == int(child_id)) if str(child_id or "").isdigit() else None
     if child is None:
         raise AttendanceRefused("Choisissez un enfant dans la liste.", "child_id")
@@ -158,7 +161,7 @@ def remove_unbooked(staff: User, attendance_id: int) -> Attendance:
     row = Attendance.get_or_none(Attendance.id == attendance_id)
     if row is None:
         raise NotFound("Cette présence n'existe plus.")
-    _check_day(row.unit, row.date)
+    check_day(row.unit, row.date)
     with write_transaction():
         audit.record(staff, "attendance.unbooked_remove", row,
                        f"{_describe(row.child, row.unit, row.date)} : présence sans réservation retirée")

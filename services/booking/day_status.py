@@ -16,6 +16,7 @@ from peewee import fn
 
 from models import (
     Activity,
+    Attendance,
     BasketLine,
     Booking,
     CapacityOverride,
@@ -25,7 +26,7 @@ from models import (
     Household,
     Unit,
 )
-from services.booking import deadlines, frozen_days, pricing
+from services.booking import deadlines, frozen_days, pricing, timed_attendance
 from services.booking.calendar import CalendarData, daterange
 from services.core import clock, formatting
 from services.core.errors import DomainError
@@ -52,7 +53,11 @@ STATE_LABELS = {
     "held": "En attente de paiement",
     "period_closed": "Clôturé",
     "other_parent": "Semaine de l'autre parent",
+    "no_booking": "Sans réservation",
 }
+# A unit « sans réservation » (Unit.attendance_only): the cell is read-only, and this is also the refusal
+# of a hand-posted toggle.
+NO_BOOKING_REASON = "Sans réservation : rien à réserver ni à annuler, la présence est pointée sur place"
 ACTIVE = ("requested", "booked", "waiting_list", "cancel_requested", "held")  # a booking the family still holds
 OCCUPYING = Booking.OCCUPYING
 OUTCOME_LABELS = {
@@ -128,6 +133,7 @@ STATE_ICONS = {
     "basket_remove": "−", "requested": "⏳", "booked": "✓", "waiting_list": "…", "full": "✕",
     "cancel_requested": "↺", "held": "€", "period_closed": "🔒", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
     "other_parent": "⇄",
+    "no_booking": "◷",
 }
 
 
@@ -194,6 +200,7 @@ class StatusContext:
         self.overrides: dict[tuple[int, dt.date], int] = {}
         self.basket: dict[tuple[int, int, dt.date], BasketLine] = {}
         self.bands = pricing.bands_by_unit(unit_ids)
+        self.recorded: dict[tuple[int, int, dt.date], Attendance] = {}  # units « sans réservation »
         if not (unit_ids and child_ids):
             return
         in_range = lambda model: model.date.between(start, end)  # noqa: E731
@@ -216,6 +223,11 @@ class StatusContext:
                     .order_by(Booking.sequence).tuples())
             for unit_id, day, sequence in rows:
                 self.waiting[(unit_id, as_date(day))].append(sequence)
+        attendance_only = [u.id for u in units if u.attendance_only]
+        if attendance_only:
+            for row in Attendance.select().where(Attendance.child.in_(child_ids) & Attendance.unit.in_(attendance_only)
+                                                 & in_range(Attendance)):
+                self.recorded[(row.child_id, row.unit_id, as_date(row.date))] = row
         if use_basket and household is not None:
             for row in BasketLine.select().where((BasketLine.household == household.id)
                                                  & BasketLine.child.in_(child_ids)
@@ -253,6 +265,10 @@ class StatusContext:
         """Units the child has a validated enrolment for (the rows of the week grid)."""
         return [u for u in self.units if self.is_enrolled(child, u)]
 
+    def bookable_units_for(self, child: Child) -> list[Unit]:
+        """The child's units that parents book (bulk booking, copy of a week): not those « sans réservation »."""
+        return [u for u in self.units_for(child) if not u.attendance_only]
+
     def days(self) -> list[dt.date]:
         return list(daterange(self.start, self.end))
 
@@ -275,6 +291,8 @@ class StatusContext:
         info = self.calendar.day_info(unit, day)
         if not info.open:
             return DayStatus(state="closed", label=info.label or STATE_LABELS["closed"], reason=info.reason)
+        if unit.attendance_only:
+            return self._unbooked_status(child, unit, day)
         booking = self.bookings.get((child.id, unit.id, day))
         held = booking if booking is not None and booking.status in ACTIVE else None
         price = held.price if held is not None and held.price is not None else self.price(child, unit)
@@ -360,6 +378,18 @@ class StatusContext:
         if activity.booking_validation and not will_wait:
             reason += " (soumis à validation)"
         return _status("available", reason=reason, can_book=True, **flags, **common)
+
+    def _unbooked_status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
+        """A day of a unit « sans réservation »: never bookable; the pointage once staff recorded it."""
+        if not self.is_enrolled(child, unit):
+            return _status("not_enrolled", reason=f"Non inscrit à « {unit.activity.name} »")
+        record = self.recorded.get((child.id, unit.id, day))
+        if record is None:
+            return _status("no_booking", reason=NO_BOOKING_REASON, price=self.price(child, unit))
+        if record.status == "absent":
+            return DayStatus(state="absent", label="Absent", reason="Absence relevée par le service : non facturée")
+        return DayStatus(state="present", label=timed_attendance.state_text(record),
+                         reason="Présence relevée par le service")
 
     def _booking_refusal(self, activity: Activity, day: dt.date, limit: dt.datetime, past_day: bool) -> str | None:
         """Why a new booking is refused on time grounds (None if allowed)."""

@@ -126,7 +126,8 @@ def day_counts(day: dt.date) -> DayCounts:
                            & Booking.attendance.in_(("absent", "absent_justified")))
                     .group_by(Booking.unit).tuples())
     unbooked = dict(Attendance.select(Attendance.unit, fn.COUNT(Attendance.id))
-                    .where((Attendance.date == day) & Attendance.unit.in_(ids)).group_by(Attendance.unit).tuples())
+                    .where((Attendance.date == day) & Attendance.unit.in_(ids) & (Attendance.status == "present"))
+                    .group_by(Attendance.unit).tuples())
     overrides = dict(CapacityOverride.select(CapacityOverride.unit, CapacityOverride.capacity)
                      .where((CapacityOverride.date == day) & CapacityOverride.unit.in_(ids)).tuples())
     meal_ids = [unit.id for unit in units if is_meal(unit)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from models import Booking, Child, Household, Unit
 from services.booking import basket
 from services.booking import day_status as engine
-from services.booking import deadlines
+from services.booking import deadlines, timed_attendance
 from services.booking.calendar import daterange, school_year_bounds, school_year_of
 from services.core import clock, formatting
 from services.core.errors import InvalidInput
@@ -97,7 +97,12 @@ class Row:
     @property
     def summary(self) -> str:
         """Price and deadline as text under the unit's name (« 2,90 € · jusqu'au jeu. 26 nov. 18 h »),
-        from the first day that can still change: no tooltip to find them in."""
+        from the first day that can still change: no tooltip to find them in. A unit « sans réservation »
+        says so, with its price (« Sans réservation · 0,60 € le quart d'heure commencé »)."""
+        if self.unit.attendance_only:
+            price = next((status.price for _, status in self.cells if status.price), None)
+            return "Sans réservation" + (f" · {formatting.money(price)} {timed_attendance.price_unit_words(self.unit)}"
+                                         if price else "")
         for _, status in self.cells:
             if status.state in CHANGEABLE and status.deadline is not None:
                 price = f"{formatting.money(status.price)} · " if status.price else ""
@@ -159,6 +164,8 @@ def deadline_banner(context: engine.StatusContext, units: list[Unit], days: list
     from the engine's deadlines for this week's open days (or the month closed for invoicing)."""
     lines: list[str] = []
     for unit in units:
+        if unit.attendance_only:  # nothing to book, so no deadline
+            continue
         open_days = [d for d in days if context.calendar.day_info(unit, d).open]
         closed = sorted({d.replace(day=1) for d in open_days
                          if context.is_period_closed(unit, d) and d >= context.now.date()})
@@ -368,7 +375,7 @@ def bulk_plan(household: Household, request: BulkRequest, now: dt.datetime | Non
     context = engine.week_statuses(household, request.start, request.end, now, units=units, children=children)
     plan = BulkPlan()
     for child in context.children:
-        enrolled = {u.id for u in context.units_for(child)}
+        enrolled = {u.id for u in context.bookable_units_for(child)}
         for unit in context.units:
             if unit.id not in enrolled:
                 continue

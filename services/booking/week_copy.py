@@ -38,7 +38,7 @@ def enrolled_units(household: Household, child_id: int, start: dt.date, end: dt.
     child = next((c for c in context.children if c.id == child_id), None)
     if child is None:
         raise NotFound("Cet enfant n'existe pas.")
-    return context.units_for(child)
+    return context.bookable_units_for(child)
 
 
 def copy_week(household: Household, child_id: int, start: dt.date, end: dt.date, *,
@@ -55,8 +55,8 @@ def copy_week(household: Household, child_id: int, start: dt.date, end: dt.date,
     result = CopyResult()
     wanted: dict[tuple[int, int, dt.date], bool] = {}
     for sibling in siblings:
-        sibling_units = context.units_for(sibling)
-        for unit in context.units_for(source):
+        sibling_units = context.bookable_units_for(sibling)  # nothing to copy to a unit « sans réservation »
+        for unit in context.bookable_units_for(source):
             ticked = {day for day in context.days() if context.status(source, unit, day).checked}
             target_unit = counterpart(unit, sibling_units)
             if target_unit is None:

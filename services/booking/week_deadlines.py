@@ -38,8 +38,9 @@ class UnitWeek:
 
 
 def active_units(activity_ids: Sequence[int] | None = None) -> list[Unit]:
-    """Units of active activities (with their activity), optionally of some activities only: one query."""
-    query = (Unit.select(Unit, Activity).join(Activity).where(Activity.active)
+    """Units of active activities (with their activity), optionally of some activities only: one query.
+    Units « sans réservation » have no deadline to tell: they are left out."""
+    query = (Unit.select(Unit, Activity).join(Activity).where(Activity.active & ~Unit.attendance_only)
              .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
     if activity_ids is not None:
         query = query.where(Activity.id.in_(sorted(set(activity_ids)) or [0]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models import Activity, ActivityStaff, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit
+from models import Activity, ActivityStaff, Attendance, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit
 from services.booking import calendar
 from services.core import clock
 
@@ -116,7 +116,27 @@ def seed(ctx: dict) -> None:
         for activity_key in activity_keys:
             Enrolment.create(child=children[child_key], activity=activities[activity_key], status="validated",
                              requested_at=now, decided_at=now, decided_by=admin)
+    _seed_evening_care(ctx, schools["phare"], regies["periscolaire"], activities, units, children["lea"], admin)
     ctx["regies"] = regies
     ctx["policies"] = policies
     ctx["activities"] = activities
     ctx["units"] = units
+
+
+def _seed_evening_care(ctx: dict, school, regie: Regie, activities: dict, units: dict, lea, admin) -> None:
+    """« Accueil du soir (sans réservation) » at École du Phare (issue 15): enrolment only, billed per
+    quarter-hour started; Léa is enrolled and was recorded twice in November (6 and 4 quarter-hours)."""
+    now = clock.local_now()
+    activity = create_activity(f"Accueil du soir (sans réservation) – {school.name}", "garderie", school=school,
+                               regie=regie, position=5,
+                               description="Accueil après l'étude, sans réservation : facturé au quart d'heure.")
+    unit = create_unit(activity, "Accueil du soir", ((0, 600, 30), (600, 1000, 45), (1000, None, 60)),
+                       weekdays="0,1,3,4", start_time="16:30", end_time="18:30", default_price=60,
+                       attendance_only=True, attendance_pricing="quarter_hour")
+    activities["accueil_soir_phare"], units["accueil_soir_phare"] = activity, unit
+    Enrolment.create(child=lea, activity=activity, status="validated", requested_at=now, decided_at=now,
+                     decided_by=admin)
+    agent = ctx.get("users", {}).get("agent")
+    for day, arrived, left in ((dt.date(YEAR, 11, 19), "16:40", "18:05"), (dt.date(YEAR, 11, 24), "16:30", "17:20")):
+        Attendance.create(household=lea.household_id, child=lea, unit=unit, date=day, arrived_at=arrived,
+                          left_at=left, recorded_at=dt.datetime.combine(day, dt.time(18, 10)), recorded_by=agent)

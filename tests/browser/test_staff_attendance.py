@@ -38,3 +38,16 @@ def test_agent_headcounts_then_attendance(page, live_server):
     expect(confirmation).to_contain_text("Restauration scolaire – École du Phare – Repas, 19/11/2026")
     expect(page.get_by_role("radio", name=re.compile(f"^{state} : Léa"))).to_be_checked()
     axe_check(page, "pointage enregistré")
+
+    # Issue 15: the evening care « sans réservation »: every enrolled child, arrival and departure typed,
+    # saved by htmx without reloading the page (the status region says so).
+    page.get_by_label("Prestation", exact=True).select_option(
+        label="Accueil du soir (sans réservation) – École du Phare – Accueil du soir")
+    page.get_by_role("button", name="Afficher").click()
+    expect(page.get_by_role("heading", name=re.compile("Enfants inscrits"))).to_be_visible()
+    page.get_by_label(re.compile("^Arrivée de Léa")).fill("16:35")
+    page.get_by_label(re.compile("^Départ de Léa")).fill("17:50")
+    page.get_by_role("button", name=re.compile("^Enregistrer : Léa")).click()
+    expect(page.get_by_role("status").filter(has_text="Léa Martin : Présent 16:35–17:50")).to_be_visible()
+    expect(page.locator("li.attendance-item").filter(has_text="Léa Martin")).to_contain_text("État actuel : Présent 16:35–17:50")
+    axe_check(page, "pointage sans réservation")
