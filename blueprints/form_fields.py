@@ -23,7 +23,7 @@ from services.core.formatting import LOCALE, parse_money
 
 TRUE_VALUES = ("1", "on", "y", "true", "oui")
 # 14/03/2018, 14.03.2018, 14-03-2018, 14 03 2018, 14032018 (a phone's digit keypad has no « / »).
-FRENCH_DAY = re.compile(r"(\d{1,2})[/.\- ]+(\d{1,2})[/.\- ]+(\d{4})|(\d{2})(\d{2})(\d{4})")
+FRENCH_DAY = re.compile(r"(\d{1,2})[/.\- ]+(\d{1,2})[/.\- ]+(\d{4})|(\d{2})(\d{2})(\d{4})", re.ASCII)
 DATE_HINT = "Format : jj/mm/aaaa, par exemple 14/03/2018."
 
 
@@ -199,7 +199,7 @@ def read_day(text: str) -> dt.date:
     if match:
         day, month, year = (int(g) for g in (match.groups()[:3] if match.group(1) else match.groups()[3:]))
         return dt.date(year, month, day)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat alone would take 20181403
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):  # fromisoformat alone would take 20181403
         raise ValueError(text)
     return dt.date.fromisoformat(text)
 
