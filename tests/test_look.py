@@ -9,7 +9,7 @@ import re
 import pytest
 
 from blueprints.form_fields import read_day
-from models import Child, FamilyDocument, Household, Payment
+from models import Child, Commune, FamilyDocument, Household, Payment
 from services.accounts import signup
 from services.core import audit
 from services.core.transactions import write_transaction
@@ -148,3 +148,16 @@ def test_logo_upload_in_the_settings_is_in_french_too(client, demo, auth):
                         token_page="/gestion/parametres", content_type="multipart/form-data")
     native = re.search(r'<input type="file"[^>]*>', upload_markup(refused.get_data(as_text=True), "logo")).group(0)
     assert 'aria-describedby="logo-hint logo-error"' in native and 'aria-invalid="true"' in native
+
+
+def test_the_theme_address_changes_with_the_colour(client, demo, auth):
+    """/theme.css is cached 5 minutes: the page links it with the colour in its address, so a new colour
+    shows on the next page (it took up to 5 minutes before)."""
+    auth.login("admin@example.fr")
+    link = re.compile(r'<link rel="stylesheet" href="(/theme\.css\?v=[0-9a-f]{6})">')
+    before = link.search(client.get("/gestion/parametres").get_data(as_text=True)).group(1)
+    assert before == "/theme.css?v=1d4f91"
+    Commune.update(main_color="#7a1f5c").execute()
+    after = link.search(client.get("/contact").get_data(as_text=True)).group(1)
+    assert after == "/theme.css?v=7a1f5c"
+    assert "--blue: #7a1f5c" in client.get(after).get_data(as_text=True)
