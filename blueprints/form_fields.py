@@ -8,11 +8,12 @@ service would raise, which `form_errors` in templates/_forms.html links to its f
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from wtforms import Field, Form, FormField
+from wtforms import DateField, Field, Form, FormField
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -21,6 +22,9 @@ from services.core.errors import DomainError, InvalidInput
 from services.core.formatting import LOCALE, parse_money
 
 TRUE_VALUES = ("1", "on", "y", "true", "oui")
+# 14/03/2018, 14.03.2018, 14-03-2018, 14 03 2018, 14032018 (a phone's digit keypad has no « / »).
+FRENCH_DAY = re.compile(r"(\d{1,2})[/.\- ]+(\d{1,2})[/.\- ]+(\d{4})|(\d{2})(\d{2})(\d{4})", re.ASCII)
+DATE_HINT = "Format : jj/mm/aaaa, par exemple 14/03/2018."
 
 
 def capital(noun: str) -> str:
@@ -187,8 +191,51 @@ class Day(Typed):
         return value.isoformat()
 
 
+def read_day(text: str) -> dt.date:
+    """A date typed the French way (14/03/2018, separators or none) or as a date input sends it
+    (2018-03-14); ValueError otherwise."""
+    text = (text or "").strip()
+    match = FRENCH_DAY.fullmatch(text)
+    if match:
+        day, month, year = (int(g) for g in (match.groups()[:3] if match.group(1) else match.groups()[3:]))
+        return dt.date(year, month, day)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):  # fromisoformat alone would take 20181403
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
+class FrenchDate(DateField):
+    """A date in a text box, shown and typed jj/mm/aaaa: a date input follows the browser's language
+    (mm/dd/yyyy in an English one) whatever the page says. 2018-03-14 is read too; empty is None;
+    anything else is `message`. The field() macro of _forms.html adds DATE_HINT."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, message: str = "Indiquez la date au format jj/mm/aaaa.", render_kw=None,
+                 **kwargs):
+        super().__init__(label, format="%d/%m/%Y",
+                         render_kw={"inputmode": "numeric", "autocomplete": "off", **(render_kw or {})}, **kwargs)
+        self.type = "FrenchDate"  # one name for every date of this kind, whatever the subclass
+        self.message = message
+
+    def process_formdata(self, valuelist) -> None:
+        text = str(valuelist[0]).strip() if valuelist else ""
+        self.data = None
+        if text:
+            try:
+                self.data = read_day(text)
+            except ValueError:
+                raise ValueError(self.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime("%d/%m/%Y") if self.data else ""
+
+
 class DayFilter(Field):
-    """A day that filters a list (2026-11-20, in `years` when given): a date, or None when it is not one."""
+    """A day that filters a list (2026-11-20 or 20/11/2026, in `years` when given): a date, or None when
+    it is not one."""
 
     def __init__(self, label=None, years: range | None = None, **kwargs):
         super().__init__(label, **kwargs)
@@ -196,7 +243,7 @@ class DayFilter(Field):
 
     def process_formdata(self, valuelist) -> None:
         try:
-            day = dt.date.fromisoformat(valuelist[0] if valuelist else "")
+            day = read_day(valuelist[0] if valuelist else "")
         except ValueError:
             day = None
         self.data = day if day is None or self.years is None or day.year in self.years else None

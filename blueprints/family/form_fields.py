@@ -2,13 +2,13 @@
 with its French message (services receive clean values and keep the domain rules)."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from wtforms import BooleanField, DateField, Field, FileField, SelectField, StringField
+from wtforms import BooleanField, Field, FileField, SelectField, StringField
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
+from blueprints.form_fields import FrenchDate
 from services.accounts import users
 from services.core.errors import InvalidInput
 from services.family import uploads
@@ -56,26 +56,11 @@ class CheckboxField(BooleanField):
         self.data = bool(valuelist) and valuelist[0] in TICKED
 
 
-class DayField(DateField):
-    """A date typed aaaa-mm-jj (date input) or jj/mm/aaaa; empty is None; anything else is `message`."""
+class DayField(FrenchDate):
+    """A date typed jj/mm/aaaa (or aaaa-mm-jj); empty is None; anything else is `message`."""
 
     def __init__(self, label: str, message: str, **kwargs):
-        super().__init__(label, format=["%Y-%m-%d", "%d/%m/%Y"], **kwargs)
-        self.message = message
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        text, self.data = str(valuelist[0]).strip(), None
-        if not text:
-            return
-        for pattern in self.format:
-            try:
-                self.data = dt.datetime.strptime(text, pattern).date()
-                return
-            except ValueError:
-                continue
-        raise ValueError(self.message)
+        super().__init__(label, message, **kwargs)
 
 
 class PhoneField(StringField):

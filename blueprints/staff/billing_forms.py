@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, ValidationError
 
-from blueprints.form_fields import DayFilter, Identifier, Ids, InputForm, Money, Typed
+from blueprints.form_fields import DayFilter, FrenchDate, Identifier, Ids, InputForm, Money, Typed
 from models import Household, Payment, Regie
 from services.billing import online_payments, payments
 
@@ -21,7 +21,8 @@ class PaymentForm(FlaskForm):
                        validate_choice=False)
     amount = Money("le montant", required=True, signed=True, label="Montant (en euros, ex. 49,30)",
                    empty="Indiquez le montant.", invalid="Montant invalide : écrivez par exemple 49,30.")
-    received_on = DateField("Date de réception", validators=[InputRequired("Indiquez une date valide.")])
+    received_on = FrenchDate("Date de réception", "Indiquez la date de réception au format jj/mm/aaaa.",
+                             validators=[InputRequired("Indiquez la date de réception.")])
     reference = StringField("Référence (n° de chèque, de virement…)")
 
     def validate_household(self, field) -> None:

@@ -3,9 +3,10 @@ kind and dates; health-data reads included. Administrators only (it shows every 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from wtforms import DateField, Form, IntegerField, SelectField, StringField
+from wtforms import Form, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from blueprints.form_fields import FrenchDate
 from models import Household
 from services.core import audit
 
@@ -18,8 +19,8 @@ class JournalFilters(Form):
     foyer = IntegerField("Foyer (numéro)", validators=[Optional(), NumberRange(min=1, max=2 ** 63 - 1)])
     personne = StringField("Personne (nom ou adresse e-mail)", validators=[Optional()])
     type = SelectField("Type", choices=audit.kind_choices(), validators=[Optional()])
-    du = DateField("Du", validators=[Optional()], render_kw={"type": "date"})
-    au = DateField("Au", validators=[Optional()], render_kw={"type": "date"})
+    du = FrenchDate("Du", "Indiquez le premier jour au format jj/mm/aaaa.", validators=[Optional()])
+    au = FrenchDate("Au", "Indiquez le dernier jour au format jj/mm/aaaa.", validators=[Optional()])
     page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)])
 
 

@@ -25,3 +25,15 @@ document.addEventListener("htmx:responseError", function () {
   sync();
   wide.addEventListener("change", sync);
 })();
+// The French upload control (_forms.html upload_control): say which file was chosen, in French.
+(function () {
+  function show(input) {
+    var name = input.parentNode.querySelector(".upload-name");
+    if (!name) return;
+    name.textContent = input.files && input.files.length ? input.files[0].name : name.getAttribute("data-empty");
+  }
+  document.querySelectorAll(".upload-input").forEach(show);
+  document.addEventListener("change", function (event) {
+    if (event.target.classList && event.target.classList.contains("upload-input")) show(event.target);
+  });
+})();
