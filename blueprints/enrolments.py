@@ -7,7 +7,7 @@ from wtforms import Form, IntegerField
 
 from blueprints.access import current_household
 from models import Activity, Child
-from services.booking import calendar, enrolment
+from services.booking import calendar, enrolment, school_year
 from services.core import clock
 from services.core.errors import DomainError
 
@@ -19,7 +19,7 @@ def _children(household) -> list[Child]:
     return [c for c in rows if not getattr(c, "archived", False)]
 
 
-def _render(error: str | None = None, status: int = 200):
+def _render(error: str | None = None, status: int = 200, chosen: dict | None = None):
     household = current_household()
     children = _children(household)
     by_child: dict[int, list] = {c.id: [] for c in children}
@@ -28,8 +28,11 @@ def _render(error: str | None = None, status: int = 200):
     year = calendar.school_year_of(clock.today())
     openings = {c.id: enrolment.open_activities_for(c) for c in children if not c.unborn}
     renewals = enrolment.renewal_candidates(household, year)
+    moving = [c for c in children if c.class_level and not c.unborn] if renewals or school_year.renewal_open() else []
     return render_template("enrolments/index.html", children=children, by_child=by_child, openings=openings,
-                           renewals=renewals, year=year, labels=enrolment.STATUS_LABELS, error=error), status
+                           renewals=renewals, year=year, labels=enrolment.STATUS_LABELS, error=error,
+                           moving=moving, school_year=school_year, chosen=chosen or {},
+                           due=school_year.due_by_child(children)), status
 
 
 @bp.get("/")
@@ -69,11 +72,19 @@ def request_enrolment():
 
 @bp.post("/reinscription")
 def renew():
-    """Réinscription: last year's enrolments become requests for next year."""
+    """Réinscription: last year's enrolments become requests for next year, with each child's class
+    for next year as the parent confirmed or corrected it (« class_<child id> »)."""
     year = calendar.school_year_of(clock.today())
-    created = enrolment.renew(current_user, current_household(), year)
+    household = current_household()
+    levels = {c.id: request.form[f"class_{c.id}"] for c in _children(household) if f"class_{c.id}" in request.form}
+    try:
+        created = enrolment.renew(current_user, household, year, levels)
+    except DomainError as refusal:
+        return _render(refusal.message, 400, chosen=levels)
     if created:
         flash(f"Réinscription envoyée : {len(created)} demande(s) pour l'année {year + 1}-{year + 2}.", "success")
+    elif levels:
+        flash(f"Classes confirmées pour l'année {year + 1}-{year + 2}.", "success")
     else:
         flash("Aucune inscription à renouveler.", "info")
     return redirect(url_for("enrolments.index"))

@@ -60,6 +60,7 @@ from models.communication import (
     Service,
     Thread,
 )
+from models.early_years import EarlyYearsRequest, EarlyYearsStructure
 from models.family import (
     ChangeRequest,
     Child,
@@ -97,6 +98,8 @@ __all__ = [
     "DocumentType",
     "FamilyDocument",
     "ChangeRequest",
+    "EarlyYearsStructure",
+    "EarlyYearsRequest",
     "Regie",
     "DeadlinePolicy",
     "Activity",
