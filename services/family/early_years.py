@@ -105,6 +105,13 @@ def describe_schedule(slots: list[Slot]) -> str:
     return ", ".join(f"{WEEKDAYS[s.weekday]} {s.start:%H:%M}–{s.end:%H:%M}" for s in slots)
 
 
+def child_name(child: Child) -> str:
+    """« Léa Martin », or « Enfant à naître (Dupont) » for an expected child not named yet."""
+    if child.first_name:
+        return child.full_name
+    return f"Enfant à naître ({child.last_name})" if child.last_name else "Enfant à naître"
+
+
 def structures(active_only: bool = True) -> list[EarlyYearsStructure]:
     query = EarlyYearsStructure.select().order_by(EarlyYearsStructure.position, EarlyYearsStructure.name)
     return list(query.where(EarlyYearsStructure.active) if active_only else query)

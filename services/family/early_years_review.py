@@ -11,6 +11,7 @@ from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import write_transaction
 from services.family.early_years import (
     KINDS,
+    child_name,
     STATUS_LABELS,
     EarlyYearsRefused,
     decision_text,
@@ -103,7 +104,7 @@ def commission_csv(structure_id: int | None = None, day: dt.date | None = None) 
               "Heures par semaine", "Situation", "Commentaire", "Demande du"]
     return csv_export.csv_text(header, [
         [f"{r.commission_date:%d/%m/%Y}" if r.commission_date else "", r.structure.name, r.household.name,
-         r.child.full_name or "Enfant à naître",
+         child_name(r.child),
          (f"prévue le {r.child.expected_date:%d/%m/%Y}" if r.child.expected_date else "à naître") if r.child.unborn
          else (f"{r.child.birth_date:%d/%m/%Y}" if r.child.birth_date else ""),
          f"{r.start_date:%d/%m/%Y}", describe_schedule(schedule_of(r)), weekly_hours(schedule_of(r)),
