@@ -123,7 +123,7 @@ def test_commission_then_decisions_tell_the_family(demo):
     review.to_commission(agent, request, D(2026, 12, 10))
     assert EarlyYearsRequest.get_by_id(request.id).commission_date == D(2026, 12, 10)
     mail = OutgoingMail.select().order_by(OutgoingMail.id.desc()).first()
-    assert mail.to == "famille.dupont@example.fr" and "10/12/2026" in mail.body
+    assert mail.to == "famille.dupont@example.fr" and "10 décembre 2026" in mail.body
 
     with pytest.raises(InvalidInput) as refused:
         review.decide(agent, request, "refused", "  ")

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from models import Child, EarlyYearsRequest, EarlyYearsStructure, Household, User
-from services.core import audit, clock
+from services.core import audit, clock, formatting
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import write_transaction
 
@@ -196,10 +196,10 @@ def decision_text(request: EarlyYearsRequest) -> str:
     structure = request.structure.name
     if request.status == "commission":
         return (f"Votre demande pour « {structure} » sera examinée en commission le "
-                f"{request.commission_date:%d/%m/%Y}." if request.commission_date else
+                f"{formatting.date_long(request.commission_date)}." if request.commission_date else
                 f"Votre demande pour « {structure} » est examinée en commission.")
     if request.status == "accepted":
-        return (f"Une place vous est proposée à « {structure} » à partir du {request.start_date:%d/%m/%Y}. "
+        return (f"Une place vous est proposée à « {structure} » à partir du {formatting.date_long(request.start_date)}. "
                 "La structure vous contactera pour fixer le rendez-vous d'admission.")
     if request.status == "refused":
         return f"Votre demande pour « {structure} » n'a pas pu être acceptée. Motif : {request.reason}"
