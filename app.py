@@ -17,6 +17,7 @@ from blueprints import (
     auth,
     billing,
     dev,
+    early_years,
     enrolments,
     family,
     franceconnect,
@@ -34,6 +35,7 @@ from blueprints.staff import billing as staff_billing
 from blueprints.staff import custody as staff_custody
 from blueprints.staff import bookings as staff_bookings
 from blueprints.staff import desk as staff_desk
+from blueprints.staff import early_years as staff_early_years
 from blueprints.staff import family as staff_family
 from blueprints.staff import headcounts as staff_headcounts
 from blueprints.staff import invoicing_runs as staff_invoicing_runs
@@ -62,7 +64,7 @@ BLUEPRINTS = [
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
     staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp, staff_security.bp,
-    publications.bp, staff_news.bp, staff_publications.bp,
+    publications.bp, staff_news.bp, staff_publications.bp, early_years.bp, staff_early_years.bp,
 ]
 
 

@@ -12,7 +12,7 @@ import models
 from models import Regie, User, db
 from services.accounts import team, two_factor
 from services.billing import invoicing_runs
-from services.booking import calendar, deadline_reminders, orders, planning
+from services.booking import calendar, deadline_reminders, orders, planning, school_year
 from services.core import backup as backups
 from services.core import clock, formatting, migrations
 from services.core.errors import DomainError
@@ -162,6 +162,14 @@ def register(app: Flask) -> None:
         with db.connection_context():
             report = retention.apply_retention()
         click.echo(f"{report}.")
+
+    @app.cli.command("start-school-year")
+    def start_school_year_command():
+        """Give the children the classes confirmed at réinscription once their school year has started
+        (the worker does it nightly; nothing happens twice)."""
+        with db.connection_context():
+            moved = school_year.start_school_year()
+        click.echo(f"Changement d'année scolaire : {moved} enfant(s) changent de classe.")
 
     @app.cli.command("send-reminders")
     def send_reminders_command():

@@ -15,7 +15,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from models import db
 from services.billing import invoicing_runs, online_payments
-from services.booking import basket, calendar, deadline_reminders, orders
+from services.booking import basket, calendar, deadline_reminders, orders, school_year
 from services.communication import news
 from services.core import clock, events, outbox
 from services.family import retention
@@ -114,6 +114,12 @@ def refresh_holidays() -> str:
 def apply_retention() -> str:
     """Every night: closed households whose retention period is over are anonymised (RGPD)."""
     return str(retention.apply_retention())
+
+
+@huey.periodic_task(crontab(minute="30", hour="3"))
+def start_school_year() -> str:
+    """Every night: once a school year has started, the classes confirmed at réinscription apply."""
+    return f"{school_year.start_school_year()} enfant(s) changent de classe"
 
 
 @huey.periodic_task(crontab(minute="*/15"))

@@ -7,7 +7,7 @@ from wtforms import Form, IntegerField
 
 from blueprints.access import current_household
 from models import Activity, Child, Enrolment
-from services.booking import calendar, enrolment, subscriptions
+from services.booking import calendar, enrolment, school_year, subscriptions
 from services.booking.deadlines import WEEKDAYS
 from services.core import clock
 from services.core.errors import DomainError, InvalidInput
@@ -21,8 +21,9 @@ def _children(household) -> list[Child]:
 
 
 def _render(error: str | None = None, status: int = 200, chosen: dict[int, Activity] | None = None,
-            notice: str | None = None):
-    """The page; `chosen` ({child id: activity}) preselects a request's activity and shows its abonnement days."""
+            notice: str | None = None, levels: dict | None = None):
+    """The page; `chosen` ({child id: activity}) preselects a request's activity and shows its abonnement days;
+    `levels` ({child id: class}) keeps the classes of a refused réinscription."""
     household = current_household()
     children = _children(household)
     by_child: dict[int, list] = {c.id: [] for c in children}
@@ -35,12 +36,15 @@ def _render(error: str | None = None, status: int = 200, chosen: dict[int, Activ
     chosen = chosen or {}
     selected = {child_id: chosen.get(child_id) or activities[0] for child_id, activities in openings.items() if activities}
     activities = {row.activity_id: row.activity for row in rows} | {a.id: a for a in selected.values()}
+    moving = [c for c in children if c.class_level and not c.unborn] if renewals or school_year.renewal_open() else []
     return render_template("enrolments/index.html", children=children, by_child=by_child, openings=openings,
                            renewals=renewals, year=year, labels=enrolment.STATUS_LABELS, error=error, notice=notice,
                            selected=selected, weekday_names=WEEKDAYS,
                            subscription_units={a_id: subscriptions.subscription_units(a) for a_id, a in activities.items()},
                            subscribed=subscriptions.subscriptions_of(row.id for row in rows),
-                           describe=subscriptions.describe), status
+                           describe=subscriptions.describe,
+                           moving=moving, school_year=school_year, levels=levels or {},
+                           due=school_year.due_by_child(children)), status
 
 
 @bp.get("/")
@@ -152,11 +156,19 @@ def change_subscription():
 
 @bp.post("/reinscription")
 def renew():
-    """Réinscription: last year's enrolments become requests for next year."""
+    """Réinscription: last year's enrolments become requests for next year, with each child's class
+    for next year as the parent confirmed or corrected it (« class_<child id> »)."""
     year = calendar.school_year_of(clock.today())
-    created = enrolment.renew(current_user, current_household(), year)
+    household = current_household()
+    levels = {c.id: request.form[f"class_{c.id}"] for c in _children(household) if f"class_{c.id}" in request.form}
+    try:
+        created = enrolment.renew(current_user, household, year, levels)
+    except DomainError as refusal:
+        return _render(refusal.message, 400, levels=levels)
     if created:
         flash(f"Réinscription envoyée : {len(created)} demande(s) pour l'année {year + 1}-{year + 2}.", "success")
+    elif levels:
+        flash(f"Classes confirmées pour l'année {year + 1}-{year + 2}.", "success")
     else:
         flash("Aucune inscription à renouveler.", "info")
     return redirect(url_for("enrolments.index"))

@@ -48,6 +48,10 @@ ACCESS: dict[str, str | tuple | dict] = {
     # dev
     "dev.outbox": PUBLIC,
     "dev.test_clock": PUBLIC,
+    # early_years (crèche requests, « Demandes d'accueil »)
+    "early_years.index": PARENT,
+    "early_years.new": PARENT,
+    "early_years.withdraw": PARENT,
     # enrolments
     "enrolments.change_subscription": PARENT,
     "enrolments.index": PARENT,
@@ -178,6 +182,13 @@ ACCESS: dict[str, str | tuple | dict] = {
     "staff_desk.payments_list": STAFF,
     "staff_desk.receipt_pdf": STAFF,
     "staff_desk.record_payment": REGISSEUR,
+    # staff_early_years (crèche requests and structures: agents and the administrator)
+    "staff_early_years.commission_csv": AGENT,
+    "staff_early_years.decide": AGENT,
+    "staff_early_years.detail": AGENT,
+    "staff_early_years.queue": AGENT,
+    "staff_early_years.structures": AGENT,
+    "staff_early_years.to_commission": AGENT,
     # staff_family
     "staff_family.changes_queue": {"GET": STAFF, "POST": AGENT},
     "staff_family.closures_queue": {"GET": STAFF, "POST": AGENT},

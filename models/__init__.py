@@ -61,6 +61,7 @@ from models.communication import (
     Service,
     Thread,
 )
+from models.early_years import EarlyYearsRequest, EarlyYearsStructure
 from models.family import (
     ChangeRequest,
     Child,
@@ -104,6 +105,8 @@ __all__ = [
     "ChangeRequest",
     "CustodyShare",
     "CustodyWeek",
+    "EarlyYearsStructure",
+    "EarlyYearsRequest",
     "Regie",
     "DeadlinePolicy",
     "Activity",

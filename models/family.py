@@ -36,6 +36,9 @@ class Child(BaseModel):
     leave_alone_allowed = BooleanField(default=False)
     emergency_care_allowed = BooleanField(default=False)
     certified_at = DateTimeField(null=True)
+    certified_year = IntegerField(null=True)  # the school year the certification is for (2027: 2027-2028)
+    next_class_level = CharField(default="")  # confirmed at réinscription; « Collège » leaves the primary school
+    next_class_year = IntegerField(null=True)  # the school year next_class_level applies from
     position = IntegerField(default=0)
     archived = BooleanField(default=False)  # removed from the file after validation (bookings kept)
 

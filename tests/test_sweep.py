@@ -33,6 +33,7 @@ ID_SOURCES = {
     "thread_id": (m.Thread, "household"), "message_id": (m.Message, None),
     "news_id": (m.NewsItem, None), "publication_id": (m.PublishedDocument, None),
     "category_id": (m.PublicationCategory, None),
+    "care_request_id": (m.EarlyYearsRequest, "household"),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu", "name": "logo-inconnu.png"}
 

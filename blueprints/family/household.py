@@ -31,6 +31,7 @@ from blueprints.family.forms import (
 )
 from models import ChangeRequest, Child, Guardian
 from services.accounts import franceconnect_accounts, users
+from services.booking import school_year
 from services.core.errors import DomainError
 from services.family import documents
 from services.family import household as rules
@@ -208,7 +209,8 @@ def account():
         children=household.children_in_file(), pending=pending_by_target(household), recent=list(recent),
         needs=rules.needs_labels(household), missing=documents.missing_required(household),
         rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
-        logins={u.guardian_id: u for u in household.users if u.guardian_id})
+        logins={u.guardian_id: u for u in household.users if u.guardian_id},
+        due=school_year.due_by_child(household.children_in_file()), year_label=school_year.year_label)
 
 
 @bp.route("/mon-compte/foyer", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from blueprints.family.common import (
 )
 from blueprints.family.forms import DocumentForm, attach_errors, child_values
 from models import Child, FamilyDocument
+from services.booking import school_year
 from services.core.errors import DomainError
 from services.family import documents
 from services.family import household as rules
@@ -35,6 +36,7 @@ def child(child_id):
     return render_template("family/child.html", child=record, household=household,
                            contacts=rules.contacts_of(record), pending=pending_by_target(household),
                            rules=rules, editable=household.status in rules.VALIDATED_STATUSES,
+                           due=school_year.recertification_due(record), year_label=school_year.year_label,
                            documents=[d for d in documents.documents_of(household) if d.child_id == record.id])
 
 
@@ -67,9 +69,9 @@ def certify_child(child_id):
     record = owned_or_404(Child, child_id)
     if record.archived:
         abort(404)
-    changes.certify_child(current_household(), current_user, record)
-    flash(f"Merci : vous avez certifié exactes les informations de {record.first_name or 'votre enfant'}.",
-          "success")
+    year = school_year.certify(current_household(), current_user, record)
+    flash(f"Merci : vous avez certifié exactes les informations de {record.first_name or 'votre enfant'} "
+          f"pour {school_year.year_label(year)}.", "success")
     return redirect(url_for("family.child", child_id=record.id))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import models
 from models import Activity, Child, Enrolment, Household, User
-from services.booking import subscriptions
+from services.booking import school_year, subscriptions
 from services.core import audit, clock
 from services.core.errors import DomainError, InvalidInput
 from services.core.transactions import write_transaction
@@ -42,9 +42,12 @@ class RequirementsMissing(EnrolmentRefused):
 
 
 def _certified_record(child: Child, activity: Activity, today: dt.date) -> list[str]:
-    if activity.requires_certified_record and child.certified_at is None:
+    """The fiche enfant certified for the activity's school year (re-certified every year)."""
+    if not activity.requires_certified_record or school_year.certified_for(child, activity.school_year):
+        return []
+    if child.certified_at is None:
         return [f"la fiche de {child.first_name} doit être vérifiée et certifiée exacte"]
-    return []
+    return [f"la fiche de {child.first_name} doit être recertifiée pour {school_year.year_label(activity.school_year)}"]
 
 
 def _document_facts(household_ids, type_ids, today: dt.date) -> tuple[dict, dict]:
@@ -227,10 +230,13 @@ def _successor(activity: Activity) -> Activity | None:
 
 
 def renewal_candidates(household: Household, year: int) -> list[tuple[Enrolment, Activity]]:
-    """Validated enrolments of `year` whose activity exists next year, open, and not requested yet."""
+    """Validated enrolments of `year` whose activity exists next year, open, and not requested yet; a
+    child going to the collège keeps only the services not tied to its primary school."""
     result = []
     for enrolment in enrolments_of(household):
         if enrolment.activity.school_year != year or enrolment.status != "validated":
+            continue
+        if enrolment.activity.school_id and school_year.leaves_primary(enrolment.child, year + 1):
             continue
         successor = _successor(enrolment.activity)
         if successor is None or not successor.enrolment_open or not successor.active:
@@ -241,14 +247,18 @@ def renewal_candidates(household: Household, year: int) -> list[tuple[Enrolment,
     return result
 
 
-def renew(user: User | None, household: Household, year: int) -> list[Enrolment]:
-    """Réinscription: copy last year's validated enrolments as requests for next year's activities.
+def renew(user: User | None, household: Household, year: int,
+          levels: dict[int, str] | None = None) -> list[Enrolment]:
+    """Réinscription: copy last year's validated enrolments as requests for next year's activities,
+    with the classes the parent confirmed for next year (child id → class, checked first).
 
     Requirements are not blocking here: the requests reach staff, who see what is missing.
     """
     created = []
     now = clock.local_now()
     with write_transaction():
+        if levels:
+            school_year.confirm_levels(user, household, year + 1, levels)
         for enrolment, successor in renewal_candidates(household, year):
             created.append(Enrolment.create(child=enrolment.child, activity=successor, status="requested",
                                             requested_at=now, renewal=True))

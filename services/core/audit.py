@@ -13,12 +13,14 @@ PER_PAGE = 50
 
 # Kinds of the journal's filter: the object types each one covers (health reads are their own kind).
 KINDS = {
-    "famille": ("Dossiers famille", ("Household", "Guardian", "Child", "ChangeRequest", "FamilyDocument")),
+    "famille": ("Dossiers famille", ("Household", "Guardian", "Child", "ChangeRequest", "FamilyDocument",
+                                         "EarlyYearsRequest")),
     "inscriptions": ("Inscriptions", ("Enrolment",)),
     "reservations": ("Réservations et présences", ("Booking", "Order", "AbsenceDeclaration", "Attendance")),
     "facturation": ("Facturation et paiements", ("Invoice", "Payment", "Regie", "OnlineTransaction")),
     "configuration": ("Configuration", ("Activity", "Unit", "Closure", "ExtraDay", "CapacityOverride", "Diet",
-                                        "DocumentType", "TariffBand", "School", "Commune")),
+                                        "DocumentType", "TariffBand", "School", "Commune",
+                                        "EarlyYearsStructure")),
     "comptes": ("Comptes", ("User",)),
 }
 HEALTH = ("sante", "Lectures de données de santé")
