@@ -75,6 +75,7 @@ from models.orders import (
     OrderCounter,
     OrderLine,
 )
+from models.outings import Outing
 
 __all__ = [
     "ActivityStaff",
@@ -137,4 +138,5 @@ __all__ = [
     "PublicationCategory",
     "PublishedDocument",
     "PublicationRead",
+    "Outing",
 ]
