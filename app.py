@@ -21,6 +21,7 @@ from blueprints import (
     family,
     messages,
     orders,
+    outings,
     portal,
     public,
     publications,
@@ -40,6 +41,7 @@ from blueprints.staff import mails as staff_mails
 from blueprints.staff import messages as staff_messages
 from blueprints.staff import news as staff_news
 from blueprints.staff import online_payments as staff_online_payments
+from blueprints.staff import outings as staff_outings
 from blueprints.staff import publications as staff_publications
 from blueprints.staff import regies as staff_regies
 from blueprints.staff import schools as staff_schools
@@ -60,7 +62,7 @@ BLUEPRINTS = [
     billing.bp, staff_billing.bp, staff_invoicing_runs.bp, staff_online_payments.bp,
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
     staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp, staff_security.bp,
-    publications.bp, staff_news.bp, staff_publications.bp,
+    publications.bp, staff_news.bp, staff_publications.bp, outings.bp, staff_outings.bp,
 ]
 
 

@@ -11,7 +11,7 @@ from models import OutgoingMail
 from services.core.transactions import write_transaction
 
 # Order matters: later areas use what earlier ones created.
-AREAS = ["foundation", "household", "activities", "bookings", "billing", "messaging", "communication"]
+AREAS = ["foundation", "household", "activities", "outings", "bookings", "billing", "messaging", "communication"]
 
 DEMO_PASSWORD = "Demo-Portail-2026!"
 
