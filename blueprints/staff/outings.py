@@ -73,7 +73,7 @@ def register(outing_id: int):
     """« Liste des inscrits »: health columns only for the roles that read health data."""
     outing = _outing_or_404(outing_id)
     return render_template("staff/outings/register.html", outing=outing, register=outing_register.register_of(outing),
-                           health=current_user.can_see_health, kinds=outings.KIND_LABELS,
+                           health=current_user.can_see_health(), kinds=outings.KIND_LABELS,
                            age_label=outings.age_label(outing), deadline=outings.deadline_of(outing),
                            document_labels=outings.DOCUMENT_LABELS)
 
@@ -81,6 +81,6 @@ def register(outing_id: int):
 @bp.get("/<int:outing_id>/inscrits.csv")
 def register_csv(outing_id: int):
     outing = _outing_or_404(outing_id)
-    text = outing_register.register_csv(outing_register.register_of(outing), current_user.can_see_health)
+    text = outing_register.register_csv(outing_register.register_of(outing), current_user.can_see_health())
     return Response(text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="inscrits-sortie-{outing.id}.csv"'})
