@@ -14,6 +14,7 @@ from models import (
     Household,
     Order,
     OrderCounter,
+    OrderLine,
     Outing,
     Regie,
 )
@@ -56,7 +57,7 @@ def test_two_children_registered_in_one_step_with_one_order(ctx):
 
     order = validation.order
     assert Order.select().where(Order.household == martin.id).count() >= 1
-    assert [(line.child_id, line.outcome, line.price, line.date) for line in order.lines.order_by("id")] == [
+    assert [(line.child_id, line.outcome, line.price, line.date) for line in order.lines.order_by(OrderLine.id)] == [
         (lea.id, "booked", 1200, DAY), (hugo.id, "booked", 1200, DAY)]
     assert order.total == 2400 and order.number.startswith("2026-")
     assert {(b.child_id, b.status) for b in _bookings(ctx["oceanopolis"])} == {(lea.id, "booked"), (hugo.id, "booked")}
