@@ -18,7 +18,7 @@ from models import (
     Outing,
     Regie,
 )
-from services.booking import calendar, outing_register, outings
+from services.booking import calendar, orders, outing_register, outings
 from services.core.errors import InvalidInput, NotFound
 from tests.conftest import outbox_messages
 
@@ -92,6 +92,9 @@ def test_the_ninth_child_goes_to_the_waiting_list_in_order(ctx):
         (ninth.id, 1, "En liste d'attente (position 1)"), (tenth.id, 2, "En liste d'attente (position 2)")]
     card = outings.cards(late, [outing])[0]
     assert card.registration_label(ninth.id) == "En liste d'attente (position 1)"
+    view = orders.get_order(late, validation.order.id)
+    assert view.status_label == "En liste d'attente"
+    assert view.line_label(view.lines[0]) == "Sur liste d'attente, position 1"
 
 
 def test_a_full_outing_without_waiting_list_refuses_and_registers_nobody(ctx):
