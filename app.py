@@ -23,6 +23,7 @@ from blueprints import (
     franceconnect,
     messages,
     orders,
+    outings,
     portal,
     public,
     publications,
@@ -44,6 +45,7 @@ from blueprints.staff import mails as staff_mails
 from blueprints.staff import messages as staff_messages
 from blueprints.staff import news as staff_news
 from blueprints.staff import online_payments as staff_online_payments
+from blueprints.staff import outings as staff_outings
 from blueprints.staff import publications as staff_publications
 from blueprints.staff import regies as staff_regies
 from blueprints.staff import schools as staff_schools
@@ -65,6 +67,7 @@ BLUEPRINTS = [
     staff_headcounts.bp, staff_attendance.bp, staff_mails.bp, staff_journal.bp,
     staff_team.bp, staff_settings.bp, staff_schools.bp, staff_regies.bp, staff_security.bp,
     publications.bp, staff_news.bp, staff_publications.bp, early_years.bp, staff_early_years.bp,
+    outings.bp, staff_outings.bp,
 ]
 
 

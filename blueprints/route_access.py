@@ -100,6 +100,10 @@ ACCESS: dict[str, str | tuple | dict] = {
     "orders.pay": PARENT,
     "orders.remove_line": PARENT,
     "orders.validate": PARENT,
+    # outings (sorties, Espace jeunes, séjours: /activites)
+    "outings.detail": PARENT,
+    "outings.index": PARENT,
+    "outings.register": PARENT,
     # portal
     "portal.home": PARENT,
     # public
@@ -236,6 +240,12 @@ ACCESS: dict[str, str | tuple | dict] = {
     "staff_online_payments.check": REGISSEUR,
     "staff_online_payments.export": REGISSEUR,
     "staff_online_payments.index": REGISSEUR,
+    # staff_outings (the register shows PAI and allergies only to User.can_see_health)
+    "staff_outings.edit": {"GET": STAFF, "POST": AGENT},
+    "staff_outings.index": STAFF,
+    "staff_outings.new": AGENT,
+    "staff_outings.register": STAFF,
+    "staff_outings.register_csv": STAFF,
     # staff_publications (categories: the administrator)
     "staff_publications.categories_page": ADMIN,
     "staff_publications.delete_category": ADMIN,

@@ -80,6 +80,7 @@ from models.orders import (
     OrderLine,
 )
 from models.subscriptions import Subscription
+from models.outings import Outing
 
 __all__ = [
     "ActivityStaff",
@@ -148,4 +149,5 @@ __all__ = [
     "PublishedDocument",
     "PublicationRead",
     "Subscription",
+    "Outing",
 ]

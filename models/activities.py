@@ -60,7 +60,7 @@ class DeadlinePolicy(BaseModel):
 class Activity(BaseModel):
     """A service for one school year ("Restauration scolaire – École du Phare", "ALSH Mercredi")."""
 
-    KINDS = ("cantine", "garderie", "alsh_mercredi", "alsh_vacances", "autre")
+    KINDS = ("cantine", "garderie", "alsh_mercredi", "alsh_vacances", "sortie", "espace_jeunes", "sejour", "autre")
 
     name = CharField()
     kind = CharField(default="autre")

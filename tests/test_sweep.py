@@ -32,7 +32,7 @@ ID_SOURCES = {
     "school_id": (m.School, None), "regie_id": (m.Regie, None),
     "thread_id": (m.Thread, "household"), "message_id": (m.Message, None),
     "news_id": (m.NewsItem, None), "publication_id": (m.PublishedDocument, None),
-    "category_id": (m.PublicationCategory, None),
+    "category_id": (m.PublicationCategory, None), "outing_id": (m.Outing, None),
     "care_request_id": (m.EarlyYearsRequest, "household"),
 }
 OTHER_VALUES = {"year": "2026", "token": "jeton-inconnu", "name": "logo-inconnu.png"}

@@ -38,6 +38,9 @@ KIND_LABELS = {
     "garderie": "Garderie / accueil périscolaire",
     "alsh_mercredi": "Accueil de loisirs du mercredi",
     "alsh_vacances": "Accueil de loisirs des vacances",
+    "sortie": "Sortie (/gestion/sorties)",
+    "espace_jeunes": "Espace jeunes (/gestion/sorties)",
+    "sejour": "Séjour (/gestion/sorties)",
     "autre": "Autre",
 }
 

@@ -84,6 +84,9 @@ class OrderView:
         if self.order.payment_status == "expired":
             return "Expirée (non payée) : les places ont été libérées"
         if self.pending:
+            waiting = [line for line in self.lines if self.line_status(line) in PENDING]
+            if all(self.line_status(line) == "waiting_list" for line in waiting):
+                return "En liste d'attente"  # nothing for staff to validate: the family waits for a place
             return "En attente de validation"
         return "Payée" if self.order.payment_status == "paid" else "Traitée"
 

@@ -11,7 +11,8 @@ from models import OutgoingMail
 from services.core.transactions import write_transaction
 
 # Order matters: later areas use what earlier ones created.
-AREAS = ["foundation", "household", "activities", "bookings", "billing", "messaging", "communication", "early_years"]
+AREAS = ["foundation", "household", "activities", "outings", "bookings", "billing", "messaging", "communication",
+         "early_years"]
 
 DEMO_PASSWORD = "Demo-Portail-2026!"
 
