@@ -17,7 +17,7 @@ from models import (
     Regie,
     Unit,
 )
-from services.booking import deadlines, frozen_days
+from services.booking import deadlines, frozen_days, unit_rules
 from services.booking.day_status import (
     ACTIVE,
     OCCUPYING,
@@ -104,16 +104,35 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
                   .group_by(Booking.unit, Booking.date).tuples())
         sequences = {(unit_id, as_date(day)): top or 0 for unit_id, day, top in maxima}
         prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
+        incompatible = _rule_refusals(context, requests)
         results = []
-        for request in requests:
+        for index, request in enumerate(requests):
             unit = fresh[request.unit.id]
             child = children[request.child.id]
-            if request.action == "remove":
+            if index in incompatible:
+                results.append(LineResult(child, unit, request.date, request.action, "refused", incompatible[index]))
+            elif request.action == "remove":
                 results.append(_cancel(context, household, child, unit, request.date, now, by_staff))
             else:
                 results.append(_book(context, household, child, unit, request.date, now, by_staff, sequences,
                                      prepaid=unit.activity_id in prepaid and not by_staff))
         return results
+
+
+def _rule_refusals(context: StatusContext, requests: list[LineRequest]) -> dict[int, str]:
+    """The lines exclusive or dependent units refuse ({index: reason}), each child's day taken as a whole:
+    what it holds and every line placed with it (unit_rules.check_group)."""
+    rules = context.rules
+    groups: dict[tuple, list[tuple[int, int, str]]] = {}
+    for index, request in enumerate(requests):
+        if request.unit.id in rules.related_ids:
+            groups.setdefault((request.child.id, request.date), []).append((index, request.unit.id, request.action))
+    refused: dict[int, str] = {}
+    for (child_id, day), lines in groups.items():
+        held = {unit_id for (c, unit_id, d), booking in context.bookings.items()
+                if c == child_id and d == day and booking.status in unit_rules.HOLDING}
+        refused.update(rules.check_group(held, lines))
+    return refused
 
 
 def prepaid_activities(activity_ids: Iterable[int]) -> set[int]:
@@ -343,6 +362,9 @@ def decide_request(booking: Booking, accept: bool, reason: str = "", *,
         booking = Booking.get_by_id(booking.id)
         if accept and booking.status in ("requested", "cancel_requested"):
             frozen_days.check_not_invoiced(booking.household_id, booking.unit, booking.date)
+        refusal = unit_rules.approval_refusal(booking, accept)
+        if refusal:
+            raise BookingRefused(refusal)
         if booking.status == "requested":
             if not accept and not reason:
                 raise BookingRefused("Indiquez le motif du refus.", "reason")
