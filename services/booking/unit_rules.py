@@ -32,14 +32,16 @@ class Rules:
 
     @classmethod
     def load(cls, unit_ids: Iterable[int], known: dict[int, Unit] | None = None) -> Rules:
-        """The rules where these units appear on either side: one query, and one more for the names of
-        the units they mention that are not `known`."""
+        """The rules of these units' activities: one query, and one more for the names of the units
+        they mention that are not `known`."""
         ids = list(set(unit_ids))
         known = known or {}
         rules = cls()
         if not ids:
             return rules
-        rows = list(UnitRule.select().where(UnitRule.unit.in_(ids) | UnitRule.other.in_(ids)))
+        # Every rule of their activities: « Repas » requires « Matin » or « Journée » matters to « Matin ».
+        activities = Unit.select(Unit.activity).where(Unit.id.in_(ids))
+        rows = list(UnitRule.select().join(Unit, on=(UnitRule.unit == Unit.id)).where(Unit.activity.in_(activities)))
         for row in rows:
             target = rules.excludes if row.kind == "excludes" else rules.requires
             target.setdefault(row.unit_id, set()).add(row.other_id)
