@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from models import BasketLine, Booking, Household, UnitRule
+from models import BasketLine, Booking, CapacityOverride, Household, UnitRule
 from services.booking import basket, desk, placement, unit_rules
 from services.booking.day_status import BookingRefused, week_statuses
 from services.booking.placement import place_bookings
@@ -203,3 +203,26 @@ def test_staff_configure_the_rules_checked_on_the_server(demo):
     unit_rules.save_rules(admin, journee, [matin.id], [])  # Après-midi no longer excluded
     assert {(r.unit.name, r.other.name, r.kind) for r in UnitRule.select()} == {
         ("Journée", "Matin", "excludes"), ("Repas", "Matin", "requires"), ("Repas", "Journée", "requires")}
+
+
+def test_a_requirement_refused_for_another_reason_takes_its_dependents_with_it(demo):
+    """Matin complet (no waiting list) in the same validation as Repas: Repas is not left alone; and a
+    booked Matin swapped for a Journée that is refused stays, with its meal."""
+    martin, lea = _martin(demo), demo["children"]["lea"]
+    journee, matin, _apres_midi, repas = _alsh(demo)
+    for unit in (matin, journee):
+        unit.waiting_list = False
+        unit.save()
+        CapacityOverride.insert(unit=unit, date=NEXT, capacity=0).on_conflict(
+            conflict_target=[CapacityOverride.unit, CapacityOverride.date], update={CapacityOverride.capacity: 0}).execute()
+    results = place_bookings(martin, [(lea, matin, NEXT), (lea, repas, NEXT)])
+    assert [(r.outcome, r.message) for r in results] == [
+        ("refused", "Complet"), ("refused", "Repas : réservez aussi Matin ou Journée")]
+    assert _held(lea, NEXT) == set()
+    for result in place_bookings(martin, [(lea, matin, WEDNESDAY), (lea, repas, WEDNESDAY)]):
+        placement.decide_request(result.booking, True)
+    CapacityOverride.create(unit=journee, date=WEDNESDAY, capacity=0)
+    results = place_bookings(martin, [(lea, matin, WEDNESDAY, "remove"), (lea, journee, WEDNESDAY)])
+    assert [r.outcome for r in results] == ["refused", "refused"]
+    assert results[0].message.startswith("Matin ne peut pas être retiré seul : Repas demande Matin ou Journée")
+    assert _held(lea) == {"Matin", "Repas"}

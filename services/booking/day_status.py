@@ -147,12 +147,13 @@ class StatusContext:
 
     def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
                  start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
-                 load_queues: bool = False):
+                 load_queues: bool = False, apply_rules: bool = True):
         self.household = household
         self.children = list(children)
         self.start, self.end = start, end
         self.now = (now or clock.now()).astimezone(deadlines.PARIS)
         self.use_basket = use_basket
+        self.apply_rules = apply_rules  # placement checks exclusive and dependent units a whole day at a time
         if units is None:
             units = list(Unit.select(Unit, Activity).join(Activity)
                          .where(Activity.active & (Activity.starts_on <= end) & (Activity.ends_on >= start))
@@ -270,7 +271,7 @@ class StatusContext:
     def status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
         """The state of one cell (see DESIGN.md section 4), exclusive and dependent units included."""
         status = self._status(child, unit, day)
-        if unit.id in self.rules.related_ids and status.state in ("available", "basket_add"):
+        if self.apply_rules and unit.id in self.rules.related_ids and status.state in ("available", "basket_add"):
             return self._with_rules(child, unit, day, status)
         return status
 
