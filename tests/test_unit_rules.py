@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from models import BasketLine, Booking, CapacityOverride, Household, UnitRule
-from services.booking import basket, desk, placement, unit_rules
+from services.booking import basket, desk, orders, placement, unit_rules
 from services.booking.day_status import BookingRefused, week_statuses
 from services.booking.placement import place_bookings
 from services.core import clock
@@ -226,3 +226,13 @@ def test_a_requirement_refused_for_another_reason_takes_its_dependents_with_it(d
     assert [r.outcome for r in results] == ["refused", "refused"]
     assert results[0].message.startswith("Matin ne peut pas être retiré seul : Repas demande Matin ou Journée")
     assert _held(lea) == {"Matin", "Repas"}
+
+
+def test_staff_refuse_a_whole_order_with_a_meal_and_its_morning(demo):
+    martin, lea = _martin(demo), demo["children"]["lea"]
+    _journee, matin, _apres_midi, repas = _alsh(demo)
+    basket.set_cell(martin, lea.id, matin.id, WEDNESDAY, True)
+    basket.set_cell(martin, lea.id, repas.id, WEDNESDAY, True)
+    order = basket.validate(martin, notify=False).order
+    assert orders.decide_order(order.id, False, "Centre complet ce jour-là") == 2
+    assert _held(lea) == set()
