@@ -46,6 +46,8 @@ def _back_to_week(start: dt.date):
 def _flash_change(change: basket.GridChange, nothing: str = "Aucun changement.") -> None:
     if change.changed:
         flash(f"Panier mis à jour : {change.changed} changement(s).", "success")
+    for note in change.notes[:10]:
+        flash(note, "info")
     for refusal in change.refused[:10]:
         flash(f"Non modifié – {refusal}", "error")
     if len(change.refused) > 10:
@@ -97,6 +99,9 @@ def toggle():
         abort(404)
     if result.refusal:
         message, category = f"Non modifié : {result.refusal}", "error"
+    elif result.swapped:
+        message, category = (f"{result.unit.name} ajouté au panier à la place de "
+                              f"{' et '.join(u.name for u in result.swapped)}."), "success"
     else:
         message, category = _toggle_message(result.status, result.changed), "success"
     if not request.htmx:
@@ -104,7 +109,7 @@ def toggle():
         return _back_to_week(planning.monday(day))
     return render_template("reservations/_toggle.html", child=result.child, unit=result.unit, day=day,
                            status=result.status, basket_count=basket.count(household), message=message,
-                           category=category)
+                           category=category, others=result.others)
 
 
 def _toggle_message(status: engine.DayStatus, changed: bool) -> str:

@@ -34,6 +34,7 @@ from models.activities import (
     SchoolHoliday,
     TariffBand,
     Unit,
+    UnitRule,
 )
 from models.base import BaseModel, all_models, db
 from models.billing import (
@@ -112,6 +113,7 @@ __all__ = [
     "DeadlinePolicy",
     "Activity",
     "Unit",
+    "UnitRule",
     "TariffBand",
     "CapacityOverride",
     "Closure",

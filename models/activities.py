@@ -139,6 +139,21 @@ class Unit(BaseModel):
         return frozenset(int(part) for part in self.weekdays.split(",") if part.strip().isdigit())
 
 
+class UnitRule(BaseModel):
+    """A rule between two units of one activity on the same day (services/booking/unit_rules.py):
+    "excludes" (never both; symmetric for the engine, the declaring unit wins a swap in the basket) or
+    "requires" (the unit needs one of the units it requires, e.g. « Repas » requires « Matin » or « Journée »)."""
+
+    KINDS = ("excludes", "requires")
+
+    unit = ForeignKeyField(Unit, backref="rules", on_delete="CASCADE")
+    other = ForeignKeyField(Unit, backref="+", on_delete="CASCADE")
+    kind = CharField()
+
+    class Meta:
+        indexes = ((("unit", "other"), True),)
+
+
 class TariffBand(BaseModel):
     """Price of a unit for households whose QF is in [qf_min, qf_max) (qf_max None = no ceiling)."""
 

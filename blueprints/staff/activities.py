@@ -33,7 +33,7 @@ from models import (
     Unit,
 )
 from services.booking import activities as config
-from services.booking import calendar, deadlines, enrolment, pricing
+from services.booking import calendar, deadlines, enrolment, pricing, unit_rules
 from services.core import audit, clock
 from services.core.errors import DomainError
 from services.core.transactions import write_transaction
@@ -190,10 +190,24 @@ def _render_unit(activity: Activity, unit: Unit | None, error=None, status=200, 
         descriptions = {"booking": deadlines.describe(unit.booking_policy) if unit.booking_policy else "",
                         "cancel": deadlines.describe(unit.cancel_policy) if unit.cancel_policy else "",
                         "bands": pricing.describe_bands(unit, bands), "weekdays": calendar.describe_weekdays(unit)}
-    return render_template("staff/activities/unit.html", activity=activity, unit=unit, form=unit_form,
+    rules = _rule_choices(unit, form if section == "rules" else None) if unit else {}
+    return render_template("staff/activities/unit.html", activity=activity, unit=unit, form=unit_form, rules=rules,
                            band_rows=band_rows, overrides=overrides, extras=extras, error=error, section=section,
                            previews=_previews(unit) if unit else [], descriptions=descriptions,
                            other_form=form.shown() if section in ("capacity", "extra") else {}, **_choices()), status
+
+
+def _rule_choices(unit: Unit, form=None) -> dict:
+    """The activity's other units, which this one excludes or requires (as typed after a refusal), and
+    those that already exclude it (their own setting)."""
+    siblings = list(Unit.select().where((Unit.activity == unit.activity_id) & (Unit.id != unit.id))
+                    .order_by(Unit.position, Unit.id))
+    rules = unit_rules.Rules.load([unit.id])
+    excludes = set(form.excludes.data) if form else rules.excludes.get(unit.id, set())
+    requires = set(form.requires.data) if form else rules.required(unit.id)
+    return {"siblings": siblings, "excludes": excludes, "requires": requires,
+            "excluded_by": {u for u in rules.conflicts(unit.id) if rules.declares(u, unit.id)} - set(
+                rules.excludes.get(unit.id, ()))}
 
 
 @bp.route("/activites/<int:activity_id>/prestations/nouvelle", methods=["GET", "POST"])
@@ -229,6 +243,9 @@ def unit(unit_id: int):
             elif section == "extra":
                 config.add_extra_day(current_user, unit, form.date.data, form.reason.data)
                 message = "Jour supplémentaire ajouté."
+            elif section == "rules":
+                unit_rules.save_rules(current_user, unit, form.excludes.data, form.requires.data)
+                message = "Règles avec les autres prestations enregistrées."
             else:
                 config.save_unit(current_user, activity, form.settings(), unit)
                 message = "Prestation enregistrée."

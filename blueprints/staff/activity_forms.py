@@ -244,7 +244,16 @@ class ExtraDayForm(InputForm):
     reason = Text("le motif")
 
 
-SECTION_FORMS = {"unit": UnitForm, "bands": BandsForm, "capacity": CapacityForm, "extra": ExtraDayForm}
+class UnitRulesForm(InputForm):
+    """The units of the activity this one excludes (same day, never both) or requires (one of them);
+    services/booking/unit_rules.save_rules checks them against each other."""
+
+    excludes = Ids()
+    requires = Ids()
+
+
+SECTION_FORMS = {"unit": UnitForm, "bands": BandsForm, "capacity": CapacityForm, "extra": ExtraDayForm,
+                 "rules": UnitRulesForm}
 
 
 class SectionForm(InputForm):

@@ -27,7 +27,8 @@ from models import (
 )
 from services.booking import day_status as engine
 from services.booking import placement
-from services.core import clock, formatting, outbox
+from services.booking.order_mail import describe_result, send_summary  # noqa: F401 (desk, checkout)
+from services.core import clock, formatting
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import as_datetime, lock_rows, next_in_series, write_transaction
 from services.family import custody
@@ -87,26 +88,33 @@ def _touch(household: Household, now: dt.datetime) -> None:
 
 
 def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
-           want: bool, now: dt.datetime, context: engine.StatusContext | None = None) -> bool:
+           want: bool, now: dt.datetime, context: engine.StatusContext | None = None,
+           swapped: list[int] | None = None) -> bool:
     """Make the cell's ticked state `want` by adding or deleting one basket line. Returns whether
     something changed; raises CellRefused (with the engine's reason) when the cell can't change.
-    With the engine's context, its basket view is kept in step so it can answer the new state."""
+    With the engine's context, its basket view is kept in step so it can answer the new state, and
+    exclusive units are swapped: the lines this one replaces are deleted (their ids added to `swapped`)."""
     if status.checked == want:
         return False
+    refusal, swap = context.rule_tick(child, unit, day, want) if context is not None else (None, [])
     where = ((BasketLine.household == household.id) & (BasketLine.child == child.id)
-             & (BasketLine.unit == unit.id) & (BasketLine.date == day))
-    if status.basket is not None:
-        # Undoing a pending change is always allowed: nothing was booked yet.
-        BasketLine.delete().where(where).execute()
-        if context is not None:
-            context.basket.pop((child.id, unit.id, day), None)
-        return True
-    if want and status.can_book:
+             & (BasketLine.unit.in_([unit.id, *swap])) & (BasketLine.date == day))
+    if status.basket is not None and not refusal:
+        # Undoing a pending change is allowed unless a dependent unit needs it: nothing was booked yet.
+        action = None
+    elif want and status.can_book and not refusal:
         action = "add"
-    elif not want and status.can_cancel:
+    elif not want and status.can_cancel and not refusal:
         action = "remove"
     else:
-        raise CellRefused(_refusal(status))
+        raise CellRefused(refusal or _refusal(status))
+    BasketLine.delete().where(where).execute()
+    for unit_id in [unit.id, *swap] if context is not None else ():
+        context.basket.pop((child.id, unit_id, day), None)
+    if swapped is not None:
+        swapped.extend(swap)
+    if action is None:
+        return True
     line = BasketLine.create(household=household, child=child, unit=unit, date=day, action=action,
                              created_at=clock.to_local_naive(now))
     if context is not None:
@@ -126,6 +134,8 @@ class CellChange:
     status: engine.DayStatus  # after the change (or unchanged, with refusal set)
     changed: bool
     refusal: str = ""
+    swapped: list[Unit] = field(default_factory=list)  # exclusive units this tick took out of the basket
+    others: list[tuple[Unit, engine.DayStatus]] = field(default_factory=list)  # cells of that day it changed
 
 
 def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
@@ -134,18 +144,26 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
     reported in the result (nothing changed). NotFound for another household's child."""
     now = now or clock.now()
     child, unit = owned_cell(household, child_id, unit_id)
+    # The activity's other units too: exclusive and dependent ones change with this cell (unit_rules).
+    units = list(Unit.select(Unit, Activity).join(Activity).where(Unit.activity == unit.activity_id))
     with write_transaction():
         _lock_basket(household)
-        context = engine.week_statuses(household, day, day, now, units=[unit], children=[child])
+        context = engine.week_statuses(household, day, day, now, units=units, children=[child])
         status = context.status(child, unit, day)
+        swapped: list[int] = []
         try:
-            changed = _apply(household, child, unit, day, status, want, now, context)
+            changed = _apply(household, child, unit, day, status, want, now, context, swapped)
         except CellRefused as refusal:
             return CellChange(child, unit, day, status, False, refusal.message)
         if changed:
             _touch(household, now)
             status = context.status(child, unit, day)
-    return CellChange(child, unit, day, status, changed)
+    by_id = {u.id: u for u in units}
+    touched = context.rules.partners(unit.id).union(*(context.rules.partners(u) for u in swapped)) - {unit.id}
+    others = [(by_id[u], context.status(child, by_id[u], day)) for u in context.rules.sorted(touched)
+              if u in by_id and context.is_enrolled(child, by_id[u])] if changed else []
+    return CellChange(child, unit, day, status, changed, swapped=[by_id[u] for u in swapped],
+                      others=[(u, s) for u, s in others if s.state != "closed"])
 
 
 def set_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
@@ -173,6 +191,7 @@ class GridChange:
 
     changed: int = 0
     refused: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # swaps of exclusive units, said once each
 
 
 def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], bool],
@@ -197,15 +216,29 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
     with write_transaction():
         _lock_basket(household)
         context = engine.week_statuses(household, start, end, now, units=units, children=children)
-        for (child_id, unit_id, day), want in sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0])):
-            child, unit = by_child[child_id], by_unit[unit_id]
-            status = context.status(child, unit, day)
-            try:
-                if _apply(household, child, unit, day, status, want, now, context):
-                    result.changed += 1
-            except CellRefused as refusal:
-                if status.state != "closed":
-                    result.refused.append(f"{formatting.cell_name(child, unit, day)} : {refusal.message}")
+        pending = sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0]))
+        for attempt in (1, 2):  # exclusive or dependent units of one day may need another order: once more
+            changed, retry, swapped_keys = result.changed, [], set()
+            for (child_id, unit_id, day), want in pending:
+                child, unit = by_child[child_id], by_unit[unit_id]
+                if (child_id, unit_id, day) in swapped_keys:
+                    continue  # taken out of the basket by the exclusive unit ticked with it
+                status, swapped = context.status(child, unit, day), []
+                try:
+                    if _apply(household, child, unit, day, status, want, now, context, swapped):
+                        result.changed += 1
+                except CellRefused as refusal:
+                    if status.state != "closed":
+                        retry.append(((child_id, unit_id, day), want, refusal.message))
+                for other in swapped:
+                    swapped_keys.add((child_id, other, day))
+                    result.notes.append(f"{formatting.cell_name(child, unit, day)} : remplace "
+                                        f"{context.rules.names.get(other, '')} dans le panier.")
+            pending = [(key, want) for key, want, _message in retry]
+            if attempt == 2 or not retry or result.changed == changed:
+                result.refused += [f"{formatting.cell_name(by_child[key[0]], by_unit[key[1]], key[2])} : {message}"
+                                   for key, _want, message in retry]
+                break
         if result.changed:
             _touch(household, now)
     return result
@@ -448,40 +481,6 @@ def place_as_order(household: Household, lines: Sequence, user: User | None, now
         if notify and (validation.order is not None or validation.refused):
             send_summary(household, validation)
     return validation
-
-
-def describe_result(result: placement.LineResult) -> str:
-    sign = "+" if result.action == "add" else "Annulation"
-    return (f"{sign} {formatting.cell_name(result.child, result.unit, result.date)} : {result.outcome_label}"
-            + (f" ({result.message})" if result.outcome == "refused" else ""))
-
-
-def send_summary(household: Household, validation: Validation) -> None:
-    """The e-mail after "Valider": the order, its lines, the refused ones."""
-    order = validation.order
-    if order is not None:
-        subject = f"Commande n° {order.number} enregistrée"
-        lines = [f"Votre commande n° {order.number} a été enregistrée le "
-                 f"{formatting.datetime_long(order.created_at)}{' au guichet' if order.at_desk else ''}.", ""]
-    else:
-        subject = "Votre panier n'a pas pu être validé"
-        lines = ["Aucune ligne de votre panier n'a pu être enregistrée.", ""]
-    for result in validation.placed:
-        price = f" – {formatting.money(result.price)}" if result.price else ""
-        lines.append(f"- {describe_result(result)}{price}")
-    if validation.refused:
-        lines += ["", "Lignes non enregistrées :"]
-        lines += [f"- {describe_result(r)}" for r in validation.refused]
-    if order is not None:
-        lines += ["", f"Total : {formatting.money(order.total)}"]
-        if order.payment_status == "awaiting_payment":
-            lines += [f"À payer avant le {formatting.datetime_long(order.expires_at)} : "
-                      f"{formatting.money(order.amount_due)}. Les jours « En attente de paiement » sont "
-                      "confirmés une fois la commande payée ; sans paiement, ils sont libérés."]
-    lines += ["", "Retrouvez vos commandes dans l'espace « Commandes » du portail famille."]
-    body = "\n".join(lines)
-    for address in household.parent_emails():
-        outbox.send(address, subject, body)
 
 
 def wanted_from_form(keys_shown: Iterable[str], keys_ticked: Sequence[str]) -> dict[tuple[int, int, dt.date], bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from peewee import fn
 
@@ -26,7 +26,7 @@ from models import (
     Household,
     Unit,
 )
-from services.booking import deadlines, frozen_days, pricing, timed_attendance
+from services.booking import deadlines, frozen_days, pricing, timed_attendance, unit_rules
 from services.booking.calendar import CalendarData, daterange
 from services.core import clock, formatting
 from services.core.errors import DomainError
@@ -54,6 +54,7 @@ STATE_LABELS = {
     "period_closed": "Clôturé",
     "other_parent": "Semaine de l'autre parent",
     "no_booking": "Sans réservation",
+    "excluded": "Incompatible",
 }
 # A unit « sans réservation » (Unit.attendance_only): the cell is read-only, and this is also the refusal
 # of a hand-posted toggle.
@@ -131,7 +132,7 @@ class DayStatus:
 STATE_ICONS = {
     "closed": "–", "not_enrolled": "∅", "locked": "🔒", "available": "○", "basket_add": "+",
     "basket_remove": "−", "requested": "⏳", "booked": "✓", "waiting_list": "…", "full": "✕",
-    "cancel_requested": "↺", "held": "€", "period_closed": "🔒", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
+    "cancel_requested": "↺", "held": "€", "excluded": "⊘", "period_closed": "🔒", "absent": "A", "absent_justified": "AJ", "present": "P", "anomaly": "!",
     "other_parent": "⇄",
     "no_booking": "◷",
 }
@@ -155,12 +156,13 @@ class StatusContext:
 
     def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
                  start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
-                 load_queues: bool = False):
+                 load_queues: bool = False, apply_rules: bool = True):
         self.household = household
         self.children = list(children)
         self.start, self.end = start, end
         self.now = (now or clock.now()).astimezone(deadlines.PARIS)
         self.use_basket = use_basket
+        self.apply_rules = apply_rules  # placement checks exclusive and dependent units a whole day at a time
         if units is None:
             units = list(Unit.select(Unit, Activity).join(Activity)
                          .where(Activity.active & (Activity.starts_on <= end) & (Activity.ends_on >= start))
@@ -201,10 +203,13 @@ class StatusContext:
         self.basket: dict[tuple[int, int, dt.date], BasketLine] = {}
         self.bands = pricing.bands_by_unit(unit_ids)
         self.recorded: dict[tuple[int, int, dt.date], Attendance] = {}  # units « sans réservation »
+        # Exclusive and dependent units: their days are read too (unit_rules), even outside `units`.
+        self.rules = unit_rules.Rules.load(unit_ids, self.units_by_id) if unit_ids else unit_rules.Rules()
+        ruled = list(set(unit_ids) | self.rules.related_ids)
         if not (unit_ids and child_ids):
             return
         in_range = lambda model: model.date.between(start, end)  # noqa: E731
-        for row in Booking.select().where(Booking.child.in_(child_ids) & Booking.unit.in_(unit_ids)
+        for row in Booking.select().where(Booking.child.in_(child_ids) & Booking.unit.in_(ruled)
                                           & in_range(Booking)):
             self.bookings[(row.child_id, row.unit_id, row.date)] = row
         # A per-day override can limit a unit that has no default capacity: load overrides first.
@@ -231,7 +236,7 @@ class StatusContext:
         if use_basket and household is not None:
             for row in BasketLine.select().where((BasketLine.household == household.id)
                                                  & BasketLine.child.in_(child_ids)
-                                                 & BasketLine.unit.in_(unit_ids) & in_range(BasketLine)):
+                                                 & BasketLine.unit.in_(ruled) & in_range(BasketLine)):
                 self.basket[(row.child_id, row.unit_id, row.date)] = row
 
     # --- questions ---------------------------------------------------------------------------
@@ -284,7 +289,56 @@ class StatusContext:
         return (unit.activity.regie_id, day.replace(day=1)) in self.closed_months
 
     def status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
-        """The state of one cell (see DESIGN.md section 4)."""
+        """The state of one cell (see DESIGN.md section 4), exclusive and dependent units included."""
+        status = self._status(child, unit, day)
+        if self.apply_rules and unit.id in self.rules.related_ids and status.state in ("available", "basket_add"):
+            return self._with_rules(child, unit, day, status)
+        return status
+
+    def day_units(self, child: Child, day: dt.date, but: int | None = None) -> tuple[set[int], set[int]]:
+        """The child's ruled units that day: (booked and not being cancelled, added in the basket)."""
+        committed, adds = set(), set()
+        for unit_id in self.rules.related_ids - {but}:
+            line = self.basket.get((child.id, unit_id, day))
+            booking = self.bookings.get((child.id, unit_id, day))
+            if line is not None and line.action == "add":
+                adds.add(unit_id)
+            elif line is None and booking is not None and booking.status in unit_rules.HOLDING:
+                committed.add(unit_id)
+        return committed, adds
+
+    def rule_tick(self, child: Child, unit: Unit, day: dt.date, want: bool) -> tuple[str | None, list[int]]:
+        """Ticking (want) or unticking a cell of a ruled unit: (French refusal, basket lines it swaps out)."""
+        if unit.id not in self.rules.related_ids:
+            return None, []
+        committed, adds = self.day_units(child, day, but=unit.id)
+        return self.rules.tick(unit.id, want, committed, adds)
+
+    def _with_rules(self, child: Child, unit: Unit, day: dt.date, status: DayStatus) -> DayStatus:
+        """An available cell another unit excludes is « Incompatible avec Journée »; a dependent one says
+        what it needs (« avec Matin ou Journée »); a basket line that can no longer go through says why."""
+        rules = self.rules
+        committed, adds = self.day_units(child, day, but=unit.id)
+        needed = rules.required(unit.id)
+        missing = bool(needed) and not needed & (committed | adds)
+        if status.state == "basket_add":
+            blocker = next((o for o in rules.sorted(rules.conflicts(unit.id)) if o in committed), None)
+            if blocker is not None or missing:
+                reason = rules.incompatible(blocker) if blocker is not None else rules.missing(unit.id)
+                return replace(status, reason=reason, can_book=False)
+            return status
+        blocker = rules.blocking(unit.id, committed, adds)
+        if blocker is not None:
+            text = rules.incompatible(blocker)
+            return replace(status, state="excluded", label=text, can_book=False,
+                           reason=f"{text} : décochez {rules.names[blocker]} pour choisir {unit.name}")
+        swap = rules.swappable(unit.id, adds)
+        extra = ([f"remplace {rules.listing(swap, 'et')} du panier"] if swap else []) + \
+            ([rules.hint(unit.id)] if missing else [])
+        return replace(status, reason=" · ".join([status.reason, *extra])) if extra else status
+
+    def _status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
+        """The state of one cell before exclusive and dependent units are considered."""
         if self.household is not None and not self.custody.has_child(self.household.id, child, day):
             # Garde alternée: the other household books and pays this week; nothing of it is shown here.
             return DayStatus(state="other_parent", label=STATE_LABELS["other_parent"], reason=custody.OTHER_PARENT)

@@ -24,7 +24,7 @@ from models import (
     User,
 )
 from services.booking import day_status as engine
-from services.booking import placement
+from services.booking import placement, unit_rules
 from services.core import clock, formatting, notifications
 from services.core.errors import DomainError, NotFound
 from services.core.transactions import as_datetime, is_sqlite, lock_rows, write_transaction
@@ -215,6 +215,9 @@ def decide_order(order_id: int, accept: bool, reason: str = "", staff: User | No
                 if line.booking_id and line.booking.status in ("requested", "cancel_requested")]
     if not bookings:
         raise OrderError("Cette commande n'a plus de ligne en attente.")
+    if not accept:  # a meal refused before its morning, never left alone in between (unit_rules)
+        rules = unit_rules.Rules.load({b.unit_id for b in bookings})
+        bookings.sort(key=lambda b: not rules.required(b.unit_id))
     decided = []
     freed: list[Booking] = []
     with write_transaction():

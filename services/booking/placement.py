@@ -17,7 +17,7 @@ from models import (
     Regie,
     Unit,
 )
-from services.booking import deadlines, frozen_days
+from services.booking import deadlines, frozen_days, unit_rules
 from services.booking.day_status import (
     ACTIVE,
     OCCUPYING,
@@ -99,22 +99,71 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
         start = min(r.date for r in requests)
         end = max(r.date for r in requests)
         context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
-                                use_basket=False, load_queues=True)
+                                use_basket=False, load_queues=True, apply_rules=False)
         maxima = (Booking.select(Booking.unit, Booking.date, fn.MAX(Booking.sequence))
                   .where(Booking.unit.in_(list(fresh)) & Booking.date.between(start, end))
                   .group_by(Booking.unit, Booking.date).tuples())
         sequences = {(unit_id, as_date(day)): top or 0 for unit_id, day, top in maxima}
         prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
-        results = []
-        for request in requests:
-            unit = fresh[request.unit.id]
-            child = children[request.child.id]
-            if request.action == "remove":
-                results.append(_cancel(context, household, child, unit, request.date, now, by_staff))
+        incompatible = _rule_refusals(context, requests)
+        rules = context.rules
+        results: list[LineResult | None] = [None] * len(requests)
+        for index in sorted(range(len(requests)), key=lambda i: _rule_rank(rules, requests[i])):
+            request = requests[index]
+            unit, child = fresh[request.unit.id], children[request.child.id]
+            if index not in incompatible and unit.id in rules.related_ids:
+                refusal = _still_coherent(context, child, unit, request.date, request.action)
+                if refusal:
+                    incompatible[index] = refusal
+            if index in incompatible:
+                results[index] = LineResult(child, unit, request.date, request.action, "refused", incompatible[index])
+            elif request.action == "remove":
+                results[index] = _cancel(context, household, child, unit, request.date, now, by_staff)
             else:
-                results.append(_book(context, household, child, unit, request.date, now, by_staff, sequences,
-                                     prepaid=unit.activity_id in prepaid and not by_staff))
+                results[index] = _book(context, household, child, unit, request.date, now, by_staff, sequences,
+                                       prepaid=unit.activity_id in prepaid and not by_staff)
         return results
+
+
+def _rule_rank(rules: unit_rules.Rules, request: LineRequest) -> int:
+    """Placement order for ruled units: a required unit's removal after the additions (a swap's « Journée »
+    is held, or refused, before « Matin » goes), a dependent unit's addition last (its « Matin » placed)."""
+    if request.action == "remove":
+        return 1 if rules.dependents(request.unit.id) else 0
+    return 2 if rules.required(request.unit.id) else 0
+
+
+def _still_coherent(context: StatusContext, child, unit: Unit, day: dt.date, action: str) -> str | None:
+    """The rules against what the child's day really holds now (earlier lines placed or refused)."""
+    rules = context.rules
+
+    def holding(ids) -> bool:
+        return any((b := context.bookings.get((child.id, u, day))) is not None and b.status in unit_rules.HOLDING
+                   for u in ids)
+
+    if action == "add" and rules.required(unit.id) and not holding(rules.required(unit.id)):
+        return rules.missing(unit.id)
+    if action == "remove" and holding([unit.id]):
+        for dependent in rules.sorted(rules.dependents(unit.id)):
+            if holding([dependent]) and not holding(rules.required(dependent) - {unit.id}):
+                return rules.orphan([unit.id], dependent)
+    return None
+
+
+def _rule_refusals(context: StatusContext, requests: list[LineRequest]) -> dict[int, str]:
+    """The lines exclusive or dependent units refuse ({index: reason}), each child's day taken as a whole:
+    what it holds and every line placed with it (unit_rules.check_group)."""
+    rules = context.rules
+    groups: dict[tuple, list[tuple[int, int, str]]] = {}
+    for index, request in enumerate(requests):
+        if request.unit.id in rules.related_ids:
+            groups.setdefault((request.child.id, request.date), []).append((index, request.unit.id, request.action))
+    refused: dict[int, str] = {}
+    for (child_id, day), lines in groups.items():
+        held = {unit_id for (c, unit_id, d), booking in context.bookings.items()
+                if c == child_id and d == day and booking.status in unit_rules.HOLDING}
+        refused.update(rules.check_group(held, lines))
+    return refused
 
 
 def prepaid_activities(activity_ids: Iterable[int]) -> set[int]:
@@ -346,6 +395,9 @@ def decide_request(booking: Booking, accept: bool, reason: str = "", *,
         booking = Booking.get_by_id(booking.id)
         if accept and booking.status in ("requested", "cancel_requested"):
             frozen_days.check_not_invoiced(booking.household_id, booking.unit, booking.date)
+        refusal = unit_rules.approval_refusal(booking, accept)
+        if refusal:
+            raise BookingRefused(refusal)
         if booking.status == "requested":
             if not accept and not reason:
                 raise BookingRefused("Indiquez le motif du refus.", "reason")

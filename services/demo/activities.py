@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models import Activity, ActivityStaff, Attendance, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit
+from models import Activity, ActivityStaff, Attendance, DeadlinePolicy, Enrolment, Regie, TariffBand, Unit, UnitRule
 from services.booking import calendar
 from services.core import clock
 
@@ -90,6 +90,11 @@ def seed(ctx: dict) -> None:
                                  last_places_threshold=3, booking_policy=policies["alsh_mercredi"],
                                  default_price=default, position=position, start_time=hours[0],
                                  end_time=hours[1], late_absence_hours=48, absence_fee=300 if key == "alsh_journee" else 0)
+    # One Wednesday is « Journée » or « Matin » / « Après-midi », and « Repas » comes with a morning (issue 15).
+    for other in ("alsh_matin", "alsh_apres_midi"):
+        UnitRule.create(unit=units["alsh_journee"], other=units[other], kind="excludes")
+    for other in ("alsh_matin", "alsh_journee"):
+        UnitRule.create(unit=units["alsh_repas"], other=units[other], kind="requires")
     vacances = create_activity("ALSH Vacances", "alsh_vacances", regie=regies["loisirs"], booking_validation=True,
                                auto_confirm_waiting=False, booking_opens_at=dt.datetime(YEAR, 9, 28, 8, 0),
                                position=4, description="Accueil de loisirs pendant les vacances scolaires.")
