@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from models import (
     Activity,
@@ -163,8 +163,12 @@ class StatusContext:
         self.now = (now or clock.now()).astimezone(deadlines.PARIS)
         self.use_basket = use_basket
         self.apply_rules = apply_rules  # placement checks exclusive and dependent units a whole day at a time
-        if units is None:
-            units = list(Unit.select(Unit, Activity).join(Activity)
+        policies_read = units is None
+        if units is None:  # the grid: units, their activity and their two deadline policies in one query
+            booking_rule, cancel_rule = DeadlinePolicy.alias(), DeadlinePolicy.alias()
+            units = list(Unit.select(Unit, Activity, booking_rule, cancel_rule).join(Activity)
+                         .switch(Unit).join(booking_rule, JOIN.LEFT_OUTER, on=(Unit.booking_policy == booking_rule.id))
+                         .switch(Unit).join(cancel_rule, JOIN.LEFT_OUTER, on=(Unit.cancel_policy == cancel_rule.id))
                          .where(Activity.active & (Activity.starts_on <= end) & (Activity.ends_on >= start))
                          .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
         else:
@@ -181,10 +185,13 @@ class StatusContext:
         child_ids = [c.id for c in self.children]
         activity_ids = list({u.activity_id for u in units})
 
-        policy_ids = {pid for u in units for pid in (u.booking_policy_id, u.cancel_policy_id) if pid}
-        self.policies = {p.id: deadlines.Policy.of(p)
-                         for p in DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} \
-            if policy_ids else {}
+        if policies_read:
+            self.policies = {row.id: deadlines.Policy.of(row) for u in units
+                             for row in (u.booking_policy, u.cancel_policy) if row is not None}
+        else:
+            policy_ids = {pid for u in units for pid in (u.booking_policy_id, u.cancel_policy_id) if pid}
+            self.policies = {p.id: deadlines.Policy.of(p) for p in
+                             DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} if policy_ids else {}
         self.calendar = CalendarData.load(start, end, unit_ids)
         self.custody = custody.CustodyMap(self.children)
         self.closed_months = frozen_days.closed_months({u.activity.regie_id for u in units}, start, end)

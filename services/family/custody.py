@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from peewee import JOIN
+
 from models import Booking, Child, CustodyShare, CustodyWeek, Household, User
 from services.core import audit
 from services.core.errors import InvalidInput, NotFound
@@ -52,7 +54,10 @@ class CustodyMap:
         self.shares: dict[int, Share] = {}
         if not homes:
             return
-        rows = list(CustodyShare.select().where(CustodyShare.child.in_(list(homes))))
+        if all(hasattr(c, "custody_row") for c in children):  # read with the children (household_children)
+            rows = [c.custody_row for c in children if c.custody_row is not None]
+        else:
+            rows = list(CustodyShare.select().where(CustodyShare.child.in_(list(homes))))
         for row in rows:
             self.shares[row.child_id] = Share(row.child_id, homes[row.child_id], row.household_id, row.pattern)
         calendars = {row.id: row.child_id for row in rows if row.pattern == "calendar"}
@@ -75,7 +80,12 @@ def household_children(household: Household) -> list[Child]:
     """The children a household books for: its own (not archived, born), then those shared with it."""
     own = (Child.household == household.id) & ~Child.archived & ~Child.unborn
     shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
-    rows = Child.select().where(own | (shared & ~Child.archived))
+    rows = list(Child.select(Child, CustodyShare)
+                .join(CustodyShare, JOIN.LEFT_OUTER, on=(CustodyShare.child == Child.id), attr="custody_row")
+                .where(own | (shared & ~Child.archived)))
+    for child in rows:  # one query for the children and their custody (CustodyMap reads it from here)
+        if not hasattr(child, "custody_row"):
+            child.custody_row = None
     return sorted(rows, key=lambda c: (c.household_id != household.id, c.position, c.id))
 
 
