@@ -330,7 +330,7 @@ def main() -> int:
                       invariants.bookings_have_order_lines(start), invariants.reported_orders_exist(before.orders),
                       invariants.nothing_changed_after(DEADLINE, len(tried)),
                       invariants.Check("des cases fermées à 18 h tentées après 18 h", bool(tried),
-                                       "aucune : le contrôle des refus n'a rien vérifié"), outbox]
+                                       "" if tried else "aucune : le contrôle des refus n'a rien vérifié"), outbox]
     finally:
         stop.set()
         servers.stop()
