@@ -37,6 +37,9 @@ BOUNDS = {
     "orders": 6,
     "invoice PDF": 6,
 }
+# PostgreSQL locks rows SQLite's IMMEDIATE transaction already holds: the household on a toggle and on
+# « Valider » (FOR NO KEY UPDATE), and the order counter.
+POSTGRES_LOCKS = {"cell toggle (htmx)": 1, "validate": 2}
 
 
 def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, int]:
@@ -125,7 +128,8 @@ def test_parent_page_queries_do_not_grow_with_the_commune(measured, page):
 
 @pytest.mark.parametrize("page", list(BOUNDS))
 def test_parent_page_queries_stay_under_their_bound(measured, page):
-    assert max(measured[page]) <= BOUNDS[page], f"{page}: {measured[page]} queries, bound {BOUNDS[page]}"
+    bound = BOUNDS[page] + (POSTGRES_LOCKS.get(page, 0) if conftest.USE_PG else 0)
+    assert max(measured[page]) <= bound, f"{page}: {measured[page]} queries, bound {bound}"
 
 
 def test_templates_are_not_checked_for_changes_outside_debug(app):
