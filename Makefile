@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test db chromium nginx bench bench-concurrency clean
+.PHONY: run test install install-test db chromium nginx bench bench-concurrency bench-rush clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,11 +59,13 @@ install-test: $(VENV)/.installed-test node_modules/.package-lock.json chromium n
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households, page weight.
+## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households, page weight,
+## SQL queries per parents' page.
 bench: install
 	$(BIN)/python bench/bench_reservations.py
 	$(BIN)/python bench/bench_invoicing.py
 	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/page_queries.py
 
 ## Concurrency and crash recovery: gunicorn and the worker on a fresh instance, 20 clients for 60 s,
 ## then kills and restarts; exits 1 on any error. BENCH_DATABASE_URL=postgresql://…/portail_bench
@@ -72,6 +74,14 @@ bench-concurrency: $(VENV)/.installed-test
 	$(BIN)/python bench/concurrency.py
 	@if [ -n "$(BENCH_DATABASE_URL)" ]; then $(BIN)/python bench/concurrency.py --database-url "$(BENCH_DATABASE_URL)"; fi
 	$(BIN)/python bench/crash.py
+
+## The Thursday 17:55 rush (README « Heure de pointe »): gunicorn on 5,000 households (built once, cached in
+## bench/.cache/), 2,000 parents, 50 clients, then past 18:00; exits 1 on any error. RUSH_ARGS passes options;
+## BENCH_DATABASE_URL=postgresql://…/portail_bench adds the PostgreSQL run (that database is dropped and recreated).
+RUSH_ARGS ?=
+bench-rush: $(VENV)/.installed-test
+	$(BIN)/python bench/rush.py $(RUSH_ARGS)
+	@if [ -n "$(BENCH_DATABASE_URL)" ]; then $(BIN)/python bench/rush.py --database-url "$(BENCH_DATABASE_URL)" $(RUSH_ARGS); fi
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

@@ -135,6 +135,7 @@ class Servers:
     workers: int = 3
     port: int = field(default_factory=free_port)
     extra_env: dict = field(default_factory=dict)
+    extra_args: list = field(default_factory=list)  # more gunicorn options (--threads, --worker-class…)
     web: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
 
@@ -152,7 +153,7 @@ class Servers:
              "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
              "--access-logfile", str(self.folder / "access.log"),
              "--access-logformat", "%(m)s %(U)s %(s)s %(D)s",  # method, path, status, µs in the worker
-             "app:create_app()"],
+             *self.extra_args, "app:create_app()"],
             cwd=ROOT, env=self.env(**overrides), stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready()
 

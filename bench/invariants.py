@@ -45,12 +45,18 @@ class Before:
     last_order: int = 0
     last_booking: int = 0
     statuses: dict[int, str] = field(default_factory=dict)
+    days: tuple | None = None  # (first, last): only bookings of these days are followed (a big commune)
 
 
-def before() -> Before:
+def _on_days(query, days):
+    return query.where(Booking.date.between(*days)) if days else query
+
+
+def before(days: tuple | None = None) -> Before:
+    """What the database holds now; `days` (first, last) limits the bookings followed to that range."""
     return Before(last_order=Order.select(fn.MAX(Order.id)).scalar() or 0,
                   last_booking=Booking.select(fn.MAX(Booking.id)).scalar() or 0,
-                  statuses=dict(Booking.select(Booking.id, Booking.status).tuples()))
+                  statuses=dict(_on_days(Booking.select(Booking.id, Booking.status), days).tuples()), days=days)
 
 
 def _sample(items, n: int = 5) -> str:
@@ -131,7 +137,7 @@ def bookings_have_order_lines(start: Before) -> Check:
     # A waiting booking promoted to a freed place keeps the line of the order that queued it.
     referenced = {r[0] for r in OrderLine.select(OrderLine.booking).where(OrderLine.booking.is_null(False)).tuples()}
     missing, touched = [], 0
-    for booking_id, status in Booking.select(Booking.id, Booking.status).tuples():
+    for booking_id, status in _on_days(Booking.select(Booking.id, Booking.status), start.days).tuples():
         was = start.statuses.get(booking_id)
         if was == status:
             continue
@@ -212,6 +218,18 @@ def run_resumed_whole(run_id: int) -> Check:
     return Check(f"facturation reprise terminée : {run.households_done} / {run.households_total} foyers, "
                  f"{issued} factures, tentative n° {run.attempt}, aucun foyer facturé deux fois",
                  not problems, "; ".join(problems))
+
+
+def nothing_changed_after(moment, tried: int) -> Check:
+    """No booking, basket line, order or order line written at or after `moment` (a deadline passed
+    while `tried` changes were attempted)."""
+    late = {"réservations": Booking.select().where((Booking.created_at >= moment) | (Booking.updated_at >= moment)),
+            "lignes de panier": BasketLine.select().where(BasketLine.created_at >= moment),
+            "commandes": Order.select().where(Order.created_at >= moment)}
+    found = {name: query.count() for name, query in late.items()}
+    written = [f"{name} : {n}" for name, n in found.items() if n]
+    return Check(f"aucun changement enregistré après {moment:%H:%M} ({tried} tentatives, toutes refusées)",
+                 not written, ", ".join(written))
 
 
 def all_checks(start: Before, order_ids=()) -> list[Check]:

@@ -163,14 +163,21 @@ NAVIGATION_COUNTS = {
 }
 
 
+def menu_count(endpoint: str, household_id: int | None = None) -> int:
+    """A NAVIGATION_COUNTS figure of the signed-in household, counted once per request: the page that
+    shows it (« Mes alertes (2 nouvelles) ») and the menu beside it share the query."""
+    household_id = current_user.household_id if household_id is None else household_id
+    cache = g.setdefault("navigation_counts", {})
+    if endpoint not in cache:
+        cache[endpoint] = NAVIGATION_COUNTS[endpoint][0](household_id)
+    return cache[endpoint]
+
+
 def navigation_count(user, endpoint: str) -> tuple[int, str] | None:
     """(count, words) beside a parent's menu entry, None when there is nothing to count: one query per
     counted entry and request, none for staff or for a page that does not draw the menu."""
     entry = NAVIGATION_COUNTS.get(endpoint)
     if entry is None or not user.is_authenticated or user.is_staff or user.household_id is None:
         return None
-    cache = g.setdefault("navigation_counts", {})
-    if endpoint not in cache:
-        cache[endpoint] = entry[0](user.household_id)
-    count = cache[endpoint]
+    count = menu_count(endpoint, user.household_id)
     return (count, entry[1] if count == 1 else entry[2]) if count else None

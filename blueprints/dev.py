@@ -1,4 +1,6 @@
 """Development helpers: the e-mail outbox (only outside production)."""
+import os
+
 from flask import Blueprint, abort, current_app, render_template
 
 from blueprints.form_fields import InputForm, Typed
@@ -38,4 +40,5 @@ def test_clock():
             clock.freeze(value or None)
         except ValueError:
             return jsonify({"error": "date invalide"}), 400
-    return jsonify({"now": clock.now().isoformat(), "frozen": clock.is_frozen()})
+    # The clock is per process: the pid tells bench/rush.py which gunicorn workers have been moved.
+    return jsonify({"now": clock.now().isoformat(), "frozen": clock.is_frozen(), "pid": os.getpid()})

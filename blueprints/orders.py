@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from blueprints.access import current_household
+from blueprints.access import current_household, menu_count
 from blueprints.billing import bank_urls
 from blueprints.reservation_forms import PageForm
 from services.billing import checkout, ledger, online_payments
@@ -81,7 +81,7 @@ def index():
     page = min(PageForm(request.args).number, pages)
     shown = history[(page - 1) * HISTORY_PAGE:page * HISTORY_PAGE]
     return render_template("orders/index.html", pending=pending, history=shown, page=page, pages=pages,
-                           basket_count=basket.count(household), unread=notifications.unread_alerts(household))
+                           basket_count=basket.count(household), unread=menu_count("orders.alerts"))
 
 
 @bp.get("/commandes/<int:order_id>")

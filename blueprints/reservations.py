@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from htmx_flask import make_response
 from werkzeug.datastructures import CombinedMultiDict
 
-from blueprints.access import current_household
+from blueprints.access import current_household, menu_count
 from blueprints.billing import pdf_response
 from blueprints.reservation_forms import (
     AbsenceForm,
@@ -23,7 +23,7 @@ from models import Booking
 from services.booking import absences, basket, week_copy
 from services.booking import day_status as engine
 from services.booking import planning
-from services.core import clock, formatting, notifications, pdf
+from services.core import clock, formatting, pdf
 from services.core.errors import DomainError, NotFound
 from services.family import uploads
 
@@ -63,7 +63,7 @@ def week():
     start = _week_start()
     grid = planning.week_grid(household, start)
     return render_template("reservations/week.html", grid=grid, basket_count=basket.count(household),
-                           unread=notifications.unread_alerts(household))
+                           unread=menu_count("orders.alerts"))
 
 
 @bp.post("/reservations")

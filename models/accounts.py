@@ -2,9 +2,15 @@
 the audit log."""
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.base import BaseModel, now
+
+# The commune row of the request being served (web/__init__.py turns it on for a request, off after):
+# the rules engine, the page and its PDF logo each ask for it; outside a request it is read every time.
+_request_commune: ContextVar[dict | None] = ContextVar("request_commune", default=None)
 
 
 class Commune(BaseModel):
@@ -41,11 +47,29 @@ class Commune(BaseModel):
 
     @classmethod
     def get_current(cls) -> "Commune":
-        """The commune row, created with defaults on first use."""
+        """The commune row, created with defaults on first use (read once per request when remembered)."""
+        memo = _request_commune.get()
+        if memo is not None and "row" in memo:
+            return memo["row"]
         commune = cls.select().order_by(cls.id).first()
         if commune is None:
             commune = cls.create()
+        if memo is not None:
+            memo["row"] = commune
         return commune
+
+    @staticmethod
+    def remember_per_request(on: bool) -> None:
+        """Read the row once until `remember_per_request(False)` (the web layer, around each request)."""
+        _request_commune.set({} if on else None)
+
+    @classmethod
+    def update(cls, *args, **kwargs):
+        """An UPDATE of the row: the remembered one is stale, read it again next time."""
+        memo = _request_commune.get()
+        if memo is not None:
+            memo.clear()
+        return super().update(*args, **kwargs)
 
 
 class School(BaseModel):

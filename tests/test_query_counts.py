@@ -69,8 +69,8 @@ class QueryLog(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.msg)
-        self.statements.append(sql)
+        if isinstance(record.msg, tuple):  # (sql, params); not the pool's « Returning … to pool »
+            self.statements.append(record.msg[0])
 
 
 @contextmanager

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, render_template, request
 from flask_login import LoginManager, current_user
+from peewee import JOIN
 from werkzeug.routing import IntegerConverter
 
 import jobs
 from blueprints import access
-from models import Commune, User, db
+from models import Commune, Household, User, db
 from services.accounts import franceconnect_accounts
 from services.core import clock
 from services.core import commune as commune_settings
@@ -45,7 +46,9 @@ def load_user(session_id: str):
     user_id, _, version = str(session_id).partition(".")
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
-    user = User.get_or_none(User.id == int(user_id))
+    # The household comes in the same query: every parent page asks for it next (current_household).
+    user = (User.select(User, Household).join(Household, JOIN.LEFT_OUTER, on=(User.household == Household.id))
+            .where(User.id == int(user_id)).first())
     if user is None or user.session_version != int(version) or user.deactivated_at:
         return None
     # No password: an invited or closed account, unless FranceConnect created it (it signs in through it).
@@ -91,9 +94,11 @@ def _register_database_hooks(app: Flask) -> None:
     @app.before_request
     def _open_db():
         db.connect(reuse_if_open=True)
+        Commune.remember_per_request(True)  # the engine, the page and the menu share one read
 
     @app.teardown_request
     def _close_db(exc):
+        Commune.remember_per_request(False)
         if outbox.take_queued():  # the request's transactions are over: the worker may deliver
             jobs.wake_worker()
         if not db.is_closed():

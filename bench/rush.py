@@ -1,0 +1,368 @@
+"""The Thursday 17:55 rush (issue 16): gunicorn and the huey worker on the demo commune scaled to N
+households, P parents who sign in, open next week's grid, tick 10 cells and « Valider » in the last
+minutes before the canteen's 18:00 deadline, while two staff users open the headcounts; then the
+clock moves past 18:00 and parents keep ticking cells that have just closed. Prints requests/s,
+latencies and errors per request, checks the database, exits 1 on any error or broken invariant.
+
+    .venv/bin/python bench/rush.py                                   # SQLite, 5,000 households, 2,000 parents
+    .venv/bin/python bench/rush.py --households 300 --parents 100 --clients 10 --seconds 20 --after 10
+    .venv/bin/python bench/rush.py --database-url postgresql://postgres@127.0.0.1:5432/portail_bench
+    .venv/bin/python bench/rush.py --workers 3 --threads 4 --worker-class gthread
+
+The commune is built once per size and schema (bench/.cache/, keyed by the households and a digest of
+migrations/, models/ and the demo) and copied (SQLite) or restored with pg_restore (PostgreSQL, whose
+database is dropped and recreated: its name must contain « bench »). Parents' passwords are hashed
+with cheap argon2 parameters: a sign-in costs a query, not 0.4 s of a core (staff keep theirs).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import queue
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import harness
+from harness import ROOT, Browser, Finished, Servers, Unexpected
+
+import requests  # noqa: E402 - after harness, which sets the paths and the queue
+
+NOW = harness.NOW  # Thursday 19 November 2026, 17:55: the canteen of week 48 closes at 18:00
+AFTER = "2026-11-19T18:00:30"
+DEADLINE = dt.datetime(2026, 11, 19, 18, 0)
+WEEK = "2026-W48"
+WEEK_DAYS = (dt.date(2026, 11, 23), dt.date(2026, 11, 27))
+HEADCOUNT_DAY = "2026-11-23"
+PASSWORD = "Heure-De-Pointe-2026!"
+EMAIL = "pointe{}@banc.example.fr"  # one parent account per added household
+STAFF = ("agent@example.fr", "cuisine@example.fr")
+TOGGLES = 10
+CACHE = ROOT / "bench" / ".cache"
+BUILD_VERSION = "1"  # change it when the build below changes
+
+
+# --- The commune, built once and cached -----------------------------------------------------------
+
+
+def cache_key(households: int, kind: str) -> str:
+    """rush-<kind>-<households>-<digest of the migrations, the models, the demo and this build>."""
+    digest = hashlib.sha256(BUILD_VERSION.encode())
+    for folder in ("migrations", "models", "services/demo"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            digest.update(path.name.encode() + path.read_bytes())
+    digest.update((ROOT / "bench" / "bench_reservations.py").read_bytes())
+    return f"rush-{kind}-{households}-{digest.hexdigest()[:12]}"
+
+
+def build(folder: Path, url: str, households: int) -> None:
+    """`flask init-db`, then `households` families (bench_reservations.scale) with a parent account each."""
+    from argon2 import PasswordHasher
+    from bench_reservations import scale
+
+    from models import Household, User, db
+    from services.core.transactions import write_transaction
+
+    if url.startswith("postgres"):
+        harness.reset_postgres(url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True,
+                   env=harness.environment(folder, url), stdout=subprocess.DEVNULL)
+    harness.bind_database(folder, url)
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    with db.connection_context():
+        scale(harness.demo_context(), households)
+        families = list(Household.select(Household.id, Household.name)
+                        .where(Household.name.startswith("Famille Banc ")).order_by(Household.id))[:households]
+        with write_transaction():
+            for start in range(0, len(families), 500):
+                User.insert_many([dict(email=EMAIL.format(n), role="parent", household=family.id, activated=True,
+                                       password_hash=cheap, first_name="Parent", last_name=family.name[8:],
+                                       created_at=dt.datetime(2026, 9, 1, 8, 0))
+                                  for n, family in enumerate(families[start:start + 500], start)]).execute()
+        if not url.startswith("postgres"):
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the whole database in the one file copied
+    db.close_all()
+
+
+def prepare(folder: Path, url: str, households: int, rebuild: bool) -> str:
+    """The instance in `folder` (and the PostgreSQL database), from the cache or built; says which."""
+    kind = "postgresql" if url.startswith("postgres") else "sqlite"
+    cached = CACHE / cache_key(households, kind)
+    if rebuild:
+        shutil.rmtree(cached, ignore_errors=True)
+    if not cached.exists():
+        started = time.perf_counter()
+        build(folder, url, households)
+        partial = cached.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        if kind == "sqlite":
+            shutil.copy2(folder / "portail.db", partial / "portail.db")
+        else:
+            subprocess.run(["pg_dump", "-Fc", "-f", str(partial / "portail.pgdump"), url], check=True)
+        if (folder / "uploads").exists():
+            shutil.copytree(folder / "uploads", partial / "uploads")
+        partial.rename(cached)
+        return f"construite en {time.perf_counter() - started:.0f} s, gardée dans {cached}"
+    started = time.perf_counter()
+    if kind == "sqlite":
+        shutil.copy2(cached / "portail.db", folder / "portail.db")
+    else:
+        harness.reset_postgres(url)
+        subprocess.run(["pg_restore", "--no-owner", "-d", url, str(cached / "portail.pgdump")], check=True)
+    if (cached / "uploads").exists():
+        shutil.copytree(cached / "uploads", folder / "uploads", dirs_exist_ok=True)
+    return f"reprise de {cached} en {time.perf_counter() - started:.0f} s"
+
+
+# --- Clients ------------------------------------------------------------------------------------
+
+
+def parent_before(browser: Browser, email: str, rng: random.Random, stats, served: list) -> None:
+    """Sign in, next week's grid, tick 10 cells, the basket, « Valider »."""
+    browser.sign_in(email, PASSWORD)
+    keys = browser.week(WEEK)
+    for key in harness.pick_cells(keys, TOGGLES):
+        browser.toggle(key)
+    order = browser.validate()
+    with stats.lock:
+        if order is not None:
+            stats.orders.append(order)
+        served.append((email, keys))
+
+
+def parent_after(browser: Browser, email: str, open_before: list[str], rng: random.Random, tried: list) -> None:
+    """Sign in after 18:00, open the same week: every cell that closed at 18:00 is refused when ticked."""
+    browser.sign_in(email, PASSWORD)
+    still_open = set(browser.week(WEEK))
+    closed = [key for key in open_before if key not in still_open]  # the canteen; garderie closes the day before
+    for key in rng.sample(closed, min(5, len(closed))):
+        # The grid no longer says whether a closed day is booked: tick it, and if it already was
+        # (« Aucun changement. »), untick it; either change must be refused.
+        for want in (True, False):
+            response = browser.call("POST /reservations/case", "POST", "/reservations/case", (200,),
+                                    data={"cell": key, **({"cells": key} if want else {})},
+                                    headers={"HX-Request": "true", "X-CSRFToken": browser.csrf})
+            tried.append(key)  # list.append is atomic: the clients share this list without a lock
+            if "Non modifié" in response.text:
+                break
+            if not (want and "Aucun changement." in response.text):
+                raise Unexpected("POST /reservations/case", response, f"case {key} changée après 18 h")
+
+
+def run_parents(base: str, work, clients: int, seconds: float, stats) -> float:
+    """`clients` threads each taking the next job (a callable of a Browser) until none is left or time is up."""
+    deadline = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        rng = random.Random(number)
+        while True:
+            try:
+                job = work(rng)
+            except queue.Empty:
+                return
+            browser = Browser(base, stats.record, deadline=deadline)
+            try:
+                job(browser, rng)
+            except Finished:
+                return
+            except Unexpected as error:
+                stats.failed(error)
+            except Exception as error:  # noqa: BLE001 - a bug of this script is reported, not hidden
+                stats.failed(RuntimeError(f"client {number}: {type(error).__name__}: {error}"))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
+def staff_loop(base: str, email: str, stop: threading.Event, stats) -> None:
+    """A staff user opening the day's headcounts again and again (a second apart) until stopped."""
+    from services.demo import DEMO_PASSWORD
+
+    browser = Browser(base, stats.record)
+    try:
+        browser.sign_in(email, DEMO_PASSWORD)
+        while not stop.wait(1.0):
+            browser.page("GET /gestion/effectifs", f"/gestion/effectifs?date={HEADCOUNT_DAY}")
+    except Unexpected as error:
+        stats.failed(error)
+
+
+def move_clock(servers: Servers, iso: str, timeout: float = 30) -> set[int]:
+    """Freeze every gunicorn worker's clock at `iso` (/dev/horloge answers from one process at a time)."""
+    wanted, seen = set(servers.web_workers()), set()
+    deadline = time.monotonic() + timeout
+
+    def post(_):
+        answer = requests.post(servers.base + "/dev/horloge", json={"now": iso}, timeout=10).json()
+        return answer["pid"] if answer["now"].startswith(iso[:19]) else None
+
+    with ThreadPoolExecutor(max(2, 2 * len(wanted))) as pool:
+        while not wanted <= seen:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Horloge non déplacée dans les workers {sorted(wanted - seen)}")
+            seen |= set(pool.map(post, range(2 * len(wanted)))) - {None}
+    return seen
+
+
+def server_times(access_log: Path, start: int, end: int, labels) -> dict[str, list[float]]:
+    """Seconds in a worker per request kind, between two offsets of gunicorn's access log."""
+    from concurrency import server_times as read
+
+    part = access_log.with_suffix(".part")
+    with access_log.open("rb") as log:
+        log.seek(start)
+        part.write_bytes(log.read(end - start))
+    try:
+        return read(part, 0, labels)
+    finally:
+        part.unlink()
+
+
+# --- The run ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL (the database is recreated); SQLite if empty")
+    parser.add_argument("--households", type=int, default=5000, help="families added to the demo commune")
+    parser.add_argument("--parents", type=int, default=2000, help="parents who book before 18:00 (≤ households)")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
+    parser.add_argument("--seconds", type=float, default=300, help="at most this long before 18:00")
+    parser.add_argument("--after", type=float, default=30, help="seconds of ticking after 18:00")
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--rebuild", action="store_true", help="build the commune again, cache or not")
+    parser.add_argument("--folder", default="", help="instance folder (default: a new temporary one)")
+    args = parser.parse_args()
+    if args.parents > args.households:
+        parser.error("--parents doit être au plus --households")
+
+    import concurrency
+    import invariants
+
+    from models import db
+
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="portail-pointe-")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{folder / 'portail.db'}"
+    kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"Instance : {folder} ({kind})")
+    print(f"Commune de démo + {args.households} foyers : {prepare(folder, url, args.households, args.rebuild)}",
+          flush=True)
+    harness.bind_database(folder, url)
+    with db.connection_context():
+        start = invariants.before(days=WEEK_DAYS)
+    db.close_all()
+
+    settings = ["--worker-class", args.worker_class, "--threads", str(args.threads), "--max-requests", "0"]
+    # --max-requests 0: a recycled worker would start again with the clock of PORTAIL_NOW (17:55).
+    servers = Servers(folder, url, workers=args.workers, extra_env={"DEV_CLOCK_CONTROL": "1"}, extra_args=settings)
+    before, after = concurrency.Stats(), concurrency.Stats()
+    staff_stats = concurrency.Stats()
+    served: list = []
+    tried: list = []
+    stop = threading.Event()
+    try:
+        servers.start_worker()
+        servers.start_web()
+        access = folder / "access.log"
+        print(f"gunicorn : worker_class={args.worker_class}, workers={args.workers}, threads={args.threads}, "
+              f"max_requests=0 (deploy/gunicorn.conf.py pour le reste) sur {servers.base} ; worker huey ; "
+              f"charge de la machine au départ : {os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs)", flush=True)
+        staff = [threading.Thread(target=staff_loop, args=(servers.base, email, stop, staff_stats)) for email in STAFF]
+        for thread in staff:
+            thread.start()
+
+        # Before 18:00: each parent once, taken by the next free client.
+        parents: queue.Queue = queue.Queue()
+        for n in range(args.parents):
+            parents.put(EMAIL.format(n))
+
+        def next_parent(rng):
+            email = parents.get_nowait()
+            return lambda browser, rng: parent_before(browser, email, rng, before, served)
+
+        print(f"Avant 18 h ({NOW[11:]}) : {args.parents} parents, {args.clients} clients, "
+              f"{args.seconds:g} s au plus …", flush=True)
+        offset = access.stat().st_size
+        elapsed_before = run_parents(servers.base, next_parent, args.clients, args.seconds, before)
+        middle = access.stat().st_size
+
+        # 18:00:30 in every worker, then the same parents tick the cells that closed.
+        moved = move_clock(servers, AFTER)
+        print(f"Horloge de {len(moved)} workers gunicorn passée à {AFTER[11:]} ; {args.after:g} s de cases …",
+              flush=True)
+        cycle = iter(served * 1000)
+
+        def next_after(rng):
+            try:
+                email, keys = next(cycle)
+            except StopIteration:
+                raise queue.Empty from None
+            return lambda browser, rng: parent_after(browser, email, keys, rng, tried)
+
+        elapsed_after = run_parents(servers.base, next_after, args.clients, args.after, after)
+        restarted = set(servers.web_workers()) - moved
+        stop.set()
+        for thread in staff:
+            thread.join()
+        end = access.stat().st_size
+        servers.stop_web()
+        with db.connection_context():
+            outbox = invariants.wait_for_outbox(120)
+            checks = [invariants.no_duplicate_booking(), invariants.capacity_respected(), invariants.orders_whole(),
+                      invariants.numbering_gapless(), invariants.basket_lines_attached(),
+                      invariants.bookings_have_order_lines(start), invariants.reported_orders_exist(before.orders),
+                      invariants.nothing_changed_after(DEADLINE, len(tried)),
+                      invariants.Check("des cases fermées à 18 h tentées après 18 h", bool(tried),
+                                       "" if tried else "aucune : le contrôle des refus n'a rien vérifié"), outbox]
+    finally:
+        stop.set()
+        servers.stop()
+    db.close_all()
+    if restarted:
+        after.failed(RuntimeError(f"workers gunicorn relancés avec l'horloge de 17:55 : {sorted(restarted)}"))
+
+    for title, stats, elapsed, (first, last) in (
+            (f"Avant 18 h ({elapsed_before:.0f} s)", before, elapsed_before, (offset, middle)),
+            (f"Après 18 h ({elapsed_after:.0f} s)", after, elapsed_after, (middle, end))):
+        print(f"\n{title}, {args.clients} clients, gunicorn {args.worker_class} {args.workers}×{args.threads}, {kind} :")
+        times = server_times(access, first, last, set(stats.times) | set(staff_stats.times))
+        print("\n".join(stats.table(elapsed, {label: times.get(label, []) for label in stats.times})))
+    print(f"\nPersonnel ({', '.join(STAFF)}), les effectifs du {HEADCOUNT_DAY} toutes les secondes :")
+    times = server_times(access, offset, end, set(staff_stats.times) | set(before.times) | set(after.times))
+    print("\n".join(staff_stats.table(elapsed_before + elapsed_after,
+                                      {label: times.get(label, []) for label in staff_stats.times})))
+    print("  (vu du client : attente dans la file de gunicorn comprise ; serveur : temps dans un worker)")
+    print(f"  {len(served)} / {args.parents} parents servis avant 18 h, {len(before.orders)} commandes ; "
+          f"{len(tried)} cases tentées après 18 h")
+    messages = before.messages + after.messages + staff_stats.messages
+    if messages:
+        print(f"\nErreurs ({len(messages)}), les premières (traces du serveur : {folder / 'gunicorn.log'}) :")
+        for message in messages[:8]:
+            print(f"  - {message}")
+    print("\nInvariants :")
+    print("\n".join(check.line() for check in checks))
+    failed = [c for c in checks if not c.ok]
+    print(f"\n{'ÉCHEC' if messages or failed else 'OK'} : {len(messages)} erreur(s), "
+          f"{len(failed)} invariant(s) en échec. Journaux : {folder}")
+    return 1 if messages or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Queries per request of the parents' pages (issue 16): the 3-child Dupont household's week grid,
+cell toggle (htmx), basket, « Valider », month, dashboard, orders and invoice PDF, counted on the demo
+commune and again once tests/bulk_commune.py has added a few hundred households with their bookings.
+
+Two assertions per page: the count does not grow with the commune (a query per row would), and it
+stays under today's figure (BOUNDS), so a repeated query added later fails here. bench/page_queries.py
+prints the same table."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import models
+from app import create_app
+from models import Invoice, Order, db
+from services.core import clock
+from tests import conftest
+from tests.bulk_commune import add_households
+from tests.conftest import TEST_NOW, Auth, csrf_token
+from tests.test_query_counts import counting_queries
+
+LARGE = 300  # households added for the second measure
+SLACK = 1  # a page may ask one more query in a bigger commune (none should)
+WEEK = "2026-W50"  # open on Sunday 29 November (TEST_NOW): its deadline is Thursday 3 December
+# Cells toggled at each size: the first counted, the second only fills the basket "Valider" counts.
+DAYS = {"small": ("2026-12-07", "2026-12-08"), "large": ("2026-12-10", "2026-12-11")}
+
+# Upper bounds: the figures measured when the bounds were last tightened (README « Heure de pointe »).
+BOUNDS = {
+    "week grid": 19,
+    "cell toggle (htmx)": 19,
+    "basket": 19,
+    "validate": 39,
+    "month": 19,
+    "dashboard": 36,
+    "orders": 6,
+    "invoice PDF": 6,
+}
+# PostgreSQL locks rows SQLite's IMMEDIATE transaction already holds: the household on a toggle and on
+# « Valider » (FOR NO KEY UPDATE), and the order counter.
+POSTGRES_LOCKS = {"cell toggle (htmx)": 1, "validate": 2}
+
+
+def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, int]:
+    """SQL statements of one request per page, for the signed-in Dupont household (a warm-up request
+    of each GET first: caches filled, as in a running server)."""
+    ines, repas = ctx["children"]["ines"], ctx["units"]["repas_phare"]
+    invoice = Invoice.get_by_id(ctx["invoices"]["dupont_unpaid"].id)
+    counts: dict[str, int] = {}
+
+    def count(name: str, call, expect: int = 200, warm: bool = True):
+        if warm:
+            call()
+        with counting_queries() as log:
+            response = call()
+        assert response.status_code == expect, (name, response.status_code)
+        counts[name] = len(log.statements)
+        return response
+
+    page = count("week grid", lambda: client.get(f"/reservations?semaine={WEEK}"))
+    assert "Panier (" in page.get_data(as_text=True)
+    token = csrf_token(client, f"/reservations?semaine={WEEK}")
+    headers = {"HX-Request": "true", "X-CSRFToken": token}
+    for day in days:  # the first one counted (an addition to the basket), both left in it
+        key = f"{ines.id}:{repas.id}:{day}"
+        response = count("cell toggle (htmx)", lambda key=key: client.post(
+            "/reservations/case", data={"cell": key, "cells": key}, headers=headers), warm=False) \
+            if day == days[0] else client.post("/reservations/case", data={"cell": key, "cells": key}, headers=headers)
+        assert f'value="{key}" checked' in response.get_data(as_text=True)
+    count("basket", lambda: client.get("/panier"))
+    orders_before = Order.select().count()
+    response = count("validate", lambda: client.post("/panier/valider", data={"csrf_token": token}),
+                     expect=302, warm=False)
+    assert "/commandes/" in response.headers["Location"] and Order.select().count() == orders_before + 1
+    count("month", lambda: client.get("/reservations/mois?mois=2026-12"))
+    count("dashboard", lambda: client.get("/mon-espace"))
+    count("orders", lambda: client.get("/commandes"))
+    pdf = count("invoice PDF", lambda: client.get(f"/factures/{invoice.id}/pdf"))
+    assert pdf.mimetype == "application/pdf"
+    return counts
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory, demo_snapshot):
+    """{page: (queries on the demo commune, queries with LARGE households more)}."""
+    folder = tmp_path_factory.mktemp("parent-query-counts")
+    clock.freeze(TEST_NOW)
+    os.environ.pop("PORTAIL_NOW", None)
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "PORTAIL_ENV": "development", "PORTAIL_NOW": "",
+        "DATABASE_URL": conftest.PG_URL if conftest.USE_PG else f"sqlite:///{folder / 'test.db'}",
+        "OUTBOX_DIR": str(folder / "outbox"), "UPLOAD_DIR": str(folder / "uploads"), "MAIL_SERVER": "",
+        "SERVER_NAME": "portail.test"})
+    with db.connection_context():
+        if conftest.USE_PG:
+            conftest._reset_postgres()
+        else:
+            db.create_tables(models.all_models())
+    db.connect(reuse_if_open=True)
+    try:
+        ctx = demo_snapshot.restore(app.config["UPLOAD_DIR"])
+        client = app.test_client()
+        Auth(client).login("famille.dupont@example.fr")
+        small = measure_parent_pages(client, ctx, DAYS["small"])
+        add_households(ctx, 1, LARGE)
+        large = measure_parent_pages(client, ctx, DAYS["large"])
+    finally:
+        if not db.is_closed():
+            db.close()
+        db.close_all()
+        clock.freeze(TEST_NOW)
+    result = {name: (small[name], large[name]) for name in small}
+    for name, (at_small, at_large) in result.items():  # shown with pytest -s
+        print(f"{name:25} {at_small:4} {at_large:4}")
+    return result
+
+
+def test_every_page_is_measured(measured):
+    assert set(measured) == set(BOUNDS)
+
+
+@pytest.mark.parametrize("page", list(BOUNDS))
+def test_parent_page_queries_do_not_grow_with_the_commune(measured, page):
+    small, large = measured[page]
+    assert large <= small + SLACK, f"{page}: {small} queries on the demo, {large} with {LARGE} households more"
+
+
+@pytest.mark.parametrize("page", list(BOUNDS))
+def test_parent_page_queries_stay_under_their_bound(measured, page):
+    bound = BOUNDS[page] + (POSTGRES_LOCKS.get(page, 0) if conftest.USE_PG else 0)
+    assert max(measured[page]) <= bound, f"{page}: {measured[page]} queries, bound {bound}"
+
+
+def test_templates_are_not_checked_for_changes_outside_debug(app):
+    """Jinja re-reads a template's file on each render only under `flask run --debug` (Flask's default,
+    TEMPLATES_AUTO_RELOAD unset, follows debug): gunicorn compiles each template once per worker."""
+    assert not app.debug and app.jinja_env.auto_reload is False
