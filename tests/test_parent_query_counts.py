@@ -30,10 +30,10 @@ DAYS = {"small": ("2026-12-07", "2026-12-08"), "large": ("2026-12-10", "2026-12-
 BOUNDS = {
     "week grid": 19,
     "cell toggle (htmx)": 19,
-    "basket": 19,
-    "validate": 39,
+    "basket": 20,  # + the exclusive and dependent units' rules (issue 15)
+    "validate": 40,  # + the same rules
     "month": 19,
-    "dashboard": 36,
+    "dashboard": 37,  # + the crèche requests' block (issue 15)
     "orders": 6,
     "invoice PDF": 6,
 }

@@ -108,7 +108,8 @@ def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status:
         action = "remove"
     else:
         raise CellRefused(refusal or _refusal(status))
-    BasketLine.delete().where(where).execute()
+    if context is None or status.basket is not None or swap:  # else the context saw no line to delete
+        BasketLine.delete().where(where).execute()
     for unit_id in [unit.id, *swap] if context is not None else ():
         context.basket.pop((child.id, unit_id, day), None)
     if swapped is not None:
@@ -143,9 +144,13 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
     """Tick (want=True) or untick one cell, answering the engine's new status; a refusal is
     reported in the result (nothing changed). NotFound for another household's child."""
     now = now or clock.now()
-    child, unit = owned_cell(household, child_id, unit_id)
-    # The activity's other units too: exclusive and dependent ones change with this cell (unit_rules).
-    units = list(Unit.select(Unit, Activity).join(Activity).where(Unit.activity == unit.activity_id))
+    child = custody.child_of(household, child_id)
+    # The cell's unit with the activity's other ones (one query): exclusive and dependent units change with it.
+    units = list(Unit.select(Unit, Activity).join(Activity)
+                 .where(Unit.activity.in_(Unit.select(Unit.activity).where(Unit.id == unit_id))))
+    unit = next((u for u in units if u.id == unit_id), None)
+    if child is None or unit is None:
+        raise NotFound("Cette case n'existe pas.")
     with write_transaction():
         _lock_basket(household)
         context = engine.week_statuses(household, day, day, now, units=units, children=[child])

@@ -80,19 +80,26 @@ def household_children(household: Household) -> list[Child]:
     """The children a household books for: its own (not archived, born), then those shared with it."""
     own = (Child.household == household.id) & ~Child.archived & ~Child.unborn
     shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
+    rows = _children_where(own | (shared & ~Child.archived))
+    return sorted(rows, key=lambda c: (c.household_id != household.id, c.position, c.id))
+
+
+def _children_where(condition) -> list[Child]:
+    """Children read with their custody share in the same query (CustodyMap then reads no more)."""
     rows = list(Child.select(Child, CustodyShare)
                 .join(CustodyShare, JOIN.LEFT_OUTER, on=(CustodyShare.child == Child.id), attr="custody_row")
-                .where(own | (shared & ~Child.archived)))
-    for child in rows:  # one query for the children and their custody (CustodyMap reads it from here)
+                .where(condition))
+    for child in rows:
         if not hasattr(child, "custody_row"):
             child.custody_row = None
-    return sorted(rows, key=lambda c: (c.household_id != household.id, c.position, c.id))
+    return rows
 
 
 def child_of(household: Household, child_id: int) -> Child | None:
     """The household's own child, or a child shared with it; None otherwise."""
     shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
-    return Child.get_or_none((Child.id == child_id) & ((Child.household == household.id) | shared))
+    rows = _children_where((Child.id == child_id) & ((Child.household == household.id) | shared))
+    return rows[0] if rows else None
 
 
 def children_of(household: Household, child_ids: Iterable[int]) -> list[Child]:
@@ -101,7 +108,7 @@ def children_of(household: Household, child_ids: Iterable[int]) -> list[Child]:
     if not ids:
         return []
     shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
-    return list(Child.select().where(Child.id.in_(ids) & ((Child.household == household.id) | shared)))
+    return _children_where(Child.id.in_(ids) & ((Child.household == household.id) | shared))
 
 
 def share_of(child: Child) -> CustodyShare | None:
