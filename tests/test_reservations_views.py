@@ -14,6 +14,7 @@ import jobs
 from models import Alert, BasketLine, Booking, Household, Order
 from services.core import clock
 from tests.conftest import csrf_token, post_form
+from tests.test_crawl import untargeted_htmx
 
 HX = {"HX-Request": "true"}
 MON = dt.date(2026, 11, 23)
@@ -49,8 +50,7 @@ def test_week_grid_shows_children_units_deadlines_and_names(client, parent):
     assert "Hugo" in page and "Novembre" in page  # the other child; the month strip
     ids = re.findall(r' id="([^"]+)"', page)
     assert len(ids) == len(set(ids)), "DOM ids must be unique"
-    for tag in re.findall(r"<[^>]+hx-post[^>]*>", page):
-        assert "hx-target" in tag
+    assert page.count("hx-post") > 5 and untargeted_htmx(page) == []  # every box's target inherited from its table
 
 
 @pytest.mark.parametrize("week", ["2026-W99", "n'importe", "1850-W01", "2026-W"])
@@ -68,11 +68,15 @@ def test_htmx_toggle_answers_the_cell_the_counter_and_a_message(client, parent):
     assert body.lstrip().startswith('<td id="cell-')
     assert "state-basket_add" in body and " checked" in body
     assert 'id="basket-counter"' in body and 'hx-swap-oob="true"' in body and "Panier (1)" in body
-    assert 'hx-swap-oob="innerHTML:#messages"' in body and "Ajouté au panier" in body
+    assert 'hx-swap-oob="innerHTML:#messages"' in body
+    assert "Repas de Léa, lundi 23 novembre, ajouté au panier – 1,50\xa0€." in body
+    assert '<div id="basket-bar" class="basket-bar" hx-swap-oob="true"><a class="button" href="/panier">' \
+           'Panier (1) · Valider</a></div>' in body
     assert len(response.data) < 4096
     assert "HX-Request" in response.headers.get("Vary", "")
     body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
-    assert "state-available" in body and "Panier (0)" in body and "Retiré du panier" in body
+    assert "state-available" in body and "Panier (0)" in body and "Repas de Léa, lundi 23 novembre, retiré du panier." in body
+    assert '<div id="basket-bar" class="basket-bar" hx-swap-oob="true"></div>' in body  # empty: hidden
 
 
 def test_crafted_post_after_the_deadline_is_refused(client, parent):
@@ -130,7 +134,7 @@ def test_cancellation_line_and_clear(client, parent):
     toggle(client, parent, MON)
     post_form(client, "/panier/valider", token_page="/panier")
     body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
-    assert "state-basket_remove" in body and "Annulation ajoutée" in body
+    assert "state-basket_remove" in body and "Repas de Léa, lundi 23 novembre : annulation ajoutée au panier." in body
     assert "Annulation" in client.get("/panier").get_data(as_text=True)
     post_form(client, "/panier/vider", token_page="/panier")
     assert BasketLine.select().count() == 0
@@ -320,7 +324,11 @@ def test_copy_this_week_for_the_siblings_ticked(client, demo, auth, freeze):
 def test_states_are_svg_icons_and_the_legend_lists_only_the_weeks_states(client, parent):
     page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
     assert not re.search("[\U0001F300-\U0001FAFF\u23F3\u231B]", page), "no emoji: they render as boxes"
-    assert '<symbol id="i-booked"' in page and '<use href="#i-available">' in page
+    # Icons are drawn by the stylesheet from each state's class: no sprite, no <svg> in the cells.
+    assert "<svg" not in page and 'class="cell state-available"' in page
+    css = (Path(__file__).parents[1] / "static/css/reservations.css").read_text()
+    for state in ("available", "basket_add", "basket_remove", "booked", "closed", "waiting_list", "locked"):
+        assert re.search(rf"\.state-{state}\b[^{{]*\{{ --icon: url\(\"data:image/svg\+xml,", css), state
     legend = page.split('class="legend card"')[1].split("</details>")[0]
     assert "Disponible" in legend and "Fermé" in legend
     assert "Réservé" not in legend and "Sur liste d'attente" not in legend  # none this week
