@@ -75,6 +75,7 @@ def test_the_week_fits_the_screen_and_every_tap_lands(browser, live_server, widt
         for index in (0, 1):
             row.locator(BOX).nth(index).locator("xpath=ancestor::td").click(position={"x": 8, "y": 30})
             expect(bar).to_have_text(f"Panier ({index + 1}) · Valider")
+        axe_check(page, f"grille et barre du panier à {width} px")
         page.evaluate("window.scrollTo(0, 0)")
         box = bar.get_by_role("link").bounding_box()
         assert box["height"] >= 44 and 844 - 80 <= box["y"] + box["height"] <= 844, box
