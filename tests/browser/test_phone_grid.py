@@ -82,9 +82,9 @@ def test_the_week_fits_the_screen_and_every_tap_lands(browser, live_server, widt
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # at the end it covers nothing
         legend = page.locator(".legend").bounding_box()
         assert legend["y"] + legend["height"] <= bar.bounding_box()["y"], "the bar covers the legend"
-        for index in (0, 1):  # the next width starts from an empty basket
+        for index in (0, 1):  # two quick taps: the answers come in order (hx-sync), the bar ends empty
             row.locator(BOX).nth(index).locator("xpath=ancestor::td").click(position={"x": 8, "y": 30})
-        expect(bar).to_be_empty()
+        expect(bar).to_be_empty()  # the next width starts from an empty basket
     assert not page.js_errors
     context.close()
 
