@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test db chromium nginx bench bench-concurrency bench-rush clean
+.PHONY: run test install install-test db chromium nginx bench bench-concurrency bench-rush screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench: install
 	$(BIN)/python bench/bench_invoicing.py
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/page_queries.py
+
+## The README's screenshots of the week grid (docs/grille-390.png, docs/grille-1280.png), from a live server.
+screenshots: install-test
+	$(BIN)/python bench/screenshots.py
 
 ## Concurrency and crash recovery: gunicorn and the worker on a fresh instance, 20 clients for 60 s,
 ## then kills and restarts; exits 1 on any error. BENCH_DATABASE_URL=postgresql://…/portail_bench

@@ -20,7 +20,7 @@ from blueprints.reservation_forms import (
     WeekForm,
 )
 from models import Booking
-from services.booking import absences, basket, week_copy
+from services.booking import absences, basket, calendar, week_copy
 from services.booking import day_status as engine
 from services.booking import planning
 from services.core import clock, formatting, pdf
@@ -71,8 +71,10 @@ def update_basket():
     """"Mettre à jour le panier" without JavaScript: every shown cell set to its ticked state."""
     start = _week_start()
     try:
-        # Raw lists of grid cell keys (shown, ticked): services/booking/basket.py parses them.
-        wanted = basket.wanted_from_form(request.form.getlist("shown"), request.form.getlist("cells"))
+        # Raw lists of grid cell keys (shown: one field per row, keys separated by spaces; ticked):
+        # services/booking/basket.py parses them.
+        shown = [key for field in request.form.getlist("shown") for key in field.split()]
+        wanted = basket.wanted_from_form(shown, request.form.getlist("cells"))
         change = basket.apply_cells(current_household(), wanted)
     except NotFound:
         abort(404)
@@ -103,7 +105,7 @@ def toggle():
         message, category = (f"{result.unit.name} ajouté au panier à la place de "
                               f"{' et '.join(u.name for u in result.swapped)}."), "success"
     else:
-        message, category = _toggle_message(result.status, result.changed), "success"
+        message, category = _toggle_message(result, result.changed), "success"
     if not request.htmx:
         flash(message, category)
         return _back_to_week(planning.monday(day))
@@ -112,14 +114,21 @@ def toggle():
                            category=category, others=result.others)
 
 
-def _toggle_message(status: engine.DayStatus, changed: bool) -> str:
+def _toggle_message(result: basket.CellChange, changed: bool) -> str:
+    """« Repas de Léa, lundi 7 décembre, ajouté au panier – 2,90 € »: child, day and price named."""
     if not changed:
         return "Aucun changement."
+    status = result.status
+    what = f"{result.unit.name} de {result.child.first_name}, {formatting.date_medium(result.day)}"
     if status.basket == "add":
-        return "Ajouté au panier" + (" (liste d'attente si complet)" if status.will_wait else "") + "."
+        price = f" – {formatting.money(status.price)}" if status.price else ""
+        waiting = " (liste d'attente si complet)" if status.will_wait else ""
+        return f"{what}, ajouté au panier{price}{waiting}."
     if status.basket == "remove":
-        return "Annulation ajoutée au panier."
-    return "Retiré du panier."
+        return f"{what} : annulation ajoutée au panier."
+    if status.checked:  # a pending cancellation taken back: the booking stays
+        return f"{what} : annulation retirée du panier, la réservation est gardée."
+    return f"{what}, retiré du panier."
 
 
 def _message_only(message: str):
@@ -296,5 +305,6 @@ def absence(booking_id: int):
 
 
 bp.add_app_template_filter(planning.short_day, "short_day")
+bp.add_app_template_global(calendar.NOT_RUNNING, "not_running")
 bp.add_app_template_global(engine.STATE_ICONS, "state_icons")
 bp.add_app_template_filter(planning.week_param, "week_param")

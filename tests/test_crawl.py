@@ -1,5 +1,6 @@
 """Every page a demo user can reach by following links answers without a server error."""
 import re
+from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -9,14 +10,45 @@ from tests.conftest import Auth
 SKIP = ("/deconnexion", "/dev/horloge", "/static/")
 LINK = re.compile(r'href="([^"#]+)"')
 DOM_ID = re.compile(r'\sid="([^"]+)"')
-HX_TAG = re.compile(r"<[^>]*\shx-(?:post|get)=[^>]*>")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _Untargeted(HTMLParser):
+    """The hx-post/hx-get elements with no hx-target, on themselves or inherited from an ancestor
+    (the week grid's table gives its boxes « closest td »)."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[tuple[str, bool]] = []  # (tag, an hx-target on it or above)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        targeted = "hx-target" in names or (bool(self.open) and self.open[-1][1])
+        if ("hx-post" in names or "hx-get" in names) and not targeted:
+            self.found.append(self.get_starttag_text())
+        if tag not in VOID:
+            self.open.append((tag, targeted))
+
+    def handle_endtag(self, tag):
+        for index in range(len(self.open) - 1, -1, -1):
+            if self.open[index][0] == tag:
+                del self.open[index:]
+                break
+
+
+def untargeted_htmx(html: str) -> list[str]:
+    """The start tags of htmx requests without an explicit target (own or inherited)."""
+    parser = _Untargeted()
+    parser.feed(html)
+    return parser.found
 
 
 def _markup_problems(url: str, html: str) -> list[str]:
     """Duplicate DOM ids, and htmx requests without an explicit target."""
     ids = DOM_ID.findall(html)
     problems = [f"{url}: id « {i} » en double" for i in sorted({i for i in ids if ids.count(i) > 1})]
-    problems += [f"{url}: {tag[:80]} sans hx-target" for tag in HX_TAG.findall(html) if "hx-target" not in tag]
+    problems += [f"{url}: {tag[:80]} sans hx-target" for tag in untargeted_htmx(html)]
     return problems
 
 

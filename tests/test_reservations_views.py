@@ -12,8 +12,10 @@ from pypdf import PdfReader
 
 import jobs
 from models import Alert, BasketLine, Booking, Household, Order
+from services.booking import planning
 from services.core import clock
 from tests.conftest import csrf_token, post_form
+from tests.test_crawl import untargeted_htmx
 
 HX = {"HX-Request": "true"}
 MON = dt.date(2026, 11, 23)
@@ -49,8 +51,7 @@ def test_week_grid_shows_children_units_deadlines_and_names(client, parent):
     assert "Hugo" in page and "Novembre" in page  # the other child; the month strip
     ids = re.findall(r' id="([^"]+)"', page)
     assert len(ids) == len(set(ids)), "DOM ids must be unique"
-    for tag in re.findall(r"<[^>]+hx-post[^>]*>", page):
-        assert "hx-target" in tag
+    assert page.count("hx-post") > 5 and untargeted_htmx(page) == []  # every box's target inherited from its table
 
 
 @pytest.mark.parametrize("week", ["2026-W99", "n'importe", "1850-W01", "2026-W"])
@@ -68,11 +69,15 @@ def test_htmx_toggle_answers_the_cell_the_counter_and_a_message(client, parent):
     assert body.lstrip().startswith('<td id="cell-')
     assert "state-basket_add" in body and " checked" in body
     assert 'id="basket-counter"' in body and 'hx-swap-oob="true"' in body and "Panier (1)" in body
-    assert 'hx-swap-oob="innerHTML:#messages"' in body and "Ajouté au panier" in body
+    assert 'hx-swap-oob="innerHTML:#messages"' in body
+    assert "Repas de Léa, lundi 23 novembre, ajouté au panier – 1,50\xa0€." in body
+    assert '<div id="basket-bar" class="basket-bar" hx-swap-oob="true"><a class="button" href="/panier">' \
+           'Panier (1) · Valider</a></div>' in body
     assert len(response.data) < 4096
     assert "HX-Request" in response.headers.get("Vary", "")
     body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
-    assert "state-available" in body and "Panier (0)" in body and "Retiré du panier" in body
+    assert "state-available" in body and "Panier (0)" in body and "Repas de Léa, lundi 23 novembre, retiré du panier." in body
+    assert '<div id="basket-bar" class="basket-bar" hx-swap-oob="true"></div>' in body  # empty: hidden
 
 
 def test_crafted_post_after_the_deadline_is_refused(client, parent):
@@ -130,7 +135,7 @@ def test_cancellation_line_and_clear(client, parent):
     toggle(client, parent, MON)
     post_form(client, "/panier/valider", token_page="/panier")
     body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
-    assert "state-basket_remove" in body and "Annulation ajoutée" in body
+    assert "state-basket_remove" in body and "Repas de Léa, lundi 23 novembre : annulation ajoutée au panier." in body
     assert "Annulation" in client.get("/panier").get_data(as_text=True)
     post_form(client, "/panier/vider", token_page="/panier")
     assert BasketLine.select().count() == 0
@@ -320,7 +325,11 @@ def test_copy_this_week_for_the_siblings_ticked(client, demo, auth, freeze):
 def test_states_are_svg_icons_and_the_legend_lists_only_the_weeks_states(client, parent):
     page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
     assert not re.search("[\U0001F300-\U0001FAFF\u23F3\u231B]", page), "no emoji: they render as boxes"
-    assert '<symbol id="i-booked"' in page and '<use href="#i-available">' in page
+    # Icons are drawn by the stylesheet from each state's class: no sprite, no <svg> in the cells.
+    assert "<svg" not in page and 'class="cell state-available"' in page
+    css = (Path(__file__).parents[1] / "static/css/reservations.css").read_text()
+    for state in ("available", "basket_add", "basket_remove", "booked", "closed", "waiting_list", "locked"):
+        assert re.search(rf"\.state-{state}\b[^{{]*\{{ --icon: url\(\"data:image/svg\+xml,", css), state
     legend = page.split('class="legend card"')[1].split("</details>")[0]
     assert "Disponible" in legend and "Fermé" in legend
     assert "Réservé" not in legend and "Sur liste d'attente" not in legend  # none this week
@@ -354,3 +363,73 @@ def test_orders_are_folded_and_the_history_comes_in_pages_of_ten(client, demo, a
     last = client.get("/commandes?page=999").get_data(as_text=True)  # past the end: the last page
     assert "Commandes plus récentes" in last and "Commandes plus anciennes" not in last
     assert client.get("/commandes?page=abc").status_code == 200
+
+
+# --- Issue 14: the grid's weight, the status messages, the phone's basket bar, the month as a day list ---
+
+
+def test_the_three_child_grid_is_at_most_40_kb(client, demo, auth, freeze):
+    freeze("2026-11-19T17:55")
+    auth.login("famille.dupont@example.fr")
+    response = client.get("/reservations?semaine=2026-W48")
+    page = response.get_data(as_text=True)
+    assert page.count('class="cell ') == 65 and page.count('type="checkbox" id="box-') == 40  # all there
+    assert len(response.data) <= 40_000, f"{len(response.data)} bytes"  # was 69,944 (bench/page_weight.py)
+
+
+def test_the_no_js_form_posts_each_rows_shown_keys(client, parent):
+    page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
+    rows = re.findall(r'<input type="hidden" name="shown" value="([^"]*)">', page)
+    first = rows[0].split()
+    assert first == [key(parent, MON + dt.timedelta(days=i)) for i in (0, 1, 3, 4)]  # the boxes of Léa's Repas
+    response = post_form(client, "/reservations", {"semaine": "2026-W48", "shown": rows, "cells": first[:2]},
+                         token_page="/reservations", follow_redirects=True)
+    assert "Panier mis à jour : 2 changement(s)." in response.get_data(as_text=True)
+    assert sorted(line.date for line in BasketLine.select()) == [MON, MON + dt.timedelta(days=1)]
+    response = post_form(client, "/reservations", {"semaine": "2026-W48", "shown": rows, "cells": first[1:2]},
+                         token_page="/reservations")  # Monday unticked, Tuesday kept
+    assert [line.date for line in BasketLine.select()] == [MON + dt.timedelta(days=1)]
+
+
+def test_each_toggle_says_child_day_and_price(client, parent):
+    body = toggle(client, parent, MON).get_data(as_text=True)
+    assert '<p class="message message-success">Repas de Léa, lundi 23 novembre, ajouté au panier – 1,50\xa0€.</p>' in body
+    body = toggle(client, parent, MON, ticked=False).get_data(as_text=True)
+    assert "Repas de Léa, lundi 23 novembre, retiré du panier." in body and BasketLine.select().count() == 0
+    soir = {"unit": "garderie_soir_phare"}  # another unit, another price
+    toggle(client, parent, MON, **soir)
+    body = toggle(client, parent, MON + dt.timedelta(days=1), **soir).get_data(as_text=True)
+    assert "Garderie soir de Léa, mardi 24 novembre, ajouté au panier – 1,40\xa0€." in body
+    assert "Panier (2) · Valider" in body
+    # A booked day: its cancellation goes into the basket, and comes out again (the booking stays).
+    post_form(client, "/panier/valider", token_page="/panier")
+    body = toggle(client, parent, MON, ticked=False, **soir).get_data(as_text=True)
+    assert "Garderie soir de Léa, lundi 23 novembre : annulation ajoutée au panier." in body
+    body = toggle(client, parent, MON, **soir).get_data(as_text=True)
+    assert "Garderie soir de Léa, lundi 23 novembre : annulation retirée du panier, la réservation est gardée." in body
+    assert BasketLine.select().count() == 0
+    # Without JavaScript: the same sentence, flashed into the page's status region after the redirect.
+    response = toggle(client, parent, MON + dt.timedelta(days=4), headers={})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    status = page.split('<div id="messages" role="status" aria-live="polite">')[1].split("</div>")[0]
+    assert "Repas de Léa, vendredi 27 novembre, ajouté au panier – 1,50\xa0€." in status
+    assert '<div id="basket-bar" class="basket-bar"><a class="button" href="/panier">Panier (1) · Valider</a></div>' in page
+
+
+def test_the_month_is_also_a_day_list_with_its_legend(client, parent):
+    toggle(client, parent, dt.date(2026, 12, 1))
+    page = client.get("/reservations/mois?mois=2026-12").get_data(as_text=True)
+    days = page.split('<ol class="month-days">')[1].split("</ol>")[0]
+    view = planning.month_view(parent["households"]["martin"], dt.date(2026, 12, 1))
+    shown = [day for week in view.weeks for day in week if day.in_month and day.entries]
+    assert days.count('<li class="month-day">') == len(shown) > 15  # one block per day with something
+    first = days.split('<li class="month-day">')[1]
+    assert first.startswith('<h3><a href="/reservations?semaine=2026-W49">Mardi 1 décembre</a></h3>')
+    assert '<li class="state-basket_add">Léa – Repas : À ajouter</li>' in first
+    assert '<li class="state-available">Hugo – Repas : Disponible</li>' in first
+    assert "Samedi" not in days and "Dimanche" not in days  # only days with something to show
+    legend = page.split('<details class="legend card" open>')[1].split("</details>")[0]  # open, this month's states
+    assert "À ajouter" in legend and "Disponible" in legend and "Hors délai" not in legend
+    assert '<table class="month-grid">' in page  # the desktop's table stays
+    assert "Panier (1) · Valider" in page

@@ -55,6 +55,7 @@ class DayInfo:
 
 
 OPEN = DayInfo(True)
+NOT_RUNNING = "Pas d'accueil ce jour-là"  # the unit's weekly rest (the grid shows it as « Fermé », no more)
 
 
 @dataclass
@@ -122,7 +123,7 @@ class CalendarData:
         if day in self.public_holidays:
             return DayInfo(False, "Férié", f"Férié : {self.public_holidays[day]}")
         if day.weekday() not in unit.weekday_set():
-            return DayInfo(False, "Fermé", "Pas d'accueil ce jour-là")
+            return DayInfo(False, "Fermé", NOT_RUNNING)
         holiday = self.school_holiday(day)
         if unit.period == "school" and holiday:
             return DayInfo(False, "Fermé", holiday)

@@ -78,12 +78,12 @@ def test_book_three_days_then_deadline(live_server, page):
 
     for count, day in enumerate((days[0], days[1], days[4]), start=1):
         page.get_by_role("checkbox", name=name(day)).check()
-        page.get_by_role("link", name=f"Panier ({count})").wait_for()
+        page.get_by_role("link", name=f"Panier ({count})", exact=True).wait_for()
         expect(page.get_by_role("checkbox", name=name(day))).to_be_checked()
     expect(page.get_by_role("status").get_by_text("Ajouté au panier")).to_be_visible()
     axe_check(page, "grid with a basket")
 
-    page.get_by_role("link", name="Panier (3)").click()
+    page.get_by_role("link", name="Panier (3)", exact=True).click()
     page.wait_for_url("**/panier")
     expect(page.get_by_text("Total : 4,50 €")).to_be_visible()
     assert page.get_by_text("1,50 €").count() == 3
@@ -108,6 +108,7 @@ def tab_to(page, accessible_name: str, limit: int = 400) -> None:
     for _ in range(limit):
         page.keyboard.press("Tab")
         label = page.evaluate("""() => { const e = document.activeElement; if (!e) return '';
+            if (e.getAttribute('aria-label')) return e.getAttribute('aria-label');
             if (e.labels && e.labels.length) { const l = e.labels[0].cloneNode(true);
                 l.querySelectorAll('[aria-hidden="true"]').forEach(n => n.remove());  // as the accessible name
                 return l.textContent.replace(/\s+/g, ' ').trim(); }
@@ -128,7 +129,7 @@ def test_keyboard_only_journey(live_server, page_desktop):
     for count, day in enumerate((days[0], days[1], days[4]), start=1):
         tab_to(page, name(day))
         page.keyboard.press("Space")
-        page.get_by_role("link", name=f"Panier ({count})").wait_for()
+        page.get_by_role("link", name=f"Panier ({count})", exact=True).wait_for()
         # htmx swaps the cell; the focus stays on the same checkbox (same id).
         assert page.evaluate("() => document.activeElement.type") == "checkbox"
         expect(page.get_by_role("checkbox", name=name(day))).to_be_checked()
