@@ -101,9 +101,6 @@ def toggle():
         abort(404)
     if result.refusal:
         message, category = f"Non modifié : {result.refusal}", "error"
-    elif result.swapped:
-        message, category = (f"{result.unit.name} ajouté au panier à la place de "
-                              f"{' et '.join(u.name for u in result.swapped)}."), "success"
     else:
         message, category = _toggle_message(result, result.changed), "success"
     if not request.htmx:
@@ -123,7 +120,8 @@ def _toggle_message(result: basket.CellChange, changed: bool) -> str:
     if status.basket == "add":
         price = f" – {formatting.money(status.price)}" if status.price else ""
         waiting = " (liste d'attente si complet)" if status.will_wait else ""
-        return f"{what}, ajouté au panier{price}{waiting}."
+        instead = f" à la place de {' et '.join(u.name for u in result.swapped)}" if result.swapped else ""
+        return f"{what}, ajouté au panier{instead}{price}{waiting}."
     if status.basket == "remove":
         return f"{what} : annulation ajoutée au panier."
     if status.checked:  # a pending cancellation taken back: the booking stays

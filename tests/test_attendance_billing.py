@@ -271,7 +271,7 @@ def test_parent_grid_shows_the_row_read_only(evening, auth, client):
     lea, unit = evening["children"]["lea"], evening["units"]["accueil_soir_phare"]
     page = html.unescape(client.get("/reservations?semaine=2026-W48").get_data(as_text=True))
     cell = page.split(f'id="cell-{lea.id}-{unit.id}-2026-11-24"')[1].split("</td>")[0]
-    assert "Présent 16:30–17:20" in cell and "i-present" in cell and 'type="checkbox"' not in cell
+    assert "Présent 16:30–17:20" in cell and "state-present" in cell and 'type="checkbox"' not in cell
     later = page.split(f'id="cell-{lea.id}-{unit.id}-2026-11-27"')[1].split("</td>")[0]
     assert "Sans réservation" in later and 'type="checkbox"' not in later and "hx-post" not in later
     assert "Sans réservation · 0,45\xa0€ le quart d'heure commencé" in page
@@ -286,4 +286,4 @@ def test_parent_grid_shows_the_row_read_only(evening, auth, client):
     Attendance.update(status="absent", arrived_at="", left_at="").where(Attendance.date == dt.date(2026, 11, 24)).execute()
     page = client.get("/reservations?semaine=2026-W48").get_data(as_text=True)
     cell = page.split(f'id="cell-{lea.id}-{unit.id}-2026-11-24"')[1].split("</td>")[0]
-    assert "Absent" in cell and "i-absent" in cell
+    assert "Absent" in cell and "state-absent" in cell

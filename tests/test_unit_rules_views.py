@@ -41,10 +41,10 @@ def test_htmx_swap_updates_every_cell_of_the_day(client, demo, auth):
     page = client.get(WEEK).get_data(as_text=True)
     assert "avec Matin ou Journée" in cell(page, demo, "alsh_repas")  # the meal's hint
     body = toggle(client, demo, "alsh_matin").get_data(as_text=True)
-    assert "Ajouté au panier" in body and "remplace Matin du panier" in cell(body, demo, "alsh_journee")
+    assert "ajouté au panier" in body and "remplace Matin du panier" in cell(body, demo, "alsh_journee")
     body = toggle(client, demo, "alsh_journee").get_data(as_text=True)
     assert body.lstrip().startswith(f'<td id="cell-{key(demo, "alsh_journee").replace(":", "-", 2)}"')
-    assert "Journée ajouté au panier à la place de Matin." in body and "Panier (1)" in body
+    assert "Journée de Léa, mercredi 2 décembre, ajouté au panier à la place de Matin – " in body and "Panier (1)" in body
     matin = cell(body, demo, "alsh_matin")
     assert 'hx-swap-oob="true"' in matin and "Incompatible avec Journée" in matin
     assert 'type="checkbox"' not in matin and "hx-post" not in matin  # not clickable
