@@ -61,6 +61,10 @@ def remember_config_token(on: bool) -> None:
     _request_token.set({} if on else None)
 
 
+def config_token_remembered() -> bool:
+    return _request_token.get() is not None
+
+
 def bump_config() -> None:
     """A new token, in the caller's transaction (an upsert: the row may not exist yet)."""
     token = secrets.token_hex(8)

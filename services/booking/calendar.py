@@ -76,6 +76,12 @@ class CalendarData:
         the configuration has not changed; four when it has)."""
         zone = zone or Commune.get_current().school_zone
         data = cls(start=start, end=end, zone=zone)
+        with config_cache.one_token():
+            return cls._fill(data, start, end, unit_ids, zone)
+
+    @staticmethod
+    def _fill(data: "CalendarData", start: dt.date, end: dt.date, unit_ids: Iterable[int] | None,
+              zone: str) -> "CalendarData":
         reach = start - DEADLINE_REACH
         data.public_holidays = {day: name for day, name in config_cache.cached("public_holidays", _public_holidays)
                                 if reach <= day <= end}

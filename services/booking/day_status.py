@@ -157,6 +157,13 @@ class StatusContext:
     def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
                  start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
                  load_queues: bool = False, apply_rules: bool = True):
+        with config_cache.one_token():  # the configuration's token read once, even outside a request
+            self._load(household, children, units, start, end, now, use_basket=use_basket,
+                       load_queues=load_queues, apply_rules=apply_rules)
+
+    def _load(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
+              start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
+              load_queues: bool = False, apply_rules: bool = True) -> None:
         self.household = household
         self.children = list(children)
         self.start, self.end = start, end

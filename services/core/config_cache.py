@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
-from models.base import config_token
+from models.base import config_token, config_token_remembered, remember_config_token
 
 T = TypeVar("T")
 _entries: dict[str, tuple[str, object]] = {}
@@ -50,3 +50,17 @@ def bypassed() -> Iterator[None]:
         yield
     finally:
         _bypass.reset(previous)
+
+
+@contextmanager
+def one_token() -> Iterator[None]:
+    """Read the token once for the whole block (a grid outside a request: the worker, the CLI, tests);
+    inside a request it is already read once."""
+    if config_token_remembered():
+        yield
+        return
+    remember_config_token(True)
+    try:
+        yield
+    finally:
+        remember_config_token(False)
