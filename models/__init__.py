@@ -36,7 +36,7 @@ from models.activities import (
     Unit,
     UnitRule,
 )
-from models.base import BaseModel, all_models, db
+from models.base import BaseModel, ConfigVersion, all_models, db
 from models.billing import (
     Attendance,
     ClosedPeriod,
@@ -86,6 +86,7 @@ from models.outings import Outing
 __all__ = [
     "ActivityStaff",
     "BaseModel", "all_models", "db",
+    "ConfigVersion",
     "Commune",
     "School",
     "Household",

@@ -6,14 +6,14 @@ from contextvars import ContextVar
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models.base import BaseModel, now
+from models.base import BaseModel, ConfigModel, now
 
 # The commune row of the request being served (web/__init__.py turns it on for a request, off after):
 # the rules engine, the page and its PDF logo each ask for it; outside a request it is read every time.
 _request_commune: ContextVar[dict | None] = ContextVar("request_commune", default=None)
 
 
-class Commune(BaseModel):
+class Commune(ConfigModel):
     """The single row of settings of the commune running the portal."""
 
     name = CharField(default="Mairie de Démo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.accounts import Household, School, User
-from models.base import BaseModel
+from models.base import BaseModel, ConfigModel
 from models.family import Child
 
 
@@ -37,7 +37,7 @@ class Regie(BaseModel):
         return [mode for mode in self.payment_modes.split(",") if mode]
 
 
-class DeadlinePolicy(BaseModel):
+class DeadlinePolicy(ConfigModel):
     """When a day can still be booked (or cancelled): see services/booking/deadlines.py for the kinds.
 
     kind: days_before (N jours, or N jours ouvrés with working_days, avant à HH:MM),
@@ -57,7 +57,7 @@ class DeadlinePolicy(BaseModel):
     skip_public_holidays = BooleanField(default=False)  # … or on a public holiday
 
 
-class Activity(BaseModel):
+class Activity(ConfigModel):
     """A service for one school year ("Restauration scolaire – École du Phare", "ALSH Mercredi")."""
 
     KINDS = ("cantine", "garderie", "alsh_mercredi", "alsh_vacances", "sortie", "espace_jeunes", "sejour", "autre")
@@ -98,7 +98,7 @@ class ActivityStaff(BaseModel):
         indexes = ((("user", "activity"), True),)
 
 
-class Unit(BaseModel):
+class Unit(ConfigModel):
     """What one booking is for (repas, garderie matin, journée…), with its calendar and rules."""
 
     PERIODS = ("school", "holidays", "all")
@@ -139,7 +139,7 @@ class Unit(BaseModel):
         return frozenset(int(part) for part in self.weekdays.split(",") if part.strip().isdigit())
 
 
-class UnitRule(BaseModel):
+class UnitRule(ConfigModel):
     """A rule between two units of one activity on the same day (services/booking/unit_rules.py):
     "excludes" (never both; symmetric for the engine, the declaring unit wins a swap in the basket) or
     "requires" (the unit needs one of the units it requires, e.g. « Repas » requires « Matin » or « Journée »)."""
@@ -154,7 +154,7 @@ class UnitRule(BaseModel):
         indexes = ((("unit", "other"), True),)
 
 
-class TariffBand(BaseModel):
+class TariffBand(ConfigModel):
     """Price of a unit for households whose QF is in [qf_min, qf_max) (qf_max None = no ceiling)."""
 
     unit = ForeignKeyField(Unit, backref="tariff_bands", on_delete="CASCADE")
@@ -163,7 +163,7 @@ class TariffBand(BaseModel):
     price = IntegerField()  # cents
 
 
-class CapacityOverride(BaseModel):
+class CapacityOverride(ConfigModel):
     unit = ForeignKeyField(Unit, backref="capacity_overrides", on_delete="CASCADE")
     date = DateField()
     capacity = IntegerField()
@@ -172,7 +172,7 @@ class CapacityOverride(BaseModel):
         indexes = ((("unit", "date"), True),)
 
 
-class Closure(BaseModel):
+class Closure(ConfigModel):
     """Days a service does not run (pont, grève…): one unit, one activity, or everything."""
 
     activity = ForeignKeyField(Activity, null=True, backref="closures", on_delete="CASCADE")
@@ -182,7 +182,7 @@ class Closure(BaseModel):
     reason = CharField(default="Fermeture")
 
 
-class ExtraDay(BaseModel):
+class ExtraDay(ConfigModel):
     """A day a unit runs outside its weekly pattern (e.g. a Wednesday worked at school)."""
 
     unit = ForeignKeyField(Unit, backref="extra_days", on_delete="CASCADE")
@@ -193,14 +193,14 @@ class ExtraDay(BaseModel):
         indexes = ((("unit", "date"), True),)
 
 
-class PublicHoliday(BaseModel):
+class PublicHoliday(ConfigModel):
     """Jour férié, loaded from the holidays package by `flask refresh-holidays` (French names)."""
 
     date = DateField(unique=True)
     name = CharField()
 
 
-class SchoolHoliday(BaseModel):
+class SchoolHoliday(ConfigModel):
     """A school holiday period of a zone, loaded from vacances-scolaires-france."""
 
     zone = CharField(index=True)  # A, B, C

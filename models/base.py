@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
 
-from peewee import DatabaseProxy, Model
+from peewee import CharField, DatabaseProxy, Model, ModelDelete, ModelInsert, ModelUpdate
 
 db = DatabaseProxy()
 _clock: Callable[[], dt.datetime] = dt.datetime.now  # replaced by services.core.clock at import
@@ -27,8 +29,106 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+# --- The configuration's version ------------------------------------------------------------------
+# Services, units, calendars, tariffs, rules… change rarely and are read by every grid: each process keeps
+# them in memory (services/core/config_cache.py) as long as this row's random token stays the same. Every
+# write to a ConfigModel (insert, update, delete, whatever the path: save, create, bulk) replaces the
+# token in the same transaction, so the next request of every process reads them again.
+
+_request_token: ContextVar[dict | None] = ContextVar("request_config_token", default=None)
+
+
+class ConfigVersion(BaseModel):
+    """One row (id 1): a token that every change to the configuration replaces."""
+
+    token = CharField(default="")
+
+
+def config_token() -> str | None:
+    """The configuration's current token (read once per request when remembered); None: no row yet."""
+    memo = _request_token.get()
+    if memo is not None and "token" in memo:
+        return memo["token"]
+    row = ConfigVersion.select(ConfigVersion.token).where(ConfigVersion.id == 1).tuples().first()
+    token = row[0] if row else None
+    if memo is not None:
+        memo["token"] = token
+    return token
+
+
+def remember_config_token(on: bool) -> None:
+    """Read the token once until `remember_config_token(False)` (the web layer, around each request)."""
+    _request_token.set({} if on else None)
+
+
+def config_token_remembered() -> bool:
+    return _request_token.get() is not None
+
+
+def bump_config() -> None:
+    """A new token, in the caller's transaction (an upsert: the row may not exist yet)."""
+    token = secrets.token_hex(8)
+    ConfigVersion.insert(id=1, token=token).on_conflict(
+        conflict_target=[ConfigVersion.id], update={ConfigVersion.token: token}).execute()
+    memo = _request_token.get()
+    if memo is not None:
+        memo["token"] = token  # this request's later reads see its own change
+
+
+class _ConfigWrite:
+    """A write query on a ConfigModel: runs, then replaces the configuration's token."""
+
+    def _execute(self, database):
+        result = super()._execute(database)
+        bump_config()
+        return result
+
+
+class _ConfigInsert(_ConfigWrite, ModelInsert):
+    pass
+
+
+class _ConfigUpdate(_ConfigWrite, ModelUpdate):
+    pass
+
+
+class _ConfigDelete(_ConfigWrite, ModelDelete):
+    pass
+
+
+def _as(query, kind):
+    query.__class__ = kind  # same state, one more step after executing
+    return query
+
+
+class ConfigModel(BaseModel):
+    """A table of the configuration: every write replaces the configuration's token (see above)."""
+
+    __abstract__ = True
+
+    @classmethod
+    def insert(cls, *args, **kwargs):
+        return _as(super().insert(*args, **kwargs), _ConfigInsert)
+
+    @classmethod
+    def insert_many(cls, *args, **kwargs):
+        return _as(super().insert_many(*args, **kwargs), _ConfigInsert)
+
+    @classmethod
+    def insert_from(cls, *args, **kwargs):
+        return _as(super().insert_from(*args, **kwargs), _ConfigInsert)
+
+    @classmethod
+    def update(cls, *args, **kwargs):
+        return _as(super().update(*args, **kwargs), _ConfigUpdate)
+
+    @classmethod
+    def delete(cls):
+        return _as(super().delete(), _ConfigDelete)
+
+
 def all_models() -> list[type[BaseModel]]:
-    """Every concrete model, found by walking BaseModel's subclasses."""
+    """Every concrete model, found by walking BaseModel's subclasses (ConfigModel is only a base)."""
     seen: list[type[BaseModel]] = []
     stack = list(BaseModel.__subclasses__())
     while stack:
@@ -36,4 +136,4 @@ def all_models() -> list[type[BaseModel]]:
         if model not in seen:
             seen.append(model)
             stack.extend(model.__subclasses__())
-    return seen
+    return [model for model in seen if not model.__dict__.get("__abstract__")]

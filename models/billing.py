@@ -6,7 +6,7 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 
 from models.accounts import Household, User
 from models.activities import Regie, Unit
-from models.base import BaseModel
+from models.base import BaseModel, ConfigModel
 from models.family import Child
 from models.orders import Order
 
@@ -50,7 +50,7 @@ class ReceiptCounter(BaseModel):
     last = IntegerField(default=0)
 
 
-class ClosedPeriod(BaseModel):
+class ClosedPeriod(ConfigModel):
     """A régie × month closed for invoicing: parents can no longer book or cancel its days.
 
     Staff close a month before its end to invoice it early; requesting an invoicing run closes it too.

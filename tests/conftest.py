@@ -127,8 +127,9 @@ class DemoSnapshot:
             else:
                 db.create_tables(models.all_models())
             self.context = pickle.dumps(seed_demo())
+            # The configuration's token is not copied: restoring the configuration's rows makes a new one.
             self.rows = [(model, list(model.select().order_by(model._meta.primary_key).dicts()))
-                         for model in sort_models(models.all_models())]
+                         for model in sort_models(models.all_models()) if model is not models.ConfigVersion]
         db.close_all()
 
     def restore(self, upload_dir: str) -> dict:

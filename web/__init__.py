@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 import jobs
 from blueprints import access
 from models import Commune, Household, User, db
+from models.base import remember_config_token
 from services.accounts import franceconnect_accounts
 from services.core import clock
 from services.core import commune as commune_settings
@@ -95,10 +96,12 @@ def _register_database_hooks(app: Flask) -> None:
     def _open_db():
         db.connect(reuse_if_open=True)
         Commune.remember_per_request(True)  # the engine, the page and the menu share one read
+        remember_config_token(True)  # one read of the configuration's token (services/core/config_cache.py)
 
     @app.teardown_request
     def _close_db(exc):
         Commune.remember_per_request(False)
+        remember_config_token(False)
         if outbox.take_queued():  # the request's transactions are over: the worker may deliver
             jobs.wake_worker()
         if not db.is_closed():

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from models import Closure, Commune, ExtraDay, PublicHoliday, SchoolHoliday, Unit
-from services.core import formatting
+from services.core import config_cache, formatting
 from services.core.errors import InvalidInput
-from services.core.transactions import write_transaction
+from services.core.transactions import as_date, write_transaction
 
 ZONES = ("A", "B", "C")
 PERIOD_LABELS = {
@@ -73,23 +73,27 @@ class CalendarData:
     @classmethod
     def load(cls, start: dt.date, end: dt.date, unit_ids: Iterable[int] | None = None,
              zone: str | None = None) -> "CalendarData":
-        """Four queries (five without a zone): holidays, school holidays, closures, extra days."""
+        """Holidays, school holidays, closures and extra days, from the configuration cache (no query while
+        the configuration has not changed; four when it has)."""
         zone = zone or Commune.get_current().school_zone
         data = cls(start=start, end=end, zone=zone)
+        with config_cache.one_token():
+            return cls._fill(data, start, end, unit_ids, zone)
+
+    @staticmethod
+    def _fill(data: "CalendarData", start: dt.date, end: dt.date, unit_ids: Iterable[int] | None,
+              zone: str) -> "CalendarData":
         reach = start - DEADLINE_REACH
-        for row in PublicHoliday.select().where(PublicHoliday.date.between(reach, end)):
-            data.public_holidays[row.date] = row.name
-        data.school_holidays = [
-            (row.starts_on, row.ends_on, row.name)
-            for row in SchoolHoliday.select().where((SchoolHoliday.zone == zone) & (SchoolHoliday.starts_on <= end)
-                                                    & (SchoolHoliday.ends_on >= start))]
-        ids = list(unit_ids) if unit_ids is not None else None
-        closures = Closure.select().where((Closure.starts_on <= end) & (Closure.ends_on >= start))
-        data.closures = [(row.activity_id, row.unit_id, row.starts_on, row.ends_on, row.reason) for row in closures]
-        extras = ExtraDay.select().where(ExtraDay.date.between(start, end))
-        if ids is not None:
-            extras = extras.where(ExtraDay.unit.in_(ids)) if ids else extras.where(ExtraDay.id == 0)
-        data.extra_days = {(row.unit_id, row.date): row.reason for row in extras}
+        data.public_holidays = {day: name for day, name in config_cache.cached("public_holidays", _public_holidays)
+                                if reach <= day <= end}
+        data.school_holidays = [(first, last, name) for area, first, last, name
+                                in config_cache.cached("school_holidays", _school_holidays)
+                                if area == zone and first <= end and last >= start]
+        data.closures = [row for row in config_cache.cached("closures", _closures)
+                         if row[2] <= end and row[3] >= start]
+        ids = set(unit_ids) if unit_ids is not None else None
+        data.extra_days = {(unit_id, day): reason for unit_id, day, reason in config_cache.cached("extra_days", _extra_days)
+                           if start <= day <= end and (ids is None or unit_id in ids)}
         return data
 
     def covers(self, day: dt.date) -> bool:
@@ -210,3 +214,20 @@ def describe_weekdays(unit: Unit) -> str:
 
 def format_day(day: dt.date) -> str:
     return formatting.date_long(day)
+
+
+def _public_holidays() -> list[tuple[dt.date, str]]:
+    return [(as_date(row.date), row.name) for row in PublicHoliday.select()]
+
+
+def _school_holidays() -> list[tuple[str, dt.date, dt.date, str]]:
+    return [(row.zone, as_date(row.starts_on), as_date(row.ends_on), row.name) for row in SchoolHoliday.select()]
+
+
+def _closures() -> list[tuple[int | None, int | None, dt.date, dt.date, str]]:
+    return [(row.activity_id, row.unit_id, as_date(row.starts_on), as_date(row.ends_on), row.reason)
+            for row in Closure.select()]
+
+
+def _extra_days() -> list[tuple[int, dt.date, str]]:
+    return [(row.unit_id, as_date(row.date), row.reason) for row in ExtraDay.select()]

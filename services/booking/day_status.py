@@ -28,7 +28,7 @@ from models import (
 )
 from services.booking import deadlines, frozen_days, pricing, timed_attendance, unit_rules
 from services.booking.calendar import CalendarData, daterange
-from services.core import clock, formatting
+from services.core import clock, config_cache, formatting
 from services.core.errors import DomainError
 from services.core.transactions import as_date
 from services.family import custody
@@ -157,6 +157,13 @@ class StatusContext:
     def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
                  start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
                  load_queues: bool = False, apply_rules: bool = True):
+        with config_cache.one_token():  # the configuration's token read once, even outside a request
+            self._load(household, children, units, start, end, now, use_basket=use_basket,
+                       load_queues=load_queues, apply_rules=apply_rules)
+
+    def _load(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
+              start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
+              load_queues: bool = False, apply_rules: bool = True) -> None:
         self.household = household
         self.children = list(children)
         self.start, self.end = start, end
@@ -164,13 +171,9 @@ class StatusContext:
         self.use_basket = use_basket
         self.apply_rules = apply_rules  # placement checks exclusive and dependent units a whole day at a time
         policies_read = units is None
-        if units is None:  # the grid: units, their activity and their two deadline policies in one query
-            booking_rule, cancel_rule = DeadlinePolicy.alias(), DeadlinePolicy.alias()
-            units = list(Unit.select(Unit, Activity, booking_rule, cancel_rule).join(Activity)
-                         .switch(Unit).join(booking_rule, JOIN.LEFT_OUTER, on=(Unit.booking_policy == booking_rule.id))
-                         .switch(Unit).join(cancel_rule, JOIN.LEFT_OUTER, on=(Unit.cancel_policy == cancel_rule.id))
-                         .where(Activity.active & (Activity.starts_on <= end) & (Activity.ends_on >= start))
-                         .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
+        if units is None:  # the grid: the active units with their activity and policies (configuration cache)
+            units = [u for u in config_cache.cached("active_units", _active_units)
+                     if u.activity.starts_on <= end and u.activity.ends_on >= start]
         else:
             units = list(units)
             missing = [u.activity_id for u in units if "activity" not in u.__rel__]
@@ -220,8 +223,10 @@ class StatusContext:
                                           & in_range(Booking)):
             self.bookings[(row.child_id, row.unit_id, row.date)] = row
         # A per-day override can limit a unit that has no default capacity: load overrides first.
-        for row in CapacityOverride.select().where(CapacityOverride.unit.in_(unit_ids) & in_range(CapacityOverride)):
-            self.overrides[(row.unit_id, row.date)] = row.capacity
+        wanted = set(unit_ids)
+        self.overrides = {(unit_id, day): capacity for (unit_id, day), capacity
+                          in config_cache.cached("capacity_overrides", _capacity_overrides).items()
+                          if unit_id in wanted and start <= day <= end}
         limited = list({u.id for u in units if u.capacity is not None} | {unit_id for unit_id, _ in self.overrides})
         if limited:
             counts = (Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id).alias("n"))
@@ -463,6 +468,19 @@ class StatusContext:
             return deadlines.locked_reason(limit)
         return None
 
+
+
+def _active_units() -> list[Unit]:
+    """Every active unit with its activity and its two deadline policies, in the grid's order (one query)."""
+    booking_rule, cancel_rule = DeadlinePolicy.alias(), DeadlinePolicy.alias()
+    return list(Unit.select(Unit, Activity, booking_rule, cancel_rule).join(Activity)
+                .switch(Unit).join(booking_rule, JOIN.LEFT_OUTER, on=(Unit.booking_policy == booking_rule.id))
+                .switch(Unit).join(cancel_rule, JOIN.LEFT_OUTER, on=(Unit.cancel_policy == cancel_rule.id))
+                .where(Activity.active).order_by(Activity.position, Activity.id, Unit.position, Unit.id))
+
+
+def _capacity_overrides() -> dict[tuple[int, dt.date], int]:
+    return {(row.unit_id, as_date(row.date)): row.capacity for row in CapacityOverride.select()}
 
 
 def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None = None) -> DayStatus:

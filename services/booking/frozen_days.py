@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from models import ClosedPeriod, Invoice, InvoicePeriodLock, Unit
-from services.core import formatting
+from services.core import config_cache, formatting
 from services.core.errors import DomainError
 from services.core.transactions import as_date
 
@@ -24,13 +24,18 @@ def month_start(day: dt.date) -> dt.date:
 
 
 def closed_months(regie_ids: Iterable[int | None], start: dt.date, end: dt.date) -> set[tuple[int, dt.date]]:
-    """(régie id, first day of month) of the closed months between start and end (one query)."""
+    """(régie id, first day of month) of the closed months between start and end (configuration cache)."""
     ids = [i for i in set(regie_ids) if i]
     if not ids:
         return set()
-    rows = (ClosedPeriod.select(ClosedPeriod.regie, ClosedPeriod.period_start)
-            .where(ClosedPeriod.regie.in_(ids) & ClosedPeriod.period_start.between(month_start(start), end)).tuples())
-    return {(regie_id, as_date(day)) for regie_id, day in rows}
+    first, wanted = month_start(start), set(ids)
+    return {(regie_id, day) for regie_id, day in config_cache.cached("closed_periods", _closed_periods)
+            if regie_id in wanted and first <= day <= end}
+
+
+def _closed_periods() -> list[tuple[int, dt.date]]:
+    return [(regie_id, as_date(day)) for regie_id, day
+            in ClosedPeriod.select(ClosedPeriod.regie, ClosedPeriod.period_start).tuples()]
 
 
 def invoice_for(household_id: int, regie_id: int | None, day: dt.date) -> Invoice | None:

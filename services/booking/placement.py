@@ -26,7 +26,7 @@ from services.booking.day_status import (
     Full,
     StatusContext,
 )
-from services.core import clock
+from services.core import clock, config_cache
 from services.core.transactions import as_date, lock_rows, write_transaction
 from services.family import custody
 
@@ -98,8 +98,9 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
         children = {r.child.id: r.child for r in requests}
         start = min(r.date for r in requests)
         end = max(r.date for r in requests)
-        context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
-                                use_basket=False, load_queues=True, apply_rules=False)
+        with config_cache.bypassed():  # under the lock: the committed configuration, not this process's copy
+            context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
+                                    use_basket=False, load_queues=True, apply_rules=False)
         maxima = (Booking.select(Booking.unit, Booking.date, fn.MAX(Booking.sequence))
                   .where(Booking.unit.in_(list(fresh)) & Booking.date.between(start, end))
                   .group_by(Booking.unit, Booking.date).tuples())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from models import Booking, Child, Household, TariffBand, Unit
+from services.core import config_cache
 
 
 def band_price(bands: Sequence[TariffBand], quotient: int | None) -> int | None:
@@ -38,13 +39,16 @@ def unit_price(unit: Unit, household: Household, child: Child | None = None, *, 
 
 
 def bands_by_unit(unit_ids: Iterable[int]) -> dict[int, list[TariffBand]]:
-    """All tariff bands of several units in one query."""
-    ids = list(unit_ids)
-    result: dict[int, list[TariffBand]] = {uid: [] for uid in ids}
-    if ids:
-        for band in TariffBand.select().where(TariffBand.unit.in_(ids)).order_by(TariffBand.qf_min):
-            result.setdefault(band.unit_id, []).append(band)
-    return result
+    """All tariff bands of several units (configuration cache: shared rows, never changed)."""
+    every = config_cache.cached("tariff_bands", _all_bands)
+    return {uid: list(every.get(uid, ())) for uid in unit_ids}
+
+
+def _all_bands() -> dict[int, tuple[TariffBand, ...]]:
+    grouped: dict[int, list[TariffBand]] = {}
+    for band in TariffBand.select().order_by(TariffBand.qf_min, TariffBand.id):
+        grouped.setdefault(band.unit_id, []).append(band)
+    return {unit_id: tuple(bands) for unit_id, bands in grouped.items()}
 
 
 def booking_charge(booking: Booking) -> int:

@@ -13,9 +13,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from models import Booking, Unit, UnitRule
-from services.core import audit
+from services.core import audit, config_cache
 from services.core.errors import InvalidInput
 from services.core.transactions import write_transaction
+
+@dataclass(frozen=True)
+class _EveryRule:
+    """Every rule (unit, other, kind) and, for every unit, (activity, name, start, end, position)."""
+
+    rows: tuple[tuple[int, int, str], ...]
+    units: dict[int, tuple]
+
+
+def _all_rules() -> _EveryRule:
+    rows = tuple(UnitRule.select(UnitRule.unit, UnitRule.other, UnitRule.kind).tuples())
+    units = {row[0]: row[1:] for row in Unit.select(Unit.id, Unit.activity, Unit.name, Unit.start_time,
+                                                     Unit.end_time, Unit.position).tuples()} if rows else {}
+    return _EveryRule(rows, units)
+
 
 # A booking that takes the child's day: a cancellation asked for (cancel_requested) no longer does.
 HOLDING = ("requested", "booked", "waiting_list", "held")
@@ -32,28 +47,28 @@ class Rules:
 
     @classmethod
     def load(cls, unit_ids: Iterable[int], known: dict[int, Unit] | None = None) -> Rules:
-        """The rules of these units' activities: one query, and one more for the names of the units
-        they mention that are not `known`."""
+        """The rules of these units' activities (configuration cache: no query while it holds)."""
         ids = list(set(unit_ids))
         known = known or {}
         rules = cls()
         if not ids:
             return rules
         # Every rule of their activities: « Repas » requires « Matin » or « Journée » matters to « Matin ».
-        activities = Unit.select(Unit.activity).where(Unit.id.in_(ids))
-        rows = list(UnitRule.select().join(Unit, on=(UnitRule.unit == Unit.id)).where(Unit.activity.in_(activities)))
-        for row in rows:
-            target = rules.excludes if row.kind == "excludes" else rules.requires
-            target.setdefault(row.unit_id, set()).add(row.other_id)
-        if rows:
-            involved = {r.unit_id for r in rows} | {r.other_id for r in rows}
-            missing = involved - set(known)
-            units = [known[u] for u in involved & set(known)] + (list(
-                Unit.select(Unit.id, Unit.name, Unit.start_time, Unit.end_time, Unit.position).where(
-                    Unit.id.in_(list(missing)))) if missing else [])
-            for unit in units:
-                rules.names[unit.id] = unit.name
-                rules.order[unit.id] = (unit.start_time, unit.end_time, unit.position, unit.id)
+        every = config_cache.cached("unit_rules", _all_rules)
+        activities = {every.units[u][0] for u in ids if u in every.units}
+        rows = [row for row in every.rows if every.units.get(row[0], (None,))[0] in activities]
+        for unit_id, other_id, kind in rows:
+            target = rules.excludes if kind == "excludes" else rules.requires
+            target.setdefault(unit_id, set()).add(other_id)
+        for unit_id in {r[0] for r in rows} | {r[1] for r in rows}:
+            unit = known.get(unit_id)
+            if unit is not None:
+                rules.names[unit_id] = unit.name
+                rules.order[unit_id] = (unit.start_time, unit.end_time, unit.position, unit_id)
+            elif unit_id in every.units:
+                _, name, start_time, end_time, position = every.units[unit_id]
+                rules.names[unit_id] = name
+                rules.order[unit_id] = (start_time, end_time, position, unit_id)
         return rules
 
     @property
