@@ -44,3 +44,11 @@ def test_the_version_changes_with_the_content(app, tmp_path):
     first.write_text("body { color: navy }")
     static_files.forget()
     assert static_files.version_of(first) != version and len(version) == 12
+
+
+def test_htmx_is_loaded_only_where_a_page_uses_it(client, demo, auth):
+    auth.login("famille.martin@example.fr")
+    assert "vendor/htmx-" in client.get("/reservations").get_data(as_text=True)
+    for url in ("/mon-espace", "/panier", "/commandes", "/reservations/mois"):
+        page = client.get(url).get_data(as_text=True)
+        assert "vendor/htmx-" not in page and "hx-" not in page.replace("hx-headers", ""), url
