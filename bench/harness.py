@@ -205,7 +205,8 @@ class Servers:
 
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
-CELL = re.compile(r'<td id="cell-[^"]*" class="cell [^"]*" hx-post="[^"]+"[^>]*hx-vals=\'\{"cell": "([^"]+)"\}\'')
+# A box the parent can tick (templates/reservations/_cell.html): its key, and whether it is ticked.
+CELL = re.compile(r'name="cells" value="([^"]+)"(?: checked)? hx-post="[^"]+"')
 CHECKED = re.compile(r'name="cells" value="([^"]+)" checked')
 ORDER = re.compile(r"/commandes/(\d+)$")
 
