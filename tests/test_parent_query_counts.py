@@ -7,18 +7,13 @@ stays under today's figure (BOUNDS), so a repeated query added later fails here.
 prints the same table."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-import models
-from app import create_app
-from models import Invoice, Order, db
-from services.core import clock
+from models import Invoice, Order
 from tests import conftest
 from tests.bulk_commune import add_households
-from tests.conftest import TEST_NOW, Auth, csrf_token
-from tests.test_query_counts import counting_queries
+from tests.conftest import Auth, csrf_token
+from tests.test_query_counts import counting_queries, demo_commune
 
 LARGE = 300  # households added for the second measure
 SLACK = 1  # a page may ask one more query in a bigger commune (none should)
@@ -84,32 +79,11 @@ def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory, demo_snapshot):
     """{page: (queries on the demo commune, queries with LARGE households more)}."""
-    folder = tmp_path_factory.mktemp("parent-query-counts")
-    clock.freeze(TEST_NOW)
-    os.environ.pop("PORTAIL_NOW", None)
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret", "PORTAIL_ENV": "development", "PORTAIL_NOW": "",
-        "DATABASE_URL": conftest.PG_URL if conftest.USE_PG else f"sqlite:///{folder / 'test.db'}",
-        "OUTBOX_DIR": str(folder / "outbox"), "UPLOAD_DIR": str(folder / "uploads"), "MAIL_SERVER": "",
-        "SERVER_NAME": "portail.test"})
-    with db.connection_context():
-        if conftest.USE_PG:
-            conftest._reset_postgres()
-        else:
-            db.create_tables(models.all_models())
-    db.connect(reuse_if_open=True)
-    try:
-        ctx = demo_snapshot.restore(app.config["UPLOAD_DIR"])
-        client = app.test_client()
+    with demo_commune(tmp_path_factory.mktemp("parent-query-counts"), demo_snapshot) as (client, ctx):
         Auth(client).login("famille.dupont@example.fr")
         small = measure_parent_pages(client, ctx, DAYS["small"])
         add_households(ctx, 1, LARGE)
         large = measure_parent_pages(client, ctx, DAYS["large"])
-    finally:
-        if not db.is_closed():
-            db.close()
-        db.close_all()
-        clock.freeze(TEST_NOW)
     result = {name: (small[name], large[name]) for name in small}
     for name, (at_small, at_large) in result.items():  # shown with pytest -s
         print(f"{name:25} {at_small:4} {at_large:4}")

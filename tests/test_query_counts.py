@@ -106,10 +106,10 @@ def _measure(client, ctx) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory, demo_snapshot):
-    """{page: (queries at SMALL households, queries at LARGE)}, measured on one commune that grows."""
-    folder = tmp_path_factory.mktemp("query-counts")
+@contextmanager
+def demo_commune(folder, demo_snapshot):
+    """An app on the demo commune for a whole module (the commune then grows): (its test client, the seed
+    context); the clock frozen at TEST_NOW, the database closed afterwards."""
     clock.freeze(TEST_NOW)
     os.environ.pop("PORTAIL_NOW", None)
     app = create_app({
@@ -124,18 +124,23 @@ def measured(tmp_path_factory, demo_snapshot):
             db.create_tables(models.all_models())
     db.connect(reuse_if_open=True)
     try:
-        ctx = demo_snapshot.restore(app.config["UPLOAD_DIR"])
-        client = app.test_client()
-        Auth(client).login("admin@example.fr")
-        add_households(ctx, 1, SMALL)
-        small = _measure(client, ctx)
-        add_households(ctx, SMALL + 1, LARGE - SMALL)
-        large = _measure(client, ctx)
+        yield app.test_client(), demo_snapshot.restore(app.config["UPLOAD_DIR"])
     finally:
         if not db.is_closed():
             db.close()
         db.close_all()
         clock.freeze(TEST_NOW)
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory, demo_snapshot):
+    """{page: (queries at SMALL households, queries at LARGE)}, measured on one commune that grows."""
+    with demo_commune(tmp_path_factory.mktemp("query-counts"), demo_snapshot) as (client, ctx):
+        Auth(client).login("admin@example.fr")
+        add_households(ctx, 1, SMALL)
+        small = _measure(client, ctx)
+        add_households(ctx, SMALL + 1, LARGE - SMALL)
+        large = _measure(client, ctx)
     result = {name: (small[name], large[name]) for name in small}
     for name, (at_small, at_large) in result.items():  # shown with pytest -s
         print(f"{name:45} {at_small:6} {at_large:6}")
