@@ -2,7 +2,7 @@
 is on the first screen at 390 px, nothing overflows its cell or the page, every tap on a cell changes
 that cell (no tooltip or overlay swallows it) and says so (« Repas de Léa, lundi 30 novembre, ajouté au
 panier – 1,50 € »), the phone's sticky « Panier (n) · Valider » bar follows; the month is a day list on a
-phone, with its legend; axe-core finds nothing on any page."""
+phone, with its legend; copying Inès's week reaches Jade's canteen; axe-core finds nothing on any page."""
 from __future__ import annotations
 
 import re
@@ -18,11 +18,11 @@ BOX = "td.cell input[type=checkbox]"
 SETTLED = re.compile(r"^cell state-[a-z_]+$")
 
 
-def _signed_in_page(browser, live_server, width: int):
+def _signed_in_page(browser, live_server, width: int, email: str = "famille.martin@example.fr"):
     context, page = _new_page(browser, "phone" if width < 700 else "desktop")
     page.set_viewport_size({"width": width, "height": 844 if width < 700 else 900})
     page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("famille.martin@example.fr")
+    page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill("Demo-Portail-2026!")
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/mon-espace")
@@ -105,5 +105,28 @@ def test_the_month_is_a_day_list_on_a_phone_with_its_legend(browser, live_server
     legend = page.locator(".legend")
     expect(legend.get_by_text("Disponible")).to_be_visible()  # open, with only this month's states
     expect(legend.get_by_text("Hors délai")).to_have_count(0)
+    assert not page.js_errors
+    context.close()
+
+
+def test_copying_ines_week_books_her_siblings_canteens_jades_included(browser, live_server):
+    """Observed in issue 14: copying Inès's week gave Jade (École du Petit Prince, another canteen) nothing.
+    Each service goes to the sibling's service of the same kind."""
+    context, page = _signed_in_page(browser, live_server, 390, "famille.dupont@example.fr")
+    page.goto(live_server.url + "/reservations?semaine=2026-W48")
+    for day in ("lundi 23", "jeudi 26"):
+        box = page.get_by_role("checkbox", name=f"Repas – Inès – {day} novembre 2026")
+        box.check()
+        expect(page.locator("td", has=box)).to_have_class(SETTLED)
+        expect(box).to_be_checked()
+    ines = page.locator("#enfant-" + page.get_by_role("heading", name="Inès").get_attribute("id").split("-")[-1])
+    ines.get_by_text("Copier cette semaine pour…").click()
+    axe_check(page, "copier la semaine")
+    ines.get_by_role("button", name="Copier la semaine de Inès").click()
+    for child in ("Malo", "Jade"):
+        for day in ("lundi 23", "jeudi 26"):
+            expect(page.get_by_role("checkbox", name=f"Repas – {child} – {day} novembre 2026")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Repas – Jade – mardi 24 novembre 2026")).not_to_be_checked()
+    axe_check(page, "semaine copiée")
     assert not page.js_errors
     context.close()
