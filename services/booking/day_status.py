@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
@@ -309,15 +309,7 @@ class StatusContext:
 
     def day_units(self, child: Child, day: dt.date, but: int | None = None) -> tuple[set[int], set[int]]:
         """The child's ruled units that day: (booked and not being cancelled, added in the basket)."""
-        committed, adds = set(), set()
-        for unit_id in self.rules.related_ids - {but}:
-            line = self.basket.get((child.id, unit_id, day))
-            booking = self.bookings.get((child.id, unit_id, day))
-            if line is not None and line.action == "add":
-                adds.add(unit_id)
-            elif line is None and booking is not None and booking.status in unit_rules.HOLDING:
-                committed.add(unit_id)
-        return committed, adds
+        return unit_rules.day_units(self.rules, self.basket, self.bookings, child.id, day, but)
 
     def rule_tick(self, child: Child, unit: Unit, day: dt.date, want: bool) -> tuple[str | None, list[int]]:
         """Ticking (want) or unticking a cell of a ruled unit: (French refusal, basket lines it swaps out)."""
@@ -327,27 +319,8 @@ class StatusContext:
         return self.rules.tick(unit.id, want, committed, adds)
 
     def _with_rules(self, child: Child, unit: Unit, day: dt.date, status: DayStatus) -> DayStatus:
-        """An available cell another unit excludes is « Incompatible avec Journée »; a dependent one says
-        what it needs (« avec Matin ou Journée »); a basket line that can no longer go through says why."""
-        rules = self.rules
         committed, adds = self.day_units(child, day, but=unit.id)
-        needed = rules.required(unit.id)
-        missing = bool(needed) and not needed & (committed | adds)
-        if status.state == "basket_add":
-            blocker = next((o for o in rules.sorted(rules.conflicts(unit.id)) if o in committed), None)
-            if blocker is not None or missing:
-                reason = rules.incompatible(blocker) if blocker is not None else rules.missing(unit.id)
-                return replace(status, reason=reason, can_book=False)
-            return status
-        blocker = rules.blocking(unit.id, committed, adds)
-        if blocker is not None:
-            text = rules.incompatible(blocker)
-            return replace(status, state="excluded", label=text, can_book=False,
-                           reason=f"{text} : décochez {rules.names[blocker]} pour choisir {unit.name}")
-        swap = rules.swappable(unit.id, adds)
-        extra = ([f"remplace {rules.listing(swap, 'et')} du panier"] if swap else []) + \
-            ([rules.hint(unit.id)] if missing else [])
-        return replace(status, reason=" · ".join([status.reason, *extra])) if extra else status
+        return unit_rules.ruled_status(self.rules, unit, status, committed, adds)
 
     def _status(self, child: Child, unit: Unit, day: dt.date) -> DayStatus:
         """The state of one cell before exclusive and dependent units are considered."""

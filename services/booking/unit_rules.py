@@ -9,8 +9,9 @@ Journée ». Cancelling a required unit while its dependent stays is refused, na
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from models import Booking, Unit, UnitRule
 from services.core import audit, config_cache
@@ -252,3 +253,41 @@ def save_rules(staff, unit: Unit, excludes: Iterable[int], requires: Iterable[in
                 UnitRule.create(unit=unit, other=other, kind=kind)
         names = lambda ids: ", ".join(siblings[i].name for i in sorted(ids)) or "aucune"  # noqa: E731
         audit.record(staff, "unit.rules", unit, f"exclut : {names(excludes)} ; requiert : {names(requires)}")
+
+
+def day_units(rules: Rules, basket: dict, bookings: dict, child_id: int, day: dt.date,
+              but: int | None = None) -> tuple[set[int], set[int]]:
+    """A child's ruled units on a day, from a status context's basket lines and bookings:
+    (booked and not being cancelled, added in the basket)."""
+    committed, adds = set(), set()
+    for unit_id in rules.related_ids - {but}:
+        line = basket.get((child_id, unit_id, day))
+        booking = bookings.get((child_id, unit_id, day))
+        if line is not None and line.action == "add":
+            adds.add(unit_id)
+        elif line is None and booking is not None and booking.status in HOLDING:
+            committed.add(unit_id)
+    return committed, adds
+
+
+def ruled_status(rules: Rules, unit: Unit, status, committed: set[int], adds: set[int]):
+    """A cell's status (day_status.DayStatus) with the day's rules applied: an available cell another unit
+    excludes is « Incompatible avec Journée »; a dependent one says what it needs (« avec Matin ou
+    Journée »); a basket line that can no longer go through says why."""
+    needed = rules.required(unit.id)
+    missing = bool(needed) and not needed & (committed | adds)
+    if status.state == "basket_add":
+        blocker = next((o for o in rules.sorted(rules.conflicts(unit.id)) if o in committed), None)
+        if blocker is not None or missing:
+            reason = rules.incompatible(blocker) if blocker is not None else rules.missing(unit.id)
+            return replace(status, reason=reason, can_book=False)
+        return status
+    blocker = rules.blocking(unit.id, committed, adds)
+    if blocker is not None:
+        text = rules.incompatible(blocker)
+        return replace(status, state="excluded", label=text, can_book=False,
+                       reason=f"{text} : décochez {rules.names[blocker]} pour choisir {unit.name}")
+    swap = rules.swappable(unit.id, adds)
+    extra = ([f"remplace {rules.listing(swap, 'et')} du panier"] if swap else []) + \
+        ([rules.hint(unit.id)] if missing else [])
+    return replace(status, reason=" · ".join([status.reason, *extra])) if extra else status
