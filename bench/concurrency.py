@@ -172,21 +172,11 @@ def main() -> int:
         servers.stop()
     db.close_all()
 
-    errors = len(stats.messages)  # every unexpected answer ends its session with one message
     print(f"\nRequêtes ({elapsed:.0f} s, {args.clients} clients, {args.workers} workers gunicorn, {kind}) :")
     print("\n".join(stats.table(elapsed, server_times(folder / "access.log", log_offset, stats.times))))
     print("  (vu du client : attente dans la file de gunicorn comprise ; serveur : temps dans un worker)")
     print(f"  {len(stats.orders)} commandes passées par les parents")
-    if stats.messages:
-        print(f"\nErreurs ({len(stats.messages)}), les premières (traces du serveur : {folder / 'gunicorn.log'}) :")
-        for message in stats.messages[:8]:
-            print(f"  - {message}")
-    print("\nInvariants :")
-    print("\n".join(check.line() for check in checks))
-    failed = [c for c in checks if not c.ok]
-    print(f"\n{'ÉCHEC' if errors or failed else 'OK'} : {len(stats.messages)} erreur(s), "
-          f"{len(failed)} invariant(s) en échec. Journaux : {folder}")
-    return 1 if errors or failed else 0
+    return harness.verdict(stats.messages, checks, folder)  # every unexpected answer ended its session with one message
 
 
 if __name__ == "__main__":

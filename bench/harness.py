@@ -359,3 +359,17 @@ def accounts_of(emails: list[str], client: int, clients: int) -> list[str]:
 
 def pick_cells(keys: list[str], count: int) -> list[str]:
     return random.sample(keys, min(count, len(keys)))
+
+
+def verdict(messages: list[str], checks: list, folder: Path) -> int:
+    """The end of a bench's report: the first errors, the invariants, OK or ÉCHEC; the exit status."""
+    if messages:
+        print(f"\nErreurs ({len(messages)}), les premières (traces du serveur : {folder / 'gunicorn.log'}) :")
+        for message in messages[:8]:
+            print(f"  - {message}")
+    print("\nInvariants :")
+    print("\n".join(check.line() for check in checks))
+    failed = [c for c in checks if not c.ok]
+    print(f"\n{'ÉCHEC' if messages or failed else 'OK'} : {len(messages)} erreur(s), "
+          f"{len(failed)} invariant(s) en échec. Journaux : {folder}")
+    return 1 if messages or failed else 0

@@ -352,16 +352,7 @@ def main() -> int:
     print(f"  {len(served)} / {args.parents} parents servis avant 18 h, {len(before.orders)} commandes ; "
           f"{len(tried)} cases tentées après 18 h")
     messages = before.messages + after.messages + staff_stats.messages
-    if messages:
-        print(f"\nErreurs ({len(messages)}), les premières (traces du serveur : {folder / 'gunicorn.log'}) :")
-        for message in messages[:8]:
-            print(f"  - {message}")
-    print("\nInvariants :")
-    print("\n".join(check.line() for check in checks))
-    failed = [c for c in checks if not c.ok]
-    print(f"\n{'ÉCHEC' if messages or failed else 'OK'} : {len(messages)} erreur(s), "
-          f"{len(failed)} invariant(s) en échec. Journaux : {folder}")
-    return 1 if messages or failed else 0
+    return harness.verdict(messages, checks, folder)
 
 
 if __name__ == "__main__":
