@@ -34,9 +34,11 @@ _TEMPLATES = Path(tempfile.mkdtemp(prefix="portail-demo-"))  # seeded instances,
 atexit.register(shutil.rmtree, _TEMPLATES, True)
 
 try:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - make test installs it
     sync_playwright = None
+    PlaywrightError = Exception
 
 
 def pytest_collection_modifyitems(config, items):
@@ -210,13 +212,28 @@ def page(request, browser):
     context.close()
 
 
+def _run_axe(page, attempts: int = 3) -> dict:
+    """Inject axe-core and run it once the current document has loaded."""
+    for attempt in range(attempts):
+        # A click that navigates returns before the next document exists: injecting then finds
+        # no <head> (CI stop 20). Wait for the load, and start again if a navigation raced us.
+        page.wait_for_load_state("load")
+        try:
+            page.add_script_tag(path=str(AXE_JS))
+            return page.evaluate(
+                """async () => await axe.run(document, {runOnly: {type: 'tag',
+                     values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+        except PlaywrightError:
+            if attempt == attempts - 1:
+                raise
+            page.wait_for_timeout(100)
+    raise AssertionError("unreachable")
+
+
 def axe_check(page, context: str = "") -> None:
     """Run axe-core (WCAG 2.0/2.1 A and AA rules) on the current page and fail on any violation.
     Also checks there is no horizontal scrolling at the current width."""
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate(
-        """async () => await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    result = _run_axe(page)
     violations = [
         f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] if isinstance(n["target"][0], str)
                                                                else str(n["target"]) for n in v["nodes"][:5])
