@@ -107,7 +107,8 @@ def toggle():
         flash(message, category)
         return _back_to_week(planning.monday(day))
     return render_template("reservations/_toggle.html", child=result.child, unit=result.unit, day=day,
-                           status=result.status, basket_count=basket.count(household), message=message,
+                           status=result.status, message=message,
+                           basket_count=basket.count(household) if result.basket_count is None else result.basket_count,
                            category=category, others=result.others)
 
 

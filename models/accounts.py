@@ -6,11 +6,14 @@ from contextvars import ContextVar
 
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from models.base import BaseModel, ConfigModel, now
+from models.base import BaseModel, ConfigModel, config_token, now
 
 # The commune row of the request being served (web/__init__.py turns it on for a request, off after):
 # the rules engine, the page and its PDF logo each ask for it; outside a request it is read every time.
 _request_commune: ContextVar[dict | None] = ContextVar("request_commune", default=None)
+# The row's values, kept by the process under the configuration's token (the commune is configuration:
+# every write to it replaces the token, models/base.py), so that a request reads it without a query.
+_process_commune: dict[str, dict] = {}
 
 
 class Commune(ConfigModel):
@@ -51,9 +54,19 @@ class Commune(ConfigModel):
         memo = _request_commune.get()
         if memo is not None and "row" in memo:
             return memo["row"]
-        commune = cls.select().order_by(cls.id).first()
-        if commune is None:
-            commune = cls.create()
+        token = config_token() if memo is not None else None
+        kept = _process_commune.get(token) if token is not None else None
+        if kept is not None:
+            # A copy per request: a settings form may change it and then not save it.
+            commune = cls(**kept)
+            commune._dirty.clear()
+        else:
+            commune = cls.select().order_by(cls.id).first()
+            if commune is None:
+                commune = cls.create()
+            if token is not None:  # read after its token: an entry is never older than its token says
+                _process_commune.clear()
+                _process_commune[token] = dict(commune.__data__)
         if memo is not None:
             memo["row"] = commune
         return commune

@@ -49,7 +49,8 @@ def config_token() -> str | None:
     memo = _request_token.get()
     if memo is not None and "token" in memo:
         return memo["token"]
-    row = ConfigVersion.select(ConfigVersion.token).where(ConfigVersion.id == 1).tuples().first()
+    # Written out: it runs on every request, and peewee would compose the same text each time.
+    row = db.execute_sql('SELECT "token" FROM "config_version" WHERE "id" = 1').fetchone()
     token = row[0] if row else None
     if memo is not None:
         memo["token"] = token

@@ -23,16 +23,22 @@ def martin(demo, freeze):
     return Household.get_by_id(demo["households"]["martin"].id)
 
 
+def toggle(household, child_id, unit_id, day):
+    """Flip one cell, as a tap on the grid does."""
+    child, unit = basket.owned_cell(household, child_id, unit_id)
+    return basket.set_cell(household, child.id, unit.id, day, not engine.day_status(child, unit, day).checked)[0]
+
+
 def ids(demo, child="lea", unit="repas_phare"):
     return demo["children"][child].id, demo["units"][unit].id
 
 
 def test_tick_an_available_day_adds_a_line_and_untick_removes_it(demo, martin):
     lea, repas = ids(demo)
-    status = basket.toggle(martin, lea, repas, MON)
+    status = toggle(martin, lea, repas, MON)
     assert status.state == "basket_add" and status.checked
     assert basket.count(martin) == 1
-    status = basket.toggle(martin, lea, repas, MON)
+    status = toggle(martin, lea, repas, MON)
     assert status.state == "available" and not status.checked
     assert basket.count(martin) == 0
 
@@ -58,13 +64,13 @@ def test_locked_or_closed_cells_are_refused(demo, martin, day, reason):
 def test_another_households_child_is_not_found(demo, martin):
     ines, repas = ids(demo, "ines")
     with pytest.raises(NotFound):
-        basket.toggle(martin, ines, repas, MON)
+        toggle(martin, ines, repas, MON)
 
 
 def test_validation_books_numbers_the_order_and_mails_a_summary(demo, martin):
     lea, repas = ids(demo)
     for day in (MON, TUE, FRI):
-        basket.toggle(martin, lea, repas, day)
+        toggle(martin, lea, repas, day)
     view = basket.contents(martin)
     assert view.count == 3 and view.total == 3 * 150  # Léa has a PAI: panier repas price
     before = Order.select().count()
@@ -87,7 +93,7 @@ def test_order_numbers_are_gapless(demo, martin):
     lea, repas = ids(demo)
     numbers = []
     for day in (MON, TUE):
-        basket.toggle(martin, lea, repas, day)
+        toggle(martin, lea, repas, day)
         numbers.append(checkout.validate_basket(martin).order.number)
     first, second = (int(n.split("-")[1]) for n in numbers)
     assert second == first + 1
@@ -95,7 +101,7 @@ def test_order_numbers_are_gapless(demo, martin):
 
 def test_a_line_that_became_hors_delai_is_reported_not_booked(demo, martin):
     lea, repas = ids(demo)
-    basket.toggle(martin, lea, repas, MON)
+    toggle(martin, lea, repas, MON)
     assert basket.contents(martin).items[0].problem == ""
     clock.freeze("2026-11-19T18:01")
     assert "Hors délai" in basket.contents(martin).items[0].problem
@@ -113,9 +119,9 @@ def test_empty_basket_cannot_be_validated(demo, martin):
 
 def test_cancellation_goes_through_the_basket(demo, martin, freeze):
     lea, repas = ids(demo)
-    basket.toggle(martin, lea, repas, MON)
+    toggle(martin, lea, repas, MON)
     checkout.validate_basket(martin)
-    status = basket.toggle(martin, lea, repas, MON)
+    status = toggle(martin, lea, repas, MON)
     assert status.state == "basket_remove" and not status.checked
     item = basket.contents(martin).items[0]
     assert item.action_label == "Annulation" and item.signed_price == -150
@@ -126,7 +132,7 @@ def test_cancellation_goes_through_the_basket(demo, martin, freeze):
 
 def test_staff_validation_activity_gives_requested_then_decision_alerts(demo, martin):
     lea, journee = ids(demo, "lea", "alsh_journee")
-    basket.toggle(martin, lea, journee, dt.date(2027, 1, 13))
+    toggle(martin, lea, journee, dt.date(2027, 1, 13))
     result = checkout.validate_basket(martin)
     assert result.placed[0].outcome == "requested"
     pending, _history = orders.household_orders(martin)
@@ -156,7 +162,7 @@ def test_full_unit_with_waiting_list_then_staff_confirm(demo, martin):
 
 def test_adding_to_a_full_day_goes_to_the_waiting_list(demo, martin):
     lea, journee = ids(demo, "lea", "alsh_journee")
-    status = basket.toggle(martin, lea, journee, dt.date(2026, 12, 9))
+    status = toggle(martin, lea, journee, dt.date(2026, 12, 9))
     assert status.state == "basket_add" and status.will_wait
     result = checkout.validate_basket(martin)
     assert result.placed[0].outcome == "waiting_list" and result.placed[0].waiting_position == 2
@@ -164,7 +170,7 @@ def test_adding_to_a_full_day_goes_to_the_waiting_list(demo, martin):
 
 def test_stale_basket_is_emptied_with_a_notice(demo, martin):
     lea, repas = ids(demo)
-    basket.toggle(martin, lea, repas, dt.date(2026, 12, 7))
+    toggle(martin, lea, repas, dt.date(2026, 12, 7))
     assert basket.expire_if_stale(martin, clock.now() + dt.timedelta(days=6)) == 0
     assert basket.expire_if_stale(martin, clock.now() + dt.timedelta(days=7, minutes=1)) == 1
     assert basket.count(martin) == 0
@@ -175,7 +181,7 @@ def test_basket_is_shared_by_the_households_guardians(demo, martin):
     lea, repas = ids(demo)
     other = User.create(email="thomas.martin@example.fr", role="parent", household=martin, activated=True,
                         created_at=clock.local_now())
-    basket.toggle(Household.get_by_id(other.household_id), lea, repas, MON)
+    toggle(Household.get_by_id(other.household_id), lea, repas, MON)
     assert basket.count(martin) == 1
 
 

@@ -12,6 +12,7 @@ import jobs
 from blueprints import access
 from models import Commune, Household, User, db
 from models.base import remember_config_token
+from models.prepared import prepared
 from services.accounts import franceconnect_accounts
 from services.core import clock
 from services.core import commune as commune_settings
@@ -42,14 +43,19 @@ def register(app: Flask, login_manager: LoginManager) -> None:
     errors.register(app)
 
 
+@prepared
+def _user_with_household(user_id):
+    """The household comes in the same query: every parent page asks for it next (current_household)."""
+    return (User.select(User, Household).join(Household, JOIN.LEFT_OUTER, on=(User.household == Household.id))
+            .where(User.id == user_id).limit(1))
+
+
 def load_user(session_id: str):
     """The user of a session or remember-me cookie, if its session version is still the account's."""
     user_id, _, version = str(session_id).partition(".")
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
-    # The household comes in the same query: every parent page asks for it next (current_household).
-    user = (User.select(User, Household).join(Household, JOIN.LEFT_OUTER, on=(User.household == Household.id))
-            .where(User.id == int(user_id)).first())
+    user = _user_with_household.first(int(user_id))
     if user is None or user.session_version != int(version) or user.deactivated_at:
         return None
     # No password: an invited or closed account, unless FranceConnect created it (it signs in through it).

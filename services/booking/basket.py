@@ -25,6 +25,7 @@ from models import (
     Unit,
     User,
 )
+from models.prepared import prepared
 from services.booking import day_status as engine
 from services.booking import placement
 from services.booking.order_mail import describe_result, send_summary  # noqa: F401 (desk, checkout)
@@ -82,9 +83,10 @@ def _lock_basket(household: Household) -> None:
     lock_rows(Household, [household.id], keep_references=True)
 
 
-def _touch(household: Household, now: dt.datetime) -> None:
-    """Any change restarts the 7-day clock of the whole basket (shared by the guardians)."""
-    BasketLine.update(created_at=clock.to_local_naive(now)).where(BasketLine.household == household.id).execute()
+def _touch(household: Household, now: dt.datetime) -> int:
+    """Restart the 7-day clock of the whole basket (shared by the guardians); returns its line count."""
+    return (BasketLine.update(created_at=clock.to_local_naive(now))
+            .where(BasketLine.household == household.id).execute())
 
 
 def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
@@ -137,6 +139,7 @@ class CellChange:
     refusal: str = ""
     swapped: list[Unit] = field(default_factory=list)  # exclusive units this tick took out of the basket
     others: list[tuple[Unit, engine.DayStatus]] = field(default_factory=list)  # cells of that day it changed
+    basket_count: int | None = None  # the basket's lines after a change (None: unchanged, not counted)
 
 
 def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
@@ -145,9 +148,7 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
     reported in the result (nothing changed). NotFound for another household's child."""
     now = now or clock.now()
     child = custody.child_of(household, child_id)
-    # The cell's unit with the activity's other ones (one query): exclusive and dependent units change with it.
-    units = list(Unit.select(Unit, Activity).join(Activity)
-                 .where(Unit.activity.in_(Unit.select(Unit.activity).where(Unit.id == unit_id))))
+    units = engine.activity_units(unit_id)  # the configuration cache: no query
     unit = next((u for u in units if u.id == unit_id), None)
     if child is None or unit is None:
         raise NotFound("Cette case n'existe pas.")
@@ -160,15 +161,16 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
             changed = _apply(household, child, unit, day, status, want, now, context, swapped)
         except CellRefused as refusal:
             return CellChange(child, unit, day, status, False, refusal.message)
+        basket_count = None
         if changed:
-            _touch(household, now)
+            basket_count = _touch(household, now)
             status = context.status(child, unit, day)
     by_id = {u.id: u for u in units}
     touched = context.rules.partners(unit.id).union(*(context.rules.partners(u) for u in swapped)) - {unit.id}
     others = [(by_id[u], context.status(child, by_id[u], day)) for u in context.rules.sorted(touched)
               if u in by_id and context.is_enrolled(child, by_id[u])] if changed else []
     return CellChange(child, unit, day, status, changed, swapped=[by_id[u] for u in swapped],
-                      others=[(u, s) for u, s in others if s.state != "closed"])
+                      others=[(u, s) for u, s in others if s.state != "closed"], basket_count=basket_count)
 
 
 def set_cell(household: Household, child_id: int, unit_id: int, day: dt.date, want: bool,
@@ -179,15 +181,6 @@ def set_cell(household: Household, child_id: int, unit_id: int, day: dt.date, wa
     if result.refusal:
         raise CellRefused(result.refusal)
     return result.status, result.changed
-
-
-def toggle(household: Household, child_id: int, unit_id: int, day: dt.date,
-           now: dt.datetime | None = None) -> engine.DayStatus:
-    """Flip one cell (add or remove a basket line)."""
-    now = now or clock.now()
-    child, unit = owned_cell(household, child_id, unit_id)
-    status = engine.day_status(child, unit, day, now)
-    return set_cell(household, child.id, unit.id, day, not status.checked, now)[0]
 
 
 @dataclass
@@ -334,8 +327,14 @@ class BasketView:
         return list(grouped.values())
 
 
+@prepared
+def _count(household):
+    return BasketLine.select(fn.COUNT(BasketLine.id)).where(BasketLine.household == household)
+
+
 def count(household: Household) -> int:
-    return BasketLine.select().where(BasketLine.household == household.id).count()
+    """The basket's lines (« Panier (n) » on every booking page)."""
+    return _count.scalar(household.id)
 
 
 def contents(household: Household, now: dt.datetime | None = None) -> BasketView:

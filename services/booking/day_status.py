@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from models import (
     Activity,
@@ -26,7 +26,7 @@ from models import (
     Household,
     Unit,
 )
-from services.booking import deadlines, frozen_days, pricing, timed_attendance, unit_rules
+from services.booking import day_queries, deadlines, frozen_days, pricing, timed_attendance, unit_rules
 from services.booking.calendar import CalendarData, daterange
 from services.core import clock, config_cache, formatting
 from services.core.errors import DomainError
@@ -170,7 +170,6 @@ class StatusContext:
         self.now = (now or clock.now()).astimezone(deadlines.PARIS)
         self.use_basket = use_basket
         self.apply_rules = apply_rules  # placement checks exclusive and dependent units a whole day at a time
-        policies_read = units is None
         if units is None:  # the grid: the active units with their activity and policies (configuration cache)
             units = [u for u in config_cache.cached("active_units", _active_units)
                      if u.activity.starts_on <= end and u.activity.ends_on >= start]
@@ -188,13 +187,20 @@ class StatusContext:
         child_ids = [c.id for c in self.children]
         activity_ids = list({u.activity_id for u in units})
 
-        if policies_read:
-            self.policies = {row.id: deadlines.Policy.of(row) for u in units
-                             for row in (u.booking_policy, u.cancel_policy) if row is not None}
-        else:
-            policy_ids = {pid for u in units for pid in (u.booking_policy_id, u.cancel_policy_id) if pid}
-            self.policies = {p.id: deadlines.Policy.of(p) for p in
-                             DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(policy_ids)))} if policy_ids else {}
+        self.policies = {}
+        unread: set[int] = set()  # units given without their policies (read with them when cached)
+        for u in units:
+            for name in ("booking_policy", "cancel_policy"):
+                policy_id = getattr(u, f"{name}_id")
+                if policy_id is None:
+                    continue
+                if name in u.__rel__:
+                    self.policies[policy_id] = deadlines.Policy.of(u.__rel__[name])
+                else:
+                    unread.add(policy_id)
+        if unread:
+            self.policies.update((p.id, deadlines.Policy.of(p)) for p in
+                                 DeadlinePolicy.select().where(DeadlinePolicy.id.in_(list(unread))))
         self.calendar = CalendarData.load(start, end, unit_ids)
         self.custody = custody.CustodyMap(self.children)
         self.closed_months = frozen_days.closed_months({u.activity.regie_id for u in units}, start, end)
@@ -202,8 +208,7 @@ class StatusContext:
 
         self.enrolments: dict[tuple[int, int], Enrolment] = {}
         if child_ids and activity_ids:
-            for row in Enrolment.select().where(Enrolment.child.in_(child_ids)
-                                                & Enrolment.activity.in_(activity_ids)):
+            for row in day_queries.enrolments(child_ids, activity_ids):
                 self.enrolments[(row.child_id, row.activity_id)] = row
 
         self.bookings: dict[tuple[int, int, dt.date], Booking] = {}
@@ -218,9 +223,7 @@ class StatusContext:
         ruled = list(set(unit_ids) | self.rules.related_ids)
         if not (unit_ids and child_ids):
             return
-        in_range = lambda model: model.date.between(start, end)  # noqa: E731
-        for row in Booking.select().where(Booking.child.in_(child_ids) & Booking.unit.in_(ruled)
-                                          & in_range(Booking)):
+        for row in day_queries.bookings(child_ids, ruled, start, end):
             self.bookings[(row.child_id, row.unit_id, row.date)] = row
         # A per-day override can limit a unit that has no default capacity: load overrides first.
         wanted = set(unit_ids)
@@ -229,26 +232,17 @@ class StatusContext:
                           if unit_id in wanted and start <= day <= end}
         limited = list({u.id for u in units if u.capacity is not None} | {unit_id for unit_id, _ in self.overrides})
         if limited:
-            counts = (Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id).alias("n"))
-                      .where(Booking.unit.in_(limited) & in_range(Booking) & Booking.status.in_(OCCUPYING))
-                      .group_by(Booking.unit, Booking.date).tuples())
-            for unit_id, day, n in counts:
+            for unit_id, day, n in day_queries.occupancy(limited, start, end):
                 self.occupied[(unit_id, as_date(day))] = n
         if load_queues or any(b.status == "waiting_list" for b in self.bookings.values()):
-            rows = (Booking.select(Booking.unit, Booking.date, Booking.sequence)
-                    .where(Booking.unit.in_(unit_ids) & in_range(Booking) & (Booking.status == "waiting_list"))
-                    .order_by(Booking.sequence).tuples())
-            for unit_id, day, sequence in rows:
+            for unit_id, day, sequence in day_queries.waiting_lists(unit_ids, start, end):
                 self.waiting[(unit_id, as_date(day))].append(sequence)
         attendance_only = [u.id for u in units if u.attendance_only]
         if attendance_only:
-            for row in Attendance.select().where(Attendance.child.in_(child_ids) & Attendance.unit.in_(attendance_only)
-                                                 & in_range(Attendance)):
+            for row in day_queries.attendances(child_ids, attendance_only, start, end):
                 self.recorded[(row.child_id, row.unit_id, as_date(row.date))] = row
         if use_basket and household is not None:
-            for row in BasketLine.select().where((BasketLine.household == household.id)
-                                                 & BasketLine.child.in_(child_ids)
-                                                 & BasketLine.unit.in_(ruled) & in_range(BasketLine)):
+            for row in day_queries.basket_lines(household.id, child_ids, ruled, start, end):
                 self.basket[(row.child_id, row.unit_id, row.date)] = row
 
     # --- questions ---------------------------------------------------------------------------
@@ -441,6 +435,14 @@ class StatusContext:
             return deadlines.locked_reason(limit)
         return None
 
+
+
+def activity_units(unit_id: int) -> list[Unit]:
+    """The active unit `unit_id` with its activity's other units, from the configuration cache (exclusive
+    and dependent units change with it); empty when no active unit has that id."""
+    every = config_cache.cached("active_units", _active_units)
+    activity_id = next((u.activity_id for u in every if u.id == unit_id), None)
+    return [u for u in every if u.activity_id == activity_id] if activity_id is not None else []
 
 
 def _active_units() -> list[Unit]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN
 
 from models import Booking, Child, CustodyShare, CustodyWeek, Household, User
+from models.prepared import prepared
 from services.core import audit
 from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import as_date, write_transaction
@@ -78,27 +79,42 @@ class CustodyMap:
 
 def household_children(household: Household) -> list[Child]:
     """The children a household books for: its own (not archived, born), then those shared with it."""
-    own = (Child.household == household.id) & ~Child.archived & ~Child.unborn
-    shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
-    rows = _children_where(own | (shared & ~Child.archived))
+    rows = _with_custody_rows(_household_children(household.id))
     return sorted(rows, key=lambda c: (c.household_id != household.id, c.position, c.id))
 
 
-def _children_where(condition) -> list[Child]:
-    """Children read with their custody share in the same query (CustodyMap then reads no more)."""
-    rows = list(Child.select(Child, CustodyShare)
-                .join(CustodyShare, JOIN.LEFT_OUTER, on=(CustodyShare.child == Child.id), attr="custody_row")
-                .where(condition))
+def _with_custody_rows(rows: list[Child]) -> list[Child]:
+    """Children read with their custody share in the same query: CustodyMap then reads no more."""
     for child in rows:
         if not hasattr(child, "custody_row"):
             child.custody_row = None
     return rows
 
 
+def _children_with_custody():
+    return Child.select(Child, CustodyShare).join(CustodyShare, JOIN.LEFT_OUTER,
+                                                  on=(CustodyShare.child == Child.id), attr="custody_row")
+
+
+def _shared_with(household):
+    return Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household))
+
+
+@prepared
+def _household_children(household):
+    own = (Child.household == household) & ~Child.unborn
+    return _children_with_custody().where((own | _shared_with(household)) & ~Child.archived)
+
+
+@prepared
+def _own_or_shared(household, children):
+    return _children_with_custody().where(Child.id.in_(children)
+                                          & ((Child.household == household) | _shared_with(household)))
+
+
 def child_of(household: Household, child_id: int) -> Child | None:
     """The household's own child, or a child shared with it; None otherwise."""
-    shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
-    rows = _children_where((Child.id == child_id) & ((Child.household == household.id) | shared))
+    rows = _with_custody_rows(_own_or_shared(household.id, [child_id]))
     return rows[0] if rows else None
 
 
@@ -107,8 +123,7 @@ def children_of(household: Household, child_ids: Iterable[int]) -> list[Child]:
     ids = list(set(child_ids))
     if not ids:
         return []
-    shared = Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household.id))
-    return _children_where(Child.id.in_(ids) & ((Child.household == household.id) | shared))
+    return _with_custody_rows(_own_or_shared(household.id, ids))
 
 
 def share_of(child: Child) -> CustodyShare | None:

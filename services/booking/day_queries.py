@@ -1,0 +1,54 @@
+"""The rules engine's reads of a household's days (StatusContext): SQL composed once per process.
+
+Every grid, toggle, basket and « Valider » runs these; peewee would compose the same text each time
+(models/prepared.py says what that cost)."""
+from __future__ import annotations
+
+from peewee import fn
+
+from models import Attendance, BasketLine, Booking, Enrolment
+from models.prepared import prepared
+
+
+@prepared
+def enrolments(children, activities):
+    """The children's enrolments in these activities."""
+    return Enrolment.select().where(Enrolment.child.in_(children) & Enrolment.activity.in_(activities))
+
+
+@prepared
+def bookings(children, units, start, end):
+    """The children's bookings of these units between two days."""
+    return Booking.select().where(Booking.child.in_(children) & Booking.unit.in_(units)
+                                  & Booking.date.between(start, end))
+
+
+@prepared
+def occupancy(units, start, end):
+    """(unit id, day, places taken) of these units between two days."""
+    return (Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id).alias("n"))
+            .where(Booking.unit.in_(units) & Booking.date.between(start, end)
+                   & Booking.status.in_(list(Booking.OCCUPYING)))
+            .group_by(Booking.unit, Booking.date).tuples())
+
+
+@prepared
+def waiting_lists(units, start, end):
+    """(unit id, day, sequence) of the waiting lists of these units, in order."""
+    return (Booking.select(Booking.unit, Booking.date, Booking.sequence)
+            .where(Booking.unit.in_(units) & Booking.date.between(start, end) & (Booking.status == "waiting_list"))
+            .order_by(Booking.sequence).tuples())
+
+
+@prepared
+def attendances(children, units, start, end):
+    """What staff recorded for the children on these units « sans réservation »."""
+    return Attendance.select().where(Attendance.child.in_(children) & Attendance.unit.in_(units)
+                                     & Attendance.date.between(start, end))
+
+
+@prepared
+def basket_lines(household, children, units, start, end):
+    """The household's basket lines for these children and units between two days."""
+    return BasketLine.select().where((BasketLine.household == household) & BasketLine.child.in_(children)
+                                     & BasketLine.unit.in_(units) & BasketLine.date.between(start, end))

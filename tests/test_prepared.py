@@ -1,0 +1,106 @@
+"""Prepared queries (models/prepared.py) answer what peewee's own query answers, for every value and
+list length, composing the SQL once per shape; the commune row kept per process follows its token."""
+from __future__ import annotations
+
+import datetime as dt
+
+from models import Booking, Child, Commune, Household, Unit, User, db
+from models.base import remember_config_token
+from models.prepared import prepared
+from services.booking import basket
+
+MONDAY, FRIDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 27)
+
+
+@prepared
+def _bookings(children, units, start, end):
+    return Booking.select().where(Booking.child.in_(children) & Booking.unit.in_(units)
+                                  & Booking.date.between(start, end)).order_by(Booking.id)
+
+
+@prepared
+def _children_with_household(household):
+    return (Child.select(Child, Household).join(Household).where(Child.household == household)
+            .order_by(Child.id))
+
+
+@prepared
+def _count_of(household):
+    return Child.select(Child.id).where(Child.household == household).tuples()
+
+
+def _plain_bookings(children, units, start, end):
+    return list(Booking.select().where(Booking.child.in_(children) & Booking.unit.in_(units)
+                                       & Booking.date.between(start, end)).order_by(Booking.id))
+
+
+def test_a_prepared_select_answers_as_peewee_does(demo):
+    units = [u.id for u in Unit.select()]
+    children = [c.id for c in Child.select()]
+    for kids, start, end in ((children, MONDAY, FRIDAY), (children[:1], MONDAY, MONDAY),
+                             (children[1:3], dt.date(2026, 9, 1), dt.date(2027, 7, 1))):
+        mine = _bookings(kids, units, start, end)
+        theirs = _plain_bookings(kids, units, start, end)
+        assert [(b.id, b.date, b.status, b.price) for b in mine] == [(b.id, b.date, b.status, b.price) for b in theirs]
+        assert all(isinstance(b.date, dt.date) for b in mine)  # the fields' conversions applied
+    assert any(_bookings(children, units, dt.date(2026, 9, 1), dt.date(2027, 7, 1)))
+
+
+def test_sets_model_instances_and_empty_lists_are_values(demo):
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    units = [u.id for u in Unit.select()]
+    children = {c.id for c in Child.select().where(Child.household == martin)}
+    assert _bookings(children, units, MONDAY, FRIDAY) == _plain_bookings(list(children), units, MONDAY, FRIDAY)
+    assert _bookings([], units, MONDAY, FRIDAY) == []  # IN of nothing matches nothing
+    rows = _children_with_household(martin)  # a model instance for a foreign key
+    assert [c.first_name for c in rows] == ["Léa", "Hugo"] and rows[0].household.name == martin.name
+    assert _count_of(martin.id) == [(c.id,) for c in rows]  # tuples stay tuples
+
+
+def test_the_sql_is_composed_once_per_shape(demo):
+    units = [u.id for u in Unit.select()]
+    _bookings._shapes.clear()
+    for children in ([1], [2], [1, 2], [3, 4]):
+        _bookings(children, units, MONDAY, FRIDAY)
+    assert len(_bookings._shapes) == 2  # one child, two children
+
+
+def test_the_basket_count_is_one_prepared_query(demo, freeze):
+    freeze("2026-11-19T17:55")
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
+    assert basket.count(martin) == 0
+    result = basket.change_cell(martin, lea.id, repas.id, MONDAY, True)
+    assert result.changed and result.basket_count == 1 == basket.count(martin)
+    result = basket.change_cell(martin, lea.id, repas.id, MONDAY, False)
+    assert result.changed and result.basket_count == 0 == basket.count(martin)
+    result = basket.change_cell(martin, lea.id, repas.id, MONDAY, False)
+    assert not result.changed and result.basket_count is None  # nothing changed: the view counts
+
+
+def _commune_in_a_request() -> Commune:
+    """Commune.get_current() as a request sees it (token and row remembered for the request)."""
+    remember_config_token(True)
+    Commune.remember_per_request(True)
+    try:
+        return Commune.get_current()
+    finally:
+        Commune.remember_per_request(False)
+        remember_config_token(False)
+
+
+def test_the_commune_is_kept_per_process_until_its_token_changes(demo):
+    first = _commune_in_a_request()
+    first.name = "Changé sans être enregistré"  # a form that changes the row, then fails
+    second = _commune_in_a_request()
+    assert second.name != first.name and second is not first  # a copy per request
+    # Another process renames the commune: its write replaces the token in the same transaction.
+    db.execute_sql(f'UPDATE "commune" SET "name" = {db.param}', ("Mairie de Saint-Pointe",))
+    assert _commune_in_a_request().name == second.name  # same token: this process's copy
+    db.execute_sql(f'UPDATE "config_version" SET "token" = {db.param}', ("autre-processus",))
+    assert _commune_in_a_request().name == "Mairie de Saint-Pointe"
+    commune = Commune.get_current()
+    commune.name = "Mairie de Démo-sur-Mer"
+    commune.save()  # this process's own write: a new token, the next request reads it
+    assert _commune_in_a_request().name == "Mairie de Démo-sur-Mer"
+    assert User.select().count() > 0  # the demo is still there (nothing else was touched)
