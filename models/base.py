@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from peewee import CharField, DatabaseProxy, Model, ModelDelete, ModelInsert, ModelUpdate
@@ -60,6 +61,16 @@ def config_token() -> str | None:
 def remember_config_token(on: bool) -> None:
     """Read the token once until `remember_config_token(False)` (the web layer, around each request)."""
     _request_token.set({} if on else None)
+
+
+@contextmanager
+def config_token_read_again() -> Iterator[None]:
+    """Inside the block the token is read again (once, then remembered), whatever the request remembered."""
+    reset = _request_token.set({})
+    try:
+        yield
+    finally:
+        _request_token.reset(reset)
 
 
 def config_token_remembered() -> bool:

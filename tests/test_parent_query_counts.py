@@ -25,8 +25,8 @@ DAYS = {"small": ("2026-12-07", "2026-12-08"), "large": ("2026-12-10", "2026-12-
 BOUNDS = {
     "week grid": 10,
     "cell toggle (htmx)": 8,
-    "basket": 12,
-    "validate": 41,  # placement reads the configuration itself, under its lock (config_cache.bypassed)
+    "basket": 9,
+    "validate": 30,  # placement reads the token again under its lock (config_cache.committed)
     "month": 10,
     "dashboard": 33,
     "orders": 6,

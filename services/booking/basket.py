@@ -344,8 +344,11 @@ def contents(household: Household, now: dt.datetime | None = None) -> BasketView
                  .order_by(BasketLine.child, BasketLine.unit, BasketLine.date))
     if not lines:
         return BasketView([])
-    children = list(Child.select().where(Child.id.in_(list({l.child_id for l in lines}))))
-    units = list(Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list({l.unit_id for l in lines}))))
+    wanted = {l.child_id for l in lines}
+    children = custody.children_of(household, wanted)  # with their custody: no query more
+    if len(children) < len(wanted):  # a share ended while its lines waited: shown, and refused at « Valider »
+        children += list(Child.select().where(Child.id.in_(list(wanted - {c.id for c in children}))))
+    units = list(engine.units_with_rules({l.unit_id for l in lines}).values())
     context = engine.week_statuses(household, min(l.date for l in lines), max(l.date for l in lines), now,
                                    units=units, children=children)
     by_child = {c.id: c for c in children}

@@ -445,6 +445,16 @@ def activity_units(unit_id: int) -> list[Unit]:
     return [u for u in every if u.activity_id == activity_id] if activity_id is not None else []
 
 
+def units_with_rules(unit_ids) -> dict[int, Unit]:
+    """The units (with activity and policies) by id: the active ones from the configuration cache."""
+    wanted = set(unit_ids)
+    found = {u.id: u for u in config_cache.cached("active_units", _active_units) if u.id in wanted}
+    if len(found) < len(wanted):  # a unit of an inactive activity
+        found.update((u.id, u) for u in Unit.select(Unit, Activity).join(Activity)
+                     .where(Unit.id.in_(list(wanted - set(found)))))
+    return found
+
+
 def _active_units() -> list[Unit]:
     """Every active unit with its activity and its two deadline policies, in the grid's order (one query)."""
     booking_rule, cancel_rule = DeadlinePolicy.alias(), DeadlinePolicy.alias()

@@ -25,6 +25,7 @@ from services.booking.day_status import (
     BookingRefused,
     Full,
     StatusContext,
+    units_with_rules,
 )
 from services.core import clock, config_cache
 from services.core.transactions import as_date, lock_rows, write_transaction
@@ -94,11 +95,11 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
     with write_transaction():
         units = {r.unit.id: r.unit for r in requests}
         lock_rows(Unit, units)
-        fresh = {u.id: u for u in Unit.select(Unit, Activity).join(Activity).where(Unit.id.in_(list(units)))}
         children = {r.child.id: r.child for r in requests}
         start = min(r.date for r in requests)
         end = max(r.date for r in requests)
-        with config_cache.bypassed():  # under the lock: the committed configuration, not this process's copy
+        with config_cache.committed():  # under the lock: the committed configuration, not an older copy
+            fresh = units_with_rules(units)
             context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
                                     use_basket=False, load_queues=True, apply_rules=False)
         maxima = (Booking.select(Booking.unit, Booking.date, fn.MAX(Booking.sequence))

@@ -8,22 +8,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TypeVar
 
-from models.base import config_token, config_token_remembered, remember_config_token
+from models.base import config_token, config_token_read_again, config_token_remembered, remember_config_token
 
 T = TypeVar("T")
 _entries: dict[str, tuple[str, object]] = {}
 _lock = threading.Lock()
-_bypass: ContextVar[bool] = ContextVar("config_cache_bypass", default=False)
 
 
 def cached(key: str, load: Callable[[], T]) -> T:
     """The value of `key` read under the current token, loading it when the token moved (or is unknown)."""
-    if _bypass.get():
-        return load()
-    token = config_token()  # before loading: an entry is never newer than its token says
+    token = config_token()  # before loading: an entry is never older than its token says
     if token is None:
         return load()
     entry = _entries.get(key)
@@ -42,14 +38,12 @@ def clear() -> None:
 
 
 @contextmanager
-def bypassed() -> Iterator[None]:
-    """Read the configuration from the database inside this block (placement, inside its write
-    transaction, decides on what is committed, not on what this process read earlier)."""
-    previous = _bypass.set(True)
-    try:
+def committed() -> Iterator[None]:
+    """Inside this block the cache answers with the committed configuration: the token is read again.
+    Placement calls it under its write lock: every change to the configuration replaces the token in its
+    own transaction, so a token still equal to an entry's means nothing was committed since it was read."""
+    with config_token_read_again():
         yield
-    finally:
-        _bypass.reset(previous)
 
 
 @contextmanager
