@@ -17,6 +17,7 @@ with cheap argon2 parameters: a sign-in costs a query, not 0.4 s of a core (staf
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -26,13 +27,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import harness
-from harness import ROOT, Browser, Finished, Servers, Unexpected
+from async_client import AsyncBrowser
+from harness import ROOT, Finished, Servers, Unexpected
 
 import requests  # noqa: E402 - after harness, which sets the paths and the queue
 
@@ -126,52 +127,51 @@ def prepare(folder: Path, url: str, households: int, rebuild: bool) -> str:
 # --- Clients ------------------------------------------------------------------------------------
 
 
-def parent_before(browser: Browser, email: str, rng: random.Random, stats, served: list) -> None:
+async def parent_before(browser: AsyncBrowser, email: str, stats, served: list) -> None:
     """Sign in, next week's grid, tick 10 cells, the basket, « Valider »."""
-    browser.sign_in(email, PASSWORD)
-    keys = browser.week(WEEK)
+    await browser.sign_in(email, PASSWORD)
+    keys = await browser.week(WEEK)
     for key in harness.pick_cells(keys, TOGGLES):
-        browser.toggle(key)
-    order = browser.validate()
-    with stats.lock:
-        if order is not None:
-            stats.orders.append(order)
-        served.append((email, keys))
+        await browser.toggle(key)
+    order = await browser.validate()
+    if order is not None:
+        stats.orders.append(order)
+    served.append((email, keys))
 
 
-def parent_after(browser: Browser, email: str, open_before: list[str], rng: random.Random, tried: list) -> None:
+async def parent_after(browser: AsyncBrowser, email: str, open_before: list[str], rng: random.Random,
+                       tried: list) -> None:
     """Sign in after 18:00, open the same week: every cell that closed at 18:00 is refused when ticked."""
-    browser.sign_in(email, PASSWORD)
-    still_open = set(browser.week(WEEK))
+    await browser.sign_in(email, PASSWORD)
+    still_open = set(await browser.week(WEEK))
     closed = [key for key in open_before if key not in still_open]  # the canteen; garderie closes the day before
     for key in rng.sample(closed, min(5, len(closed))):
         # The grid no longer says whether a closed day is booked: tick it, and if it already was
         # (« Aucun changement. »), untick it; either change must be refused.
         for want in (True, False):
-            response = browser.call("POST /reservations/case", "POST", "/reservations/case", (200,),
-                                    data={"cell": key, **({"cells": key} if want else {})},
-                                    headers={"HX-Request": "true", "X-CSRFToken": browser.csrf})
-            tried.append(key)  # list.append is atomic: the clients share this list without a lock
-            if "Non modifié" in response.text:
+            answer = await browser.tick(key, want)
+            tried.append(key)
+            if "Non modifié" in answer.text:
                 break
-            if not (want and "Aucun changement." in response.text):
-                raise Unexpected("POST /reservations/case", response, f"case {key} changée après 18 h")
+            if not (want and "Aucun changement." in answer.text):
+                raise Unexpected("POST /reservations/case", answer, f"case {key} changée après 18 h")
 
 
-def run_parents(base: str, work, clients: int, seconds: float, stats) -> float:
-    """`clients` threads each taking the next job (a callable of a Browser) until none is left or time is up."""
+async def run_parents(base: str, work, clients: int, seconds: float, stats) -> float:
+    """`clients` parents at a time, each one as soon as the previous is done, until none is left or
+    time is up: a job is a coroutine function of (browser, rng)."""
     deadline = time.monotonic() + seconds
 
-    def client(number: int) -> None:
+    async def client(number: int) -> None:
         rng = random.Random(number)
         while True:
             try:
-                job = work(rng)
+                job = work()
             except queue.Empty:
                 return
-            browser = Browser(base, stats.record, deadline=deadline)
+            browser = AsyncBrowser(base, stats.record, deadline=deadline)
             try:
-                job(browser, rng)
+                await job(browser, rng)
             except Finished:
                 return
             except Unexpected as error:
@@ -179,26 +179,64 @@ def run_parents(base: str, work, clients: int, seconds: float, stats) -> float:
             except Exception as error:  # noqa: BLE001 - a bug of this script is reported, not hidden
                 stats.failed(RuntimeError(f"client {number}: {type(error).__name__}: {error}"))
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    await asyncio.gather(*(client(n) for n in range(clients)))
     return time.perf_counter() - began
 
 
-def staff_loop(base: str, email: str, stop: threading.Event, stats) -> None:
+async def staff_loop(base: str, email: str, stop: asyncio.Event, stats) -> None:
     """A staff user opening the day's headcounts again and again (a second apart) until stopped."""
     from services.demo import DEMO_PASSWORD
 
-    browser = Browser(base, stats.record)
+    browser = AsyncBrowser(base, stats.record)
     try:
-        browser.sign_in(email, DEMO_PASSWORD)
-        while not stop.wait(1.0):
-            browser.page("GET /gestion/effectifs", f"/gestion/effectifs?date={HEADCOUNT_DAY}")
+        await browser.sign_in(email, DEMO_PASSWORD)
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+                return
+            except asyncio.TimeoutError:
+                await browser.page("GET /gestion/effectifs", f"/gestion/effectifs?date={HEADCOUNT_DAY}")
     except Unexpected as error:
         stats.failed(error)
+
+
+async def play(servers: Servers, args, before, after, staff_stats, served: list, tried: list):
+    """The two phases, staff opening headcounts throughout; returns (seconds before 18:00, the access
+    log's size at 18:00, the workers whose clock moved, seconds after)."""
+    stop = asyncio.Event()
+    staff = [asyncio.create_task(staff_loop(servers.base, email, stop, staff_stats)) for email in STAFF]
+    # Before 18:00: each parent once, taken by the next free client.
+    parents = iter([EMAIL.format(n) for n in range(args.parents)])
+
+    def next_parent():
+        email = next(parents, None)
+        if email is None:
+            raise queue.Empty
+        return lambda browser, rng: parent_before(browser, email, before, served)
+
+    print(f"Avant 18 h ({NOW[11:]}) : {args.parents} parents, {args.clients} clients, "
+          f"{args.seconds:g} s au plus …", flush=True)
+    elapsed_before = await run_parents(servers.base, next_parent, args.clients, args.seconds, before)
+    middle = (servers.folder / "access.log").stat().st_size
+
+    # 18:00:30 in every worker, then the same parents tick the cells that closed.
+    moved = await asyncio.to_thread(move_clock, servers, AFTER)
+    print(f"Horloge de {len(moved)} workers gunicorn passée à {AFTER[11:]} ; {args.after:g} s de cases …",
+          flush=True)
+    cycle = iter(served * 1000)
+
+    def next_after():
+        try:
+            email, keys = next(cycle)
+        except StopIteration:
+            raise queue.Empty from None
+        return lambda browser, rng: parent_after(browser, email, keys, rng, tried)
+
+    elapsed_after = await run_parents(servers.base, next_after, args.clients, args.after, after)
+    stop.set()
+    await asyncio.gather(*staff)
+    return elapsed_before, middle, moved, elapsed_after
 
 
 def move_clock(servers: Servers, iso: str, timeout: float = 30) -> set[int]:
@@ -276,7 +314,6 @@ def main() -> int:
     staff_stats = concurrency.Stats()
     served: list = []
     tried: list = []
-    stop = threading.Event()
     try:
         servers.start_worker()
         servers.start_web()
@@ -284,43 +321,10 @@ def main() -> int:
         print(f"gunicorn : worker_class={args.worker_class}, workers={args.workers}, threads={args.threads}, "
               f"max_requests=0 (deploy/gunicorn.conf.py pour le reste) sur {servers.base} ; worker huey ; "
               f"charge de la machine au départ : {os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs)", flush=True)
-        staff = [threading.Thread(target=staff_loop, args=(servers.base, email, stop, staff_stats)) for email in STAFF]
-        for thread in staff:
-            thread.start()
-
-        # Before 18:00: each parent once, taken by the next free client.
-        parents: queue.Queue = queue.Queue()
-        for n in range(args.parents):
-            parents.put(EMAIL.format(n))
-
-        def next_parent(rng):
-            email = parents.get_nowait()
-            return lambda browser, rng: parent_before(browser, email, rng, before, served)
-
-        print(f"Avant 18 h ({NOW[11:]}) : {args.parents} parents, {args.clients} clients, "
-              f"{args.seconds:g} s au plus …", flush=True)
         offset = access.stat().st_size
-        elapsed_before = run_parents(servers.base, next_parent, args.clients, args.seconds, before)
-        middle = access.stat().st_size
-
-        # 18:00:30 in every worker, then the same parents tick the cells that closed.
-        moved = move_clock(servers, AFTER)
-        print(f"Horloge de {len(moved)} workers gunicorn passée à {AFTER[11:]} ; {args.after:g} s de cases …",
-              flush=True)
-        cycle = iter(served * 1000)
-
-        def next_after(rng):
-            try:
-                email, keys = next(cycle)
-            except StopIteration:
-                raise queue.Empty from None
-            return lambda browser, rng: parent_after(browser, email, keys, rng, tried)
-
-        elapsed_after = run_parents(servers.base, next_after, args.clients, args.after, after)
+        elapsed_before, middle, moved, elapsed_after = asyncio.run(
+            play(servers, args, before, after, staff_stats, served, tried))
         restarted = set(servers.web_workers()) - moved
-        stop.set()
-        for thread in staff:
-            thread.join()
         end = access.stat().st_size
         servers.stop_web()
         with db.connection_context():
@@ -332,7 +336,6 @@ def main() -> int:
                       invariants.Check("des cases fermées à 18 h tentées après 18 h", bool(tried),
                                        "" if tried else "aucune : le contrôle des refus n'a rien vérifié"), outbox]
     finally:
-        stop.set()
         servers.stop()
     db.close_all()
     if restarted:
