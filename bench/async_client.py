@@ -13,7 +13,7 @@ import time
 import zlib
 from urllib.parse import urlencode, urlsplit
 
-from harness import CELL, CHECKED, CSRF_FIELD, CSRF_HEADER, ORDER, Finished, Unexpected
+from harness import CELL, CHECKED, CSRF_FIELD, CSRF_HEADER, ORDER, Finished, Unexpected, answered
 
 
 class Answer:
@@ -46,13 +46,8 @@ class AsyncBrowser:
         try:
             answer = await asyncio.wait_for(self._exchange(method, path, data, headers or {}), self.timeout)
         except (OSError, asyncio.TimeoutError, ValueError) as error:
-            self.record(label, time.perf_counter() - started, False)
-            raise Unexpected(label, None, f"{type(error).__name__}: {error}") from None
-        ok = answer.status_code in expect
-        self.record(label, time.perf_counter() - started, ok)
-        if not ok:
-            raise Unexpected(label, answer)
-        return answer
+            return answered(self.record, label, started, None, expect, error)
+        return answered(self.record, label, started, answer, expect)
 
     async def _exchange(self, method: str, path: str, data: dict | None, headers: dict) -> Answer:
         body = urlencode(data).encode() if data is not None else b""

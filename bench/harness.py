@@ -230,6 +230,18 @@ def _page_text(html: str) -> str:
     return " | ".join(parts) if parts else re.sub(r"\s+", " ", html[:300])
 
 
+def answered(record, label: str, started: float, response, expect: tuple[int, ...], error: Exception | None = None):
+    """Record a request's time and whether it got an expected status; Unexpected otherwise (a browser's
+    `call` ends here, `response` None when nothing came back)."""
+    ok = response is not None and response.status_code in expect
+    record(label, time.perf_counter() - started, ok)
+    if response is None:
+        raise Unexpected(label, None, f"{type(error).__name__}: {error}") from None
+    if not ok:
+        raise Unexpected(label, response)
+    return response
+
+
 class Finished(Exception):
     """The run's time is up: the session stops before its next request."""
 
@@ -255,13 +267,8 @@ class Browser:
             response = self.session.request(method, self.base + path, timeout=self.timeout,
                                             allow_redirects=False, **kwargs)
         except requests.RequestException as error:
-            self.record(label, time.perf_counter() - started, False)
-            raise Unexpected(label, None, f"{type(error).__name__}: {error}") from None
-        ok = response.status_code in expect
-        self.record(label, time.perf_counter() - started, ok)
-        if not ok:
-            raise Unexpected(label, response)
-        return response
+            return answered(self.record, label, started, None, expect, error)
+        return answered(self.record, label, started, response, expect)
 
     def page(self, label: str, path: str) -> str:
         html = self.call(label, "GET", path, (200,)).text
