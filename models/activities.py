@@ -2,6 +2,8 @@
 closures, holidays, enrolments, bookings and basket lines."""
 from __future__ import annotations
 
+import functools
+
 from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from models.accounts import Household, School, User
@@ -136,7 +138,7 @@ class Unit(ConfigModel):
     monthly_fee = IntegerField(null=True)
 
     def weekday_set(self) -> frozenset[int]:
-        return frozenset(int(part) for part in self.weekdays.split(",") if part.strip().isdigit())
+        return _weekday_set(self.weekdays)
 
 
 class UnitRule(ConfigModel):
@@ -280,3 +282,8 @@ class ReminderSent(BaseModel):
 
     class Meta:
         indexes = ((("household", "unit", "week_start"), True),)
+
+
+@functools.lru_cache(maxsize=64)  # asked for every cell of a grid; a commune has a few distinct values
+def _weekday_set(weekdays: str) -> frozenset[int]:
+    return frozenset(int(part) for part in weekdays.split(",") if part.strip().isdigit())

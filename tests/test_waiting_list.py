@@ -10,6 +10,7 @@ from models import Activity, Alert, Booking, CapacityOverride, Household
 from services.billing import checkout
 from services.booking import basket, orders, placement
 from tests.conftest import outbox_messages
+from tests.test_basket import toggle
 
 FULL_DAY = dt.date(2026, 12, 9)  # demo: capacity 1, Inès booked, Hugo waiting
 MARTIN_MAIL = "famille.martin@example.fr"
@@ -42,7 +43,7 @@ def _mails(subject):
 
 
 def _cancel_ines_through_basket(setup):
-    basket.toggle(setup["dupont"], setup["ines"], setup["journee"], FULL_DAY)
+    toggle(setup["dupont"], setup["ines"], setup["journee"], FULL_DAY)
     result = checkout.validate_basket(setup["dupont"])
     assert result.placed[0].outcome == "cancelled"
     return result
@@ -75,7 +76,7 @@ def test_basket_cancellation_offers_the_place_to_staff_and_tells_the_family(setu
 def test_staff_accepting_a_cancellation_request_frees_the_place(setup):
     # ALSH Mercredi has staff validation: the parent's cancellation is a request first.
     _activity(setup, auto_confirm_waiting=True)
-    basket.toggle(setup["dupont"], setup["ines"], setup["journee"], FULL_DAY)
+    toggle(setup["dupont"], setup["ines"], setup["journee"], FULL_DAY)
     result = checkout.validate_basket(setup["dupont"])
     assert result.placed[0].outcome == "cancel_requested"
     assert Booking.get_by_id(setup["hugo_waiting"].id).status == "waiting_list"
@@ -92,7 +93,7 @@ def test_staff_refusing_a_request_offers_the_place_to_the_waiting(setup):
     lea_request = Booking.get((Booking.child == setup["lea"]) & (Booking.date == day))
     assert lea_request.status == "requested"
     CapacityOverride.create(unit=setup["journee"], date=day, capacity=1)
-    basket.toggle(setup["dupont"], setup["ines"], setup["journee"], day)
+    toggle(setup["dupont"], setup["ines"], setup["journee"], day)
     assert checkout.validate_basket(setup["dupont"]).placed[0].outcome == "waiting_list"
     orders.decide_order(next(l.order_id for l in lea_request.order_lines), accept=False, reason="Groupe complet")
     assert Booking.get_by_id(lea_request.id).status == "refused"

@@ -205,6 +205,7 @@ class StatusContext:
         self.custody = custody.CustodyMap(self.children)
         self.closed_months = frozen_days.closed_months({u.activity.regie_id for u in units}, start, end)
         self.holidays = self.calendar.holiday_dates()
+        self._deadlines: dict[tuple[int, dt.date], dt.datetime] = {}
 
         self.enrolments: dict[tuple[int, int], Enrolment] = {}
         if child_ids and activity_ids:
@@ -254,10 +255,18 @@ class StatusContext:
         return self.policies.get(unit.cancel_policy_id) or self.booking_policy(unit)
 
     def booking_deadline(self, unit: Unit, day: dt.date) -> dt.datetime:
-        return deadlines.deadline(self.booking_policy(unit), day, self.holidays)
+        return self._deadline(self.booking_policy(unit), day)
 
     def cancel_deadline(self, unit: Unit, day: dt.date) -> dt.datetime:
-        return deadlines.deadline(self.cancel_policy(unit), day, self.holidays)
+        return self._deadline(self.cancel_policy(unit), day)
+
+    def _deadline(self, policy: deadlines.Policy, day: dt.date) -> dt.datetime:
+        """A policy's deadline for a day, worked out once per context (a month asks it for every cell)."""
+        key = (id(policy), day)
+        found = self._deadlines.get(key)
+        if found is None:
+            found = self._deadlines[key] = deadlines.deadline(policy, day, self.holidays)
+        return found
 
     def capacity(self, unit: Unit, day: dt.date) -> int | None:
         return self.overrides.get((unit.id, day), unit.capacity)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -59,6 +60,7 @@ class Policy:
         return parse_time(self.at_time)
 
 
+@functools.lru_cache(maxsize=256)  # a handful of policies' times, read for every cell of a grid
 def parse_time(text: str) -> dt.time:
     """'18:00', '8:30', '18 h', '8 h 30' → time; InvalidInput otherwise."""
     cleaned = (text or "").strip().lower().replace(" ", "").replace("h", ":")
