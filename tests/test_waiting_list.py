@@ -8,7 +8,7 @@ import pytest
 
 from models import Activity, Alert, Booking, CapacityOverride, Household
 from services.billing import checkout
-from services.booking import basket, orders, placement
+from services.booking import orders, placement
 from tests.conftest import outbox_messages
 from tests.test_basket import toggle
 
