@@ -28,10 +28,13 @@ class Answer:
 class AsyncBrowser:
     """One parent's session: cookies, the page's CSRF token, the grid's boxes (as harness.Browser)."""
 
-    def __init__(self, base: str, record, timeout: float = 60, deadline: float | None = None):
+    def __init__(self, base: str, record, timeout: float = 60, deadline: float | None = None, think: float = 0.0,
+                 rng: random.Random | None = None):
         parts = urlsplit(base)
         self.host, self.port = parts.hostname, parts.port or 80
         self.record, self.timeout, self.deadline = record, timeout, deadline
+        # A parent reads, then taps: `think` seconds on average between an answer and the next request.
+        self.think, self.rng, self.started = think, rng or random.Random(), False
         # Each parent has its own client address (per-address sign-in limits apply to each, not to the bench).
         self.address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
         self.cookies: dict[str, str] = {}
@@ -40,6 +43,9 @@ class AsyncBrowser:
 
     async def call(self, label: str, method: str, path: str, expect: tuple[int, ...], data: dict | None = None,
                    headers: dict | None = None) -> Answer:
+        if self.think and self.started:
+            await asyncio.sleep(self.rng.expovariate(1 / self.think))
+        self.started = True
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise Finished
         started = time.perf_counter()

@@ -5,7 +5,7 @@ clock moves past 18:00 and parents keep ticking cells that have just closed. Pri
 latencies and errors per request, checks the database, exits 1 on any error or broken invariant.
 
     .venv/bin/python bench/rush.py                                   # SQLite, 5,000 households, 2,000 parents
-    .venv/bin/python bench/rush.py --households 300 --parents 100 --clients 10 --seconds 20 --after 10
+    .venv/bin/python bench/rush.py --households 300 --parents 100 --arrivals 10 --seconds 20 --after 10
     .venv/bin/python bench/rush.py --database-url postgresql://postgres@127.0.0.1:5432/portail_bench
     .venv/bin/python bench/rush.py --workers 3 --threads 4 --worker-class gthread
 
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -157,31 +158,60 @@ async def parent_after(browser: AsyncBrowser, email: str, open_before: list[str]
                 raise Unexpected("POST /reservations/case", answer, f"case {key} changée après 18 h")
 
 
-async def run_parents(base: str, work, clients: int, seconds: float, stats) -> float:
-    """`clients` parents at a time, each one as soon as the previous is done, until none is left or
-    time is up: a job is a coroutine function of (browser, rng)."""
+async def run_parents(base: str, work, arrivals: float, think: float, seconds: float, stats, peak) -> float:
+    """Parents arriving `arrivals` a second (Poisson) until none is left or time is up, each pausing
+    `think` seconds on average between two taps; a job is a coroutine function of (browser, rng).
+    Waits for every parent who arrived; returns the seconds from the first arrival to the last answer."""
     deadline = time.monotonic() + seconds
+    arrival = random.Random(7)
 
-    async def client(number: int) -> None:
+    async def parent(number: int, job) -> None:
         rng = random.Random(number)
-        while True:
-            try:
-                job = work()
-            except queue.Empty:
-                return
-            browser = AsyncBrowser(base, stats.record, deadline=deadline)
-            try:
-                await job(browser, rng)
-            except Finished:
-                return
-            except Unexpected as error:
-                stats.failed(error)
-            except Exception as error:  # noqa: BLE001 - a bug of this script is reported, not hidden
-                stats.failed(RuntimeError(f"client {number}: {type(error).__name__}: {error}"))
+        browser = AsyncBrowser(base, peak.recorder(stats), deadline=deadline, think=think, rng=rng)
+        try:
+            await job(browser, rng)
+        except Finished:
+            return
+        except Unexpected as error:
+            stats.failed(error)
+        except Exception as error:  # noqa: BLE001 - a bug of this script is reported, not hidden
+            stats.failed(RuntimeError(f"parent {number}: {type(error).__name__}: {error}"))
 
     began = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
+    parents, start = [], time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            job = work()
+        except queue.Empty:
+            break
+        parents.append(asyncio.create_task(parent(len(parents), job)))
+        start += arrival.expovariate(arrivals)
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+    await asyncio.gather(*parents)
     return time.perf_counter() - began
+
+
+class Peak:
+    """Answers counted per second, to report the busiest `window` seconds (ramp-up and tail aside)."""
+
+    def __init__(self, window: int = 30):
+        self.window, self.per_second = window, defaultdict(int)
+
+    def recorder(self, stats):
+        def record(label: str, seconds: float, ok: bool) -> None:
+            stats.record(label, seconds, ok)
+            self.per_second[int(time.monotonic())] += 1
+        return record
+
+    def rate(self) -> tuple[float, int]:
+        """(requests per second over the busiest window, its length in seconds)."""
+        if not self.per_second:
+            return 0.0, 0
+        first, last = min(self.per_second), max(self.per_second)
+        window = min(self.window, last - first + 1)
+        best = max(sum(self.per_second.get(t, 0) for t in range(s, s + window))
+                   for s in range(first, last - window + 2))
+        return best / window, window
 
 
 async def staff_loop(base: str, email: str, stop: asyncio.Event, stats) -> None:
@@ -201,7 +231,7 @@ async def staff_loop(base: str, email: str, stop: asyncio.Event, stats) -> None:
         stats.failed(error)
 
 
-async def play(servers: Servers, args, before, after, staff_stats, served: list, tried: list):
+async def play(servers: Servers, args, before, after, staff_stats, served: list, tried: list, peaks):
     """The two phases, staff opening headcounts throughout; returns (seconds before 18:00, the access
     log's size at 18:00, the workers whose clock moved, seconds after)."""
     stop = asyncio.Event()
@@ -215,9 +245,10 @@ async def play(servers: Servers, args, before, after, staff_stats, served: list,
             raise queue.Empty
         return lambda browser, rng: parent_before(browser, email, before, served)
 
-    print(f"Avant 18 h ({NOW[11:]}) : {args.parents} parents, {args.clients} clients, "
-          f"{args.seconds:g} s au plus …", flush=True)
-    elapsed_before = await run_parents(servers.base, next_parent, args.clients, args.seconds, before)
+    print(f"Avant 18 h ({NOW[11:]}) : {args.parents} parents, {args.arrivals:g} arrivées par seconde, "
+          f"{args.think:g} s entre deux gestes, {args.seconds:g} s au plus …", flush=True)
+    elapsed_before = await run_parents(servers.base, next_parent, args.arrivals, args.think, args.seconds, before,
+                                       peaks[0])
     middle = (servers.folder / "access.log").stat().st_size
 
     # 18:00:30 in every worker, then the same parents tick the cells that closed.
@@ -233,7 +264,8 @@ async def play(servers: Servers, args, before, after, staff_stats, served: list,
             raise queue.Empty from None
         return lambda browser, rng: parent_after(browser, email, keys, rng, tried)
 
-    elapsed_after = await run_parents(servers.base, next_after, args.clients, args.after, after)
+    elapsed_after = await run_parents(servers.base, next_after, args.arrivals, args.think, args.after, after,
+                                      peaks[1])
     stop.set()
     await asyncio.gather(*staff)
     return elapsed_before, middle, moved, elapsed_after
@@ -278,7 +310,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (the database is recreated); SQLite if empty")
     parser.add_argument("--households", type=int, default=5000, help="families added to the demo commune")
     parser.add_argument("--parents", type=int, default=2000, help="parents who book before 18:00 (≤ households)")
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
+    parser.add_argument("--arrivals", type=float, default=20, help="parents arriving per second (Poisson)")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between two taps of a parent")
     parser.add_argument("--seconds", type=float, default=300, help="at most this long before 18:00")
     parser.add_argument("--after", type=float, default=30, help="seconds of ticking after 18:00")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers")
@@ -314,6 +347,7 @@ def main() -> int:
     staff_stats = concurrency.Stats()
     served: list = []
     tried: list = []
+    peaks = (Peak(), Peak())
     try:
         servers.start_worker()
         servers.start_web()
@@ -323,7 +357,7 @@ def main() -> int:
               f"charge de la machine au départ : {os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs)", flush=True)
         offset = access.stat().st_size
         elapsed_before, middle, moved, elapsed_after = asyncio.run(
-            play(servers, args, before, after, staff_stats, served, tried))
+            play(servers, args, before, after, staff_stats, served, tried, peaks))
         restarted = set(servers.web_workers()) - moved
         end = access.stat().st_size
         servers.stop_web()
@@ -341,10 +375,13 @@ def main() -> int:
     if restarted:
         after.failed(RuntimeError(f"workers gunicorn relancés avec l'horloge de 17:55 : {sorted(restarted)}"))
 
-    for title, stats, elapsed, (first, last) in (
-            (f"Avant 18 h ({elapsed_before:.0f} s)", before, elapsed_before, (offset, middle)),
-            (f"Après 18 h ({elapsed_after:.0f} s)", after, elapsed_after, (middle, end))):
-        print(f"\n{title}, {args.clients} clients, gunicorn {args.worker_class} {args.workers}×{args.threads}, {kind} :")
+    for title, stats, elapsed, (first, last), peak in (
+            (f"Avant 18 h ({elapsed_before:.0f} s)", before, elapsed_before, (offset, middle), peaks[0]),
+            (f"Après 18 h ({elapsed_after:.0f} s)", after, elapsed_after, (middle, end), peaks[1])):
+        rate, window = peak.rate()
+        print(f"\n{title}, {args.arrivals:g} parents arrivant par seconde, {args.think:g} s entre deux gestes, "
+              f"gunicorn {args.worker_class} {args.workers}×{args.threads}, {kind} — "
+              f"au plus fort : {rate:.0f} requêtes/s sur {window} s :")
         times = server_times(access, first, last, set(stats.times) | set(staff_stats.times))
         print("\n".join(stats.table(elapsed, {label: times.get(label, []) for label in stats.times})))
     print(f"\nPersonnel ({', '.join(STAFF)}), les effectifs du {HEADCOUNT_DAY} toutes les secondes :")
