@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import harness
-from harness import WEEKS, Browser, Finished, Servers, Unexpected, pick_cells
+from harness import WEEKS, Browser, Servers, pick_cells, reported
 
 SIGNUP_SHARE = 0.2  # one session in five is a new family signing up; the others are parents booking
 DOUBLE_SHARE = 0.1  # a form or a cell sent twice at once: a double tap, or two guardians on one basket
@@ -93,7 +93,7 @@ def client(number: int, base: str, emails: list[str], deadline: float, stats: St
     rng = random.Random(number)
     while time.monotonic() < deadline:
         browser = Browser(base, stats.record, deadline=deadline)
-        try:
+        with reported(stats, f"client {number}"):
             if rng.random() < SIGNUP_SHARE:
                 browser.sign_up(f"nouveau{next(counter)}-{os.getpid()}@banc.example.fr",
                                 double=rng.random() < DOUBLE_SHARE)
@@ -108,12 +108,6 @@ def client(number: int, base: str, emails: list[str], deadline: float, stats: St
                     with stats.lock:
                         stats.orders.append(order)
             browser.sign_out()
-        except Finished:
-            return
-        except Unexpected as error:
-            stats.failed(error)
-        except Exception as error:  # noqa: BLE001 - a bug of this script is reported, not hidden
-            stats.failed(RuntimeError(f"client {number}: {type(error).__name__}: {error}"))
 
 
 def main() -> int:

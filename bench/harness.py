@@ -12,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -244,6 +246,20 @@ def answered(record, label: str, started: float, response, expect: tuple[int, ..
 
 class Finished(Exception):
     """The run's time is up: the session stops before its next request."""
+
+
+@contextmanager
+def reported(stats, who: str) -> Iterator[None]:
+    """One client's journey: the time being up ends it quietly; an unexpected answer, or a bug of the
+    bench itself, is an error of the run (`stats.failed`), never hidden."""
+    try:
+        yield
+    except Finished:
+        pass
+    except Unexpected as error:
+        stats.failed(error)
+    except Exception as error:  # noqa: BLE001 - reported, not hidden
+        stats.failed(RuntimeError(f"{who}: {type(error).__name__}: {error}"))
 
 
 class Browser:

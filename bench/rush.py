@@ -34,7 +34,7 @@ from pathlib import Path
 
 import harness
 from async_client import AsyncBrowser
-from harness import ROOT, Finished, Servers, Unexpected
+from harness import ROOT, Servers, Unexpected
 
 import requests  # noqa: E402 - after harness, which sets the paths and the queue
 
@@ -168,14 +168,8 @@ async def run_parents(base: str, work, arrivals: float, think: float, seconds: f
     async def parent(number: int, job) -> None:
         rng = random.Random(number)
         browser = AsyncBrowser(base, peak.recorder(stats), deadline=deadline, think=think, rng=rng)
-        try:
+        with harness.reported(stats, f"parent {number}"):
             await job(browser, rng)
-        except Finished:
-            return
-        except Unexpected as error:
-            stats.failed(error)
-        except Exception as error:  # noqa: BLE001 - a bug of this script is reported, not hidden
-            stats.failed(RuntimeError(f"parent {number}: {type(error).__name__}: {error}"))
 
     began = time.perf_counter()
     parents, start = [], time.monotonic()
