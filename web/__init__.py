@@ -64,6 +64,19 @@ def load_user(session_id: str):
     return user
 
 
+class _Lazy:
+    """A list worked out when a template first reads it: an htmx fragment never draws the menu, and the
+    menu's rules cost a tenth of a cell toggle."""
+
+    def __init__(self, compute):
+        self._compute, self._value = compute, None
+
+    def __iter__(self):
+        if self._value is None:
+            self._value = self._compute()
+        return iter(self._value)
+
+
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_long=formatting.date_long,
@@ -80,7 +93,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
-        nav = access.navigation_for(current_user, app.view_functions)
+        nav = _Lazy(lambda: access.navigation_for(current_user, app.view_functions))
         return {"commune": _commune(), "navigation": nav, "now": clock.now(),
                 "nav_count": lambda endpoint: access.navigation_count(current_user, endpoint),
                 "development": app.config["PORTAIL_ENV"] != "production", "logo_data_uri": _logo_data_uri}
