@@ -33,8 +33,9 @@ BOUNDS = {
     "invoice PDF": 6,
 }
 # PostgreSQL locks rows SQLite's IMMEDIATE transaction already holds: the household on a toggle and on
-# « Valider » (FOR NO KEY UPDATE), and the order counter.
-POSTGRES_LOCKS = {"cell toggle (htmx)": 1, "validate": 2}
+# « Valider » (FOR NO KEY UPDATE), and the order counter; and a tick, a draft, says so (SET LOCAL
+# synchronous_commit, tests/test_draft_transactions.py).
+POSTGRES_LOCKS = {"cell toggle (htmx)": 2, "validate": 2}
 
 
 def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, int]:

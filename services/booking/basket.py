@@ -152,7 +152,7 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
     unit = next((u for u in units if u.id == unit_id), None)
     if child is None or unit is None:
         raise NotFound("Cette case n'existe pas.")
-    with write_transaction():
+    with write_transaction(draft=True):  # a tick: nothing is booked until « Valider »
         _lock_basket(household)
         context = engine.week_statuses(household, day, day, now, units=units, children=[child])
         status = context.status(child, unit, day)
@@ -211,7 +211,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
     by_unit = {u.id: u for u in units}
     if len(by_unit) != len({key[1] for key in wanted}):
         raise NotFound("Cette case n'existe pas.")
-    with write_transaction():
+    with write_transaction(draft=True):
         _lock_basket(household)
         context = engine.week_statuses(household, start, end, now, units=units, children=children)
         pending = sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0]))
