@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, has_app_context, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.route_access import ACCESS, PARENT, PUBLIC, READERS, SIGNED_IN
@@ -167,6 +167,8 @@ def menu_count(endpoint: str, household_id: int | None = None) -> int:
     """A NAVIGATION_COUNTS figure of the signed-in household, counted once per request: the page that
     shows it (« Mes alertes (2 nouvelles) ») and the menu beside it share the query."""
     household_id = current_user.household_id if household_id is None else household_id
+    if not has_app_context():  # a block built outside a request (a test, a script): nothing to share
+        return NAVIGATION_COUNTS[endpoint][0](household_id)
     cache = g.setdefault("navigation_counts", {})
     if endpoint not in cache:
         cache[endpoint] = NAVIGATION_COUNTS[endpoint][0](household_id)

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404
 from blueprints.form_fields import Day, Identifier, InputForm, Text
-from blueprints.portal import DASHBOARD_BLOCKS, Block, Line
+from blueprints.portal import DASHBOARD_BLOCKS, Block, Home, Line
 from models import Child, EarlyYearsRequest, EarlyYearsStructure
 from services.core.errors import DomainError, NotFound
 from services.family import early_years
@@ -86,9 +86,9 @@ def withdraw(care_request_id: int):
     return redirect(url_for("early_years.index"))
 
 
-def early_years_block(household) -> Block | None:
+def early_years_block(home: Home) -> Block | None:
     """On the parent's home: the requests still followed (not withdrawn), with the commune's answer."""
-    rows = [r for r in early_years.requests_of(household) if r.status != "withdrawn"][:3]
+    rows = [r for r in early_years.requests_of(home.household) if r.status != "withdrawn"][:3]
     if not rows:
         return None
     lines = [Line(f"{r.child.first_name or 'Enfant à naître'} – {r.structure.name} : "

@@ -7,6 +7,7 @@ import pytest
 
 from models import Child, Enrolment, NewsItem
 from services.communication import categories, news, publications, rendering
+from services.communication.audience import household_audience
 from services.communication.news import Draft
 from services.core import clock
 from services.core.errors import DomainError, InvalidInput
@@ -55,6 +56,11 @@ def test_audience_rule(people, audience, martin, dupont):
     for household, expected in ((people["martin"], martin), (people["dupont"], dupont)):
         shown = [row.document.id for category in publications.documents_for(household) for row in category.rows]
         assert (document.id in shown) == expected  # documents follow the same rule
+        # The home page's prepared queries (one audience read for both) give the same answer.
+        audience = household_audience(household)
+        unread, count = news.unread_news_and_count(household, 100, audience)
+        assert (item.id in [n.id for n in unread]) == expected and count == len(unread)
+        assert (document.id in [d.id for d in publications.new_documents(household, 100, audience)]) == expected
 
 
 def test_activity_audience_needs_a_validated_enrolment(people):

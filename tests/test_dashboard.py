@@ -184,9 +184,26 @@ def test_dashboard_queries_do_not_grow_with_bookings_invoices_and_alerts(martin,
             assert client.get("/mon-espace").status_code == 200
         counts.append(len(log.statements))
     assert counts[1] == counts[0], counts
-    # The budget (39 measured: session, user, commune, menu count, nine blocks — messages, news and new
-    # documents cost 10 together: their audience rule reads the children, enrolments and read markers).
-    assert counts[1] <= 40, counts
+    # The budget (17 measured: the user, the children and the audience's enrolments read once for every
+    # block, the menu's alert count shared with the alerts block, one query or a few per block).
+    assert counts[1] <= 17, counts
+
+
+def test_the_dashboard_reads_nothing_twice(martin, client):
+    """Every block has something to say (an unread alert, a missing document…), and no statement is sent
+    twice: the children, the audience of the news and documents, the unread alerts and the required
+    document types are each read once per request and handed to the services that need them."""
+    household = martin["households"]["martin"]
+    add_alert(household, "Place libérée")
+    FamilyDocument.delete().where(FamilyDocument.household == household).execute()
+    client.get("/mon-espace")
+    with counting_queries() as log:
+        page = client.get("/mon-espace").get_data(as_text=True)
+    for key in ("alertes", "documents", "actualites", "publications", "dates-limites"):
+        assert f'id="bloc-{key}"' in page, key
+    repeated = sorted({sql[:120] for sql in log.statements if log.statements.count(sql) > 1})
+    assert not repeated, repeated
+    assert sum('FROM "child"' in sql.split(" WHERE ")[0] for sql in log.statements) == 1
 
 
 def test_the_menu_count_costs_one_query_per_parent_page(martin, client):

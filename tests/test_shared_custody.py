@@ -178,3 +178,17 @@ def test_the_other_households_dashboard_shows_the_shared_childs_day(shared, demo
     days = dashboard.children_days(dupont, ODD_MONDAY)
     assert [d.items for d in days if d.child.id == hugo.id and d.day == ODD_MONDAY] == [
         ["Repas (Cantine) : Réservé"]]
+
+
+def test_the_home_pages_one_read_of_the_children_gives_each_list(shared, demo):
+    """/mon-espace reads the children once (custody.every_child) and hands out the lists the services read
+    themselves elsewhere: the bookable children (a shared one too), the file, the file with archived ones."""
+    from models import Child
+
+    Child.update(archived=True).where(Child.id == demo["children"]["malo"].id).execute()
+    for household in (shared["martin"], shared["dupont"]):
+        read = custody.every_child(household)
+        assert [c.id for c in read.bookable] == [c.id for c in custody.household_children(household)]
+        assert [c.id for c in read.in_file] == [c.id for c in household.children_in_file()]
+        assert [c.id for c in read.own] == [c.id for c in household.children_in_file(include_archived=True)]
+    assert shared["hugo"].id in [c.id for c in custody.every_child(shared["dupont"]).bookable]

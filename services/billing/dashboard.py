@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import Select, fn
 
-from models import Activity, Alert, Booking, ChangeRequest, Child, DocumentType, Enrolment, Household, Invoice, Order, Unit
+from models import Activity, Alert, Booking, ChangeRequest, Child, Enrolment, Household, Invoice, Order, Unit
+from models.prepared import prepared
 from services.billing import invoicing, listings
 from services.booking import day_status, planning, week_deadlines
 from services.core import clock, formatting
@@ -32,29 +34,40 @@ class ChildDay:
     items: list[str]  # "Repas (Cantine) : Réservé"
 
 
-def children_days(household: Household, today: dt.date | None = None) -> list[ChildDay]:
-    """Each child's bookings today and tomorrow (what the family still holds): two queries."""
+def children_days(household: Household, today: dt.date | None = None,
+                  children: Sequence[Child] | None = None) -> list[ChildDay]:
+    """Each child's bookings today and tomorrow (what the family still holds): one query, and one for the
+    children when not given (custody.household_children: a child in garde alternée too)."""
     today = today or clock.today()
     days = (today, today + dt.timedelta(days=1))
-    children = custody.household_children(household)  # a child in garde alternée too
+    if children is None:
+        children = custody.household_children(household)
     found: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
-    rows = (Booking.select(Booking, Unit, Activity).join(Unit).join(Activity)
-            .where((Booking.household == household.id) & Booking.date.in_(days) & Booking.status.in_(day_status.ACTIVE))
-            .order_by(Activity.position, Unit.position, Unit.id))
-    for booking in rows:
+    for booking in _held_bookings(household.id, list(days)):
         label = day_status.STATE_LABELS.get(booking.status, booking.status)
         found[(booking.child_id, booking.date)].append(
             f"{booking.unit.name} ({planning.activity_label(booking.unit)}) : {label}")
     return [ChildDay(child, day, found.get((child.id, day), [])) for child in children for day in days]
 
 
-def next_deadlines(household: Household, now: dt.datetime | None = None) -> list[str]:
+@prepared
+def _held_bookings(household, days):
+    return (Booking.select(Booking, Unit, Activity).join(Unit).join(Activity)
+            .where((Booking.household == household) & Booking.date.in_(days) & Booking.status.in_(day_status.ACTIVE))
+            .order_by(Activity.position, Unit.position, Unit.id))
+
+
+def next_deadlines(household: Household, now: dt.datetime | None = None,
+                   activity_ids: Iterable[int] | None = None) -> list[str]:
     """« Cantine : jusqu'à jeudi 18 h pour la semaine du 7 décembre », one line per activity kind and
-    rule, for the activities the children are enrolled in. Computed once per unit: a fixed number of queries."""
+    rule, for the activities the children are enrolled in (validated: read here when not given). Computed
+    once per unit: a fixed number of queries."""
     now = now or clock.now()
-    activity_ids = [a for (a,) in Enrolment.select(Enrolment.activity).join(Child)
-                    .where((Child.household == household.id) & (Enrolment.status == "validated")
-                           & (Child.archived == False)).distinct().tuples()]  # noqa: E712
+    if activity_ids is None:
+        activity_ids = [a for (a,) in Enrolment.select(Enrolment.activity).join(Child)
+                        .where((Child.household == household.id) & (Enrolment.status == "validated")
+                               & (Child.archived == False)).distinct().tuples()]  # noqa: E712
+    activity_ids = sorted(activity_ids)
     if not activity_ids:
         return []
     units = week_deadlines.active_units(activity_ids)
@@ -74,26 +87,42 @@ def next_deadlines(household: Household, now: dt.datetime | None = None) -> list
 def unpaid_invoices(household: Household, today: dt.date | None = None) -> list[tuple[Invoice, str, bool]]:
     """(invoice, status label, payable online now) of every invoice left to pay, oldest due first: one query."""
     today = today or clock.today()
-    rows = Invoice.select().where((Invoice.household == household.id) & listings.UNPAID).order_by(Invoice.due_on, Invoice.id)
-    return [(item, invoicing.status_of(item, today)[1], invoicing.is_payable_online(item, today)) for item in rows]
+    return [(item, invoicing.status_of(item, today)[1], invoicing.is_payable_online(item, today))
+            for item in _unpaid(household.id)]
 
 
-def unread_alerts(household: Household, limit: int = SHOWN) -> tuple[int, list[Alert]]:
-    """How many alerts are unread, and the newest of them: two queries."""
-    query = Alert.select().where((Alert.household == household.id) & ~Alert.read)
-    return query.count(), list(query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit))
+@prepared
+def _unpaid(household):
+    return Invoice.select().where((Invoice.household == household) & listings.UNPAID).order_by(Invoice.due_on, Invoice.id)
 
 
-def document_issues(household: Household, today: dt.date | None = None) -> tuple[list[str], list[str]]:
+def newest_unread_alerts(household: Household, limit: int = SHOWN) -> list[Alert]:
+    """The newest unread alerts (how many there are is the menu's count, notifications.unread_count): one query."""
+    return _newest_unread(household.id, limit)
+
+
+@prepared
+def _newest_unread(household, limit):
+    return (Alert.select().where((Alert.household == household) & ~Alert.read)
+            .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit))
+
+
+def document_issues(household: Household, today: dt.date | None = None,
+                    children: Sequence[Child] | None = None) -> tuple[list[str], list[str]]:
     """(missing, expiring): required documents with none valid today, and valid ones ending within
-    EXPIRING_DAYS with no newer one accepted or sent, as French lines."""
+    EXPIRING_DAYS with no newer one accepted or sent, as French lines. `children`: the household's own,
+    archived ones included (read here when not given). Two queries more: documents and required types."""
     today = today or clock.today()
-    missing = [f"{doc_type.name}" + (f" ({child.first_name})" if child else "")
-               for doc_type, child in documents.missing_required(household, today)]
-    soon = today + dt.timedelta(days=EXPIRING_DAYS)
+    if children is None:
+        children = household.children_in_file(include_archived=True)
     every = documents.documents_of(household)
-    required = {t.id: t for t in DocumentType.select().where(DocumentType.required & DocumentType.active)}
-    names = {c.id: c.first_name for c in household.children_in_file(include_archived=True)}
+    types = documents.required_types()
+    missing = [f"{doc_type.name}" + (f" ({child.first_name})" if child else "")
+               for doc_type, child in documents.missing_among(types, [c for c in children if not c.archived],
+                                                              every, today)]
+    soon = today + dt.timedelta(days=EXPIRING_DAYS)
+    required = {t.id: t for t in types}
+    names = {c.id: c.first_name for c in children}
     expiring = []
     for document in every:
         if not (document.doc_type_id in required and documents.is_valid(document, today)
@@ -122,15 +151,24 @@ class Pending:
 
 
 def pending(household: Household, today: dt.date | None = None) -> Pending:
-    """What the household asked for and still waits on: four queries."""
+    """What the household asked for and still waits on: one query (a count per kind)."""
     today = today or clock.today()
-    changes = ChangeRequest.select().where((ChangeRequest.household == household.id)
-                                           & (ChangeRequest.status == "pending")).count()
-    enrolments = (Enrolment.select().join(Child).where((Child.household == household.id)
-                                                       & Enrolment.status.in_(("requested", "waiting_list"))).count())
-    bookings = dict(Booking.select(Booking.status, fn.COUNT(Booking.id))
-                    .where((Booking.household == household.id) & (Booking.date >= today)
-                           & Booking.status.in_(PENDING_BOOKINGS)).group_by(Booking.status).tuples())
-    orders_to_pay = Order.select().where((Order.household == household.id)
-                                         & (Order.payment_status == "awaiting_payment")).count()
-    return Pending(changes, enrolments, bookings, orders_to_pay)
+    changes, enrolments, orders_to_pay, *bookings = _pending_counts(household.id, today)[0]
+    return Pending(changes, enrolments, {status: n for status, n in zip(PENDING_BOOKINGS, bookings) if n},
+                   orders_to_pay)
+
+
+@prepared
+def _pending_counts(household, today):
+    """(changes, enrolments, orders to pay, then days per PENDING_BOOKINGS status), as one row."""
+    counts = [
+        ChangeRequest.select(fn.COUNT(ChangeRequest.id))
+        .where((ChangeRequest.household == household) & (ChangeRequest.status == "pending")),
+        Enrolment.select(fn.COUNT(Enrolment.id)).join(Child)
+        .where((Child.household == household) & Enrolment.status.in_(("requested", "waiting_list"))),
+        Order.select(fn.COUNT(Order.id))
+        .where((Order.household == household) & (Order.payment_status == "awaiting_payment")),
+    ] + [Booking.select(fn.COUNT(Booking.id))
+         .where((Booking.household == household) & (Booking.date >= today) & (Booking.status == status))
+         for status in PENDING_BOOKINGS]
+    return Select(columns=counts).tuples()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models import Activity, DeadlinePolicy, Unit
+from models.prepared import prepared
 from services.booking import calendar, deadlines
 from services.booking.day_status import DEFAULT_POLICY
 from services.core import clock, formatting
@@ -40,11 +41,19 @@ class UnitWeek:
 def active_units(activity_ids: Sequence[int] | None = None) -> list[Unit]:
     """Units of active activities (with their activity), optionally of some activities only: one query.
     Units « sans réservation » have no deadline to tell: they are left out."""
-    query = (Unit.select(Unit, Activity).join(Activity).where(Activity.active & ~Unit.attendance_only)
-             .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
-    if activity_ids is not None:
-        query = query.where(Activity.id.in_(sorted(set(activity_ids)) or [0]))
-    return list(query)
+    if activity_ids is not None:  # the parents' home page, on every sign-in: SQL composed once
+        return _active_units_of(sorted(set(activity_ids)))
+    return list(_active_units())
+
+
+def _active_units():
+    return (Unit.select(Unit, Activity).join(Activity).where(Activity.active & ~Unit.attendance_only)
+            .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
+
+
+@prepared
+def _active_units_of(activities):
+    return _active_units().where(Activity.id.in_(activities))
 
 
 def unit_weeks(units: Sequence[Unit], start: dt.date, weeks: int, now: dt.datetime | None = None) -> list[UnitWeek]:
@@ -58,8 +67,7 @@ def unit_weeks(units: Sequence[Unit], start: dt.date, weeks: int, now: dt.dateti
     if not units:
         return []
     policy_ids = sorted({u.booking_policy_id for u in units if u.booking_policy_id})
-    policies = {p.id: deadlines.Policy.of(p) for p in DeadlinePolicy.select().where(DeadlinePolicy.id.in_(policy_ids))} \
-        if policy_ids else {}
+    policies = {p.id: deadlines.Policy.of(p) for p in _policies(policy_ids)} if policy_ids else {}
     data = calendar.CalendarData.load(monday, end, [u.id for u in units])
     holidays = data.holiday_dates()
     found = []
@@ -71,6 +79,11 @@ def unit_weeks(units: Sequence[Unit], start: dt.date, weeks: int, now: dt.dateti
             if days:
                 found.append(UnitWeek(unit, first, tuple((d, deadlines.deadline(policy, d, holidays)) for d in days)))
     return found
+
+
+@prepared
+def _policies(ids):
+    return DeadlinePolicy.select().where(DeadlinePolicy.id.in_(ids))
 
 
 def _day_and_hour(moment: dt.datetime) -> tuple[dt.date, str]:

@@ -3,17 +3,24 @@
 A household sees an item when it is published (not withdrawn, inside its window) and its audience is
 everyone, or any of the household's children matches: the school, the activity (a validated
 enrolment in an active activity), or the class level (of that school when the item names one).
+
+What the children make a household the audience of (HouseholdAudience) is read once (household_audience)
+and can be handed to several queries: the home page's news and documents blocks share one.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from peewee import Expression
 
 from models import Activity, Child, Enrolment, Household, School
+from models.prepared import prepared
 from services.core.errors import InvalidInput
 from services.family.household_fields import CLASS_LEVELS
+
+LEVEL_SEPARATOR = "@"  # between a class level and a school id, in HouseholdAudience.level_schools and in SQL
 
 AUDIENCE_LABELS = {"all": "Toutes les familles", "school": "Une école", "activity": "Une activité",
                    "class": "Une classe"}
@@ -29,9 +36,43 @@ class Audience:
     class_level: str = ""
 
 
-def visible_to(model, household: Household, now: dt.datetime) -> Expression:
-    """The condition on `model` (NewsItem or PublishedDocument) of the items `household` sees at `now`."""
-    return published_at(model, now) & _audience_of(model, household)
+@dataclass(frozen=True)
+class HouseholdAudience:
+    """What a household's children make it the audience of, as the value lists of audience_condition."""
+
+    schools: tuple[int, ...] = ()
+    activities: tuple[int, ...] = ()  # validated enrolments in active activities
+    levels: tuple[str, ...] = ()  # the children's class levels
+    level_schools: tuple[str, ...] = ()  # "CE2@3": a class level at a school (see audience_condition)
+
+    def values(self) -> tuple[list, list, list, list]:
+        """The arguments of audience_condition after the model."""
+        return list(self.schools), list(self.activities), list(self.levels), list(self.level_schools)
+
+
+def household_audience(household: Household, children: Iterable[Child] | None = None) -> HouseholdAudience:
+    """The household's audience, from its children in the file (read here when not given): one query more."""
+    if children is None:
+        children = household.children_in_file()
+    children = [child for child in children if child.household_id == household.id and not child.archived]
+    activities = [activity for (activity,) in _enrolled_activities([child.id for child in children])] if children else []
+    return HouseholdAudience(
+        tuple(sorted({child.school_id for child in children if child.school_id})), tuple(sorted(activities)),
+        tuple(sorted({child.class_level for child in children if child.class_level})),
+        tuple(sorted({f"{child.class_level}{LEVEL_SEPARATOR}{child.school_id}" for child in children
+                      if child.class_level and child.school_id})))
+
+
+@prepared
+def _enrolled_activities(children):
+    return (Enrolment.select(Enrolment.activity).join(Activity)
+            .where(Enrolment.child.in_(children) & (Enrolment.status == "validated") & Activity.active)
+            .distinct().tuples())
+
+
+def visible_to(model, audience: HouseholdAudience, now: dt.datetime) -> Expression:
+    """The condition on `model` (NewsItem or PublishedDocument) of the items a household of that audience sees at `now`."""
+    return published_at(model, now) & audience_condition(model, *audience.values())
 
 
 def published_at(model, now: dt.datetime) -> Expression:
@@ -40,29 +81,16 @@ def published_at(model, now: dt.datetime) -> Expression:
             & (model.publish_until.is_null() | (model.publish_until > now)))
 
 
-def _audience_of(model, household: Household) -> Expression:
-    """The audience part of visible_to: everyone, or one of the household's children matches."""
-    children = list(Child.select(Child.id, Child.school, Child.class_level)
-                    .where((Child.household == household) & (Child.archived == False)))  # noqa: E712
-    condition = model.audience == "all"
-    schools = {child.school_id for child in children if child.school_id}
-    if schools:
-        condition |= (model.audience == "school") & model.school.in_(schools)
-    activities = [row.activity_id for row in Enrolment.select(Enrolment.activity).join(Activity)
-                  .where(Enrolment.child.in_([child.id for child in children]) & (Enrolment.status == "validated")
-                         & (Activity.active == True))]  # noqa: E712
-    if activities:
-        condition |= (model.audience == "activity") & model.activity.in_(activities)
-    levels: dict[str, set[int]] = {}
-    for child in children:
-        if child.class_level:
-            levels.setdefault(child.class_level, set()).update({child.school_id} if child.school_id else set())
-    for level, level_schools in levels.items():
-        same_school = model.school.is_null()
-        if level_schools:
-            same_school |= model.school.in_(level_schools)
-        condition |= (model.audience == "class") & (model.class_level == level) & same_school
-    return condition
+def audience_condition(model, schools, activities, levels, level_schools) -> Expression:
+    """Everyone, or one of the household's children matches: its school, its activity, or its class level
+    (of that school when the item names one). One shape whatever the household, so that the home page's
+    queries can be @prepared (Slots for the lists; an empty list matches nothing)."""
+    level_at_school = model.class_level.concat(LEVEL_SEPARATOR).concat(model.school)  # "CE2@3"
+    return ((model.audience == "all")
+            | ((model.audience == "school") & model.school.in_(schools))
+            | ((model.audience == "activity") & model.activity.in_(activities))
+            | ((model.audience == "class") & model.school.is_null() & model.class_level.in_(levels))
+            | ((model.audience == "class") & level_at_school.in_(level_schools)))
 
 
 def check_audience(audience: str, school_id: int | None, activity_id: int | None, class_level: str) -> Audience:

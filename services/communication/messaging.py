@@ -14,6 +14,7 @@ from pathlib import Path
 from peewee import JOIN, fn
 
 from models import Child, Household, Message, Service, Thread, User
+from models.prepared import prepared
 from services.accounts import mail_preferences
 from services.core import audit, clock, outbox, permissions
 from services.core.errors import InvalidInput, NotFound
@@ -226,9 +227,14 @@ def family_threads(household: Household) -> list[Thread]:
 
 
 def unread_count(household: Household) -> int:
-    """How many of the household's threads have a reply it has not read (for the dashboard)."""
-    return Thread.select().where((Thread.household == household.id)
-                                 & (Thread.last_staff_message > Thread.household_read_upto)).count()
+    """How many of the household's threads have a reply it has not read (for the dashboard): one query."""
+    return _unread_threads.scalar(household.id)
+
+
+@prepared
+def _unread_threads(household):
+    return Thread.select(fn.COUNT(Thread.id)).where((Thread.household == household)
+                                                    & (Thread.last_staff_message > Thread.household_read_upto))
 
 
 def attachment_for_family(household: Household, thread_id: int, message_id: int, upload_dir: str | Path):

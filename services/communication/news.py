@@ -11,12 +11,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from models import Activity, Child, Enrolment, Household, NewsItem, NewsRead, School, User
+from models.prepared import prepared
 from services.accounts import mail_preferences
 from services.communication import files
-from services.communication.audience import check_audience, check_window, published_at, visible_to
+from services.communication.audience import (HouseholdAudience, audience_condition, check_audience, check_window,
+                                              household_audience, published_at, visible_to)
 from services.core import audit, clock, events, outbox
 from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import write_transaction
@@ -52,8 +54,10 @@ class NewsPage:
     total: int
 
 
-def _visible(household: Household):
-    return NewsItem.select().where(visible_to(NewsItem, household, clock.local_now()))
+def _visible(household: Household, audience: HouseholdAudience | None = None):
+    if audience is None:
+        audience = household_audience(household)
+    return NewsItem.select().where(visible_to(NewsItem, audience, clock.local_now()))
 
 
 def news_for(household: Household, page: int = 1, per_page: int = PER_PAGE) -> NewsPage:
@@ -83,17 +87,34 @@ def mark_read(household: Household, item: NewsItem) -> None:
             .on_conflict_ignore().execute()
 
 
-def unread_news(household: Household, limit: int = 3) -> list[NewsItem]:
+def unread_news(household: Household, limit: int = 3, audience: HouseholdAudience | None = None) -> list[NewsItem]:
     """The household's newest news items not opened yet (for the home page)."""
-    read = NewsRead.select(NewsRead.news).where(NewsRead.household == household)
-    return list(_visible(household).where(NewsItem.id.not_in(read))
-                .order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()).limit(limit))
+    return unread_news_and_count(household, limit, audience)[0]
 
 
-def unread_news_count(household: Household) -> int:
+def unread_news_count(household: Household, audience: HouseholdAudience | None = None) -> int:
     """How many news items the household sees and has not opened (for the home page)."""
     read = NewsRead.select(NewsRead.news).where(NewsRead.household == household)
-    return _visible(household).where(NewsItem.id.not_in(read)).count()
+    return _visible(household, audience).where(NewsItem.id.not_in(read)).count()
+
+
+def unread_news_and_count(household: Household, limit: int = 3,
+                          audience: HouseholdAudience | None = None) -> tuple[list[NewsItem], int]:
+    """(the newest unread items, how many are unread) in one query, for the home page: the count is a
+    window over the rows before the LIMIT."""
+    if audience is None:
+        audience = household_audience(household)
+    items = _unread_with_total(household.id, clock.local_now(), *audience.values(), limit)
+    return items, (items[0].unread_total if items else 0)
+
+
+@prepared
+def _unread_with_total(household, now, schools, activities, levels, level_schools, limit):
+    read = NewsRead.select(NewsRead.news).where(NewsRead.household == household)
+    return (NewsItem.select(NewsItem, fn.COUNT(NewsItem.id).over().alias("unread_total"))
+            .where(published_at(NewsItem, now) & audience_condition(NewsItem, schools, activities, levels, level_schools)
+                   & NewsItem.id.not_in(read))
+            .order_by(NewsItem.publish_from.desc(), NewsItem.id.desc()).limit(limit))
 
 
 # --- Staff -----------------------------------------------------------------------------------------

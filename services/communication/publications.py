@@ -9,8 +9,10 @@ from pathlib import Path
 from peewee import JOIN
 
 from models import Activity, Household, PublicationCategory, PublicationRead, PublishedDocument, School, User
+from models.prepared import prepared
 from services.communication import files
-from services.communication.audience import check_audience, check_window, visible_to
+from services.communication.audience import (HouseholdAudience, audience_condition, check_audience, check_window,
+                                              household_audience, published_at, visible_to)
 from services.communication.news import Draft
 from services.core import audit, clock
 from services.core.errors import InvalidInput, NotFound
@@ -33,8 +35,10 @@ class CategoryRow:
         return sum(1 for row in self.rows if row.new)
 
 
-def _visible(household: Household):
-    return PublishedDocument.select().where(visible_to(PublishedDocument, household, clock.local_now()))
+def _visible(household: Household, audience: HouseholdAudience | None = None):
+    if audience is None:
+        audience = household_audience(household)
+    return PublishedDocument.select().where(visible_to(PublishedDocument, audience, clock.local_now()))
 
 
 def _read_ids(household: Household) -> set[int]:
@@ -68,12 +72,22 @@ def mark_read(household: Household, document: PublishedDocument) -> None:
             .on_conflict_ignore().execute()
 
 
-def new_documents(household: Household, limit: int = 5) -> list[PublishedDocument]:
-    """The household's documents not opened yet, newest published first (for the home page)."""
+def new_documents(household: Household, limit: int = 5,
+                  audience: HouseholdAudience | None = None) -> list[PublishedDocument]:
+    """The household's documents not opened yet, newest published first (for the home page): one query."""
+    if audience is None:
+        audience = household_audience(household)
+    return _unread_documents(household.id, clock.local_now(), *audience.values(), limit)
+
+
+@prepared
+def _unread_documents(household, now, schools, activities, levels, level_schools, limit):
     read = PublicationRead.select(PublicationRead.document).where(PublicationRead.household == household)
-    return list(_visible(household).select_extend(PublicationCategory).join(PublicationCategory)
-                .where(PublishedDocument.id.not_in(read))
-                .order_by(PublishedDocument.publish_from.desc(), PublishedDocument.id.desc()).limit(limit))
+    return (PublishedDocument.select(PublishedDocument, PublicationCategory).join(PublicationCategory)
+            .where(published_at(PublishedDocument, now)
+                   & audience_condition(PublishedDocument, schools, activities, levels, level_schools)
+                   & PublishedDocument.id.not_in(read))
+            .order_by(PublishedDocument.publish_from.desc(), PublishedDocument.id.desc()).limit(limit))
 
 
 # --- Staff -----------------------------------------------------------------------------------------

@@ -83,6 +83,35 @@ def household_children(household: Household) -> list[Child]:
     return sorted(rows, key=lambda c: (c.household_id != household.id, c.position, c.id))
 
 
+@dataclass(frozen=True)
+class HouseholdChildren:
+    """A household's children read in one query for a page (/mon-espace), then handed to each service."""
+
+    household_id: int
+    rows: tuple[Child, ...]  # its own (archived and unborn too) and those shared with it, custody row attached
+
+    @property
+    def own(self) -> list[Child]:
+        """Its own children in file order, archived ones included (children_in_file(include_archived=True))."""
+        return sorted((c for c in self.rows if c.household_id == self.household_id), key=lambda c: (c.position, c.id))
+
+    @property
+    def in_file(self) -> list[Child]:
+        """Its own children still in the file, in file order (children_in_file())."""
+        return [c for c in self.own if not c.archived]
+
+    @property
+    def bookable(self) -> list[Child]:
+        """The children it books for, as household_children gives them."""
+        rows = [c for c in self.rows if not c.archived and (c.household_id != self.household_id or not c.unborn)]
+        return sorted(rows, key=lambda c: (c.household_id != self.household_id, c.position, c.id))
+
+
+def every_child(household: Household) -> HouseholdChildren:
+    """Every child a page about the household may name: one query."""
+    return HouseholdChildren(household.id, tuple(_with_custody_rows(_own_and_shared(household.id))))
+
+
 def _with_custody_rows(rows: list[Child]) -> list[Child]:
     """Children read with their custody share in the same query: CustodyMap then reads no more."""
     for child in rows:
@@ -104,6 +133,11 @@ def _shared_with(household):
 def _household_children(household):
     own = (Child.household == household) & ~Child.unborn
     return _children_with_custody().where((own | _shared_with(household)) & ~Child.archived)
+
+
+@prepared
+def _own_and_shared(household):
+    return _children_with_custody().where((Child.household == household) | _shared_with(household))
 
 
 @prepared

@@ -13,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 from peewee import JOIN
 
 from models import Child, DocumentType, FamilyDocument, Household, User
+from models.prepared import prepared
 from services.core import audit, clock, outbox, permissions
 from services.core.errors import DomainError, InvalidInput, NotFound
 from services.core.transactions import write_transaction
@@ -172,8 +173,19 @@ def _without_health(query, with_health: bool):
 
 def documents_of(household: Household, with_health: bool = True) -> list[FamilyDocument]:
     """The household's documents, newest first (health ones only for roles allowed to see them)."""
+    if with_health:  # the parents' pages, the home page among them: SQL composed once
+        return _documents_of(household.id)
+    return list(_documents_query(household, with_health))
+
+
+def _documents_query(household, with_health: bool = True):
     query = FamilyDocument.select(FamilyDocument).where(FamilyDocument.household == household)
-    return list(_without_health(query, with_health).order_by(FamilyDocument.uploaded_at.desc(), FamilyDocument.id.desc()))
+    return _without_health(query, with_health).order_by(FamilyDocument.uploaded_at.desc(), FamilyDocument.id.desc())
+
+
+@prepared
+def _documents_of(household):
+    return _documents_query(household)
 
 
 def is_valid(document: FamilyDocument, today: dt.date) -> bool:
@@ -181,18 +193,40 @@ def is_valid(document: FamilyDocument, today: dt.date) -> bool:
             and (document.valid_until is None or document.valid_until >= today))
 
 
+def required_types(with_health: bool = True) -> list[DocumentType]:
+    """The active required document types, in their order (health ones only for roles allowed to see them)."""
+    return _required_types() if with_health else _required_types_without_health()
+
+
+def _required_types_query():
+    return (DocumentType.select().where((DocumentType.required == True) & (DocumentType.active == True))  # noqa: E712
+            .order_by(DocumentType.position))
+
+
+@prepared
+def _required_types():
+    return _required_types_query()
+
+
+@prepared
+def _required_types_without_health():
+    return _required_types_query().where(DocumentType.health == False)  # noqa: E712
+
+
 def missing_required(household: Household, today: dt.date | None = None,
                      with_health: bool = True) -> list[tuple[DocumentType, Child | None]]:
     """Required types with no accepted document valid today: (type, None) for the household, (type, child)."""
-    today = today or clock.today()
-    documents = documents_of(household)
+    types = required_types(with_health)
+    children = household.children_in_file() if any(t.scope == "child" for t in types) else []
+    return missing_among(types, children, documents_of(household), today or clock.today())
+
+
+def missing_among(types: list[DocumentType], children: list[Child], documents: list[FamilyDocument],
+                  today: dt.date) -> list[tuple[DocumentType, Child | None]]:
+    """missing_required on what the caller already read: the types, the children in the file, the documents."""
     missing = []
-    types = DocumentType.select().where((DocumentType.required == True) & (DocumentType.active == True))  # noqa: E712
-    if not with_health:
-        types = types.where(DocumentType.health == False)  # noqa: E712
-    for doc_type in types.order_by(DocumentType.position):
-        targets = household.children_in_file() if doc_type.scope == "child" else [None]
-        for child in targets:
+    for doc_type in types:
+        for child in (children if doc_type.scope == "child" else [None]):
             if child is not None and child.unborn:
                 continue
             if not any(d.doc_type_id == doc_type.id and d.child_id == (child.id if child else None)
