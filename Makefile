@@ -60,12 +60,19 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households, page weight,
-## SQL queries per parents' page.
-bench: install
+## SQL queries per parents' page, then the parents' pages at 10,000 households against issue 16's targets
+## (bench/pages.py, README « Temps des pages »: the commune is built once, cached in bench/.cache/; PAGES_ARGS
+## passes options). BENCH_DATABASE_URL=postgresql://…/portail_bench adds PostgreSQL: the invoicing, and the pages
+## side by side with SQLite (that database is dropped and recreated: its name must contain « bench »).
+PAGES_ARGS ?=
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_reservations.py
 	$(BIN)/python bench/bench_invoicing.py
+	@if [ -n "$(BENCH_DATABASE_URL)" ]; then DATABASE_URL="$(BENCH_DATABASE_URL)" $(BIN)/python bench/bench_invoicing.py; fi
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/page_queries.py
+	@if [ -n "$(BENCH_DATABASE_URL)" ]; then $(BIN)/python bench/pages.py --both "$(BENCH_DATABASE_URL)" $(PAGES_ARGS); \
+	else $(BIN)/python bench/pages.py $(PAGES_ARGS); fi
 
 ## The README's screenshots of the week grid (docs/grille-390.png, docs/grille-1280.png), from a live server.
 screenshots: install-test

@@ -107,7 +107,7 @@ def main() -> None:
     clock.freeze(NOW)
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()  # "<id>.<session version>", as Flask-Login stores it
         session["_fresh"] = True
 
     grid_times = []

@@ -63,15 +63,15 @@ class Stats:
         return rows
 
 
-def _percentile(samples: list[float], q: float) -> float:
+def percentile_ms(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
 def _row(label: str, samples: list[float], errors: int, elapsed: float, server: list[float]) -> str:
     return (f"  {label:<36}{len(samples):>8}{errors:>9}{len(samples) / elapsed:>8.1f}"
-            f"{_percentile(samples, .5):>9.0f}{_percentile(samples, .95):>9.0f}{_percentile(samples, .99):>9.0f}"
-            f"{_percentile(server, .5):>8.0f}{_percentile(server, .95):>8.0f}")
+            f"{percentile_ms(samples, .5):>9.0f}{percentile_ms(samples, .95):>9.0f}{percentile_ms(samples, .99):>9.0f}"
+            f"{percentile_ms(server, .5):>8.0f}{percentile_ms(server, .95):>8.0f}")
 
 
 def server_times(access_log: Path, offset: int, labels) -> dict[str, list[float]]:

@@ -9,22 +9,20 @@ latencies and errors per request, checks the database, exits 1 on any error or b
     .venv/bin/python bench/rush.py --database-url postgresql://postgres@127.0.0.1:5432/portail_bench
     .venv/bin/python bench/rush.py --workers 3 --threads 4 --worker-class gthread
 
-The commune is built once per size and schema (bench/.cache/, keyed by the households and a digest of
-migrations/, models/ and the demo) and copied (SQLite) or restored with pg_restore (PostgreSQL, whose
-database is dropped and recreated: its name must contain « bench »). Parents' passwords are hashed
-with cheap argon2 parameters: a sign-in costs a query, not 0.4 s of a core (staff keep theirs).
+The commune is built once per size and schema (bench/commune_cache.py: bench/.cache/, keyed by the
+households and a digest of migrations/, models/ and the demo) and copied (SQLite) or restored with
+pg_restore (PostgreSQL, whose database is dropped and recreated: its name must contain « bench »).
+Parents' passwords are hashed with cheap argon2 parameters: a sign-in costs a query, not 0.4 s of a
+core (staff keep theirs).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
-import hashlib
 import os
 import queue
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,8 @@ from pathlib import Path
 
 import harness
 from async_client import AsyncBrowser
-from harness import ROOT, Servers, Unexpected
+from commune_cache import EMAIL, PASSWORD, prepare
+from harness import Servers, Unexpected
 
 import requests  # noqa: E402 - after harness, which sets the paths and the queue
 
@@ -44,85 +43,8 @@ DEADLINE = dt.datetime(2026, 11, 19, 18, 0)
 WEEK = "2026-W48"
 WEEK_DAYS = (dt.date(2026, 11, 23), dt.date(2026, 11, 27))
 HEADCOUNT_DAY = "2026-11-23"
-PASSWORD = "Heure-De-Pointe-2026!"
-EMAIL = "pointe{}@banc.example.fr"  # one parent account per added household
 STAFF = ("agent@example.fr", "cuisine@example.fr")
 TOGGLES = 10
-CACHE = ROOT / "bench" / ".cache"
-BUILD_VERSION = "1"  # change it when the build below changes
-
-
-# --- The commune, built once and cached -----------------------------------------------------------
-
-
-def cache_key(households: int, kind: str) -> str:
-    """rush-<kind>-<households>-<digest of the migrations, the models, the demo and this build>."""
-    digest = hashlib.sha256(BUILD_VERSION.encode())
-    for folder in ("migrations", "models", "services/demo"):
-        for path in sorted((ROOT / folder).glob("*.py")):
-            digest.update(path.name.encode() + path.read_bytes())
-    digest.update((ROOT / "bench" / "bench_reservations.py").read_bytes())
-    return f"rush-{kind}-{households}-{digest.hexdigest()[:12]}"
-
-
-def build(folder: Path, url: str, households: int) -> None:
-    """`flask init-db`, then `households` families (bench_reservations.scale) with a parent account each."""
-    from argon2 import PasswordHasher
-    from bench_reservations import scale
-
-    from models import Household, User, db
-    from services.core.transactions import write_transaction
-
-    if url.startswith("postgres"):
-        harness.reset_postgres(url)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "init-db"], cwd=ROOT, check=True,
-                   env=harness.environment(folder, url), stdout=subprocess.DEVNULL)
-    harness.bind_database(folder, url)
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-    with db.connection_context():
-        scale(harness.demo_context(), households)
-        families = list(Household.select(Household.id, Household.name)
-                        .where(Household.name.startswith("Famille Banc ")).order_by(Household.id))[:households]
-        with write_transaction():
-            for start in range(0, len(families), 500):
-                User.insert_many([dict(email=EMAIL.format(n), role="parent", household=family.id, activated=True,
-                                       password_hash=cheap, first_name="Parent", last_name=family.name[8:],
-                                       created_at=dt.datetime(2026, 9, 1, 8, 0))
-                                  for n, family in enumerate(families[start:start + 500], start)]).execute()
-        if not url.startswith("postgres"):
-            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the whole database in the one file copied
-    db.close_all()
-
-
-def prepare(folder: Path, url: str, households: int, rebuild: bool) -> str:
-    """The instance in `folder` (and the PostgreSQL database), from the cache or built; says which."""
-    kind = "postgresql" if url.startswith("postgres") else "sqlite"
-    cached = CACHE / cache_key(households, kind)
-    if rebuild:
-        shutil.rmtree(cached, ignore_errors=True)
-    if not cached.exists():
-        started = time.perf_counter()
-        build(folder, url, households)
-        partial = cached.with_suffix(".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        if kind == "sqlite":
-            shutil.copy2(folder / "portail.db", partial / "portail.db")
-        else:
-            subprocess.run(["pg_dump", "-Fc", "-f", str(partial / "portail.pgdump"), url], check=True)
-        if (folder / "uploads").exists():
-            shutil.copytree(folder / "uploads", partial / "uploads")
-        partial.rename(cached)
-        return f"construite en {time.perf_counter() - started:.0f} s, gardée dans {cached}"
-    started = time.perf_counter()
-    if kind == "sqlite":
-        shutil.copy2(cached / "portail.db", folder / "portail.db")
-    else:
-        harness.reset_postgres(url)
-        subprocess.run(["pg_restore", "--no-owner", "-d", url, str(cached / "portail.pgdump")], check=True)
-    if (cached / "uploads").exists():
-        shutil.copytree(cached / "uploads", folder / "uploads", dirs_exist_ok=True)
-    return f"reprise de {cached} en {time.perf_counter() - started:.0f} s"
 
 
 # --- Clients ------------------------------------------------------------------------------------
