@@ -254,7 +254,10 @@ class Booking(BaseModel):
     updated_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("child", "unit", "date"), True), (("unit", "date", "status"), False))
+        # (unit, date, sequence): a day's last arrival number read from the index alone (placement), not
+        # from every booking of a canteen's day (10,000 households: 95 ms).
+        indexes = ((("child", "unit", "date"), True), (("unit", "date", "status"), False),
+                   (("unit", "date", "sequence"), False))
 
 
 class BasketLine(BaseModel):
