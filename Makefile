@@ -87,7 +87,7 @@ bench-concurrency: $(VENV)/.installed-test
 	$(BIN)/python bench/crash.py
 
 ## The Thursday 17:55 rush (README « Heure de pointe »): gunicorn on 5,000 households (built once, cached in
-## bench/.cache/), 2,000 parents, 50 clients, then past 18:00; exits 1 on any error. RUSH_ARGS passes options;
+## bench/.cache/), 2,000 parents arriving 20 a second, then past 18:00; exits 1 on any error. RUSH_ARGS passes options;
 ## BENCH_DATABASE_URL=postgresql://…/portail_bench adds the PostgreSQL run (that database is dropped and recreated).
 RUSH_ARGS ?=
 bench-rush: $(VENV)/.installed-test
