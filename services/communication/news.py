@@ -16,12 +16,14 @@ from peewee import JOIN, fn
 from models import Activity, Child, Enrolment, Household, NewsItem, NewsRead, School, User
 from models.prepared import prepared
 from services.accounts import mail_preferences
-from services.communication import files
+from services.communication import files, publishing
 from services.communication.audience import (HouseholdAudience, audience_condition, check_audience, check_window,
                                               household_audience, published_at, visible_to)
-from services.core import audit, clock, events, outbox
+from services.core import clock, events, outbox
 from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import write_transaction
+
+WORDING = publishing.Wording("actualité publiée", "actualité modifiée", "actualité republiée", "actualité dépubliée")
 
 PER_PAGE = 10
 
@@ -154,31 +156,12 @@ def save_news(staff: User, draft: Draft, upload_dir: str | Path,
         values.update(attachment_stored="", attachment_name="", attachment_mime="")
     if stored:
         values.update(attachment_stored=stored[0], attachment_name=stored[1], attachment_mime=stored[2])
-    try:
-        with write_transaction():
-            if item is None:
-                item = NewsItem.create(author=staff, created_at=now, **values)
-                audit.record(staff, "actualité publiée", item, item.title)
-            else:
-                NewsItem.update(**values).where(NewsItem.id == item.id).execute()
-                item = NewsItem.get_by_id(item.id)
-                audit.record(staff, "actualité modifiée", item, item.title)
-    except Exception:
-        if stored:
-            files.remove(upload_dir, stored[0])
-        raise
-    files.remove(upload_dir, old_file)
-    return item
+    return publishing.save(staff, NewsItem, item, values, upload_dir, stored, old_file, WORDING)
 
 
 def set_published(staff: User, item: NewsItem, published: bool) -> NewsItem:
     """« Dépublier » takes it off the parents' pages at once; « Republier » puts it back in its window."""
-    with write_transaction():
-        NewsItem.update(unpublished_at=None if published else clock.local_now(), updated_at=clock.local_now()) \
-            .where(NewsItem.id == item.id).execute()
-        item = NewsItem.get_by_id(item.id)
-        audit.record(staff, "actualité republiée" if published else "actualité dépubliée", item, item.title)
-    return item
+    return publishing.set_published(staff, NewsItem, item, published, WORDING)
 
 
 def attachment_path(item: NewsItem, upload_dir: str | Path) -> Path:

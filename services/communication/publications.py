@@ -10,13 +10,15 @@ from peewee import JOIN
 
 from models import Activity, Household, PublicationCategory, PublicationRead, PublishedDocument, School, User
 from models.prepared import prepared
-from services.communication import files
+from services.communication import files, publishing
 from services.communication.audience import (HouseholdAudience, audience_condition, check_audience, check_window,
                                               household_audience, published_at, visible_to)
 from services.communication.news import Draft
-from services.core import audit, clock
+from services.core import clock
 from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import write_transaction
+
+WORDING = publishing.Wording("document publié", "document publié modifié", "document republié", "document dépublié")
 
 
 @dataclass(frozen=True)
@@ -129,30 +131,12 @@ def save_document(staff: User, draft: Draft, category_id: int | None,
         stored = files.store(upload_dir, upload[0], upload[1])
         values.update(stored_name=stored[0], original_name=stored[1], content_type=stored[2], size=len(upload[1]))
         old_file = document.stored_name if document is not None else ""
-    try:
-        with write_transaction():
-            if document is None:
-                document = PublishedDocument.create(author=staff, created_at=now, **values)
-                audit.record(staff, "document publié", document, document.title)
-            else:
-                PublishedDocument.update(**values).where(PublishedDocument.id == document.id).execute()
-                document = PublishedDocument.get_by_id(document.id)
-                audit.record(staff, "document publié modifié", document, document.title)
-    except Exception:
-        if stored:
-            files.remove(upload_dir, stored[0])
-        raise
-    files.remove(upload_dir, old_file)
-    return document
+    return publishing.save(staff, PublishedDocument, document, values, upload_dir, stored, old_file, WORDING)
 
 
 def set_published(staff: User, document: PublishedDocument, published: bool) -> PublishedDocument:
-    with write_transaction():
-        PublishedDocument.update(unpublished_at=None if published else clock.local_now(),
-                                 updated_at=clock.local_now()).where(PublishedDocument.id == document.id).execute()
-        document = PublishedDocument.get_by_id(document.id)
-        audit.record(staff, "document republié" if published else "document dépublié", document, document.title)
-    return document
+    """« Dépublier » / « Republier » a document."""
+    return publishing.set_published(staff, PublishedDocument, document, published, WORDING)
 
 
 def file_path(document: PublishedDocument, upload_dir: str | Path) -> Path:
