@@ -88,6 +88,7 @@ def prepare(folder: Path, url: str, households: int, rebuild: bool) -> str:
             shutil.copy2(folder / "portail.db", partial / "portail.db")
         else:
             subprocess.run(["pg_dump", "-Fc", "-f", str(partial / "portail.pgdump"), url], check=True)
+            subprocess.run(["psql", "-q", "-c", "ANALYZE", url], check=True)  # as after a restore, below
         if (folder / "uploads").exists():
             shutil.copytree(folder / "uploads", partial / "uploads")
         partial.rename(cached)
@@ -98,6 +99,8 @@ def prepare(folder: Path, url: str, households: int, rebuild: bool) -> str:
     else:
         harness.reset_postgres(url)
         subprocess.run(["pg_restore", "--no-owner", "-d", url, str(cached / "portail.pgdump")], check=True)
+        # pg_restore brings no planner statistics; in use, autovacuum keeps them (SQLite has none to keep).
+        subprocess.run(["psql", "-q", "-c", "ANALYZE", url], check=True)
     if (cached / "uploads").exists():
         shutil.copytree(cached / "uploads", folder / "uploads", dirs_exist_ok=True)
     return f"reprise de {cached} en {time.perf_counter() - started:.0f} s"

@@ -216,13 +216,6 @@ def measure_database(url: str, households: int, runs: int, rebuild: bool) -> dic
     print(f"Instance : {folder} ({kind}, effacée à la fin)")
     print(f"Commune de démo + {households} foyers : {prepare(folder, url, households, rebuild)}", flush=True)
     app = harness.bind_database(folder, url)
-    if kind == "PostgreSQL":
-        # pg_restore brings no planner statistics; in use, autovacuum keeps them (as bench_invoicing.py does).
-        # SQLite gets none: the portal never runs ANALYZE there.
-        started = time.perf_counter()
-        with db.connection_context():
-            db.execute_sql("ANALYZE")
-        print(f"ANALYZE en {time.perf_counter() - started:.0f} s", flush=True)
     # The households' sign-ins would fill the report with INFO lines; the pages measured log none.
     logging.getLogger("portail").setLevel(logging.WARNING)
     clock.freeze(NOW)
