@@ -3,7 +3,8 @@ headless Debian Chromium driven by Playwright, and axe-core on every page visite
 
 Fixtures: `live_server` (module scope: .url, .outbox(), .set_clock(iso), .instance),
 `page_phone` (390×844), `page_desktop` (1280×900), `page` (parametrised over both),
-and the helper `axe_check(page)` asserting 0 WCAG 2.1 A/AA violations.
+and the helpers `sign_in(page, url, email)` (the sign-in form, as a new user of the browser) and
+`axe_check(page)` asserting 0 WCAG 2.1 A/AA violations.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from email import policy
 from pathlib import Path
 
 import pytest
+
+from services.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -210,6 +213,16 @@ def page(request, browser):
     context, page = _new_page(browser, request.param)
     yield page
     context.close()
+
+
+def sign_in(page, url: str, email: str, password: str = DEMO_PASSWORD, *, landing=None) -> None:
+    """Sign in through /connexion as a new user of the browser; wait for `landing` (glob, regex) or any other page."""
+    page.context.clear_cookies()  # a previous user's session
+    page.goto(url + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(landing if landing is not None else lambda address: "/connexion" not in address)
 
 
 def _run_axe(page, attempts: int = 3) -> dict:

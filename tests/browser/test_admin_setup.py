@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
+from tests.browser.conftest import axe_check, sign_in
 
 
 def test_admin_checklist_then_regies(page, live_server):
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("admin@example.fr")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, live_server.url, "admin@example.fr")
 
     page.goto(live_server.url + "/gestion/")
     expect(page.get_by_role("heading", name="Avant d'ouvrir le portail aux familles")).to_be_visible()

@@ -13,9 +13,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
+from tests.browser.conftest import axe_check, sign_in
 
 
 def _db(live_server):
@@ -35,14 +33,6 @@ def _any_invoice_id(live_server, email: str) -> int:
     with _db(live_server) as conn:
         return conn.execute("SELECT i.id FROM invoice i JOIN user u ON u.household_id = i.household_id "
                             "WHERE u.email = ? ORDER BY i.id LIMIT 1", (email,)).fetchone()[0]
-
-
-def _login(page, live_server, email: str) -> None:
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state()
 
 
 def _no_scroll_at_320(page) -> None:
@@ -66,7 +56,7 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
     page = request.getfixturevalue(f"page_{viewport}")
     invoice_id, number, amount = _unpaid_invoice(live_server, email)
     other_id = _any_invoice_id(live_server, other)
-    _login(page, live_server, email)
+    sign_in(page, live_server.url, email)
     page.goto(live_server.url + "/factures/")
     expect(page.get_by_role("heading", name="Mes factures")).to_be_visible()
     expect(page.get_by_text("Consommations à facturer").first).to_be_visible()
@@ -115,7 +105,7 @@ def test_parent_pays_an_unpaid_invoice(live_server, browser, viewport, email, ot
 
 def test_staff_invoicing_pages(live_server, page_desktop):
     page = page_desktop
-    _login(page, live_server, "admin@example.fr")
+    sign_in(page, live_server.url, "admin@example.fr")
     page.goto(live_server.url + "/gestion/facturation/")
     axe_check(page, "invoicing")
     page.get_by_label("Régie").select_option(label="Régie périscolaire")
@@ -150,7 +140,7 @@ def test_staff_invoicing_pages(live_server, page_desktop):
 
 def test_staff_close_and_issue_a_month_as_a_job(live_server, page_desktop, page_phone):
     page = page_desktop
-    _login(page, live_server, "admin@example.fr")
+    sign_in(page, live_server.url, "admin@example.fr")
     page.goto(live_server.url + "/gestion/facturation/")
     page.get_by_label("Régie").select_option(label="Régie périscolaire")
     page.get_by_label("Mois").select_option(label="Novembre")
@@ -176,7 +166,7 @@ def test_staff_close_and_issue_a_month_as_a_job(live_server, page_desktop, page_
     assert not page.js_errors
 
     parent = page_phone
-    _login(parent, live_server, "famille.martin@example.fr")
+    sign_in(parent, live_server.url, "famille.martin@example.fr")
     parent.goto(live_server.url + "/reservations?semaine=2026-W48")
     assert parent.get_by_text("novembre 2026 est clôturé pour la facturation").first.is_visible()
     assert parent.get_by_text("Ce mois est clôturé pour la facturation : contactez la mairie.").first.is_visible()

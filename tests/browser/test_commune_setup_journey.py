@@ -24,7 +24,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, LiveServer, _free_port, axe_check
+from tests.browser.conftest import ROOT, LiveServer, _free_port, axe_check, sign_in
 
 ADMIN = "maire.adjointe@ville-exemple.fr"
 ADMIN_PASSWORD = "Mairie-Exemple-2026!"
@@ -96,13 +96,6 @@ def commune(tmp_path_factory):
     controller.stop()
 
 
-def _sign_in(page, url: str, address: str, password: str) -> None:
-    page.goto(url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(address)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-
-
 def _sign_out(page, url: str) -> None:
     page.goto(url + "/deconnexion")
     page.locator("#contenu").get_by_role("button", name="Se déconnecter").click()
@@ -131,8 +124,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     expect(page.get_by_role("heading", name="Portail pas encore ouvert")).to_be_visible()
 
     # 2. The administrator signs in and enters the commune's settings.
-    _sign_in(page, url, ADMIN, ADMIN_PASSWORD)
-    page.wait_for_url("**/gestion/")
+    sign_in(page, url, ADMIN, ADMIN_PASSWORD, landing="**/gestion/")
     axe_check(page, "admin dashboard, empty commune")
     page.goto(url + "/gestion/parametres")
     axe_check(page, "settings")
@@ -235,7 +227,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     page.wait_for_url("**/mon-compte")
     _sign_out(page, url)
 
-    _sign_in(page, url, ADMIN, ADMIN_PASSWORD)
+    sign_in(page, url, ADMIN, ADMIN_PASSWORD)
     page.get_by_role("link", name="Dossiers famille à valider").click()
     axe_check(page, "files queue")
     page.get_by_label("Sélectionner Famille LEROY").check()
@@ -248,8 +240,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     starts_on, ends_on = map(dt.date.fromisoformat, commune.query("SELECT starts_on, ends_on FROM activity")[0])
     day = _open_day(max(dt.date.today() + dt.timedelta(days=14), starts_on), 1)
     assert day + dt.timedelta(days=45) < ends_on, "the activity's school year ends too soon for this journey"
-    _sign_in(page, url, PARENT, PARENT_PASSWORD)
-    page.wait_for_url("**/mon-espace")
+    sign_in(page, url, PARENT, PARENT_PASSWORD, landing="**/mon-espace")
     page.goto(url + "/inscriptions")
     choice = page.get_by_label("Inscrire Zoé à une nouvelle activité")
     choice.select_option(label=next(text for text in choice.locator("option").all_inner_texts()
@@ -268,7 +259,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     _sign_out(page, url)
 
     # 8. The régisseur's work: close the month early and issue it; the worker numbers the invoice with ENF.
-    _sign_in(page, url, ADMIN, ADMIN_PASSWORD)
+    sign_in(page, url, ADMIN, ADMIN_PASSWORD)
     page.goto(url + "/gestion/facturation/")
     axe_check(page, "invoicing")
     page.get_by_label("Régie").select_option(label="Régie enfance")
@@ -283,14 +274,14 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     number = f"ENF-{day.year}-{day.month:02d}-00001"
     assert commune.query("SELECT number, amount FROM invoice") == [(number, 310)]
     _sign_out(page, url)
-    _sign_in(page, url, PARENT, PARENT_PASSWORD)
+    sign_in(page, url, PARENT, PARENT_PASSWORD)
     page.goto(url + "/factures")
     expect(page.get_by_role("link", name=re.compile(number)).first).to_be_visible()
     commune.mailbox.wait_for(PARENT, "facture")
     _sign_out(page, url)
 
     # 9. The admin invites an agent; the agent sets a password from the e-mailed link.
-    _sign_in(page, url, ADMIN, ADMIN_PASSWORD)
+    sign_in(page, url, ADMIN, ADMIN_PASSWORD)
     page.goto(url + "/gestion/equipe")
     axe_check(page, "team")
     page.get_by_role("link", name="Ajouter un membre").click()
@@ -310,8 +301,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
 
     # 10. The agent books for the family at the desk (a day of the next month: this one is invoiced).
     desk_day = _open_day(day.replace(day=28) + dt.timedelta(days=10), 3)  # a Thursday of the next month
-    _sign_in(page, url, AGENT, AGENT_PASSWORD)
-    page.wait_for_url("**/gestion/")
+    sign_in(page, url, AGENT, AGENT_PASSWORD, landing="**/gestion/")
     page.goto(url + "/gestion/familles?q=Leroy")
     axe_check(page, "families")
     page.get_by_role("link", name=re.compile("Leroy", re.I)).first.click()
@@ -330,7 +320,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     _sign_out(page, url)
 
     # 11. The parent downloads « Mes données », then asks to close the account.
-    _sign_in(page, url, PARENT, PARENT_PASSWORD)
+    sign_in(page, url, PARENT, PARENT_PASSWORD)
     page.goto(url + "/mon-compte/mes-donnees")
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger mes données (ZIP)").click()
@@ -345,7 +335,7 @@ def test_a_commune_sets_up_and_runs_the_portal_alone(commune, page_desktop):
     _sign_out(page, url)
 
     # 12. The admin closes the account: sign-in refused from now on, health data gone, invoices kept.
-    _sign_in(page, url, ADMIN, ADMIN_PASSWORD)
+    sign_in(page, url, ADMIN, ADMIN_PASSWORD)
     page.goto(url + "/gestion/suppressions-de-compte")
     axe_check(page, "closures")
     page.get_by_label(re.compile("Sélectionner .*LEROY", re.I)).check()

@@ -9,7 +9,7 @@ import sqlite3
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
 RUNS = {"phone": ("Place libérée (téléphone)", "Actualités de la commune"),
         "desktop": ("Place libérée (ordinateur)", "Rappels de réservation avant la date limite")}
@@ -33,11 +33,7 @@ def test_dashboard_alerts_and_mail_preferences(live_server, page):
     title, switched_off = RUNS[page.viewport_name]
     live_server.set_clock("2026-11-19T17:55")
     add_unread_alert(live_server, title)
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("famille.martin@example.fr")
-    page.get_by_label("Mot de passe").fill("Demo-Portail-2026!")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/mon-espace")
+    sign_in(page, live_server.url, "famille.martin@example.fr", landing="**/mon-espace")
 
     for heading in ("Aujourd'hui et demain", "Prochaines dates limites", "Factures à payer", "Alertes non lues",
                     "En attente de la mairie"):

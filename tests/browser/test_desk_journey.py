@@ -7,18 +7,13 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
+from tests.browser.conftest import axe_check, sign_in
 
 
 def test_agent_books_at_the_desk_past_the_deadline_with_a_reason(page, live_server):
     # Thursday 19/11 at 18:30: the canteen's deadline for the week of 23/11 passed at 18 h.
     live_server.set_clock("2026-11-19T18:30")
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("agent@example.fr")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, live_server.url, "agent@example.fr")
 
     page.goto(live_server.url + "/gestion/familles?q=Dupont")
     page.get_by_role("link", name=re.compile("Dupont")).first.click()

@@ -7,26 +7,17 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
-PASSWORD = "Demo-Portail-2026!"
 # (option of « Enfant », link in the staff queue, heading of the family's request)
 CHILD = {"phone": ("Enfant à naître", "Enfant à naître (Dupont)", "Enfant à naître"),
          "desktop": ("Jade Dupont", "Jade Dupont", "Jade")}
 STRUCTURE = "Crèche familiale Les P'tits Mousses"
 
 
-def _login(page, live_server, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-
-
 def test_a_family_asks_a_place_and_the_commission_accepts(page, live_server):
     option, staff_name, heading = CHILD[page.viewport_name]
-    _login(page, live_server, "famille.dupont@example.fr")
+    sign_in(page, live_server.url, "famille.dupont@example.fr")
     page.goto(live_server.url + "/petite-enfance")
     expect(page.locator(".badge-commission")).to_have_text(re.compile("En commission"))  # the demo's request
     axe_check(page, "demandes d'accueil de la famille")
@@ -46,7 +37,7 @@ def test_a_family_asks_a_place_and_the_commission_accepts(page, live_server):
     expect(mine).to_contain_text("Envoyée")
     expect(mine).to_contain_text("25 h 30 par semaine")
 
-    _login(page, live_server, "agent@example.fr")
+    sign_in(page, live_server.url, "agent@example.fr")
     page.goto(live_server.url + "/gestion/petite-enfance?etat=sent")
     axe_check(page, "demandes d'accueil (gestion)")
     page.get_by_role("link", name=re.compile("^" + re.escape(staff_name))).click()
@@ -59,7 +50,7 @@ def test_a_family_asks_a_place_and_the_commission_accepts(page, live_server):
     expect(page.get_by_role("status")).to_contain_text("Décision enregistrée : Acceptée")
     axe_check(page, "demande acceptée (gestion)")
 
-    _login(page, live_server, "famille.dupont@example.fr")
+    sign_in(page, live_server.url, "famille.dupont@example.fr")
     page.goto(live_server.url + "/petite-enfance")
     mine = page.get_by_role("article", name=f"{heading} – {STRUCTURE}")
     expect(mine).to_contain_text("Acceptée")

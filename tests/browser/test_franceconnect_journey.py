@@ -10,10 +10,9 @@ import sqlite3
 import pytest
 from playwright.sync_api import expect
 
+from services.demo import DEMO_PASSWORD
 from tests import oidc_provider
 from tests.browser.conftest import LiveServer, axe_check
-
-PASSWORD = "Demo-Portail-2026!"
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +57,7 @@ def test_existing_parent_links_the_account_and_lands_signed_in(page_phone, page_
     page.get_by_role("button", name="Lier mon compte").click()
     expect(page.get_by_text("Adresse e-mail ou mot de passe incorrect.")).to_be_visible()
     assert _links(fc_server) == []
-    page.get_by_label("Mot de passe de votre compte").fill(PASSWORD)
+    page.get_by_label("Mot de passe de votre compte").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Lier mon compte").click()
     expect(page.get_by_role("status")).to_contain_text("Votre compte est relié à FranceConnect")
     expect(page).to_have_url(re.compile(r"/mon-espace$"))

@@ -5,9 +5,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
+from services.demo import DEMO_PASSWORD
+from tests.browser.conftest import axe_check, sign_in
 
 
 def _code_in(messages, address):
@@ -23,19 +22,12 @@ def _sign_out(page):
     page.wait_for_url("**/")
 
 
-def _sign_in(page, url, address):
-    page.goto(url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(address)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-
-
 def test_household_file_journey(live_server, page_phone, tmp_path):
     page, url = page_phone, live_server.url
     address = "famille.lemoine@example.fr"
     page.goto(url + "/creer-mon-compte")
     page.get_by_label("Adresse e-mail").fill(address)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)  # the demo's: sign_in's default, like the agent's
     page.get_by_role("button", name="S'inscrire").click()
     page.wait_for_url("**/creer-mon-compte/confirmation")
     page.get_by_label("Code reçu par e-mail").fill(_code_in(live_server.outbox(), address))
@@ -71,8 +63,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     _sign_out(page)
 
     # Second visit: two children, needs, submit.
-    _sign_in(page, url, address)
-    page.wait_for_url("**/mon-espace")
+    sign_in(page, url, address, landing="**/mon-espace")
     page.get_by_role("link", name="Compléter mon dossier famille").click()
     page.get_by_role("link", name="Mes enfants").click()
     page.wait_for_url("**/mon-dossier/enfants")
@@ -98,8 +89,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     _sign_out(page)
 
     # Staff validate.
-    _sign_in(page, url, "agent@example.fr")
-    page.wait_for_url("**/gestion/")
+    sign_in(page, url, "agent@example.fr", landing="**/gestion/")
     page.get_by_role("link", name="Dossiers famille à valider").click()
     axe_check(page, "staff queue")
     page.get_by_label("Sélectionner Famille LEMOINE").check()
@@ -108,7 +98,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     _sign_out(page)
 
     # The parent sees the validated file, sends the attestation.
-    _sign_in(page, url, address)
+    sign_in(page, url, address)
     page.goto(url + "/mon-compte")
     for text in ("Mon foyer", "Responsables", "Mes enfants", "Rose Lemoine", "Paul Lemoine", "720 €"):
         expect(page.get_by_text(text).first).to_be_visible()
@@ -123,7 +113,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     expect(page.get_by_role("status").get_by_text("En attente")).to_be_visible()
     _sign_out(page)
 
-    _sign_in(page, url, "agent@example.fr")
+    sign_in(page, url, "agent@example.fr")
     page.goto(url + "/gestion/documents")
     axe_check(page, "staff documents")
     page.get_by_label(re.compile("Sélectionner : Attestation de quotient familial, Famille LEMOINE")).check()
@@ -131,7 +121,7 @@ def test_household_file_journey(live_server, page_phone, tmp_path):
     expect(page.get_by_role("status").get_by_text("acceptée(s)")).to_be_visible()
     _sign_out(page)
 
-    _sign_in(page, url, address)
+    sign_in(page, url, address)
     page.goto(url + "/mon-compte/documents")
     # The live server's clock is frozen at jeudi 19 novembre 2026; an attestation lasts 12 months.
     expect(page.get_by_text("Valide du jeudi 19 novembre 2026 au jeudi 18 novembre 2027")).to_be_visible()

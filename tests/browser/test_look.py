@@ -9,20 +9,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
-PASSWORD = "Demo-Portail-2026!"
 RING = """el => { const s = getComputedStyle(el); return [el.matches(':focus-visible'), s.outlineStyle,
                  s.outlineWidth, s.outlineOffset]; }"""
-
-
-def login(page, live_server, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(r"/(mon-espace|gestion)"))
+SIGNED_IN = re.compile(r"/(mon-espace|gestion)")  # where a parent's or a staff member's sign-in lands
 
 
 def keyboard_focus(page, locator) -> None:
@@ -64,7 +55,7 @@ def test_look_of_representative_pages(browser, live_server):
             assert_ring(button)
         each_width(page, login_page)
 
-        login(page, live_server, "famille.martin@example.fr")
+        sign_in(page, live_server.url, "famille.martin@example.fr", landing=SIGNED_IN)
         expect(page.get_by_role("heading", name="Raccourcis")).to_be_visible()
 
         def dashboard(width):
@@ -125,7 +116,7 @@ def test_look_of_representative_pages(browser, live_server):
             axe_check(page, f"mes documents, document envoyé, à {width} px")
         each_width(page, sent)
 
-        login(page, live_server, "admin@example.fr")
+        sign_in(page, live_server.url, "admin@example.fr", landing=SIGNED_IN)
         page.goto(live_server.url + "/gestion/parametres")
         page.get_by_label("Couleur principale").fill("#ffcc00")  # too light for white text
         page.get_by_role("button", name="Enregistrer les paramètres").click()

@@ -9,9 +9,7 @@ import zlib
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
+from tests.browser.conftest import axe_check, sign_in
 
 
 def small_png() -> bytes:
@@ -21,15 +19,6 @@ def small_png() -> bytes:
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def sign_in(page, url, address):
-    page.context.clear_cookies()
-    page.goto(url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(address)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state()
 
 
 def test_family_writes_agent_replies_and_declares_the_absence(page, live_server):

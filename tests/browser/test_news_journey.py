@@ -8,22 +8,13 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
-PASSWORD = "Demo-Portail-2026!"
-
-
-def _login(page, live_server, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_staff_publishes_for_ce2_martin_sees_it_new_dupont_does_not(page, live_server):
     title = f"Classe découverte des CE2 ({page.viewport_name})"  # both viewports share the server
-    _login(page, live_server, "agent@example.fr")
+    sign_in(page, live_server.url, "agent@example.fr")
     page.goto(live_server.url + "/gestion/actualites")
     axe_check(page, "liste des actualités (gestion)")
     page.get_by_role("link", name="Écrire une actualité").click()
@@ -48,7 +39,7 @@ def test_staff_publishes_for_ce2_martin_sees_it_new_dupont_does_not(page, live_s
     page.get_by_role("link", name="Publier un document").click()
     axe_check(page, "publier un document")
 
-    _login(page, live_server, "famille.martin@example.fr")
+    sign_in(page, live_server.url, "famille.martin@example.fr")
     page.goto(live_server.url + "/mon-espace")  # the dashboard says it first
     expect(page.locator("#bloc-actualites")).to_contain_text(f"Nouveau : {title}")
     axe_check(page, "tableau de bord de la famille Martin")
@@ -66,7 +57,7 @@ def test_staff_publishes_for_ce2_martin_sees_it_new_dupont_does_not(page, live_s
     expect(page.get_by_role("heading", name=re.compile("Menus"))).to_be_visible()
     axe_check(page, "documents publiés")
 
-    _login(page, live_server, "famille.dupont@example.fr")
+    sign_in(page, live_server.url, "famille.dupont@example.fr")
     page.goto(live_server.url + "/mon-espace")
     expect(page.get_by_text(f"Nouveau : {title}")).to_have_count(0)
     page.goto(live_server.url + "/actualites")
@@ -76,7 +67,7 @@ def test_staff_publishes_for_ce2_martin_sees_it_new_dupont_does_not(page, live_s
     response = page.goto(detail_url)
     assert response.status == 404
 
-    _login(page, live_server, "admin@example.fr")
+    sign_in(page, live_server.url, "admin@example.fr")
     page.goto(live_server.url + "/gestion/publications/categories")
     expect(page.get_by_label("Nom de la catégorie « Menus »")).to_be_visible()
     axe_check(page, "catégories de documents")

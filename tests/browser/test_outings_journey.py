@@ -10,9 +10,8 @@ import sys
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, axe_check
+from tests.browser.conftest import ROOT, axe_check, sign_in
 
-PASSWORD = "Demo-Portail-2026!"
 # Run inside the live server's instance: a household of six children aged 6 to 10 takes the six places left.
 FILL_PLACES = """
 import datetime as dt
@@ -28,17 +27,9 @@ outings.register(None, household, outing, [child.id for child in children])
 """
 
 
-def _login(page, live_server, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-
-
 def test_martin_registers_lea_and_hugo_and_the_ninth_child_waits(page_phone, page_desktop, live_server):
     page = page_phone
-    _login(page, live_server, "famille.martin@example.fr")
+    sign_in(page, live_server.url, "famille.martin@example.fr")
     page.locator("summary", has_text="Menu").click()
     page.get_by_role("navigation").get_by_role("link", name="Sorties et activités").click()
     card = page.locator("#sortie-1")
@@ -59,7 +50,7 @@ def test_martin_registers_lea_and_hugo_and_the_ninth_child_waits(page_phone, pag
     subprocess.run([sys.executable, "-c", FILL_PLACES], cwd=ROOT, env=live_server.env, check=True, capture_output=True)
 
     page = page_desktop
-    _login(page, live_server, "famille.dupont@example.fr")
+    sign_in(page, live_server.url, "famille.dupont@example.fr")
     page.goto(live_server.url + "/activites/1")
     expect(page.locator("#places")).to_have_text("Complet – liste d'attente")
     axe_check(page, "sortie complète (bureau)")
@@ -69,7 +60,7 @@ def test_martin_registers_lea_and_hugo_and_the_ninth_child_waits(page_phone, pag
     expect(page.locator("#inscription")).to_contain_text("Inès : En liste d'attente (position 1)")
     axe_check(page, "liste d'attente (bureau)")
 
-    _login(page, live_server, "agent@example.fr")
+    sign_in(page, live_server.url, "agent@example.fr")
     page.goto(live_server.url + "/gestion/sorties/1/inscrits")
     expect(page.get_by_role("heading", name="Inscrits (8)")).to_be_visible()
     waiting = page.locator("#table-attente")

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _new_page, axe_check
+from tests.browser.conftest import _new_page, axe_check, sign_in
 
 WEEK = "/reservations?semaine=2026-W49"
 MONTH = "/reservations/mois?mois=2026-12"
@@ -21,11 +21,7 @@ SETTLED = re.compile(r"^cell state-[a-z_]+$")
 def _signed_in_page(browser, live_server, width: int, email: str = "famille.martin@example.fr"):
     context, page = _new_page(browser, "phone" if width < 700 else "desktop")
     page.set_viewport_size({"width": width, "height": 844 if width < 700 else 900})
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill("Demo-Portail-2026!")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/mon-espace")
+    sign_in(page, live_server.url, email, landing="**/mon-espace")
     return context, page
 
 

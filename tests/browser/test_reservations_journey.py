@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
@@ -26,14 +26,6 @@ def name(day: dt.date) -> str:
 def week(thursday: dt.date) -> list[dt.date]:
     monday = thursday + dt.timedelta(days=4)
     return [monday + dt.timedelta(days=i) for i in range(5)]
-
-
-def login(page, live_server):
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("famille.martin@example.fr")
-    page.get_by_label("Mot de passe").fill("Demo-Portail-2026!")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/mon-espace")
 
 
 def crafted_post(page, live_server, cell_id: str) -> str:
@@ -67,7 +59,7 @@ def test_book_three_days_then_deadline(live_server, page):
     thursday = RUNS[page.viewport_name]
     days = week(thursday)
     live_server.set_clock(f"{thursday.isoformat()}T17:55")
-    login(page, live_server)
+    sign_in(page, live_server.url, "famille.martin@example.fr", landing="**/mon-espace")
     page.get_by_role("link", name="Réservations").first.click() if page.viewport_name == "desktop" else \
         page.goto(live_server.url + "/reservations")
     page.wait_for_url("**/reservations*")
@@ -123,7 +115,7 @@ def test_keyboard_only_journey(live_server, page_desktop):
     thursday = RUNS["keyboard"]
     days = week(thursday)
     live_server.set_clock(f"{thursday.isoformat()}T17:55")
-    login(page, live_server)
+    sign_in(page, live_server.url, "famille.martin@example.fr", landing="**/mon-espace")
     iso_year, iso_week, _ = days[0].isocalendar()
     page.goto(f"{live_server.url}/reservations?semaine={iso_year}-W{iso_week:02d}")
     for count, day in enumerate((days[0], days[1], days[4]), start=1):

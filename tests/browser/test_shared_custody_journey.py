@@ -5,23 +5,13 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
-
-
-def _sign_in(page, url: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+from tests.browser.conftest import axe_check, sign_in
 
 
 def test_a_shared_child_shows_the_other_parents_weeks_read_only(page_phone, page_desktop, live_server):
     url = live_server.url
     staff = page_desktop
-    _sign_in(staff, url, "agent@example.fr")
+    sign_in(staff, url, "agent@example.fr")
     staff.goto(url + "/gestion/familles?q=Martin")
     staff.get_by_role("link", name="Famille Martin").first.click()
     staff.get_by_role("link", name="Garde alternée de Hugo").click()
@@ -34,7 +24,7 @@ def test_a_shared_child_shows_the_other_parents_weeks_read_only(page_phone, page
 
     # The Martins (phone): week 49 is the other parent's, nothing of Hugo's can be ticked there.
     parent = page_phone
-    _sign_in(parent, url, "famille.martin@example.fr")
+    sign_in(parent, url, "famille.martin@example.fr")
     parent.goto(url + "/reservations?semaine=2026-W49")
     hugo = parent.locator("section.child-week", has=parent.get_by_role("heading", name="Hugo"))
     expect(hugo).to_contain_text("Semaine de l'autre parent")
@@ -45,7 +35,7 @@ def test_a_shared_child_shows_the_other_parents_weeks_read_only(page_phone, page
            .get_by_role("checkbox").first).to_be_visible()
 
     # The Duponts (desktop): Hugo is in their grid on week 49 and his meal can be ticked.
-    _sign_in(staff, url, "famille.dupont@example.fr")
+    sign_in(staff, url, "famille.dupont@example.fr")
     staff.goto(url + "/reservations?semaine=2026-W49")
     meal = staff.get_by_role("checkbox", name="Repas – Hugo – lundi 30 novembre 2026")
     meal.check()

@@ -6,16 +6,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
-
-PASSWORD = "Demo-Portail-2026!"
+from tests.browser.conftest import axe_check, sign_in
 
 
 def test_agent_headcounts_then_attendance(page, live_server):
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("agent@example.fr")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    sign_in(page, live_server.url, "agent@example.fr")
 
     page.goto(live_server.url + "/gestion/effectifs")
     expect(page.get_by_role("heading", name="Effectifs du vendredi 20 novembre 2026")).to_be_visible()

@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
 RUNS = {"phone": ("famille.martin@example.fr", "Hugo"), "desktop": ("famille.dupont@example.fr", "Jade")}
 CANTEEN = "Restauration scolaire – École du Petit Prince"
@@ -18,12 +18,7 @@ CANTEEN = "Restauration scolaire – École du Petit Prince"
 def test_subscribe_monday_tuesday_thursday_then_cancel_one_day(live_server, page):
     email, child = RUNS[page.viewport_name]
     live_server.set_clock("2026-11-19T17:55")
-    page.context.clear_cookies()
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill("Demo-Portail-2026!")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/mon-espace")
+    sign_in(page, live_server.url, email, landing="**/mon-espace")
 
     page.goto(live_server.url + "/inscriptions/")
     row = page.get_by_role("row").filter(has_text=CANTEEN).filter(has_text="Abonnement : aucun")

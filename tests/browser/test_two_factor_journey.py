@@ -9,9 +9,8 @@ import pyotp
 from playwright.sync_api import expect
 
 from services.core import clock
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
-PASSWORD = "Demo-Portail-2026!"
 # One account per viewport: the live server is shared by both runs of the test.
 ACCOUNTS = {"phone": ("cuisine@example.fr", "/gestion/effectifs"), "desktop": ("regisseur@example.fr", "/gestion/")}
 
@@ -24,11 +23,7 @@ def code_at(secret: str, moment: str) -> str:
 def test_enable_two_factor_then_sign_in_with_a_code(live_server, page):
     email, home = ACCOUNTS[page.viewport_name]
     live_server.set_clock("2026-11-19T17:55")
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"**{home}")
+    sign_in(page, live_server.url, email, landing=f"**{home}")
 
     page.goto(live_server.url + "/gestion/securite")
     expect(page.get_by_role("heading", name="Double authentification non activée")).to_be_visible()
@@ -58,11 +53,7 @@ def test_enable_two_factor_then_sign_in_with_a_code(live_server, page):
     page.goto(live_server.url + "/deconnexion")
     page.locator("main").get_by_role("button", name="Se déconnecter").click()
     live_server.set_clock("2026-11-19T17:56")  # a new code: the one used to enable is never accepted again
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/connexion/code")
+    sign_in(page, live_server.url, email, landing="**/connexion/code")
     expect(page.get_by_role("heading", name="Code de l'application d'authentification")).to_be_visible()
     axe_check(page, "connexion, second code")
     page.goto(live_server.url + "/gestion/securite")  # nobody is signed in yet

@@ -10,18 +10,14 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, sign_in
 
 RUNS = {"phone": ("2026-W49", "mercredi 2 décembre 2026"), "desktop": ("2026-W50", "mercredi 9 décembre 2026")}
 
 
 def test_ticking_journee_swaps_out_matin(live_server, page):
     week, day = RUNS[page.viewport_name]
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("famille.martin@example.fr")
-    page.get_by_label("Mot de passe").fill("Demo-Portail-2026!")
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/mon-espace")
+    sign_in(page, live_server.url, "famille.martin@example.fr", landing="**/mon-espace")
     page.goto(f"{live_server.url}/reservations?semaine={week}")
     counter = page.locator("#basket-counter")
     before = int(re.search(r"\((\d+)\)", counter.inner_text()).group(1))
