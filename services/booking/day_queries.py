@@ -34,10 +34,10 @@ def occupancy(units, start, end):
 
 @prepared
 def waiting_lists(units, start, end):
-    """(unit id, day, sequence) of the waiting lists of these units, in order."""
+    """(unit id, day, sequence) of the waiting lists of these units (callers sort: see placement.waiting_queue)."""
     return (Booking.select(Booking.unit, Booking.date, Booking.sequence)
             .where(Booking.unit.in_(units) & Booking.date.between(start, end) & (Booking.status == "waiting_list"))
-            .order_by(Booking.sequence).tuples())
+            .tuples())
 
 
 @prepared
