@@ -123,7 +123,7 @@ def pdf_response(html: str, filename: str) -> Response:
 def render_invoice_pdf(item: Invoice) -> str:
     """The HTML of an invoice PDF (used by parents, staff and the bench)."""
     return render_template("pdf/invoice.html", invoice=item, groups=group_lines(item.lines),
-                           status=invoicing.status_of(item), font_css=pdf.font_css(),
+                           status=invoicing.status_of(item),
                            month_label=formatting.month_label(item.period_start))
 
 
@@ -253,7 +253,7 @@ def receipt_pdf(payment_id: int):
 def render_receipt_pdf(item: Payment, household) -> Response:
     """The « Reçu » PDF of a payment (the family's page and the desk)."""
     receipt = payments.receipt(item)
-    html = render_template("pdf/receipt.html", receipt=receipt, household=household, font_css=pdf.font_css())
+    html = render_template("pdf/receipt.html", receipt=receipt, household=household)
     return pdf_response(html, f"recu-{receipt.number}.pdf")
 
 
@@ -272,7 +272,7 @@ def certificate_pdf(year: int):
         abort(404)
     item = certificates.statement(household, year)
     name, address = invoicing.payer_of(household)
-    html = render_template("pdf/certificate.html", statement=item, font_css=pdf.font_css(), payer_name=name,
+    html = render_template("pdf/certificate.html", statement=item, payer_name=name,
                            payer_address=address, issued_on=clock.today())
     return pdf_response(html, f"attestation-frais-de-garde-{year}.pdf")
 

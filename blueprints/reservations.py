@@ -23,7 +23,7 @@ from models import Booking
 from services.booking import absences, basket, calendar, week_copy
 from services.booking import day_status as engine
 from services.booking import planning
-from services.core import clock, formatting, pdf
+from services.core import clock, formatting
 from services.core.errors import DomainError, NotFound
 from services.family import uploads
 
@@ -207,7 +207,7 @@ def month_pdf():
     """The month's planning as a PDF (services/core/pdf.py: the embedded font, local files only)."""
     household = current_household()
     view = planning.month_view(household, _month_first(MonthForm(request.args)))
-    html = render_template("reservations/month_pdf.html", view=view, household=household, font_css=pdf.font_css())
+    html = render_template("reservations/month_pdf.html", view=view, household=household)
     return pdf_response(html, f"planning-{view.param}.pdf")
 
 

@@ -9,6 +9,7 @@ from models.activities import Regie, Unit
 from models.base import BaseModel, ConfigModel
 from models.family import Child
 from models.orders import Order
+from models.prepared import PreparedCreate
 
 
 class Attendance(BaseModel):
@@ -97,7 +98,7 @@ class InvoicingRun(BaseModel):
         indexes = ((("regie", "period_start"), False),)
 
 
-class Invoice(BaseModel):
+class Invoice(PreparedCreate, BaseModel):
     """An issued facture (kind "invoice") or avoir (kind "credit"): never edited once issued.
 
     amount is positive for both kinds; a credit note lowers `credited` on the invoice it corrects.
@@ -138,7 +139,7 @@ class Invoice(BaseModel):
         return max(0, self.amount - self.paid - self.credited) if self.kind == "invoice" else 0
 
 
-class InvoicePeriodLock(BaseModel):
+class InvoicePeriodLock(PreparedCreate, BaseModel):
     """One row per régie × household × month invoiced: the unique guard against a double run."""
 
     regie = ForeignKeyField(Regie, backref="+", on_delete="CASCADE")

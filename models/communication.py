@@ -9,9 +9,10 @@ from models.accounts import Household, School, User
 from models.activities import Activity
 from models.base import BaseModel
 from models.family import Child
+from models.prepared import PreparedCreate
 
 
-class OutgoingMail(BaseModel):
+class OutgoingMail(PreparedCreate, BaseModel):
     """One e-mail, written in the transaction of the change it reports and delivered by the worker.
 
     status: pending (waiting, possibly after failures: attempts > 0), sending (claimed by a worker),

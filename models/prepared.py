@@ -11,7 +11,10 @@ values into the SQL kept for that shape (database kind and the length of each li
 
     rows = bookings_of([3, 4], monday, friday)     # a list of Booking, as list(query) would give
 
-Only reads: a write to a configuration table must go through peewee (it replaces the config token)."""
+A hot INSERT, UPDATE or DELETE is prepared the same way and run with `.execute(…)` (the new row's id, or
+how many rows changed); so are create() of a PreparedCreate model and run_insert(Model.insert_many(…)).
+Never on a configuration table, whose writes must go through peewee (they replace the config token); an
+INSERT names every column whose default is computed (now(): it would be frozen in the SQL)."""
 from __future__ import annotations
 
 import inspect
@@ -20,9 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import Node
+from peewee import Field, Insert, Model, Node, _WriteQuery
 
-from models.base import db
+from models.base import ConfigModel, db
 
 _LIST_TYPES = (list, tuple, set, frozenset)
 
@@ -41,9 +44,10 @@ class Slot(Node):
 
     def __init__(self, name: str, length: int | None = None):
         self.name, self.length = name, length
+        self.converter: Callable[[Any], Any] | None = None  # a written column's db_value (see _bind_columns)
 
     def __sql__(self, ctx):
-        converter = ctx.state.converter  # the field's db_value, when compared with a field
+        converter = self.converter or ctx.state.converter  # the field's db_value, when compared with a field
         if self.length is None:
             return ctx.value(_Marker(self.name, None, converter), converter=False)
         if self.length == 0:
@@ -57,11 +61,12 @@ class Slot(Node):
 
 
 class PreparedQuery:
-    """A SELECT built by `build(*slots)`, composed once per shape and run with the call's values."""
+    """A query built by `build(*slots)`, composed once per shape and run with the call's values; `names`
+    are the slots' names when build's parameters do not say them (a query made for a model at run time)."""
 
-    def __init__(self, build: Callable[..., Any]):
+    def __init__(self, build: Callable[..., Any], names: Sequence[str] | None = None):
         self.build = build
-        self.names = list(inspect.signature(build).parameters)
+        self.names = list(names) if names is not None else list(inspect.signature(build).parameters)
         self.__doc__, self.__name__ = build.__doc__, build.__name__
         self._shapes: dict[tuple, tuple[Any, str, list]] = {}
         self._lock = threading.Lock()
@@ -72,6 +77,8 @@ class PreparedQuery:
         found = self._shapes.get(key)
         if found is None:
             query = self.build(*(Slot(n, length) for n, length in zip(self.names, lengths)))
+            if isinstance(query, _WriteQuery):
+                _bind_columns(query)
             sql, params = db.get_sql_context().sql(query).query()
             found = (query, sql, params)
             with self._lock:
@@ -110,7 +117,85 @@ class PreparedQuery:
         row = cursor.fetchone()
         return row[0] if row else None
 
+    def execute(self, *args, **kwargs) -> int:
+        """Run a prepared write: an INSERT's new id, else how many rows changed."""
+        query, cursor = self._execute(args, kwargs)
+        if query._returning:  # PostgreSQL's INSERT … RETURNING id
+            return cursor.fetchone()[0]
+        return cursor.lastrowid if isinstance(query, Insert) else cursor.rowcount
+
+
+def _bind_columns(query: _WriteQuery) -> None:
+    """Give each Slot written to a column that column's conversion (peewee converts only plain values), and
+    refuse what a prepared write would get wrong."""
+    model = query.model
+    if issubclass(model, ConfigModel):
+        raise TypeError(f"{model.__name__} is configuration: write it through peewee, which replaces the token.")
+    written = getattr(query, "_insert", None) or getattr(query, "_update", None) or {}
+    fields = set()
+    for row in written if isinstance(written, list) else [written]:  # insert_many: a list of rows
+        for key, value in row.items():
+            field = key if isinstance(key, Field) else model._meta.fields[key]
+            fields.add(field)
+            if isinstance(value, Slot):
+                value.converter = field.db_value
+    if isinstance(query, Insert):
+        computed = [f.name for f, default in model._meta.defaults.items() if callable(default) and f not in fields]
+        if computed:
+            raise TypeError(f"Give {', '.join(computed)}: a computed default would be frozen in the prepared SQL.")
+
 
 def prepared(build: Callable[..., Any]) -> PreparedQuery:
-    """Decorate a function of Slots returning a peewee SELECT: calling it runs the query."""
+    """Decorate a function of Slots returning a peewee query: calling it runs a SELECT, .execute() a write."""
     return PreparedQuery(build)
+
+
+_made: dict[tuple, PreparedQuery] = {}
+
+
+def prepared_for(key: tuple, build: Callable[..., Any], names: Sequence[str]) -> PreparedQuery:
+    """A query a helper makes for the model it is given (`key`: the model and what else shapes the query),
+    made once per process: `build(*slots)` with the slots `names`."""
+    found = _made.get(key)
+    if found is None:
+        found = _made.setdefault(key, PreparedQuery(build, names))
+    return found
+
+
+class PreparedCreate:
+    """A model mixin for a table written in every household of a run (or every mail): create() runs an
+    INSERT composed once per process and set of columns (its defaults must be constants)."""
+
+    @classmethod
+    def create(cls, **values):
+        if any(_is_expression(value) for value in values.values()):  # peewee writes it
+            return super().create(**values)
+        row = cls(**values)
+        row.id = _insert(cls, tuple(values), 1).execute(*values.values())
+        row._dirty.clear()  # as after save(): nothing left to write
+        return row
+
+
+def run_insert(query) -> None:
+    """Run a peewee Model.insert(…) or insert_many(…) of plain values, the same columns in every row, with
+    its SQL composed once per model, columns and number of rows; any other insert runs through peewee."""
+    rows = query._insert if isinstance(query._insert, list) else [query._insert]
+    shapes = {tuple(k.name if isinstance(k, Field) else k for k in row) for row in rows if isinstance(row, dict)}
+    if (len(shapes) != 1 or not all(isinstance(row, dict) for row in rows) or query._on_conflict or query._columns
+            or any(_is_expression(value) for row in rows for value in row.values())):
+        query.execute()
+        return
+    (names,) = shapes
+    _insert(query.model, names, len(rows)).execute(*[value for row in rows for value in row.values()])
+
+
+def _is_expression(value) -> bool:
+    """An SQL expression or subquery, not a value (a model instance is a Node too: a foreign key's value)."""
+    return isinstance(value, Node) and not isinstance(value, Model)
+
+
+def _insert(model: type, names: tuple[str, ...], count: int) -> PreparedQuery:
+    def build(*slots):
+        rows = [dict(zip(names, slots[i * len(names):(i + 1) * len(names)])) for i in range(count)]
+        return model.insert_many(rows) if count > 1 else model.insert(**rows[0])
+    return prepared_for(("insert", model, names, count), build, [f"{i}:{n}" for i in range(count) for n in names])

@@ -51,6 +51,9 @@ def test_invoice_detail_and_pdf(martin, client):
         assert expected in text, expected
     total = f"{paid.amount // 100},{paid.amount % 100:02d}\xa0€".replace("\xa0", " ")
     assert total in text.replace("\xa0", " ")
+    page = PdfReader(io.BytesIO(response.data)).pages[0]
+    fonts = {str(font["/BaseFont"]).split("+")[-1] for font in page["/Resources"]["/Font"].values()}
+    assert {"DejaVuSans", "DejaVuSans-Bold"} <= fonts, fonts  # the family registered once per process, bold too
 
 
 def test_other_households_objects_are_404(martin, client):

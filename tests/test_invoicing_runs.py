@@ -10,7 +10,7 @@ import pytest
 
 import jobs
 from models import Invoice, InvoicingRun, NumberCounter
-from services.billing import invoicing, invoicing_runs
+from services.billing import billing_periods, invoicing, invoicing_runs
 from tests.conftest import post_form
 from tests.test_invoicing import DAYS, book, clear_billing, make_household
 
@@ -68,6 +68,18 @@ def test_one_run_per_regie_and_month_at_a_time(january):
     again = invoicing_runs.execute_run(invoicing_runs.request_run(regie, 2027, 1).id)
     assert (again.status, again.invoices_issued, again.skipped) == ("done", 0, 5)  # all invoiced already
     assert invoicing_runs.execute_run(other.id).invoices_issued == 0
+
+
+def test_a_household_invoiced_since_the_run_started_is_skipped_without_gap(january, monkeypatch):
+    run = invoicing_runs.request_run(january["regie"], 2027, 1)
+    monkeypatch.setattr(invoicing_runs, "_already_invoiced", lambda *args: set())  # as read before it was issued
+    start, end = billing_periods.month_bounds(2027, 1)
+    draft = next(iter(invoicing.collect(start, end, regie=january["regie"]).values()))
+    first = invoicing.issue_invoice(january["regie"], draft.household, start, end, draft.lines)  # at the desk, meanwhile
+    done = invoicing_runs.execute_run(run.id)
+    assert (done.status, done.households_done, done.invoices_issued, done.skipped) == ("done", 5, 4, 1)
+    assert Invoice.select().where(Invoice.household == draft.household.id).count() == 1  # no duplicate
+    assert first.number == "PERI-2027-02-00001" and _numbers() == [f"PERI-2027-02-{n:05d}" for n in range(1, 6)]
 
 
 def test_a_failed_run_resumes_without_duplicate_or_gap(january, monkeypatch):

@@ -1,13 +1,18 @@
 """Prepared queries (models/prepared.py) answer what peewee's own query answers, for every value and
-list length, composing the SQL once per shape; the commune row kept per process follows its token."""
+list length, composing the SQL once per shape; prepared writes store what peewee's would; the commune
+row kept per process follows its token."""
 from __future__ import annotations
 
 import datetime as dt
 
-from models import Booking, Child, Commune, Household, Unit, User, db
+import pytest
+
+import models.prepared
+from models import Booking, Child, Commune, Household, OutgoingMail, Unit, User, db
 from models.base import remember_config_token
-from models.prepared import prepared
+from models.prepared import PreparedCreate, prepared, run_insert
 from services.booking import basket
+from tests.test_query_counts import counting_queries
 
 MONDAY, FRIDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 27)
 
@@ -104,3 +109,48 @@ def test_the_commune_is_kept_per_process_until_its_token_changes(demo):
     commune.save()  # this process's own write: a new token, the next request reads it
     assert _commune_in_a_request().name == "Mairie de Démo-sur-Mer"
     assert User.select().count() > 0  # the demo is still there (nothing else was touched)
+
+
+def _mail(n: int, when: dt.datetime) -> dict:
+    return dict(to=f"parent{n}@example.fr", subject=f"Sujet {n}", body="Bonjour", message_id=f"<{n}@test>",
+                created_at=when, next_attempt_at=when)
+
+
+@prepared
+def _claim(mail, when):
+    return OutgoingMail.update(status="sending", claimed_at=when, attempts=OutgoingMail.attempts + 1).where(
+        (OutgoingMail.id == mail) & (OutgoingMail.status == "pending"))
+
+
+def test_prepared_writes_store_what_peewee_stores(demo):
+    when = dt.datetime(2026, 11, 24, 8, 30, 15, 250000)
+    theirs = OutgoingMail.insert(**_mail(1, when)).execute()
+    theirs = OutgoingMail.get_by_id(theirs)
+    mine = OutgoingMail.create(**_mail(2, when))  # a PreparedCreate model
+    assert isinstance(mine.id, int) and mine.id == theirs.id + 1 and mine.status == "pending"  # defaults too
+    run_insert(OutgoingMail.insert_many([_mail(n, when) for n in (3, 4, 5)]))
+    run_insert(OutgoingMail.insert_many([_mail(6, when), dict(_mail(7, when), status="sent")]))  # through peewee
+    rows = list(OutgoingMail.select().where(OutgoingMail.id >= theirs.id).order_by(OutgoingMail.id).dicts())
+    assert [r["to"] for r in rows] == [f"parent{n}@example.fr" for n in range(1, 8)]
+    assert {(r["created_at"], r["status"], r["attempts"]) for r in rows[:-1]} == {(when, "pending", 0)}
+    assert rows[-1]["status"] == "sent"
+    raw = 'SELECT "created_at" FROM "outgoing_mail" WHERE "id" IN ({0}, {0}) ORDER BY "id"'.format(db.param)
+    stored = db.execute_sql(raw, (theirs.id, mine.id)).fetchall()
+    assert stored[0] == stored[1]  # the same text on SQLite: the column's conversion was applied
+    assert _claim.execute(mine.id, when) == 1 and _claim.execute(mine.id, when) == 0  # how many rows changed
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    with counting_queries() as log:  # a model instance is a foreign key's value, not an expression for peewee
+        row = PreparedCreate.create.__func__(Child, household=martin, first_name="Zoé", last_name="Martin",
+                                             birth_date=dt.date(2020, 5, 4))
+    assert len(log.statements) == 1 and any(key[:2] == ("insert", Child) for key in models.prepared._made)
+    assert Child.get_by_id(row.id).household_id == martin.id
+    assert OutgoingMail.get_by_id(mine.id).attempts == 1
+
+
+def test_prepared_writes_refuse_what_they_would_get_wrong(demo):
+    create = PreparedCreate.create.__func__  # as if these models had the mixin
+    with pytest.raises(TypeError, match="created_at"):  # its default is now(): it would be frozen in the SQL
+        create(Household, name="Famille Figée")
+    with pytest.raises(TypeError, match="configuration"):  # its token would not be replaced
+        create(Commune, name="Mairie bis")
+    assert create(Household, name="Famille Datée", created_at=dt.datetime(2026, 11, 24)).id  # given: fine

@@ -5,9 +5,9 @@ from models import Invoice
 from services.core import formatting, outbox
 
 
-def tell_household(invoice: Invoice) -> int:
-    """Queue « Votre facture … » to the household's parents, inside the invoice's own transaction so
-    that an invoice never exists without its mail, nor a mail without its invoice."""
+def tell_household(invoice: Invoice, addresses: list[str] | None = None) -> int:
+    """Queue « Votre facture … » to the household's parents (`addresses` when the caller read them), inside
+    the invoice's own transaction so that an invoice never exists without its mail, nor a mail without it."""
     month = formatting.month_label(invoice.period_start)
     subject = f"Votre facture {invoice.number} – {month}"
     if invoice.direct_debit:
@@ -20,7 +20,8 @@ def tell_household(invoice: Invoice) -> int:
     body = (f"Bonjour,\n\nVotre facture {invoice.number} ({month}) est disponible dans votre espace famille.\n"
             f"Montant : {formatting.money(invoice.amount)}, à régler avant le {formatting.date_long(invoice.due_on)}.\n"
             f"{how}\n\nLe service enfance")
-    addresses = invoice.household.parent_emails()
+    if addresses is None:
+        addresses = invoice.household.parent_emails()
     for address in addresses:
         outbox.send(address, subject, body)
     return len(addresses)

@@ -35,12 +35,14 @@ from models import (
     Unit,
     User,
 )
+from models.prepared import run_insert
 from services.billing import attendance_billing, billing_periods, forfaits, invoice_mail, ledger
+from services.billing import invoicing_queries as queries
 from services.billing.invoice_numbers import next_number
 from services.booking import pricing
 from services.core import clock, formatting
 from services.core.errors import DomainError
-from services.core.transactions import as_date, is_sqlite, write_transaction
+from services.core.transactions import as_date, in_write_transaction, is_sqlite, write_transaction
 
 LOCALE = "fr_FR"
 
@@ -180,21 +182,20 @@ def collect(start: dt.date, end: dt.date, *, regie: Regie | None = None,
     units and bands across calls (see _Catalogue).
     """
     today = today or clock.today()
-    query = (Booking.select(Booking.id, Booking.household, Booking.child, Booking.unit, Booking.date,
-                            Booking.status, Booking.price, Booking.late, Booking.attendance)
-             .join(Unit).join(Activity)
-             .where(Booking.date.between(start, end) & (Booking.status == "booked")
-                    & (Booking.prepaid == False)))  # noqa: E712 - days paid with their order are not invoiced again
-    presences = (Attendance.select().join(Unit).join(Activity).where(Attendance.date.between(start, end)))
-    if regie is not None:
-        query = query.where(Activity.regie == regie)
-        presences = presences.where(Activity.regie == regie)
-    if households is not None:
+    if regie is not None and households is not None:  # a run's household: SQL composed once per process
         ids = list(households)
-        query = query.where(Booking.household.in_(ids))
-        presences = presences.where(Attendance.household.in_(ids))
-    bookings = list(query.order_by(Booking.household, Booking.child, Booking.unit, Booking.date))
-    presences = list(presences)
+        bookings = queries.booked_of(regie.id, ids, start, end)
+        presences = queries.presences_of(regie.id, ids, start, end)
+    else:
+        query, presences = queries.booked(start, end), queries.presences(start, end)
+        if regie is not None:
+            query = query.where(Activity.regie == regie)
+            presences = presences.where(Activity.regie == regie)
+        if households is not None:
+            ids = list(households)
+            query = query.where(Booking.household.in_(ids))
+            presences = presences.where(Attendance.household.in_(ids))
+        bookings, presences = list(query.order_by(*queries.BOOKED_ORDER)), list(presences)
     catalogue = _Catalogue({b.unit_id for b in bookings} | {p.unit_id for p in presences},
                            {b.child_id for b in bookings} | {p.child_id for p in presences}, shared)
     household_ids = {b.household_id for b in bookings} | {p.household_id for p in presences}
@@ -348,21 +349,19 @@ def has_direct_debit(household: Household) -> bool:
 
 def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.date,
                   lines: list[DraftLine], user: User | None = None, *, payer: tuple[str, str] | None = None,
-                  direct_debit: bool | None = None, run: InvoicingRun | None = None) -> Invoice:
+                  direct_debit: bool | None = None, emails: list[str] | None = None,
+                  run: InvoicingRun | None = None, savepoint: bool = True) -> Invoice:
     """Number and write one invoice with its lines, in one transaction (AlreadyInvoiced if done).
-    `payer` and `direct_debit` may be given by a caller that loaded them already; `run` is the
-    invoicing run that issues it."""
+    `payer`, `direct_debit` and `emails` (where its mail goes) may be given by a caller that loaded them
+    already; `run` is the run that issues it; `savepoint=False` writes straight in the caller's
+    transaction, which a clash (IntegrityError) then spoils: the caller rolls back and looks."""
     now = clock.local_now()
     today = now.date()
     payer_name, payer_address = payer or payer_of(household)
     if direct_debit is None:
         direct_debit = has_direct_debit(household)
     try:
-        with write_transaction():
-            if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie)
-                                                & (InvoicePeriodLock.household == household)
-                                                & (InvoicePeriodLock.period_start == start)).exists():
-                raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {formatting.month_label(start)}.")
+        with write_transaction(savepoint=savepoint):  # no check first: the lock row's unique index refuses a 2nd
             number = next_number(regie, "F", today)
             invoice = Invoice.create(
                 regie=regie, household=household, kind="invoice", number=number, period_start=start,
@@ -372,20 +371,21 @@ def issue_invoice(regie: Regie, household: Household, start: dt.date, end: dt.da
                 amount=sum(line.amount for line in lines), payer_name=payer_name, payer_address=payer_address,
                 quotient_familial=household.quotient_familial, direct_debit=direct_debit,
                 issued_by=user, run=run)
-            InvoiceLine.insert_many([
+            run_insert(InvoiceLine.insert_many([  # SQL composed once per process (models/prepared.py)
                 dict(invoice=invoice, child=line.child, unit=line.unit, activity_kind=line.unit.activity.kind,
                      child_name=line.child.full_name, heading=line.heading, label=line.label,
                      days=line.days_text, band=line.band, unit_price=line.unit_price, quantity=line.quantity,
                      amount=line.amount, position=position)
-                for position, line in enumerate(lines)]).execute()
+                for position, line in enumerate(lines)]))
             InvoicePeriodLock.create(regie=regie, household=household, period_start=start, invoice=invoice)
             ledger.apply_household_credit(household)
-            invoice_mail.tell_household(invoice)
+            invoice_mail.tell_household(invoice, emails)
     except IntegrityError:
-        # A concurrent run won the race for this household: our transaction (number included) rolled
-        # back. Anything else (a number already taken) is a real fault and must not pass for a skip.
-        if InvoicePeriodLock.select().where((InvoicePeriodLock.regie == regie) & (InvoicePeriodLock.household == household)
-                                            & (InvoicePeriodLock.period_start == start)).exists():
+        if not savepoint and in_write_transaction():
+            raise  # the caller's transaction is spoilt (PostgreSQL): it rolls back and looks for itself
+        # Invoiced already (a concurrent run won the race for this household): our transaction, number
+        # included, rolled back. Anything else (a number already taken) is a real fault, not a skip.
+        if queries.period_lock.scalar(regie.id, household.id, start) is not None:
             raise AlreadyInvoiced(f"{household.name} a déjà une facture pour {formatting.month_label(start)}.") from None
         raise
     return invoice

@@ -7,6 +7,7 @@ from __future__ import annotations
 from peewee import fn
 
 from models import Booking, Household, Invoice, Order, OrderLine, Payment, PaymentAllocation
+from models.prepared import prepared
 from services.core.transactions import is_sqlite, lock_rows, write_transaction
 
 
@@ -40,15 +41,20 @@ def apply_household_credit(household: Household) -> int:
     """Use the household's avoir (payment money not yet allocated) on its unpaid invoices, oldest
     first; returns the cents used. Called when an invoice is issued and before a card payment."""
     used = 0
-    with write_transaction():
-        allocated = (PaymentAllocation.select(PaymentAllocation.payment, fn.SUM(PaymentAllocation.amount))
-                     .join(Payment).where(Payment.household == household).group_by(PaymentAllocation.payment).tuples())
-        taken = {payment_id: int(total or 0) for payment_id, total in allocated}
-        for payment in Payment.select().where(Payment.household == household).order_by(Payment.received_on, Payment.id):
-            left = payment.amount - taken.get(payment.id, 0)
-            if left > 0:
-                used += left - allocate(payment, amount=left)
+    with write_transaction(savepoint=False):  # an error here is one of the caller's: it undoes all
+        for payment in _payments_with_money_left(household.id):
+            if payment.left > 0:
+                used += payment.left - allocate(payment, amount=payment.left)
     return used
+
+
+@prepared  # asked for each household an invoicing run issues to (most have no payment): one query, composed once
+def _payments_with_money_left(household):
+    """The household's payments, oldest first, each with `left`: its money not allocated yet."""
+    allocated = (PaymentAllocation.select(fn.COALESCE(fn.SUM(PaymentAllocation.amount), 0))
+                 .where(PaymentAllocation.payment == Payment.id))
+    return (Payment.select(Payment, (Payment.amount - allocated).alias("left"))
+            .where(Payment.household == household).order_by(Payment.received_on, Payment.id))
 
 
 def refund_prepaid_days(bookings) -> int:

@@ -100,6 +100,7 @@ def cell_name(child, unit, day: dt.date) -> str:
     return f"{unit.name} – {child.first_name} – {date_long(day)}"
 
 
+@lru_cache(maxsize=1024)
 def month_label(day: dt.date) -> str:
     """'novembre 2026'."""
     return format_date(day, "LLLL y", locale=LOCALE)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import operator
 import threading
 from collections.abc import Iterable
+from functools import reduce
 
 from peewee import SqliteDatabase
 
 from models import db
+from models.prepared import PreparedQuery, prepared_for
 
 _local = threading.local()  # peewee's connection state is per thread, so is the nesting depth
 
@@ -33,8 +36,9 @@ def _depth() -> int:
 
 
 @contextlib.contextmanager
-def write_transaction(*, draft: bool = False):
-    """A write transaction: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL; nested use is a savepoint.
+def write_transaction(*, draft: bool = False, savepoint: bool = True):
+    """A write transaction: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL; nested use is a savepoint,
+    or with `savepoint=False` the caller's transaction itself (an error then undoes all of it).
 
     Refuses to nest inside a transaction it did not open (db.atomic() by hand): SQLite would make it a
     savepoint of a deferred transaction, and the IMMEDIATE lock would be silently lost.
@@ -46,7 +50,8 @@ def write_transaction(*, draft: bool = False):
         if _depth() == 0:
             raise NestedTransactionRefused(
                 "write_transaction() dans une transaction ouverte par db.atomic() : ouvrez-la avec write_transaction().")
-        context = db.atomic()
+        # A savepoint is two more round trips on PostgreSQL: worth it only to a caller that goes on after an error.
+        context = db.atomic() if savepoint else contextlib.nullcontext()
     elif is_sqlite():
         context = db.atomic(lock_type="IMMEDIATE")
     else:
@@ -73,8 +78,15 @@ def lock_rows(model, ids: Iterable[int], *, keep_references: bool = False) -> No
     # (a foreign key takes KEY SHARE) can still be inserted meanwhile by other transactions.
     ids = sorted(set(ids))
     if ids and not is_sqlite():
-        mode = "FOR NO KEY UPDATE" if keep_references else True
-        list(model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode))
+        _locker(model, "FOR NO KEY UPDATE" if keep_references else True)(ids)
+
+
+def _locker(model, mode) -> PreparedQuery:
+    """lock_rows' query, its SQL composed once per process (it runs in every placement and in every
+    household of an invoicing run)."""
+    def lock(ids):
+        return model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode)
+    return prepared_for(("lock", model, mode), lock, ["ids"])
 
 
 def lock_name(name: str) -> None:
@@ -90,20 +102,25 @@ def next_in_series(counter_model, **key) -> int:
     """Bump a gapless counter row (one per series, e.g. year or régie × kind × year) and return the new value.
 
     Call inside the write transaction that uses the number: a rollback gives the number back, so
-    numbers have no gap and are never reused. The row is created race-safely (INSERT … ON CONFLICT
-    DO NOTHING, then FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction serialises writers)."""
+    numbers have no gap and are never reused. One UPDATE … RETURNING bumps and reads the row (on
+    PostgreSQL it holds the row's lock until commit, so the next caller waits and reads our number);
+    a series' first number creates the row race-safely (INSERT … ON CONFLICT DO NOTHING) first."""
     if not in_write_transaction():
         raise NestedTransactionRefused("Un numéro se prend dans la transaction d'écriture qui l'utilise.")
-    where = None
-    for name, value in key.items():
-        clause = getattr(counter_model, name) == value
-        where = clause if where is None else where & clause
-    counter_model.insert(**key, last=0).on_conflict_ignore().execute()
-    query = counter_model.select().where(where)
-    counter = query.get() if is_sqlite() else query.for_update().get()
-    counter.last += 1
-    counter_model.update(last=counter.last).where(counter_model.id == counter.id).execute()
-    return counter.last
+    bump = _bumper(counter_model, tuple(key))
+    last = bump.scalar(**key)
+    if last is None:
+        counter_model.insert(**key, last=0).on_conflict_ignore().execute()
+        last = bump.scalar(**key)
+    return last
+
+
+def _bumper(counter_model, names: tuple[str, ...]) -> PreparedQuery:
+    """next_in_series' UPDATE … RETURNING for a counter model and key, its SQL composed once per process."""
+    def bump(*values):
+        where = reduce(operator.and_, [getattr(counter_model, n) == v for n, v in zip(names, values)])
+        return counter_model.update(last=counter_model.last + 1).where(where).returning(counter_model.last).tuples()
+    return prepared_for(("bump", counter_model, names), bump, names)
 
 
 # --- Values read back from either database ----------------------------------------------------
