@@ -170,6 +170,9 @@ class PreparedCreate:
     def create(cls, **values):
         if any(_is_expression(value) for value in values.values()):  # peewee writes it
             return super().create(**values)
+        primary_key = cls._meta.primary_key.name
+        if primary_key in values and values[primary_key] is None:  # as peewee: no id given, the database's
+            values = {k: v for k, v in values.items() if k != primary_key}
         row = cls(**values)
         row.id = _insert(cls, tuple(values), 1).execute(*values.values())
         row._dirty.clear()  # as after save(): nothing left to write

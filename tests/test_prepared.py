@@ -154,3 +154,12 @@ def test_prepared_writes_refuse_what_they_would_get_wrong(demo):
     with pytest.raises(TypeError, match="configuration"):  # its token would not be replaced
         create(Commune, name="Mairie bis")
     assert create(Household, name="Famille Datée", created_at=dt.datetime(2026, 11, 24)).id  # given: fine
+
+
+def test_a_prepared_create_given_no_id_gets_the_databases(demo):
+    """Invoice.create(id=None, …) as peewee's own create: the column left out (PostgreSQL refuses a NULL id)."""
+    from models import Invoice
+
+    values = Invoice.select().order_by(Invoice.id).dicts().first()
+    row = Invoice.create(**{**values, "id": None, "number": "ESSAI-0001"})
+    assert row.id and row.id != values["id"] and Invoice.get_by_id(row.id).number == "ESSAI-0001"
