@@ -2,7 +2,7 @@
 payments with receipts, yearly childcare statements. Every query starts from the household."""
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,8 +10,9 @@ from flask_login import current_user
 
 from blueprints.access import current_household, owned_or_404
 from blueprints.billing_forms import DirectDebitForm, DummyBankForm, InvoiceFilterForm
+from blueprints.reservation_forms import PageForm
 from models import Invoice, OnlineTransaction, Payment, PaymentAllocation
-from services.billing import certificates, direct_debit, invoicing, ledger, online_payments, payments
+from services.billing import certificates, direct_debit, invoicing, ledger, listings, online_payments, payments
 from services.core import clock, formatting, pdf
 from services.core.errors import DomainError
 
@@ -82,21 +83,16 @@ def invoices():
     consumption_groups: OrderedDict[str, list] = OrderedDict()
     for line in lines:
         consumption_groups.setdefault(f"{line.child.full_name} – {line.heading}", []).append(line)
-    every = list(Invoice.select().where(Invoice.household == household)
-                 .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
     filters = InvoiceFilterForm(request.args)
     year, month = filters.annee.data, filters.mois.data
-    shown = [i for i in every if (year is None or i.issued_on.year == year)
-             and (month is None or i.issued_on.month == month)]
-    years = sorted(Counter(i.issued_on.year for i in every).items(), reverse=True)
-    months = sorted(Counter(i.issued_on.month for i in every if year is None or i.issued_on.year == year).items())
+    listing = listings.household_invoices(household, year, month, PageForm(request.args).number)
     today = clock.today()
-    rows = [(i, invoicing.status_of(i, today)) for i in shown]
-    due = sum(i.balance for i in every)
+    rows = [(i, invoicing.status_of(i, today)) for i in listing.rows]
     return render_template(
-        "billing/invoices.html", rows=rows, years=years, months=months, month_names=MONTHS, year=year, month=month,
+        "billing/invoices.html", rows=rows, years=listing.years, months=listing.months, month_names=MONTHS,
+        year=year, month=month, page=listing.page, pages=listing.pages, due=listing.due,
         consumption_groups=consumption_groups, consumption_total=sum(l.amount for l in lines),
-        period_label=formatting.month_label(start), due=due, credit=ledger.household_credit(household))
+        period_label=formatting.month_label(start), credit=ledger.household_credit(household))
 
 
 @bp.get("/<int:invoice_id>")

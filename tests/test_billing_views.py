@@ -37,6 +37,30 @@ def test_invoices_page_lists_consumptions_and_invoices(martin, client):
     assert client.get("/factures/?annee=abc&mois=99").status_code == 200
 
 
+def test_a_long_invoice_history_comes_in_pages_of_twelve(martin, client):
+    """Issue 14: years of invoices made /factures a long scroll on a phone; 12 a page, filters kept."""
+    model = Invoice.get_by_id(martin["invoices"]["martin_paid"].id)
+    first = model.issued_on.replace(day=1)
+    for n in range(30):
+        issued = first.replace(year=first.year - 3 + (first.month + n - 1) // 12, month=(first.month + n - 1) % 12 + 1)
+        Invoice.create(regie=model.regie, household=model.household, number=f"T-{n:03d}", period_start=issued,
+                       period_end=issued, issued_at=model.issued_at, issued_on=issued, payable_from=issued,
+                       due_on=issued, amount=100, paid=100)
+    total = Invoice.select().where(Invoice.household == model.household).count()
+    pages = -(-total // 12)
+    page = client.get("/factures/").get_data(as_text=True)
+    assert len(re.findall(r'<th scope="row">', page)) == 12
+    assert f"Page 1 sur {pages}" in page and "Factures plus anciennes" in page
+    last = client.get(f"/factures/?page={pages}").get_data(as_text=True)
+    assert "T-000" in last and "T-000" not in page and f"Page {pages} sur {pages}" in last
+    assert len(re.findall(r'<th scope="row">', last)) == total - 12 * (pages - 1)
+    year = first.year - 3 + (first.month - 1) // 12
+    filtered = client.get(f"/factures/?annee={year}").get_data(as_text=True)
+    assert "Page 1 sur" not in filtered or f"annee={year}" in filtered.split("Page 1 sur")[1]
+    assert client.get("/factures/?page=999").status_code == 200
+    assert f"Page {pages} sur {pages}" in client.get("/factures/?page=999").get_data(as_text=True)
+
+
 def test_invoice_detail_and_pdf(martin, client):
     paid = Invoice.get_by_id(martin["invoices"]["martin_paid"].id)
     page = client.get(f"/factures/{paid.id}").get_data(as_text=True)

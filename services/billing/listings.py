@@ -4,6 +4,8 @@ the commune has (joins, one query per related table, date ranges in SQL); the vi
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 
 from peewee import JOIN, SQL
 
@@ -92,3 +94,34 @@ def payments_for_export(year: int | None = None,
             what = invoice_number if invoice_number is not None else f"commande n° {order_number}"
             settled.setdefault(payment_id, []).append((what, amount))
     return [(item, settled.get(item.id, [])) for item in payments]
+
+
+INVOICES_PER_PAGE = 12
+
+
+@dataclass
+class HouseholdInvoices:
+    """One page of a family's invoices (newest first) with the year and month filters' counts."""
+
+    rows: list[Invoice]
+    years: list[tuple[int, int]]  # (year, invoices that year), newest first
+    months: list[tuple[int, int]]  # (month, invoices that month) within the chosen year, or every year
+    due: int  # cents left to pay on every invoice, whatever the filter
+    page: int
+    pages: int
+
+
+def household_invoices(household: Household, year: int | None, month: int | None, page: int,
+                       per_page: int = INVOICES_PER_PAGE) -> HouseholdInvoices:
+    """The family's invoices and credit notes, filtered by year/month, `page` clamped to the last."""
+    every = list(Invoice.select(Invoice, Regie).join(Regie, attr="regie").where(Invoice.household == household)
+                 .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
+    shown = [i for i in every if (year is None or i.issued_on.year == year)
+             and (month is None or i.issued_on.month == month)]
+    pages = max(1, -(-len(shown) // per_page))
+    page = min(max(page, 1), pages)
+    return HouseholdInvoices(
+        rows=shown[(page - 1) * per_page:page * per_page],
+        years=sorted(Counter(i.issued_on.year for i in every).items(), reverse=True),
+        months=sorted(Counter(i.issued_on.month for i in every if year is None or i.issued_on.year == year).items()),
+        due=sum(i.balance for i in every), page=page, pages=pages)
