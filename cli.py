@@ -14,7 +14,7 @@ from services.accounts import team, two_factor
 from services.billing import invoicing_runs
 from services.booking import calendar, deadline_reminders, orders, planning, school_year
 from services.core import backup as backups
-from services.core import clock, formatting, migrations
+from services.core import clock, formatting, migrations, statistics
 from services.core.errors import DomainError
 from services.family import retention
 
@@ -44,6 +44,7 @@ def register(app: Flask) -> None:
             if demo and not User.select().exists():
                 from services import demo as demo_seed
                 demo_seed.seed_demo()
+                statistics.refresh()
                 click.echo("Base créée avec la commune de démo.")
             else:
                 click.echo("Base prête (données existantes conservées).")
@@ -138,6 +139,12 @@ def register(app: Flask) -> None:
         if waiting:
             click.echo(f"Migrations en attente ({', '.join(waiting)}) : lancez flask --app app upgrade-db.")
 
+    @app.cli.command("refresh-statistics")
+    def refresh_statistics():
+        """ANALYZE the database now (the worker does it every night at 3:50)."""
+        with db.connection_context():
+            click.echo(statistics.refresh())
+
     @app.cli.command("refresh-holidays")
     @click.option("--zone", default=None, help="Zone A, B ou C (par défaut celle de la commune).")
     @click.option("--years", default=None, help="Années civiles, ex. 2026,2027 (par défaut : l'an dernier à +2).")
@@ -230,7 +237,9 @@ def _upgrade(quiet: bool = False) -> None:
         raise click.ClickException(str(error)) from error
     for line in done:
         click.echo(line)
-    if not done and not quiet:
+    if done:  # new tables and indexes: the planner's statistics again (the nightly job does it too)
+        click.echo(statistics.refresh())
+    elif not quiet:
         click.echo("Schéma à jour : aucune migration en attente.")
 
 

@@ -17,7 +17,7 @@ from models import db
 from services.billing import invoicing_runs, online_payments
 from services.booking import basket, calendar, deadline_reminders, orders, school_year
 from services.communication import news
-from services.core import clock, events, outbox
+from services.core import clock, events, outbox, statistics
 from services.family import retention
 
 log = logging.getLogger("portail.jobs")
@@ -114,6 +114,12 @@ def refresh_holidays() -> str:
 def apply_retention() -> str:
     """Every night: closed households whose retention period is over are anonymised (RGPD)."""
     return str(retention.apply_retention())
+
+
+@huey.periodic_task(crontab(minute="50", hour="3"))
+def refresh_statistics() -> str:
+    """Every night: the query planner's statistics (services/core/statistics.py)."""
+    return statistics.refresh()
 
 
 @huey.periodic_task(crontab(minute="30", hour="3"))
