@@ -24,7 +24,7 @@ from harness import ROOT
 PASSWORD = "Heure-De-Pointe-2026!"
 EMAIL = "pointe{}@banc.example.fr"  # one parent account per added household, numbered as they were built
 CACHE = ROOT / "bench" / ".cache"
-BUILD_VERSION = "1"  # change it when the build below changes
+BUILD_VERSION = "2"  # change it when the build below changes
 
 
 def cache_key(households: int, kind: str) -> str:
@@ -49,6 +49,7 @@ def build(folder: Path, url: str, households: int) -> None:
     from bench_reservations import scale
 
     from models import Household, User, db
+    from services.core import statistics
     from services.core.transactions import write_transaction
 
     if url.startswith("postgres"):
@@ -67,6 +68,7 @@ def build(folder: Path, url: str, households: int) -> None:
                                        password_hash=cheap, first_name="Parent", last_name=family.name[8:],
                                        created_at=dt.datetime(2026, 9, 1, 8, 0))
                                   for n, family in enumerate(families[start:start + 500], start)]).execute()
+        statistics.refresh()  # as the worker does every night (PostgreSQL: again after each restore)
         if not url.startswith("postgres"):
             db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the whole database in the one file copied
     db.close_all()
@@ -99,7 +101,7 @@ def prepare(folder: Path, url: str, households: int, rebuild: bool) -> str:
     else:
         harness.reset_postgres(url)
         subprocess.run(["pg_restore", "--no-owner", "-d", url, str(cached / "portail.pgdump")], check=True)
-        # pg_restore brings no planner statistics; in use, autovacuum keeps them (SQLite has none to keep).
+        # pg_restore brings no planner statistics; in use, autovacuum keeps them (SQLite's are in its file).
         subprocess.run(["psql", "-q", "-c", "ANALYZE", url], check=True)
     if (cached / "uploads").exists():
         shutil.copytree(cached / "uploads", folder / "uploads", dirs_exist_ok=True)
