@@ -64,6 +64,18 @@ def test_the_martin_dashboard_shows_each_block_with_its_link(martin, client):
     assert "documents" not in [b.key for b in portal.blocks_for(martin_household)]  # every document is valid
 
 
+def test_a_changed_deadline_shows_at_once_though_the_weeks_are_kept_per_process(martin, client):
+    """The units' weeks and deadlines are worked out once per process (week_deadlines.unit_weeks): a
+    policy saved by staff replaces the configuration's token, so the next page tells the new hour."""
+    assert "Cantine : jusqu'à jeudi 18 h" in block(client.get("/mon-espace"), "dates-limites")
+    canteen = next(unit for unit in Household.get_by_id(martin["households"]["martin"].id).children[0].enrolments
+                   [0].activity.units if unit.booking_policy_id)
+    policy = canteen.booking_policy
+    policy.at_time = "10:00"
+    policy.save()
+    assert "Cantine : jusqu'à jeudi 10 h" in block(client.get("/mon-espace"), "dates-limites")
+
+
 def test_a_booked_day_and_a_missing_document_show(martin, client):
     lea, unit = martin["children"]["lea"], martin["units"]["garderie_soir_phare"]
     Booking.create(household=martin["households"]["martin"], child=lea, unit=unit, date=dt.date(2026, 11, 30),

@@ -26,9 +26,9 @@ BOUNDS = {
     "week grid": 10,
     "cell toggle (htmx)": 8,
     "basket": 9,
-    "validate": 30,  # placement reads the token again under its lock (config_cache.committed)
+    "validate": 27,  # placement reads the token again under its lock (config_cache.committed)
     "month": 10,
-    "dashboard": 16,  # children, audience and alert count read once per request (Home in blueprints/portal.py)
+    "dashboard": 14,  # children, audience and alert count read once per request (Home); units and deadlines cached
     "orders": 6,
     "invoice PDF": 6,
 }

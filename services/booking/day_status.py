@@ -451,10 +451,15 @@ class StatusContext:
 
 
 
+def configured_units() -> list[Unit]:
+    """Every active unit with its activity and policies, in the grid's order, from the configuration cache."""
+    return config_cache.cached("active_units", _active_units)
+
+
 def activity_units(unit_id: int) -> list[Unit]:
     """The active unit `unit_id` with its activity's other units, from the configuration cache (exclusive
     and dependent units change with it); empty when no active unit has that id."""
-    every = config_cache.cached("active_units", _active_units)
+    every = configured_units()
     activity_id = next((u.activity_id for u in every if u.id == unit_id), None)
     return [u for u in every if u.activity_id == activity_id] if activity_id is not None else []
 
@@ -462,7 +467,7 @@ def activity_units(unit_id: int) -> list[Unit]:
 def units_with_rules(unit_ids) -> dict[int, Unit]:
     """The units (with activity and policies) by id: the active ones from the configuration cache."""
     wanted = set(unit_ids)
-    found = {u.id: u for u in config_cache.cached("active_units", _active_units) if u.id in wanted}
+    found = {u.id: u for u in configured_units() if u.id in wanted}
     if len(found) < len(wanted):  # a unit of an inactive activity
         found.update((u.id, u) for u in Unit.select(Unit, Activity).join(Activity)
                      .where(Unit.id.in_(list(wanted - set(found)))))

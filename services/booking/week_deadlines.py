@@ -10,11 +10,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models import Activity, DeadlinePolicy, Unit
+from models import DeadlinePolicy, Unit
 from models.prepared import prepared
 from services.booking import calendar, deadlines
+from services.booking import day_status
 from services.booking.day_status import DEFAULT_POLICY
-from services.core import clock, formatting
+from services.core import clock, config_cache, formatting
 
 # How far ahead a deadline can lie: the engine's longest reach (« le mois précédent », « N semaines avant »).
 HORIZON = calendar.DEADLINE_REACH + dt.timedelta(days=7)
@@ -39,45 +40,47 @@ class UnitWeek:
 
 
 def active_units(activity_ids: Sequence[int] | None = None) -> list[Unit]:
-    """Units of active activities (with their activity), optionally of some activities only: one query.
-    Units « sans réservation » have no deadline to tell: they are left out."""
-    if activity_ids is not None:  # the parents' home page, on every sign-in: SQL composed once
-        return _active_units_of(sorted(set(activity_ids)))
-    return list(_active_units())
-
-
-def _active_units():
-    return (Unit.select(Unit, Activity).join(Activity).where(Activity.active & ~Unit.attendance_only)
-            .order_by(Activity.position, Activity.id, Unit.position, Unit.id))
-
-
-@prepared
-def _active_units_of(activities):
-    return _active_units().where(Activity.id.in_(activities))
+    """Units of active activities (with their activity), optionally of some activities only, from the
+    configuration cache. Units « sans réservation » have no deadline to tell: they are left out."""
+    wanted = set(activity_ids) if activity_ids is not None else None
+    return [unit for unit in day_status.configured_units()
+            if not unit.attendance_only and (wanted is None or unit.activity_id in wanted)]
 
 
 def unit_weeks(units: Sequence[Unit], start: dt.date, weeks: int, now: dt.datetime | None = None) -> list[UnitWeek]:
     """Every unit × week with open days from the Monday of `start`, for `weeks` weeks, skipping units whose
-    bookings are not open yet. Queries: policies, then the calendar (four), whatever the number of units."""
+    bookings are not open yet. No query while the configuration holds (else: policies, then the calendar)."""
     now = (now or clock.now()).astimezone(deadlines.PARIS)
     monday = start - dt.timedelta(days=start.weekday())
-    end = monday + dt.timedelta(weeks=weeks, days=-1)
     units = [u for u in units if u.activity.booking_opens_at is None
              or u.activity.booking_opens_at <= clock.to_local_naive(now)]
     if not units:
         return []
+    # Each unit's weeks depend on the configuration only (policies, calendar): worked out once per process
+    # and Monday while it holds, not for every parent who opens the home page.
+    known = config_cache.cached(f"unit_weeks:{monday}:{weeks}", dict)
+    missing = [u for u in units if u.id not in known]
+    if missing:
+        known.update(_weeks_of(missing, monday, weeks))
+    return [week for unit in units for week in known[unit.id]]
+
+
+def _weeks_of(units: Sequence[Unit], monday: dt.date, weeks: int) -> dict[int, list[UnitWeek]]:
+    """unit id → its UnitWeeks with open days: the policies (one query) and the calendar."""
     policy_ids = sorted({u.booking_policy_id for u in units if u.booking_policy_id})
     policies = {p.id: deadlines.Policy.of(p) for p in _policies(policy_ids)} if policy_ids else {}
-    data = calendar.CalendarData.load(monday, end, [u.id for u in units])
+    data = calendar.CalendarData.load(monday, monday + dt.timedelta(weeks=weeks, days=-1), [u.id for u in units])
     holidays = data.holiday_dates()
-    found = []
+    found: dict[int, list[UnitWeek]] = {}
     for unit in units:
         policy = policies.get(unit.booking_policy_id) or DEFAULT_POLICY
+        found[unit.id] = []
         for week in range(weeks):
             first = monday + dt.timedelta(weeks=week)
             days = data.opening_days(unit, first, first + dt.timedelta(days=6))
             if days:
-                found.append(UnitWeek(unit, first, tuple((d, deadlines.deadline(policy, d, holidays)) for d in days)))
+                found[unit.id].append(UnitWeek(unit, first, tuple((d, deadlines.deadline(policy, d, holidays))
+                                                                   for d in days)))
     return found
 
 
