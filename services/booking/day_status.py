@@ -450,15 +450,13 @@ class StatusContext:
         return None
 
 
-
 def configured_units() -> list[Unit]:
     """Every active unit with its activity and policies, in the grid's order, from the configuration cache."""
     return config_cache.cached("active_units", _active_units)
 
 
 def activity_units(unit_id: int) -> list[Unit]:
-    """The active unit `unit_id` with its activity's other units, from the configuration cache (exclusive
-    and dependent units change with it); empty when no active unit has that id."""
+    """The active unit `unit_id` and its activity's other units (exclusive, dependent); empty if none."""
     every = configured_units()
     activity_id = next((u.activity_id for u in every if u.id == unit_id), None)
     return [u for u in every if u.activity_id == activity_id] if activity_id is not None else []
@@ -496,9 +494,7 @@ def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None =
 def week_statuses(household: Household, start: dt.date, end: dt.date, now: dt.datetime | None = None,
                   units: Sequence[Unit] | None = None, children: Sequence[Child] | None = None, *,
                   use_basket: bool = True) -> StatusContext:
-    """A StatusContext for a household's children over a range: call .status(child, unit, day),
-    .units_for(child), .days(), .booking_deadline(unit, day). Fixed number of queries. Without the
-    basket (use_basket=False), cells show what is booked, not the parents' pending changes (the desk)."""
+    """The children's StatusContext over a range, in a fixed number of queries; use_basket=False: the desk's view."""
     if children is None:
         children = custody.household_children(household)
     return StatusContext(household, children, units, start, end, now, use_basket=use_basket)
