@@ -1,13 +1,15 @@
 """Effectifs (/gestion/effectifs): the service's counts per unit, diets and PAI for the kitchen,
 closed days from the calendar, the CSV export, and who may open the page."""
 import datetime as dt
+import logging
 
 import pytest
 
-from models import Attendance, Booking, CapacityOverride, Closure, User
+from models import Attendance, Booking, CapacityOverride, Closure, User, db
 from services.accounts import users
 from services.booking import headcounts
 from services.core import clock
+from services.core.transactions import is_sqlite
 from services.demo import DEMO_PASSWORD
 
 AGENT = "agent@example.fr"
@@ -162,3 +164,31 @@ def test_who_may_open_effectifs(demo, client, auth):
                 activated=True)
     auth.login("regie@example.fr")
     assert client.get("/gestion/effectifs").status_code == 403
+
+
+def test_the_days_bookings_are_read_from_the_index_alone(demo):
+    """At 5,000 households a canteen's day is 10,000 bookings scattered over the table: the absences and
+    the régimes were read row by row (50–100 ms a page); (unit, date, status, attendance, child) answers
+    them from the index (migration 028). SQLite's plan says so; PostgreSQL decides by its statistics."""
+    if not is_sqlite():
+        pytest.skip("the plan checked is SQLite's; PostgreSQL runs the same queries (the tests above)")
+    statements = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            if isinstance(record.msg, tuple) and "booking" in record.msg[0]:
+                statements.append(record.msg)
+
+    logger, handler = logging.getLogger("peewee"), Capture()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        headcounts.day_counts(FRIDAY)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    grouped = [(sql, params) for sql, params in statements if "GROUP BY" in sql]
+    assert len(grouped) >= 3, statements  # statuses, absences, régimes
+    for sql, params in grouped:
+        plan = " | ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "t1 USING COVERING INDEX booking_unit_id_date_status_attendance_child_id" in plan, (sql, plan)
