@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from models import DeadlinePolicy, Unit
 from models.prepared import prepared
-from services.booking import calendar, deadlines
-from services.booking import day_status
+from services.booking import calendar, day_status, deadlines
 from services.booking.day_status import DEFAULT_POLICY
 from services.core import clock, config_cache, formatting
 
