@@ -46,13 +46,13 @@ def private_tree(root: Path) -> None:
 
 
 def sqlite_database(path: Path) -> None:
-    """Create the SQLite file before SQLite does, so that it and its -wal and -shm companions
-    (which SQLite gives the database file's mode) are private from the start."""
+    """Create the SQLite file before SQLite does, so that it and its -wal and -shm companions (which
+    SQLite gives the database file's mode) are private from the start; the write gate's too."""
     path = Path(path)
     if not path.parent.exists():
         private_dir(path.parent)
     private_file(path)
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", "-gate"):
         companion = path.with_name(path.name + suffix)
         if companion.exists():
             _chmod(companion, PRIVATE_FILE)
