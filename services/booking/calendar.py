@@ -69,6 +69,8 @@ class CalendarData:
     school_holidays: list[tuple[dt.date, dt.date, str]] = field(default_factory=list)
     closures: list[tuple[int | None, int | None, dt.date, dt.date, str]] = field(default_factory=list)
     extra_days: dict[tuple[int, dt.date], str] = field(default_factory=dict)
+    # day_info's answers: a month asks each (unit, day) once per child.
+    _answers: dict[tuple[int, dt.date], "DayInfo"] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, start: dt.date, end: dt.date, unit_ids: Iterable[int] | None = None,
@@ -116,6 +118,13 @@ class CalendarData:
 
     def day_info(self, unit: Unit, day: dt.date) -> DayInfo:
         """Whether `unit` runs on `day` (the unit's activity must be loaded or cached by the caller)."""
+        key = (unit.id, day)
+        info = self._answers.get(key)
+        if info is None:
+            info = self._answers[key] = self._day_info(unit, day)
+        return info
+
+    def _day_info(self, unit: Unit, day: dt.date) -> DayInfo:
         activity = unit.activity
         if day < activity.starts_on or day > activity.ends_on:
             return DayInfo(False, "Fermé", f"Hors de l'année scolaire {activity.year_label}")

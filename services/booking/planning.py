@@ -278,6 +278,8 @@ def month_view(household: Household, first: dt.date, now: dt.datetime | None = N
             entries = []
             for child in context.children:
                 for unit in enrolled[child.id]:
+                    if not context.calendar.day_info(unit, day).open:
+                        continue  # never shown: not worth a status (two thirds of a month's cells)
                     status = context.status(child, unit, day)
                     if status.state in SHOWN_IN_MONTH:
                         entries.append((child, unit, status))
