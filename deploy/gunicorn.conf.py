@@ -2,8 +2,9 @@
 import multiprocessing
 
 bind = "127.0.0.1:8000"
-# Sync workers: each request holds one process; SQLite's write lock is short (IMMEDIATE transactions,
-# password hashing and PDFs outside it), so 2 per core plus one keeps the CPU busy without queueing.
+# Sync workers: each request holds one process; SQLite's write lock is short (IMMEDIATE transactions
+# queued at the gate, password hashing and PDFs outside it), so 2 per core plus one keeps the CPU busy
+# without queueing (README « Heure de pointe »: 337 requests a second at p95 57 ms on 2 cores).
 workers = multiprocessing.cpu_count() * 2 + 1
 worker_class = "sync"
 timeout = 30  # long work (invoicing runs, mail) is done by the worker, never in a request
