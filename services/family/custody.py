@@ -125,25 +125,27 @@ def _children_with_custody():
                                                   on=(CustodyShare.child == Child.id), attr="custody_row")
 
 
-def _shared_with(household):
-    return Child.id.in_(CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household))
+def _own_or_shared_ids(household, own=None):
+    """The ids of the household's children (`own` narrows them) and of those shared with it, each part read
+    by its index: « household = x OR id IN (shares) » made PostgreSQL read every child of the commune."""
+    own = (Child.household == household) & own if own is not None else Child.household == household
+    return Child.id.in_(Child.select(Child.id).where(own)
+                        | CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household))
 
 
 @prepared
 def _household_children(household):
-    own = (Child.household == household) & ~Child.unborn
-    return _children_with_custody().where((own | _shared_with(household)) & ~Child.archived)
+    return _children_with_custody().where(_own_or_shared_ids(household, ~Child.unborn) & ~Child.archived)
 
 
 @prepared
 def _own_and_shared(household):
-    return _children_with_custody().where((Child.household == household) | _shared_with(household))
+    return _children_with_custody().where(_own_or_shared_ids(household))
 
 
 @prepared
 def _own_or_shared(household, children):
-    return _children_with_custody().where(Child.id.in_(children)
-                                          & ((Child.household == household) | _shared_with(household)))
+    return _children_with_custody().where(Child.id.in_(children) & _own_or_shared_ids(household))
 
 
 def child_of(household: Household, child_id: int) -> Child | None:
