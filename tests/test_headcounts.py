@@ -1,7 +1,6 @@
 """Effectifs (/gestion/effectifs): the service's counts per unit, diets and PAI for the kitchen,
 closed days from the calendar, the CSV export, and who may open the page."""
 import datetime as dt
-import logging
 
 import pytest
 
@@ -11,6 +10,7 @@ from services.booking import headcounts
 from services.core import clock
 from services.core.transactions import is_sqlite
 from services.demo import DEMO_PASSWORD
+from tests.test_query_counts import counting_queries
 
 AGENT = "agent@example.fr"
 KITCHEN = "cuisine@example.fr"
@@ -172,21 +172,9 @@ def test_the_days_bookings_are_read_from_the_index_alone(demo):
     them from the index (migration 028). SQLite's plan says so; PostgreSQL decides by its statistics."""
     if not is_sqlite():
         pytest.skip("the plan checked is SQLite's; PostgreSQL runs the same queries (the tests above)")
-    statements = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            if isinstance(record.msg, tuple) and "booking" in record.msg[0]:
-                statements.append(record.msg)
-
-    logger, handler = logging.getLogger("peewee"), Capture()
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with counting_queries() as log:
         headcounts.day_counts(FRIDAY)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
+    statements = [(sql, params) for sql, params in log.executed if "booking" in sql]
     grouped = [(sql, params) for sql, params in statements if "GROUP BY" in sql]
     assert len(grouped) >= 3, statements  # statuses, absences, régimes
     for sql, params in grouped:

@@ -67,10 +67,12 @@ class QueryLog(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.statements: list[str] = []
+        self.executed: list[tuple[str, tuple]] = []  # (sql, params): to read their plans
 
     def emit(self, record: logging.LogRecord) -> None:
         if isinstance(record.msg, tuple):  # (sql, params); not the pool's « Returning … to pool »
             self.statements.append(record.msg[0])
+            self.executed.append(record.msg)
 
 
 @contextmanager

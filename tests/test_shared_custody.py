@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import logging
 
 import pytest
 
@@ -15,6 +14,7 @@ from services.core.errors import InvalidInput, NotFound
 from services.core.transactions import is_sqlite, write_transaction
 from services.family import custody
 from tests.conftest import post_form
+from tests.test_query_counts import counting_queries
 
 ODD_MONDAY = dt.date(2026, 11, 30)  # ISO week 49: Dupont's with pattern "odd"
 EVEN_MONDAY = dt.date(2026, 12, 7)  # ISO week 50: Martin's (the file's household)
@@ -198,22 +198,10 @@ def test_the_home_pages_one_read_of_the_children_gives_each_list(shared, demo):
 
 def _plans_of_child_reads(household) -> list[tuple[str, str]]:
     """The SQL of every read of the household's children (grid, dashboard, staff file) and its plan."""
-    statements = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            if isinstance(record.msg, tuple) and 'FROM "child"' in record.msg[0]:
-                statements.append(record.msg)
-
-    logger, handler = logging.getLogger("peewee"), Capture()
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with counting_queries() as log:
         custody.household_children(household)
         custody.every_child(household)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
+    statements = [(sql, params) for sql, params in log.executed if 'FROM "child"' in sql]
     assert len(statements) == 2, statements
     plans = []
     with write_transaction():  # SET LOCAL ends with it
