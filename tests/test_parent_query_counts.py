@@ -7,9 +7,12 @@ stays under today's figure (BOUNDS), so a repeated query added later fails here.
 prints the same table."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from models import Invoice, Order
+from models import Household, Invoice, Order, OrderLine
+from services.booking import basket
 from tests import conftest
 from tests.bulk_commune import add_households
 from tests.conftest import Auth, csrf_token
@@ -26,7 +29,7 @@ BOUNDS = {
     "week grid": 10,
     "cell toggle (htmx)": 8,
     "basket": 9,
-    "validate": 27,  # placement reads the token again under its lock (config_cache.committed)
+    "validate": 17,  # placement reads the token again under its lock (config_cache.committed)
     "month": 10,
     "dashboard": 14,  # children, audience and alert count read once per request (Home); units and deadlines cached
     "orders": 6,
@@ -111,3 +114,27 @@ def test_templates_are_not_checked_for_changes_outside_debug(app):
     """Jinja re-reads a template's file on each render only under `flask run --debug` (Flask's default,
     TEMPLATES_AUTO_RELOAD unset, follows debug): gunicorn compiles each template once per worker."""
     assert not app.debug and app.jinja_env.auto_reload is False
+
+
+def test_valider_reads_and_writes_no_more_for_more_lines(demo, auth, client):
+    """Each basket line's child and unit were read one by one and each order line written by itself: a basket
+    of 6 cost 20 statements more than a basket of 1. Now a line costs one: its booking's insert (a placement
+    checks and numbers each day in turn)."""
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    lea, hugo = demo["children"]["lea"].id, demo["children"]["hugo"].id
+    lea_canteen, hugo_canteen = demo["units"]["repas_phare"].id, demo["units"]["repas_petit_prince"].id
+    auth.login("famille.martin@example.fr")
+    token = csrf_token(client, "/panier")
+    counts = []
+    for cells in ([(lea, lea_canteen, "2026-12-07")],
+                  [(lea, lea_canteen, day) for day in ("2026-12-08", "2026-12-10", "2026-12-11")]
+                  + [(hugo, hugo_canteen, day) for day in ("2026-12-07", "2026-12-08", "2026-12-10")]):
+        for child, unit, day in cells:
+            assert basket.change_cell(martin, child, unit, dt.date.fromisoformat(day), True).changed
+        lines_before = OrderLine.select().count()
+        with counting_queries() as log:
+            response = client.post("/panier/valider", data={"csrf_token": token})
+        assert response.status_code == 302 and "/commandes/" in response.headers["Location"]
+        assert OrderLine.select().count() == lines_before + len(cells)
+        counts.append(len(log.statements))
+    assert counts[1] - counts[0] == 5, counts

@@ -25,7 +25,7 @@ from models import (
     Unit,
     User,
 )
-from models.prepared import prepared
+from models.prepared import prepared, run_insert
 from services.booking import day_status as engine
 from services.booking import placement
 from services.booking.order_mail import describe_result, send_summary  # noqa: F401 (desk, checkout)
@@ -447,7 +447,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     basket and e-mail a summary. EmptyBasket if there is nothing to validate. What it freed and the
     paid days it cancelled are in the Validation: services/billing/checkout.py settles them."""
     now = now or clock.now()
-    with write_transaction():
+    with write_transaction(savepoint=False):  # an error here undoes the caller's all: no savepoint to pay
         _lock_basket(household)  # a second « Valider » waits, then finds the basket empty
         lines = list(BasketLine.select().where(BasketLine.household == household.id)
                      .order_by(BasketLine.date, BasketLine.child, BasketLine.unit))
@@ -464,7 +464,7 @@ def place_as_order(household: Household, lines: Sequence, user: User | None, now
                    notify: bool = True, by_staff: bool = False, **order_fields) -> Validation:
     """Place lines in their order, record the numbered order of those that went through and e-mail it, in one
     write transaction: the basket's « Valider », and the desk's (by_staff; at_desk, staff_reason in order_fields)."""
-    with write_transaction():
+    with write_transaction(savepoint=False):  # an error undoes the caller's all (nobody goes on after one)
         validation = Validation(None, placement.place_bookings(household, lines, now, by_staff=by_staff))
         placed = validation.placed
         if placed:
@@ -472,12 +472,12 @@ def place_as_order(household: Household, lines: Sequence, user: User | None, now
                                  created_at=clock.to_local_naive(now), created_by=user,
                                  total=sum(_line_total(r) for r in placed), **order_fields)
             validation.order = order
-            for result in placed:
-                OrderLine.create(order=order, child=result.child, unit=result.unit, date=result.date,
-                                 action=result.action, outcome=result.outcome, message=result.message[:250],
-                                 price=result.price if result.price is not None
-                                 else (result.booking.price if result.booking else None),
-                                 booking=result.booking)
+            rows = [dict(order=order.id, child=r.child.id, unit=r.unit.id, date=r.date, action=r.action,
+                         outcome=r.outcome, message=r.message[:250], booking=r.booking.id if r.booking else None,
+                         price=r.price if r.price is not None else (r.booking.price if r.booking else None))
+                    for r in placed]
+            for start in range(0, len(rows), 100):  # one statement for 100 lines, not one a line
+                run_insert(OrderLine.insert_many(rows[start:start + 100]))
             held = [r for r in placed if r.outcome == "held"]
             if held:  # régie "au comptant": confirmed only once paid, within the hour
                 order.payment_status = "awaiting_payment"

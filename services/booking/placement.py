@@ -67,11 +67,23 @@ class LineResult:
         return OUTCOME_LABELS[self.outcome]
 
 
-def _as_request(line) -> LineRequest:
+def _as_requests(household: Household, lines: Iterable) -> list[LineRequest]:
+    """Lines as LineRequests: basket lines' children read at once, their units from the configuration cache."""
+    lines = list(lines)
+    basket = [line for line in lines if isinstance(line, BasketLine)]
+    children, units = {}, {}
+    if basket:  # a basket line's own .child and .unit were two queries a line: 20 for a basket of 10
+        children = {c.id: c for c in custody.children_of(household, {line.child_id for line in basket})}
+        units = units_with_rules({line.unit_id for line in basket})
+    return [_as_request(line, children, units) for line in lines]
+
+
+def _as_request(line, children: dict, units: dict) -> LineRequest:
     if isinstance(line, LineRequest):
         return line
-    if isinstance(line, BasketLine):
-        return LineRequest(line.child, line.unit, line.date, line.action)
+    if isinstance(line, BasketLine):  # a child no longer the household's is refused below, by name
+        return LineRequest(children.get(line.child_id) or line.child, units.get(line.unit_id) or line.unit,
+                           line.date, line.action)
     child, unit, day, *rest = line
     return LineRequest(child, unit, day, rest[0] if rest else "add")
 
@@ -86,14 +98,14 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
     the household's invoice of that month is not issued (billing_periods). Call inside
     write_transaction() to combine with other writes (an Order); otherwise this opens its own.
     """
-    requests = [_as_request(line) for line in lines]
+    requests = _as_requests(household, lines)
     if not requests:
         return []
     foreign = {r.child.id for r in requests if r.child.household_id != household.id}
     if foreign and len(custody.children_of(household, foreign)) != len(foreign):  # shared children pass
         raise BookingRefused("Cet enfant n'appartient pas à ce foyer.")
     now = now or clock.now()
-    with write_transaction():
+    with write_transaction(savepoint=False):  # a refusal is a result; an error undoes the caller's all
         units = {r.unit.id: r.unit for r in requests}
         lock_rows(Unit, units)
         children = {r.child.id: r.child for r in requests}
