@@ -60,10 +60,11 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks (print figures; nothing is asserted): reservations and invoicing at 2,000 households, page weight,
-## SQL queries per parents' page, then the parents' pages at 10,000 households against issue 16's targets
+## SQL queries per parents' page, the parents' pages at 10,000 households against issue 16's targets
 ## (bench/pages.py, README « Temps des pages »: the commune is built once, cached in bench/.cache/; PAGES_ARGS
-## passes options). BENCH_DATABASE_URL=postgresql://…/portail_bench adds PostgreSQL: the invoicing, and the pages
-## side by side with SQLite (that database is dropped and recreated: its name must contain « bench »).
+## passes options), then the Thursday rush (bench-rush, below). BENCH_DATABASE_URL=postgresql://…/portail_bench
+## adds PostgreSQL: the invoicing, the pages side by side with SQLite, and the rush (that database is dropped and
+## recreated: its name must contain « bench »).
 PAGES_ARGS ?=
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_reservations.py
@@ -73,6 +74,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/page_queries.py
 	@if [ -n "$(BENCH_DATABASE_URL)" ]; then $(BIN)/python bench/pages.py --both "$(BENCH_DATABASE_URL)" $(PAGES_ARGS); \
 	else $(BIN)/python bench/pages.py $(PAGES_ARGS); fi
+	$(MAKE) --no-print-directory bench-rush
 
 ## The README's screenshots of the week grid (docs/grille-390.png, docs/grille-1280.png), from a live server.
 screenshots: install-test
