@@ -13,7 +13,6 @@ from services.core import transactions
 from services.core.transactions import is_sqlite, write_transaction
 
 
-
 @pytest.fixture(autouse=True)
 def _sqlite_only(app):
     if not is_sqlite():

@@ -128,8 +128,10 @@ def _children_with_custody():
 def _own_or_shared_ids(household, own=None):
     """The ids of the household's children (`own` narrows them) and of those shared with it, each part read
     by its index: « household = x OR id IN (shares) » made PostgreSQL read every child of the commune."""
-    own = (Child.household == household) & own if own is not None else Child.household == household
-    return Child.id.in_(Child.select(Child.id).where(own)
+    mine = Child.household == household
+    if own is not None:
+        mine &= own
+    return Child.id.in_(Child.select(Child.id).where(mine)
                         | CustodyShare.select(CustodyShare.child).where(CustodyShare.household == household))
 
 
