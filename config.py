@@ -10,6 +10,7 @@ from flask import Flask
 from playhouse.db_url import connect
 
 from models import db
+from models.postgres import PostgresDatabase  # noqa: F401 - registers postgresql+pool:// (fewer round trips)
 from services.accounts import two_factor
 from services.billing import online_payments
 from services.core import clock, events, outbox, permissions

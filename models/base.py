@@ -63,6 +63,14 @@ def remember_config_token(on: bool) -> None:
     _request_token.set({} if on else None)
 
 
+def config_token_seen(token: str | None) -> None:
+    """The token as another of the request's queries read it (the signed-in user's): remembered, if the
+    request remembers it and has not read it yet."""
+    memo = _request_token.get()
+    if memo is not None and "token" not in memo:
+        memo["token"] = token
+
+
 @contextmanager
 def config_token_read_again() -> Iterator[None]:
     """Inside the block the token is read again (once, then remembered), whatever the request remembered."""

@@ -104,3 +104,16 @@ def test_without_a_token_nothing_is_kept(demo):
     calls = []
     assert config_cache.cached("essai", lambda: calls.append(1) or len(calls)) == 1
     assert config_cache.cached("essai", lambda: calls.append(1) or len(calls)) == 2
+
+
+def test_a_signed_in_request_reads_the_token_with_its_user(demo, client, auth, freeze):
+    """The token comes in the signed-in user's query (one round trip less a page): still the committed one,
+    so another process's change shows on the very next page."""
+    freeze("2026-11-19T17:55")
+    auth.login("famille.martin@example.fr")
+    assert "Sortie scolaire" not in client.get("/reservations?semaine=2026-W50").get_data(as_text=True)
+    repas = demo["units"]["repas_phare"]
+    _sql("INSERT INTO closure (unit_id, starts_on, ends_on, reason) VALUES (?, ?, ?, ?)",
+         (repas.id, MONDAY, MONDAY, "Sortie scolaire"))
+    _sql("UPDATE config_version SET token = 'autre-processus'")
+    assert "Sortie scolaire" in client.get("/reservations?semaine=2026-W50").get_data(as_text=True)

@@ -64,10 +64,22 @@ def write_transaction(*, draft: bool = False, savepoint: bool = True):
     try:
         with context:
             if draft and outermost and not is_sqlite():
-                db.execute_sql("SET LOCAL synchronous_commit TO OFF")
+                _say(DRAFT)
             yield
     finally:
         _local.depth -= 1
+
+
+DRAFT = "SET LOCAL synchronous_commit TO OFF"
+
+
+def _say(sql: str) -> None:
+    """A statement that answers nothing: with the transaction's first one on PostgreSQL (models/postgres.py)."""
+    say_with_next = getattr(db.obj, "say_with_next", None)
+    if say_with_next is not None:
+        say_with_next(sql)
+    else:
+        db.execute_sql(sql)
 
 
 @contextlib.contextmanager
