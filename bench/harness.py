@@ -32,6 +32,24 @@ SIGNUP_PASSWORD = "Inscription-Banc-2026!"
 PARENT_EMAIL = "parent{}{}@banc.example.fr"  # two guardians per family: parent12a, parent12b
 
 
+def machine_speed() -> float:
+    """Milliseconds one core takes for a fixed piece of pure Python (best of 5): the same code's figures
+    differ by 1.5× from one machine of this kind to the next, so every benchmark prints it beside them."""
+    def work() -> float:
+        started = time.perf_counter()
+        seen: dict[int, int] = {}
+        for i in range(300_000):
+            seen[i % 1000] = seen.get(i % 1000, 0) + i
+        return (time.perf_counter() - started) * 1000
+    return min(work() for _ in range(5))
+
+
+def machine_line() -> str:
+    """« charge … ; vitesse … »: what a reader needs to compare two runs' figures."""
+    return (f"charge de la machine : {os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs) ; vitesse d'un cœur : "
+            f"{machine_speed():.0f} ms pour la boucle de référence (bench/harness.py machine_speed)")
+
+
 # --- The instance -------------------------------------------------------------------------------
 
 

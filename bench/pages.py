@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import statistics
 import subprocess
@@ -227,8 +226,7 @@ def measure_database(url: str, households: int, runs: int, rebuild: bool) -> dic
     finally:
         db.close_all()
         shutil.rmtree(folder, ignore_errors=True)  # nothing to read afterwards, and 10,000 households weigh 1 GB
-    print(f"Mesures faites en {time.perf_counter() - started:.0f} s ; charge de la machine : "
-          f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs)", flush=True)
+    print(f"Mesures faites en {time.perf_counter() - started:.0f} s ; {harness.machine_line()}", flush=True)
     return {"kind": kind, "households": households, "runs": runs, "pages": pages, "measured": measured}
 
 

@@ -270,7 +270,7 @@ def main() -> int:
         access = folder / "access.log"
         print(f"gunicorn : worker_class={args.worker_class}, workers={args.workers}, threads={args.threads}, "
               f"max_requests=0 (deploy/gunicorn.conf.py pour le reste) sur {servers.base} ; worker huey ; "
-              f"charge de la machine au départ : {os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs)", flush=True)
+              f"au départ, {harness.machine_line()}", flush=True)
         offset = access.stat().st_size
         elapsed_before, middle, moved, elapsed_after = asyncio.run(
             play(servers, args, before, after, staff_stats, served, tried, peaks))

@@ -9,6 +9,7 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 from models.accounts import Household, School, User
 from models.base import BaseModel, ConfigModel
 from models.family import Child
+from models.prepared import PreparedCreate
 
 
 class Regie(BaseModel):
@@ -261,7 +262,7 @@ class Booking(BaseModel):
                    (("unit", "date", "sequence"), False))
 
 
-class BasketLine(BaseModel):
+class BasketLine(PreparedCreate, BaseModel):
     """A pending change in a household's basket: add (réserver) or remove (annuler) one day."""
 
     household = ForeignKeyField(Household, backref="basket_lines", on_delete="CASCADE")

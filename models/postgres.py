@@ -17,6 +17,8 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     def begin(self, isolation_level=None):
         if isolation_level or self._isolation_level:  # never asked for here; kept as peewee does it
             return super().begin(isolation_level)
+        if self.is_closed():  # as peewee's BEGIN would: connecting later would empty the transaction stack
+            self.connect()
         self._state.unsaid = ["BEGIN"]
         return None
 

@@ -100,3 +100,12 @@ def test_a_tick_says_begin_draft_and_lock_in_one_round_trip(demo, freeze):
     begins = [s for s in sent if "BEGIN" in s]
     assert len(begins) == 1 and begins[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT")
     assert "FOR NO KEY UPDATE" in begins[0] and sent[-1] == "COMMIT"
+
+
+def test_a_transaction_opened_on_a_closed_connection_still_commits(app):
+    db.close()
+    with write_transaction():
+        ReceiptCounter.insert(year=2026, last=1).execute()
+    assert not db.in_transaction()
+    db.close()
+    assert _counter_rows() == 1

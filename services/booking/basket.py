@@ -83,10 +83,13 @@ def _lock_basket(household: Household) -> None:
     lock_rows(Household, [household.id], keep_references=True)
 
 
+_restart_clock = prepared(lambda household, created_at: BasketLine.update(created_at=created_at).where(
+    BasketLine.household == household))  # composed once: it runs on every tick
+
+
 def _touch(household: Household, now: dt.datetime) -> int:
     """Restart the 7-day clock of the whole basket (shared by the guardians); returns its line count."""
-    return (BasketLine.update(created_at=clock.to_local_naive(now))
-            .where(BasketLine.household == household.id).execute())
+    return _restart_clock.execute(household.id, clock.to_local_naive(now))
 
 
 def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
@@ -293,11 +296,8 @@ class BasketItem:
     @property
     def problem(self) -> str:
         """Why the line would be refused if validated now ("" when fine)."""
-        if self.line.action == "add" and not self.status.can_book:
-            return self.status.reason
-        if self.line.action == "remove" and not self.status.can_cancel:
-            return self.status.reason
-        return ""
+        allowed = self.status.can_book if self.line.action == "add" else self.status.can_cancel
+        return "" if allowed else self.status.reason
 
 
 @dataclass
