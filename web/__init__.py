@@ -46,7 +46,7 @@ def register(app: Flask, login_manager: LoginManager) -> None:
 @prepared
 def _user_with_household(user_id):
     """The household comes in the same query: every parent page asks for it next (current_household); so does
-    the configuration's token, which every booking page reads next (one round trip less on PostgreSQL)."""
+    the configuration's token, which every booking page reads next (one statement less a page)."""
     token = ConfigVersion.select(ConfigVersion.token).where(ConfigVersion.id == 1)
     return (User.select(User, Household, token.alias("config_token"))
             .join(Household, JOIN.LEFT_OUTER, on=(User.household == Household.id))

@@ -24,6 +24,7 @@ from models import db
 from models.prepared import PreparedQuery, prepared_for
 
 _local = threading.local()  # peewee's connection state is per thread, so is the nesting depth
+DRAFT = "SET LOCAL synchronous_commit TO OFF"  # PostgreSQL commits a draft without waiting for the disk
 
 
 class NestedTransactionRefused(RuntimeError):
@@ -68,9 +69,6 @@ def write_transaction(*, draft: bool = False, savepoint: bool = True):
             yield
     finally:
         _local.depth -= 1
-
-
-DRAFT = "SET LOCAL synchronous_commit TO OFF"
 
 
 def _say(sql: str) -> None:
