@@ -230,7 +230,8 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between two taps of a parent")
     parser.add_argument("--seconds", type=float, default=300, help="at most this long before 18:00")
     parser.add_argument("--after", type=float, default=30, help="seconds of ticking after 18:00")
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="gunicorn workers (default: as deploy/gunicorn.conf.py, 2 per core + 1, 4 on PostgreSQL)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
     parser.add_argument("--rebuild", action="store_true", help="build the commune again, cache or not")
@@ -248,6 +249,7 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{folder / 'portail.db'}"
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    args.workers = args.workers or (os.cpu_count() or 1) * (4 if kind == "PostgreSQL" else 2) + 1
     print(f"Instance : {folder} ({kind})")
     print(f"Commune de démo + {args.households} foyers : {prepare(folder, url, args.households, args.rebuild)}",
           flush=True)
@@ -264,13 +266,14 @@ def main() -> int:
     served: list = []
     tried: list = []
     peaks = (Peak(), Peak())
+    machine = harness.machine_line()  # before the servers start: their imports would slow the reference loop
     try:
         servers.start_worker()
         servers.start_web()
         access = folder / "access.log"
         print(f"gunicorn : worker_class={args.worker_class}, workers={args.workers}, threads={args.threads}, "
               f"max_requests=0 (deploy/gunicorn.conf.py pour le reste) sur {servers.base} ; worker huey ; "
-              f"au départ, {harness.machine_line()}", flush=True)
+              f"au départ, {machine}", flush=True)
         offset = access.stat().st_size
         elapsed_before, middle, moved, elapsed_after = asyncio.run(
             play(servers, args, before, after, staff_stats, served, tried, peaks))
