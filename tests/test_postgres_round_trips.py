@@ -3,17 +3,13 @@
 what must not change is that the transaction still begins, holds, commits and rolls back."""
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import contextmanager
 
 import pytest
 from peewee import IntegrityError
 
-from models import Household, ReceiptCounter, db
-from services.booking import basket
+from models import ReceiptCounter, db
 from services.core.transactions import is_sqlite, write_transaction
-
-MONDAY = dt.date(2026, 11, 23)
 
 
 @pytest.fixture(autouse=True)
@@ -89,17 +85,6 @@ def test_an_error_in_the_first_statement_rolls_back_and_the_connection_goes_on(a
     with write_transaction():
         ReceiptCounter.insert(year=2027, last=1).execute()
     assert _counter_rows() == 2
-
-
-def test_a_tick_says_begin_draft_and_lock_in_one_round_trip(demo, freeze):
-    freeze("2026-11-19T17:55")
-    martin = Household.get_by_id(demo["households"]["martin"].id)
-    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
-    with round_trips() as sent:
-        assert basket.change_cell(martin, lea.id, repas.id, MONDAY, True).changed
-    begins = [s for s in sent if "BEGIN" in s]
-    assert len(begins) == 1 and begins[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT")
-    assert "FOR NO KEY UPDATE" in begins[0] and sent[-1] == "COMMIT"
 
 
 def test_a_transaction_opened_on_a_closed_connection_still_commits(app):
