@@ -121,14 +121,14 @@ def test_staff_invoicing_pages(live_server, page_desktop):
     # The card payments the parents made above, for the régisseur's reconciliation.
     page.get_by_role("link", name="Paiements en ligne").click()
     page.wait_for_url("**/gestion/paiements-en-ligne/")
-    assert page.get_by_role("heading", name="Paiements en ligne", exact=True).is_visible()
-    assert page.get_by_role("heading", name="Encaissements par jour", exact=False).is_visible()
+    expect(page.get_by_role("heading", name="Paiements en ligne", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Encaissements par jour", exact=False)).to_be_visible()
     with _db(live_server) as conn:  # the parents' payments above, when this test runs after them
         paid = conn.execute("SELECT COUNT(*) FROM online_transaction WHERE status = 'paid'").fetchone()[0]
     if paid:
-        assert page.locator("td[data-label='État']", has_text="Payé").first.is_visible()
+        expect(page.locator("td[data-label='État']", has_text="Payé").first).to_be_visible()
     else:
-        assert page.get_by_text("Aucune transaction").is_visible()
+        expect(page.get_by_text("Aucune transaction")).to_be_visible()
     axe_check(page, "online payments")
     _no_scroll_at_320(page)
     page.get_by_label("État").select_option(label="Payé")
@@ -146,29 +146,29 @@ def test_staff_close_and_issue_a_month_as_a_job(live_server, page_desktop, page_
     page.get_by_label("Mois").select_option(label="Novembre")
     page.get_by_label("Année").fill("2026")
     page.get_by_role("button", name="Prévisualiser").click()
-    assert page.get_by_text("Le mois n'est pas terminé").is_visible()
-    assert not page.get_by_role("button", name=re.compile("^Émettre")).count()
+    expect(page.get_by_text("Le mois n'est pas terminé")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Émettre"))).to_have_count(0)
     page.get_by_role("button", name="Clôturer la période").click()
-    assert page.get_by_text("Période clôturée").first.is_visible()
+    expect(page.get_by_text("Période clôturée").first).to_be_visible()
     axe_check(page, "closed period")
     page.get_by_role("button", name=re.compile(r"^Émettre les \d+ facture")).click()
     page.wait_for_url("**/gestion/facturation/campagnes/*")
     status = page.get_by_role("status").filter(has_text="foyers")
-    assert status.is_visible()
+    expect(status).to_be_visible()
     axe_check(page, "run in progress")
     # The worker does it; htmx replaces the progress every 2 s until « Facturation terminée ».
     page.get_by_text("Facturation terminée").wait_for(timeout=20_000)
     assert re.search(r"(\d+) / \1 foyers", status.inner_text())
     page.get_by_role("link", name="Voir les factures émises").click()
-    assert page.get_by_role("link", name=re.compile("^PERI-2026-11-")).first.is_visible()
-    assert not page.get_by_role("link", name="Rafraîchir").count()
+    expect(page.get_by_role("link", name=re.compile("^PERI-2026-11-")).first).to_be_visible()
+    expect(page.get_by_role("link", name="Rafraîchir")).to_have_count(0)
     axe_check(page, "run done")
     assert not page.js_errors
 
     parent = page_phone
     sign_in(parent, live_server.url, "famille.martin@example.fr")
     parent.goto(live_server.url + "/reservations?semaine=2026-W48")
-    assert parent.get_by_text("novembre 2026 est clôturé pour la facturation").first.is_visible()
-    assert parent.get_by_text("Ce mois est clôturé pour la facturation : contactez la mairie.").first.is_visible()
+    expect(parent.get_by_text("novembre 2026 est clôturé pour la facturation").first).to_be_visible()
+    expect(parent.get_by_text("Ce mois est clôturé pour la facturation : contactez la mairie.").first).to_be_visible()
     axe_check(parent, "closed month grid")
     assert not parent.js_errors
