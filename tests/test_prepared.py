@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import peewee
 import pytest
 
 import models.prepared
@@ -68,6 +69,25 @@ def test_the_sql_is_composed_once_per_shape(demo):
     for children in ([1], [2], [1, 2], [3, 4]):
         _bookings(children, units, MONDAY, FRIDAY)
     assert len(_bookings._shapes) == 2  # one child, two children
+
+
+def test_a_shape_learns_how_to_read_its_rows_once(demo, monkeypatch):
+    """Peewee's row reader resolves columns and joins at each run; a prepared shape keeps what it learnt
+    (a tenth of a toggle), and the rows of the next run are still built from their own values."""
+    learnt = []
+    for reader in (peewee.ModelCursorWrapper, peewee.ModelObjectCursorWrapper):
+        original = reader.initialize
+        monkeypatch.setattr(reader, "initialize", lambda self, original=original: learnt.append(self) or original(self))
+    _children_with_household._readers.clear()
+    households = [demo["households"][name] for name in ("martin", "dupont")]
+    for household in households * 2:
+        rows = _children_with_household(household)
+        plain = list(Child.select(Child, Household).join(Household).where(Child.household == household)
+                     .order_by(Child.id))
+        assert [(c.id, c.first_name, c.household.id, c.household.name) for c in rows] == \
+               [(c.id, c.first_name, c.household.id, c.household.name) for c in plain]
+    assert len(learnt) == 4 + 1  # peewee's four plain queries, the prepared shape once
+    assert _children_with_household(10_000) == []  # no row: nothing to read
 
 
 def test_the_basket_count_is_one_prepared_query(demo, freeze):
