@@ -3,7 +3,7 @@ and mail wake-up around each request; security headers (web/security.py) and Fre
 (web/errors.py)."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask_login import LoginManager, current_user
 from peewee import JOIN
 from werkzeug.routing import IntegerConverter
@@ -95,6 +95,7 @@ def _register_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["url_for"] = _remembered_url_for(app)
 
     @app.context_processor
     def inject_globals():
@@ -102,6 +103,23 @@ def _register_template_helpers(app: Flask) -> None:
         return {"commune": _commune(), "navigation": nav, "now": clock.now(),
                 "nav_count": lambda endpoint: access.navigation_count(current_user, endpoint),
                 "development": app.config["PORTAIL_ENV"] != "production", "logo_data_uri": _logo_data_uri}
+
+
+def _remembered_url_for(app: Flask):
+    """Templates' url_for, remembering the URLs that take no value (the menu, the footer, forms' actions):
+    a page asks for sixty, and building one costs what a SQL statement does. Their number is bounded by
+    the routes'; a URL with values (an id, a file's version) is built each time."""
+    build, known = app.url_for, {}
+
+    def url_for(endpoint: str, **values) -> str:
+        if values or endpoint.startswith(".") or not has_request_context():
+            return build(endpoint, **values)
+        key = (request.script_root, endpoint)  # the prefix the server mounts the portal under
+        url = known.get(key)
+        if url is None:
+            url = known[key] = build(endpoint)
+        return url
+    return url_for
 
 
 def _logo_data_uri() -> str:
