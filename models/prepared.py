@@ -101,7 +101,8 @@ class PreparedQuery:
                     value = value[param.index]
                 param = param.converter(value) if param.converter else value
             params.append(param)
-        return query, db.execute_sql(sql, params)
+        run = getattr(db.obj, "execute_prepared", None)  # PostgreSQL prepares it on the server (models/postgres.py)
+        return query, (run or db.execute_sql)(sql, params)
 
     def __call__(self, *args, **kwargs) -> list:
         """Every row, as the query's row type (model instances, tuples or dicts)."""

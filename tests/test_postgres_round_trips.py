@@ -1,14 +1,15 @@
-"""PostgreSQL: a transaction's BEGIN, and a draft's SET LOCAL, travel with its first statement
-(models/postgres.py). Each round trip saved is one a parent no longer waits for at the Thursday rush;
+"""PostgreSQL: a transaction's BEGIN, and a draft's SET LOCAL, travel with its first statement, and the
+hot queries are prepared on the server once per connection (models/postgres.py). Each round trip saved is one a parent no longer waits for at the Thursday rush;
 what must not change is that the transaction still begins, holds, commits and rolls back."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 import pytest
-from peewee import IntegrityError
+from peewee import SQL, IntegrityError, NodeList
 
 from models import ReceiptCounter, db
+from models.prepared import Slot, prepared
 from services.core.transactions import is_sqlite, write_transaction
 
 
@@ -94,3 +95,49 @@ def test_a_transaction_opened_on_a_closed_connection_still_commits(app):
     assert not db.in_transaction()
     db.close()
     assert _counter_rows() == 1
+
+
+# --- The hot queries are prepared on the server, once per connection ------------------------------
+
+
+@prepared
+def _counter_of(year):
+    return ReceiptCounter.select().where(ReceiptCounter.year == year)
+
+
+@prepared
+def _year_unless(value):  # the server cannot tell the type of a value it only compares with NULL
+    return ReceiptCounter.select(ReceiptCounter.year).where(NodeList((Slot("value"), SQL("IS NULL"))))
+
+
+def test_a_hot_query_is_planned_once_per_connection(app):
+    ReceiptCounter.insert(year=2026, last=4).execute()
+    db.close()  # a new connection: nothing prepared on it yet
+    with round_trips() as sent:
+        with write_transaction():
+            assert [c.last for c in _counter_of(2026)] == [4]
+        assert [c.last for c in _counter_of(2026)] == [4] and _counter_of(2025) == []
+    # PREPARE before the BEGIN: the server is between transactions, and a PREPARE outlives a rollback.
+    assert sent[0].startswith("PREPARE portail_") and " AS SELECT " in sent[0] and "$1" in sent[0]
+    name = sent[0].split()[1]
+    assert sent[1:] == [f"BEGIN; EXECUTE {name} (%s)", "COMMIT", f"EXECUTE {name} (%s)", f"EXECUTE {name} (%s)"]
+    with pytest.raises(RuntimeError):
+        with write_transaction():
+            _counter_of(2026)
+            raise RuntimeError("panne")
+    assert [c.last for c in _counter_of(2026)] == [4]  # still prepared after the rollback
+
+
+def test_a_query_the_server_cannot_prepare_runs_as_written_and_the_transaction_goes_on(app):
+    ReceiptCounter.insert(year=2026, last=4).execute()
+    with round_trips() as sent:
+        with write_transaction():
+            ReceiptCounter.insert(year=2027, last=1).execute()  # the transaction has begun on the server
+            assert _year_unless.scalar(None) == 2026 and _year_unless.scalar("non") is None
+            ReceiptCounter.insert(year=2028, last=1).execute()
+    assert any(s.startswith("SAVEPOINT portail_prepare; PREPARE") for s in sent)
+    assert any(s.startswith("ROLLBACK TO SAVEPOINT portail_prepare") for s in sent)
+    assert _counter_rows() == 3
+    with round_trips() as sent:
+        assert _year_unless.scalar(None) == 2026
+    assert len(sent) == 1 and "PREPARE" not in sent[0] and "EXECUTE" not in sent[0]  # not tried again
