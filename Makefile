@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test db chromium nginx bench bench-concurrency bench-rush screenshots clean
+.PHONY: run test install install-test db chromium nginx bench bench-instructions bench-concurrency bench-rush screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench: $(VENV)/.installed-test
 	@if [ -n "$(BENCH_DATABASE_URL)" ]; then $(BIN)/python bench/pages.py --both "$(BENCH_DATABASE_URL)" $(PAGES_ARGS); \
 	else $(BIN)/python bench/pages.py $(PAGES_ARGS); fi
 	$(MAKE) --no-print-directory bench-rush
+
+## Instructions per request of the parents' pages (bench/instructions.py, valgrind's callgrind): a figure the
+## machine's load does not move, to compare two versions of the code (README « Requêtes par page »).
+bench-instructions: $(VENV)/.installed-test
+	$(BIN)/python bench/instructions.py
 
 ## The README's screenshots of the week grid (docs/grille-390.png, docs/grille-1280.png), from a live server.
 screenshots: install-test
