@@ -7,11 +7,12 @@ import threading
 
 import pytest
 
-from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, User, db
+from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, Unit, User, db
 from services.accounts import signup, throttle, users
 from services.billing import checkout
 from services.booking import basket
 from services.core.errors import DomainError
+from services.core.transactions import is_sqlite, lock_rows, write_transaction
 from tests.conftest import last_code_for
 
 MON = dt.date(2026, 11, 23)
@@ -118,3 +119,38 @@ def test_a_double_clicked_validate_makes_one_order(demo, martin):
     assert Booking.select().where((Booking.child == lea) & (Booking.unit == repas)
                                   & Booking.date.in_([MON, TUE])).count() == 2
     assert basket.count(martin) == 0
+
+
+def test_a_tick_does_not_wait_for_another_familys_valider_on_the_same_unit(demo, martin):
+    """PostgreSQL: « Valider » locks its units while it counts their places; a tick of another family on the
+    same unit writes a basket line, whose foreign key checks the unit (KEY SHARE). A unit locked FOR UPDATE
+    held every tick of the commune behind each « Valider » (the rush: 21 ms per basket line insert)."""
+    if is_sqlite():
+        pytest.skip("SQLite: one writer at a time at the gate, by design")
+    lea, repas = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
+    locked, release, ticked = threading.Event(), threading.Event(), []
+    db.close()
+
+    def valider():  # what placement does first, and holds until its commit
+        with db.connection_context(), write_transaction():
+            lock_rows(Unit, [repas])
+            locked.set()
+            release.wait(10)
+
+    def tick():
+        with db.connection_context():
+            ticked.append(basket.change_cell(martin, lea, repas, MON, True).changed)
+
+    holder = threading.Thread(target=valider)
+    holder.start()
+    assert locked.wait(10)
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    ticker.join(5)
+    waited = ticker.is_alive()
+    release.set()
+    ticker.join(10)
+    holder.join(10)
+    db.connect(reuse_if_open=True)
+    assert not waited and ticked == [True]
+    assert BasketLine.select().where(BasketLine.household == martin.id).count() == 1

@@ -80,7 +80,7 @@ def owned_cell(household: Household, child_id: int, unit_id: int) -> tuple[Child
 
 def _lock_basket(household: Household) -> None:
     """One change to a household's basket at a time (two guardians, a double click), before it is read."""
-    lock_rows(Household, [household.id], keep_references=True)
+    lock_rows(Household, [household.id])
 
 
 _restart_clock = prepared(lambda household, created_at: BasketLine.update(created_at=created_at).where(

@@ -117,22 +117,24 @@ def in_write_transaction() -> bool:
     return _depth() > 0 and db.in_transaction()
 
 
-def lock_rows(model, ids: Iterable[int], *, keep_references: bool = False) -> None:
-    """SELECT … FOR UPDATE on these rows, in id order so that two transactions never deadlock.
+def lock_rows(model, ids: Iterable[int]) -> None:
+    """SELECT … FOR NO KEY UPDATE on these rows, in id order so that two transactions never deadlock.
     A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock."""
-    # keep_references: FOR NO KEY UPDATE, still one locker at a time, but rows that only point to these
-    # (a foreign key takes KEY SHARE) can still be inserted meanwhile by other transactions.
+    # One locker at a time per row, but rows that only point to these (a foreign key takes KEY SHARE) can
+    # still be written meanwhile: FOR UPDATE on a unit held every family's tick (its basket line points
+    # to the unit) behind each « Valider » counting that unit's places. No locker deletes the row or
+    # changes its id, which is all FOR UPDATE would add.
     ids = sorted(set(ids))
     if ids and not is_sqlite():
-        _locker(model, "FOR NO KEY UPDATE" if keep_references else True)(ids)
+        _locker(model)(ids)
 
 
-def _locker(model, mode) -> PreparedQuery:
+def _locker(model) -> PreparedQuery:
     """lock_rows' query, its SQL composed once per process (it runs in every placement and in every
     household of an invoicing run)."""
     def lock(ids):
-        return model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode)
-    return prepared_for(("lock", model, mode), lock, ["ids"])
+        return model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update("FOR NO KEY UPDATE")
+    return prepared_for(("lock", model), lock, ["ids"])
 
 
 def lock_name(name: str) -> None:
