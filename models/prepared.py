@@ -112,7 +112,7 @@ class PreparedQuery:
         if not rows:
             return []
         # Peewee works out from the cursor's columns how to build each row (for a joined query, the
-        # graph of its models) at every run: a tenth of a toggle. The shape fixes all of it: kept once.
+        # graph of its models) at every run, though the shape fixes all of it: kept once.
         reader = query._get_cursor_wrapper(cursor)
         learnt = self._readers.get(id(query))  # a query per shape, kept in _shapes
         if learnt is None:

@@ -107,7 +107,7 @@ def _register_template_helpers(app: Flask) -> None:
 
 def _remembered_url_for(app: Flask):
     """Templates' url_for, remembering the URLs that take no value (the menu, the footer, forms' actions):
-    a page asks for sixty, and building one costs what a SQL statement does. Their number is bounded by
+    a page asks for sixty, each built through werkzeug's URL map. Their number is bounded by
     the routes'; a URL with values (an id, a file's version) is built each time."""
     build, known = app.url_for, {}
 
