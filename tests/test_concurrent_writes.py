@@ -10,7 +10,7 @@ import pytest
 from models import BasketLine, Booking, EmailCode, Household, Order, OrderLine, Unit, User, db
 from services.accounts import signup, throttle, users
 from services.billing import checkout
-from services.booking import basket
+from services.booking import basket, placement
 from services.core.errors import DomainError
 from services.core.transactions import is_sqlite, lock_rows, write_transaction
 from tests.conftest import last_code_for
@@ -154,3 +154,114 @@ def test_a_tick_does_not_wait_for_another_familys_valider_on_the_same_unit(demo,
     db.connect(reuse_if_open=True)
     assert not waited and ticked == [True]
     assert BasketLine.select().where(BasketLine.household == martin.id).count() == 1
+
+
+DEC_1, DEC_2 = dt.date(2026, 12, 1), dt.date(2026, 12, 2)
+
+
+def held_placement(household, lines):
+    """Start a placement in its own thread and keep its transaction open: (placed, release, thread)."""
+    placed, release = threading.Event(), threading.Event()
+
+    def hold():
+        with db.connection_context(), write_transaction():
+            placement.place_bookings(household, lines)
+            placed.set()
+            release.wait(10)
+
+    db.close()
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert placed.wait(10)
+    return placed, release, thread
+
+
+def second_placement(household, lines) -> tuple[bool, list, list]:
+    """Another family's placement in its own thread: (waited more than 3 s, results, errors)."""
+    results, errors = [], []
+
+    def place():
+        try:
+            with db.connection_context():
+                results.extend(placement.place_bookings(household, lines))
+        except Exception as error:  # noqa: BLE001 - the test looks at it
+            errors.append(error)
+
+    thread = threading.Thread(target=place)
+    thread.start()
+    thread.join(3)
+    return thread, results, errors
+
+
+def finish(release, holder, other) -> bool:
+    """Whether the second placement was still waiting; then let both end."""
+    waited = other.is_alive()
+    release.set()
+    holder.join(10)
+    other.join(10)
+    db.connect(reuse_if_open=True)
+    return waited
+
+
+def test_two_families_valider_on_the_canteen_do_not_wait_for_each_other(demo, martin):
+    """PostgreSQL: a canteen without a capacity counts no places, so its placements need not queue (the rush:
+    every « Valider » of the commune waited 370 ms on the same units)."""
+    if is_sqlite():
+        pytest.skip("SQLite: one writer at a time at the gate, by design")
+    dupont = Household.get_by_id(demo["households"]["dupont"].id)
+    lea, ines, repas = demo["children"]["lea"], demo["children"]["ines"], demo["units"]["repas_phare"]
+    _placed, release, holder = held_placement(martin, [(lea, repas, DEC_1)])
+    other, results, errors = second_placement(dupont, [(ines, repas, DEC_1)])
+    assert not finish(release, holder, other)
+    assert errors == [] and [r.outcome for r in results] == ["booked"]
+    assert Booking.select().where((Booking.unit == repas.id) & (Booking.date == DEC_1)
+                                  & Booking.child.in_([lea.id, ines.id])).count() == 2
+
+
+def test_placements_on_a_unit_with_places_still_wait_for_each_other(demo, martin):
+    """Where places are counted, one placement at a time: the other counts after the first's commit."""
+    if is_sqlite():
+        pytest.skip("SQLite: one writer at a time at the gate, by design")
+    dupont = Household.get_by_id(demo["households"]["dupont"].id)
+    hugo, ines, afternoon = demo["children"]["hugo"], demo["children"]["ines"], demo["units"]["alsh_apres_midi"]
+    _placed, release, holder = held_placement(martin, [(hugo, afternoon, DEC_2)])
+    other, results, errors = second_placement(dupont, [(ines, afternoon, DEC_2)])
+    assert finish(release, holder, other)
+    assert errors == [] and [r.outcome for r in results] == ["requested"]  # the Wednesdays are validated by staff
+
+
+def test_the_same_childs_day_placed_twice_at_once_gives_one_booking(demo, martin):
+    """A parent's « Valider » and the desk on the same child and day: the second reads the first's booking
+    (« Déjà réservé »), not a duplicate key error."""
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
+    _placed, release, holder = held_placement(martin, [(lea, repas, DEC_1)])
+    other, results, errors = second_placement(martin, [(lea, repas, DEC_1)])
+    finish(release, holder, other)
+    assert errors == [] and [r.outcome for r in results] == ["unchanged"]
+    assert Booking.select().where((Booking.child == lea.id) & (Booking.unit == repas.id)
+                                  & (Booking.date == DEC_1)).count() == 1
+
+
+def test_a_capacity_set_while_a_placement_waits_refuses_it_with_a_message(demo, martin):
+    """PostgreSQL: staff give the canteen a capacity while a « Valider » that read it without one waits for the
+    unit: under the lock it reads the committed configuration again and refuses, changing nothing."""
+    if is_sqlite():
+        pytest.skip("SQLite: one writer at a time at the gate, by design")
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
+    saved, release = threading.Event(), threading.Event()
+
+    def staff():
+        with db.connection_context(), write_transaction():
+            Unit.update(capacity=200).where(Unit.id == repas.id).execute()
+            saved.set()
+            release.wait(10)
+
+    db.close()
+    holder = threading.Thread(target=staff)
+    holder.start()
+    assert saved.wait(10)
+    other, results, errors = second_placement(martin, [(lea, repas, DEC_1)])
+    assert finish(release, holder, other)  # the unit's row is being changed: the placement waited
+    assert [getattr(e, "message", e) for e in errors] == [placement.CAPACITY_CHANGED] and results == []
+    assert not Booking.select().where((Booking.child == lea.id) & (Booking.unit == repas.id)
+                                      & (Booking.date == DEC_1)).exists()

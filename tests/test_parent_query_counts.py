@@ -36,9 +36,9 @@ BOUNDS = {
     "invoice PDF": 5,
 }
 # PostgreSQL locks rows SQLite's IMMEDIATE transaction already holds: the household on a toggle and on
-# « Valider » (FOR NO KEY UPDATE), and the order counter. A tick, a draft, says so in its lock's round trip
-# (SET LOCAL synchronous_commit, tests/test_draft_transactions.py).
-POSTGRES_LOCKS = {"cell toggle (htmx)": 1, "validate": 2}
+# « Valider » (FOR NO KEY UPDATE), and placement's children and units (services/core/transactions.lock_rows).
+# A tick, a draft, says so in its lock's round trip (SET LOCAL synchronous_commit, tests/test_draft_transactions.py).
+POSTGRES_LOCKS = {"cell toggle (htmx)": 1, "validate": 3}
 
 
 def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, int]:

@@ -1,9 +1,8 @@
 """The one question the app asks about a day: what may this child do with this unit on that date?
 
-`day_status(child, unit, day, now)` answers one cell; `week_statuses(household, start, end, now)`
-answers a whole range for a household in a fixed number of queries (StatusContext prefetches
-everything). Placing bookings under a capacity lock (`place_bookings`) lives in services/booking/placement.py,
-which reads the cells from here. No view re-implements these rules.
+`day_status(child, unit, day, now)` answers one cell; `week_statuses(household, start, end, now)` answers a whole
+range for a household in a fixed number of queries (StatusContext prefetches everything). Placement under the
+locks (`place_bookings`, services/booking/placement.py) reads the cells from here. No view re-implements these rules.
 """
 from __future__ import annotations
 
@@ -228,8 +227,7 @@ class StatusContext:
             self.bookings[(row.child_id, row.unit_id, row.date)] = row
         # A per-day override can limit a unit that has no default capacity: load overrides first.
         wanted = set(unit_ids)
-        self.overrides = {(unit_id, day): capacity for (unit_id, day), capacity
-                          in config_cache.cached("capacity_overrides", _capacity_overrides).items()
+        self.overrides = {(unit_id, day): capacity for (unit_id, day), capacity in capacity_overrides().items()
                           if unit_id in wanted and start <= day <= end}
         limited = list({u.id for u in units if u.capacity is not None} | {unit_id for unit_id, _ in self.overrides})
         if limited:
@@ -481,8 +479,10 @@ def _active_units() -> list[Unit]:
                 .where(Activity.active).order_by(Activity.position, Activity.id, Unit.position, Unit.id))
 
 
-def _capacity_overrides() -> dict[tuple[int, dt.date], int]:
-    return {(row.unit_id, as_date(row.date)): row.capacity for row in CapacityOverride.select()}
+def capacity_overrides() -> dict[tuple[int, dt.date], int]:
+    """Every day's capacity override ({(unit id, day): places}), from the configuration cache."""
+    return config_cache.cached("capacity_overrides", lambda: {
+        (row.unit_id, as_date(row.date)): row.capacity for row in CapacityOverride.select()})
 
 
 def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None = None) -> DayStatus:

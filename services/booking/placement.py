@@ -26,6 +26,7 @@ from services.booking.day_status import (
     BookingRefused,
     Full,
     StatusContext,
+    capacity_overrides,
     units_with_rules,
 )
 from services.core import clock, config_cache
@@ -107,12 +108,19 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
     now = now or clock.now()
     with write_transaction(savepoint=False):  # a refusal is a result; an error undoes the caller's all
         units = {r.unit.id: r.unit for r in requests}
-        lock_rows(Unit, units)
         children = {r.child.id: r.child for r in requests}
         start = min(r.date for r in requests)
         end = max(r.date for r in requests)
+        # A child's day is decided by one placement at a time (two guardians, a parent and the desk); places
+        # are counted by one placement at a time per unit; a unit without a count is only kept unchanged
+        # (its configuration, a month being closed), so the commune's « Valider » do not queue on the canteen.
+        lock_rows(Child, children)
+        counted = counted_units(units.values(), start, end)
+        alone = lock_rows(Unit, counted, share=set(units) - counted)
         with config_cache.committed():  # under the lock: the committed configuration, not an older copy
             fresh = units_with_rules(units)
+            if counted_units(fresh.values(), start, end) - alone:  # a capacity set a moment before the lock
+                raise BookingRefused(CAPACITY_CHANGED)
             context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
                                     use_basket=False, load_queues=True, apply_rules=False)
         sequences = _last_arrivals({(r.unit.id, r.date) for r in requests if r.action != "remove"})
@@ -135,6 +143,16 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
                 results[index] = _book(context, household, child, unit, request.date, now, by_staff, sequences,
                                        prepaid=unit.activity_id in prepaid and not by_staff)
         return results
+
+
+CAPACITY_CHANGED = "Les places d'une activité viennent d'être modifiées par le service : validez à nouveau."
+
+
+def counted_units(units: Iterable[Unit], start: dt.date, end: dt.date) -> set[int]:
+    """The units whose places are counted between two days (a capacity, a day's override or a waiting list):
+    their placements wait for each other."""
+    overridden = {unit_id for (unit_id, day) in capacity_overrides() if start <= day <= end}
+    return {u.id for u in units if u.capacity is not None or u.waiting_list or u.id in overridden}
 
 
 def _last_arrivals(keys: set[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], int]:

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import itertools
 import operator
 import os
 import threading
@@ -117,24 +118,31 @@ def in_write_transaction() -> bool:
     return _depth() > 0 and db.in_transaction()
 
 
-def lock_rows(model, ids: Iterable[int]) -> None:
-    """SELECT … FOR NO KEY UPDATE on these rows, in id order so that two transactions never deadlock.
-    A no-op on SQLite, where the IMMEDIATE transaction already holds the database's write lock."""
+def lock_rows(model, ids: Iterable[int], *, share: Iterable[int] = ()) -> set[int]:
+    """SELECT … FOR NO KEY UPDATE on the rows `ids`, and FOR SHARE on the rows `share`, in one id order so
+    that two transactions never deadlock; returns the ids this transaction now holds alone. Nothing to do
+    on SQLite, where the IMMEDIATE transaction already holds the database's write lock (every row alone)."""
     # One locker at a time per row, but rows that only point to these (a foreign key takes KEY SHARE) can
     # still be written meanwhile: FOR UPDATE on a unit held every family's tick (its basket line points
     # to the unit) behind each « Valider » counting that unit's places. No locker deletes the row or
     # changes its id, which is all FOR UPDATE would add.
-    ids = sorted(set(ids))
-    if ids and not is_sqlite():
-        _locker(model)(ids)
+    # FOR SHARE: a caller that only needs the row unchanged (a unit whose places nobody counts) does not wait
+    # for another such caller, and still waits for, and holds off, every FOR NO KEY UPDATE and UPDATE.
+    exclusive = set(ids)
+    rows = sorted(exclusive | set(share))
+    if is_sqlite():
+        return set(rows)
+    for alone, run in itertools.groupby(rows, key=exclusive.__contains__):  # runs of one mode, in id order
+        _locker(model, "FOR NO KEY UPDATE" if alone else "FOR SHARE")(list(run))
+    return exclusive
 
 
-def _locker(model) -> PreparedQuery:
-    """lock_rows' query, its SQL composed once per process (it runs in every placement and in every
-    household of an invoicing run)."""
+def _locker(model, mode: str) -> PreparedQuery:
+    """lock_rows' query, its SQL composed once per process and mode (it runs in every placement and in
+    every household of an invoicing run)."""
     def lock(ids):
-        return model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update("FOR NO KEY UPDATE")
-    return prepared_for(("lock", model), lock, ["ids"])
+        return model.select(model.id).where(model.id.in_(ids)).order_by(model.id).for_update(mode)
+    return prepared_for(("lock", model, mode), lock, ["ids"])
 
 
 def lock_name(name: str) -> None:
