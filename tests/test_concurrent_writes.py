@@ -159,21 +159,26 @@ def test_a_tick_does_not_wait_for_another_familys_valider_on_the_same_unit(demo,
 DEC_1, DEC_2 = dt.date(2026, 12, 1), dt.date(2026, 12, 2)
 
 
-def held_placement(household, lines):
-    """Start a placement in its own thread and keep its transaction open: (placed, release, thread)."""
-    placed, release = threading.Event(), threading.Event()
+def held(work):
+    """Run work() in a write transaction of its own thread and keep it open: (release, thread)."""
+    done, release = threading.Event(), threading.Event()
 
     def hold():
         with db.connection_context(), write_transaction():
-            placement.place_bookings(household, lines)
-            placed.set()
+            work()
+            done.set()
             release.wait(10)
 
     db.close()
     thread = threading.Thread(target=hold)
     thread.start()
-    assert placed.wait(10)
-    return placed, release, thread
+    assert done.wait(10)
+    return release, thread
+
+
+def held_placement(household, lines):
+    """A placement whose transaction stays open: (release, thread)."""
+    return held(lambda: placement.place_bookings(household, lines))
 
 
 def second_placement(household, lines) -> tuple[bool, list, list]:
@@ -210,7 +215,7 @@ def test_two_families_valider_on_the_canteen_do_not_wait_for_each_other(demo, ma
         pytest.skip("SQLite: one writer at a time at the gate, by design")
     dupont = Household.get_by_id(demo["households"]["dupont"].id)
     lea, ines, repas = demo["children"]["lea"], demo["children"]["ines"], demo["units"]["repas_phare"]
-    _placed, release, holder = held_placement(martin, [(lea, repas, DEC_1)])
+    release, holder = held_placement(martin, [(lea, repas, DEC_1)])
     other, results, errors = second_placement(dupont, [(ines, repas, DEC_1)])
     assert not finish(release, holder, other)
     assert errors == [] and [r.outcome for r in results] == ["booked"]
@@ -224,7 +229,7 @@ def test_placements_on_a_unit_with_places_still_wait_for_each_other(demo, martin
         pytest.skip("SQLite: one writer at a time at the gate, by design")
     dupont = Household.get_by_id(demo["households"]["dupont"].id)
     hugo, ines, afternoon = demo["children"]["hugo"], demo["children"]["ines"], demo["units"]["alsh_apres_midi"]
-    _placed, release, holder = held_placement(martin, [(hugo, afternoon, DEC_2)])
+    release, holder = held_placement(martin, [(hugo, afternoon, DEC_2)])
     other, results, errors = second_placement(dupont, [(ines, afternoon, DEC_2)])
     assert finish(release, holder, other)
     assert errors == [] and [r.outcome for r in results] == ["requested"]  # the Wednesdays are validated by staff
@@ -234,7 +239,7 @@ def test_the_same_childs_day_placed_twice_at_once_gives_one_booking(demo, martin
     """A parent's « Valider » and the desk on the same child and day: the second reads the first's booking
     (« Déjà réservé »), not a duplicate key error."""
     lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
-    _placed, release, holder = held_placement(martin, [(lea, repas, DEC_1)])
+    release, holder = held_placement(martin, [(lea, repas, DEC_1)])
     other, results, errors = second_placement(martin, [(lea, repas, DEC_1)])
     finish(release, holder, other)
     assert errors == [] and [r.outcome for r in results] == ["unchanged"]
@@ -248,18 +253,7 @@ def test_a_capacity_set_while_a_placement_waits_refuses_it_with_a_message(demo, 
     if is_sqlite():
         pytest.skip("SQLite: one writer at a time at the gate, by design")
     lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
-    saved, release = threading.Event(), threading.Event()
-
-    def staff():
-        with db.connection_context(), write_transaction():
-            Unit.update(capacity=200).where(Unit.id == repas.id).execute()
-            saved.set()
-            release.wait(10)
-
-    db.close()
-    holder = threading.Thread(target=staff)
-    holder.start()
-    assert saved.wait(10)
+    release, holder = held(lambda: Unit.update(capacity=200).where(Unit.id == repas.id).execute())  # staff
     other, results, errors = second_placement(martin, [(lea, repas, DEC_1)])
     assert finish(release, holder, other)  # the unit's row is being changed: the placement waited
     assert [getattr(e, "message", e) for e in errors] == [placement.CAPACITY_CHANGED] and results == []
