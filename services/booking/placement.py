@@ -5,7 +5,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from peewee import Select, fn
+from peewee import SQL, Select, fn
 
 from models import (
     Activity,
@@ -356,7 +356,7 @@ def places_left_many(units: dict[int, Unit], pairs: Iterable[tuple[int, dt.date]
         return {}
     unit_ids, days = sorted({u for u, _d in pairs}), sorted({d for _u, d in pairs})
     occupied = {(u, d): n for u, d, n in (
-        Booking.select(Booking.unit, Booking.date, fn.COUNT(Booking.id))
+        Booking.select(Booking.unit, Booking.date, fn.COUNT(SQL("*")))
         .where(Booking.unit.in_(unit_ids) & Booking.date.in_(days) & Booking.status.in_(OCCUPYING))
         .group_by(Booking.unit, Booking.date).tuples())}
     overrides = {(u, d): c for u, d, c in (
