@@ -5,7 +5,7 @@ waiting for its own answer. Each statement is a round trip to the server (about 
 busy machine): a cell toggle made 12 of them on PostgreSQL against 8 statements on SQLite, where a call
 costs microseconds. A multi-statement string is one round trip (psycopg2 sends it as a simple query, every
 statement in turn); an error in any of them still leaves the transaction begun, so peewee's rollback
-still applies.
+still applies. A connection taken from the pool is checked on its socket, not with peewee's SELECT 1.
 
 The hot queries (models/prepared.py) are prepared on the server, once per connection: planning them took
 twice as long as running them (pg_stat_statements at 5,000 households: 0.3 ms to plan the signed-in user,
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import select
 import time
 import weakref
 
@@ -35,6 +36,15 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._ready = weakref.WeakKeyDictionary()  # connection → the statements prepared on it
+
+    def _is_closed(self, conn) -> bool:
+        # peewee's pool sent SELECT 1 on every connection it handed out: a round trip on every request. A
+        # server that ended a resting connection (a restart, an idle timeout) said so on its socket before
+        # closing it; a healthy idle connection has nothing to read. Only then is the server asked.
+        if conn.closed or conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            return super()._is_closed(conn)
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and super()._is_closed(conn)
 
     def begin(self, isolation_level=None):
         if isolation_level or self._isolation_level:  # never asked for here; kept as peewee does it

@@ -3,8 +3,11 @@ hot queries are prepared on the server once per connection (models/postgres.py).
 what must not change is that the transaction still begins, holds, commits and rolls back."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
+import psycopg2
+import psycopg2.extensions
 import pytest
 from peewee import SQL, IntegrityError, NodeList
 
@@ -141,3 +144,55 @@ def test_a_query_the_server_cannot_prepare_runs_as_written_and_the_transaction_g
     with round_trips() as sent:
         assert _year_unless.scalar(None) == 2026
     assert len(sent) == 1 and "PREPARE" not in sent[0] and "EXECUTE" not in sent[0]  # not tried again
+
+
+def _spy_on_idle_connections(sent: list[str]) -> list:
+    """Record what the pool's idle connections are sent (the pool's own check uses the raw connection)."""
+    class Spy(psycopg2.extensions.cursor):
+        def execute(self, sql, params=None):
+            sent.append(sql)
+            return super().execute(sql, params)
+
+    idle = [conn for _ts, _n, conn in db.obj._connections]
+    for conn in idle:
+        conn.cursor_factory = Spy
+    return idle
+
+
+def test_a_connection_taken_again_from_the_pool_is_not_pinged():
+    """peewee's pool sent SELECT 1 on every connection it handed out: a round trip on every request."""
+    db.close()
+    db.connect()
+    db.execute_sql("SELECT 1 + 1")
+    db.close()  # back to the pool
+    sent: list[str] = []
+    idle = _spy_on_idle_connections(sent)
+    try:
+        db.connect()
+        assert db.connection() in idle and sent == []
+    finally:
+        for conn in idle:
+            conn.cursor_factory = psycopg2.extensions.cursor
+
+
+def test_a_connection_the_server_ended_is_not_handed_out():
+    """A connection the server ended while it rested in the pool (a restart, pg_terminate_backend) is left
+    behind: the next request gets a new one and no error."""
+    db.close()
+    db.connect()
+    ended = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    db.close()
+    admin = psycopg2.connect(dbname=db.obj.database, **db.obj.connect_params)
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (ended,))
+            for _ in range(50):  # the server process is gone once pg_stat_activity no longer shows it
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (ended,))
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.1)
+    finally:
+        admin.close()
+    db.connect()
+    assert db.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != ended
