@@ -350,3 +350,17 @@ def test_thirty_concurrent_validations_for_the_last_three_places(demo, app):
     assert [b.id for b in queue] == [r.id for r in rows[3:]]
     last = Child.get_by_id(rows[-1].child_id)
     assert day_status(last, journee, day, now).reason == "Sur liste d'attente, position 27"
+
+
+def test_arrival_numbers_only_where_places_are_counted(demo, freeze):
+    """Where places are counted (a capacity) a booking takes the next arrival number under the unit's lock;
+    a canteen without a capacity ranks nobody: 0, and no query for it."""
+    freeze("2026-11-19T17:55")
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    lea, hugo = demo["children"]["lea"], demo["children"]["hugo"]
+    repas, afternoon = demo["units"]["repas_phare"], demo["units"]["alsh_apres_midi"]
+    wednesday = dt.date(2026, 12, 2)
+    before = Booking.select().where((Booking.unit == afternoon.id) & (Booking.date == wednesday)).count()
+    canteen, counted = place_bookings(martin, [(lea, repas, dt.date(2026, 12, 1)), (hugo, afternoon, wednesday)])
+    assert canteen.outcome == "booked" and canteen.booking.sequence == 0
+    assert counted.outcome == "requested" and counted.booking.sequence == before + 1

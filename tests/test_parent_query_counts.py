@@ -29,7 +29,7 @@ BOUNDS = {
     "week grid": 9,
     "cell toggle (htmx)": 7,  # the config token comes with the signed-in user (web/__init__.py load_user)
     "basket": 8,
-    "validate": 16,  # placement reads the token again under its lock (config_cache.committed)
+    "validate": 15,  # placement reads the token again under its lock; arrival numbers only where places count
     "month": 9,
     "dashboard": 13,  # children, audience and alert count read once per request (Home); units and deadlines cached
     "orders": 5,

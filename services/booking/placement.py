@@ -115,15 +115,18 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
         # are counted by one placement at a time per unit; a unit without a count is only kept unchanged
         # (its configuration, a month being closed), so the commune's « Valider » do not queue on the canteen.
         lock_rows(Child, children)
-        counted = counted_units(units.values(), start, end)
-        alone = lock_rows(Unit, counted, share=set(units) - counted)
+        expected = counted_units(units.values(), start, end)
+        alone = lock_rows(Unit, expected, share=set(units) - expected)
         with config_cache.committed():  # under the lock: the committed configuration, not an older copy
             fresh = units_with_rules(units)
-            if counted_units(fresh.values(), start, end) - alone:  # a capacity set a moment before the lock
+            counted = counted_units(fresh.values(), start, end)
+            if counted - alone:  # a capacity set a moment before the lock
                 raise BookingRefused(CAPACITY_CHANGED)
             context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
                                     use_basket=False, load_queues=True, apply_rules=False)
-        sequences = _last_arrivals({(r.unit.id, r.date) for r in requests if r.action != "remove"})
+        # Arrival numbers where places are counted (under their lock); elsewhere they would rank nothing.
+        sequences = _last_arrivals({(r.unit.id, r.date) for r in requests
+                                    if r.action != "remove" and r.unit.id in counted})
         prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
         incompatible = _rule_refusals(context, requests)
         rules = context.rules
@@ -251,16 +254,18 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
         if prepaid:
             outcome = "held"  # the place is kept for this household until its order is paid (or expires)
     key = (unit.id, day)
-    sequences[key] = (sequences.get(key) or 0) + 1
+    if key in sequences:  # a unit whose places are counted: the next arrival number (0 elsewhere)
+        sequences[key] += 1
+    sequence = sequences.get(key, 0)
     price = context.price(child, unit, late=late)
     stamp = clock.local_now()
     booking = context.bookings.get((child.id, unit.id, day))
     if booking is None:
         booking = Booking.create(household=household, child=child, unit=unit, date=day, status=outcome,
-                                 sequence=sequences[key], price=price, late=late, created_at=stamp)
+                                 sequence=sequence, price=price, late=late, created_at=stamp)
         context.bookings[(child.id, unit.id, day)] = booking
     else:
-        booking.status, booking.sequence, booking.price, booking.late = outcome, sequences[key], price, late
+        booking.status, booking.sequence, booking.price, booking.late = outcome, sequence, price, late
         booking.attendance, booking.refusal_reason, booking.updated_at = "", "", stamp
         booking.prepaid = False  # a day booked again is paid again (with its order or its invoice)
         booking.save()
