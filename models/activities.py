@@ -12,8 +12,9 @@ from models.family import Child
 from models.prepared import PreparedCreate
 
 
-class Regie(BaseModel):
-    """A régie de recettes: invoices are numbered per régie."""
+class Regie(ConfigModel):
+    """A régie de recettes: invoices are numbered per régie. Configuration: whether it is « au comptant »
+    is read from the cache by every basket and « Valider »."""
 
     name = CharField(unique=True)
     # Short code (2–8 capitals or digits, unique) that starts the régie's invoice numbers, e.g.

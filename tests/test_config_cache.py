@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from models import Booking, CapacityOverride, Closure, ConfigVersion, Household, TariffBand, Unit, db
+from models import Activity, Booking, CapacityOverride, Closure, ConfigVersion, Household, Regie, TariffBand, Unit, db
 from models.base import config_token, remember_config_token
 from services.booking import planning
 from services.booking.day_status import BookingRefused, StatusContext
-from services.booking.placement import CAPACITY_CHANGED, place_bookings
+from services.booking.placement import CAPACITY_CHANGED, place_bookings, prepaid_activities
 from services.core import config_cache
 from services.core.transactions import is_sqlite
 
@@ -126,3 +126,16 @@ def test_a_signed_in_request_reads_the_token_with_its_user(demo, client, auth, f
          (repas.id, MONDAY, MONDAY, "Sortie scolaire"))
     _sql("UPDATE config_version SET token = 'autre-processus'")
     assert "Sortie scolaire" in client.get("/reservations?semaine=2026-W50").get_data(as_text=True)
+
+
+def test_a_regie_turned_au_comptant_holds_the_next_booking(demo, freeze):
+    """Whether a régie is « au comptant » is read from the cache: a régie is configuration, so changing it
+    replaces the token and the next « Valider » holds its days until paid."""
+    freeze("2026-11-19T17:55")
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    lea, repas = demo["children"]["lea"], demo["units"]["repas_phare"]
+    activity = Activity.get_by_id(repas.activity_id)
+    assert prepaid_activities({activity.id}) == set()  # read, and kept
+    Regie.update(prepayment=True).where(Regie.id == activity.regie_id).execute()
+    [result] = place_bookings(martin, [(lea, repas, MONDAY)])
+    assert result.outcome == "held"

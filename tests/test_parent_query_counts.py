@@ -28,8 +28,8 @@ DAYS = {"small": ("2026-12-07", "2026-12-08"), "large": ("2026-12-10", "2026-12-
 BOUNDS = {
     "week grid": 9,
     "cell toggle (htmx)": 7,  # the config token comes with the signed-in user (web/__init__.py load_user)
-    "basket": 8,
-    "validate": 15,  # placement reads the token again under its lock; arrival numbers only where places count
+    "basket": 7,  # whether a régie is « au comptant » comes from the configuration cache
+    "validate": 14,  # placement reads the token again under its lock; arrival numbers only where places count
     "month": 9,
     "dashboard": 13,  # children, audience and alert count read once per request (Home); units and deadlines cached
     "orders": 5,
@@ -132,6 +132,7 @@ def test_valider_reads_and_writes_no_more_for_more_lines(demo, auth, client):
         for child, unit, day in cells:
             assert basket.change_cell(martin, child, unit, dt.date.fromisoformat(day), True).changed
         lines_before = OrderLine.select().count()
+        client.get("/panier")  # as a parent does before « Valider »: the configuration's cache filled
         with counting_queries() as log:
             response = client.post("/panier/valider", data={"csrf_token": token})
         assert response.status_code == 302 and "/commandes/" in response.headers["Location"]

@@ -124,10 +124,10 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
                 raise BookingRefused(CAPACITY_CHANGED)
             context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
                                     use_basket=False, load_queues=True, apply_rules=False)
+            prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
         # Arrival numbers where places are counted (under their lock); elsewhere they would rank nothing.
         sequences = _last_arrivals({(r.unit.id, r.date) for r in requests
                                     if r.action != "remove" and r.unit.id in counted})
-        prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
         incompatible = _rule_refusals(context, requests)
         rules = context.rules
         results: list[LineResult | None] = [None] * len(requests)
@@ -213,12 +213,10 @@ def _rule_refusals(context: StatusContext, requests: list[LineRequest]) -> dict[
 
 
 def prepaid_activities(activity_ids: Iterable[int]) -> set[int]:
-    """Activities whose régie is "au comptant": their days are held until the order is paid."""
-    ids = list(activity_ids)
-    if not ids:
-        return set()
-    return {a.id for a in Activity.select(Activity.id).join(Regie)
-            .where(Activity.id.in_(ids) & (Regie.prepayment == True))}  # noqa: E712
+    """Activities whose régie is "au comptant": their days are held until the order is paid (configuration,
+    from the cache)."""
+    return set(activity_ids) & config_cache.cached("prepaid_activities", lambda: {
+        a.id for a in Activity.select(Activity.id).join(Regie).where(Regie.prepayment == True)})  # noqa: E712
 
 
 def _book(context: StatusContext, household, child, unit, day, now, by_staff, sequences, *,
