@@ -215,8 +215,9 @@ def _rule_refusals(context: StatusContext, requests: list[LineRequest]) -> dict[
 def prepaid_activities(activity_ids: Iterable[int]) -> set[int]:
     """Activities whose régie is "au comptant": their days are held until the order is paid (configuration,
     from the cache)."""
-    return set(activity_ids) & config_cache.cached("prepaid_activities", lambda: {
-        a.id for a in Activity.select(Activity.id).join(Regie).where(Regie.prepayment == True)})  # noqa: E712
+    ids = set(activity_ids)
+    return ids & config_cache.cached("prepaid_activities", lambda: {
+        a.id for a in Activity.select(Activity.id).join(Regie).where(Regie.prepayment == True)}) if ids else set()  # noqa: E712
 
 
 def _book(context: StatusContext, household, child, unit, day, now, by_staff, sequences, *,
