@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from peewee import CharField, DatabaseProxy, Model, ModelDelete, ModelInsert, ModelUpdate
+from peewee import SQL, CharField, DatabaseProxy, Model, ModelDelete, ModelInsert, ModelUpdate, fn
 
 db = DatabaseProxy()
 _clock: Callable[[], dt.datetime] = dt.datetime.now  # replaced by services.core.clock at import
@@ -145,6 +145,13 @@ class ConfigModel(BaseModel):
     @classmethod
     def delete(cls):
         return _as(super().delete(), _ConfigDelete)
+
+
+def count_rows():
+    """COUNT(*), for counts of a big table's rows."""
+    # Not COUNT(id): PostgreSQL then counts from an index alone, where the id sends it to every row (a
+    # canteen's day of bookings at 5,000 households: 115 ms against 4). SQLite's indexes carry the id anyway.
+    return fn.COUNT(SQL("*"))
 
 
 def all_models() -> list[type[BaseModel]]:

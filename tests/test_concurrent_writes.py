@@ -208,31 +208,27 @@ def finish(release, holder, other) -> bool:
     return waited
 
 
-def test_two_families_valider_on_the_canteen_do_not_wait_for_each_other(demo, martin):
-    """PostgreSQL: a canteen without a capacity counts no places, so its placements need not queue (the rush:
-    every « Valider » of the commune waited 370 ms on the same units)."""
+@pytest.mark.parametrize("first, second, unit, day, waits, outcome", [
+    # A canteen without a capacity counts no places, so its placements need not queue (the rush: every
+    # « Valider » of the commune waited 370 ms on the same units).
+    ("lea", "ines", "repas_phare", DEC_1, False, "booked"),
+    # Where places are counted, one placement at a time: the other counts after the first's commit (the
+    # Wednesdays are validated by staff).
+    ("hugo", "ines", "alsh_apres_midi", DEC_2, True, "requested"),
+], ids=["canteen-side-by-side", "counted-places-in-turn"])
+def test_two_families_placing_on_one_unit_wait_only_where_places_are_counted(demo, martin, first, second, unit,
+                                                                            day, waits, outcome):
+    """PostgreSQL: Martin's placement holds its transaction open while Dupont places on the same unit and day."""
     if is_sqlite():
         pytest.skip("SQLite: one writer at a time at the gate, by design")
     dupont = Household.get_by_id(demo["households"]["dupont"].id)
-    lea, ines, repas = demo["children"]["lea"], demo["children"]["ines"], demo["units"]["repas_phare"]
-    release, holder = held_placement(martin, [(lea, repas, DEC_1)])
-    other, results, errors = second_placement(dupont, [(ines, repas, DEC_1)])
-    assert not finish(release, holder, other)
-    assert errors == [] and [r.outcome for r in results] == ["booked"]
-    assert Booking.select().where((Booking.unit == repas.id) & (Booking.date == DEC_1)
-                                  & Booking.child.in_([lea.id, ines.id])).count() == 2
-
-
-def test_placements_on_a_unit_with_places_still_wait_for_each_other(demo, martin):
-    """Where places are counted, one placement at a time: the other counts after the first's commit."""
-    if is_sqlite():
-        pytest.skip("SQLite: one writer at a time at the gate, by design")
-    dupont = Household.get_by_id(demo["households"]["dupont"].id)
-    hugo, ines, afternoon = demo["children"]["hugo"], demo["children"]["ines"], demo["units"]["alsh_apres_midi"]
-    release, holder = held_placement(martin, [(hugo, afternoon, DEC_2)])
-    other, results, errors = second_placement(dupont, [(ines, afternoon, DEC_2)])
-    assert finish(release, holder, other)
-    assert errors == [] and [r.outcome for r in results] == ["requested"]  # the Wednesdays are validated by staff
+    mine, theirs, place = demo["children"][first], demo["children"][second], demo["units"][unit]
+    release, holder = held_placement(martin, [(mine, place, day)])
+    other, results, errors = second_placement(dupont, [(theirs, place, day)])
+    assert finish(release, holder, other) == waits
+    assert errors == [] and [r.outcome for r in results] == [outcome]
+    assert Booking.select().where((Booking.unit == place.id) & (Booking.date == day)
+                                  & Booking.child.in_([mine.id, theirs.id])).count() == 2
 
 
 def test_the_same_childs_day_placed_twice_at_once_gives_one_booking(demo, martin):

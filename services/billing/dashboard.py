@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from peewee import SQL, Select, fn
+from peewee import Select, fn
 
 from models import Activity, Alert, Booking, ChangeRequest, Child, Enrolment, Household, Invoice, Order, Unit
+from models.base import count_rows
 from models.prepared import prepared
 from services.billing import invoicing, listings
 from services.booking import day_status, planning, week_deadlines
@@ -168,7 +169,7 @@ def _pending_counts(household, today):
         .where((Child.household == household) & Enrolment.status.in_(("requested", "waiting_list"))),
         Order.select(fn.COUNT(Order.id))
         .where((Order.household == household) & (Order.payment_status == "awaiting_payment")),
-    ] + [Booking.select(fn.COUNT(SQL("*")))
+    ] + [Booking.select(count_rows())
          .where((Booking.household == household) & (Booking.date >= today) & (Booking.status == status))
          for status in PENDING_BOOKINGS]
     return Select(columns=counts).tuples()

@@ -11,9 +11,10 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from peewee import JOIN, SQL, fn
+from peewee import JOIN, fn
 
 from models import Activity, Attendance, Booking, CapacityOverride, Child, Diet, Unit
+from models.base import count_rows
 from services.booking import calendar, placement
 from services.booking.activities import parse_date
 from services.core import csv_export, formatting
@@ -117,11 +118,11 @@ def day_counts(day: dt.date) -> DayCounts:
         return DayCounts(day, [])
     data = calendar.CalendarData.load(day, day, ids)
     statuses: dict[int, Counter] = defaultdict(Counter)
-    for row in (Booking.select(Booking.unit, Booking.status, fn.COUNT(SQL("*")).alias("n"))
+    for row in (Booking.select(Booking.unit, Booking.status, count_rows().alias("n"))
                 .where((Booking.date == day) & Booking.unit.in_(ids)).group_by(Booking.unit, Booking.status)
                 .tuples()):
         statuses[row[0]][row[1]] = row[2]
-    absences = dict(Booking.select(Booking.unit, fn.COUNT(SQL("*")))
+    absences = dict(Booking.select(Booking.unit, count_rows())
                     .where((Booking.date == day) & Booking.unit.in_(ids) & Booking.status.in_(BOOKED)
                            & Booking.attendance.in_(("absent", "absent_justified")))
                     .group_by(Booking.unit).tuples())
@@ -134,7 +135,7 @@ def day_counts(day: dt.date) -> DayCounts:
     diets: dict[int, Counter] = defaultdict(Counter)
     pai: Counter = Counter()
     if meal_ids:
-        rows = (Booking.select(Booking.unit, Diet.name, Child.has_pai, fn.COUNT(SQL("*")))
+        rows = (Booking.select(Booking.unit, Diet.name, Child.has_pai, count_rows())
                 .join(Child).join(Diet, JOIN.LEFT_OUTER, on=(Child.diet == Diet.id))
                 .where((Booking.date == day) & Booking.unit.in_(meal_ids) & Booking.status.in_(BOOKED))
                 .group_by(Booking.unit, Diet.name, Child.has_pai).tuples())

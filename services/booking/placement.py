@@ -5,7 +5,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from peewee import SQL, Select, fn
+from peewee import Select, fn
 
 from models import (
     Activity,
@@ -18,6 +18,7 @@ from models import (
     Unit,
     db,
 )
+from models.base import count_rows
 from services.booking import deadlines, frozen_days, unit_rules
 from services.booking.day_status import (
     ACTIVE,
@@ -360,7 +361,7 @@ def places_left_many(units: dict[int, Unit], pairs: Iterable[tuple[int, dt.date]
         return {}
     unit_ids, days = sorted({u for u, _d in pairs}), sorted({d for _u, d in pairs})
     occupied = {(u, d): n for u, d, n in (
-        Booking.select(Booking.unit, Booking.date, fn.COUNT(SQL("*")))
+        Booking.select(Booking.unit, Booking.date, count_rows())
         .where(Booking.unit.in_(unit_ids) & Booking.date.in_(days) & Booking.status.in_(OCCUPYING))
         .group_by(Booking.unit, Booking.date).tuples())}
     overrides = {(u, d): c for u, d, c in (
