@@ -1,7 +1,8 @@
 """PostgreSQL with fewer round trips and less planning.
 
 A transaction's BEGIN, and what it sets for itself, travel with its first statement instead of each
-waiting for its own answer. Each statement is a round trip to the server (about 0.1 ms here, more on a
+waiting for its own answer; so do its row locks and the writes whose answer nobody reads
+(say_with_next), or with its COMMIT when nothing follows. Each statement is a round trip to the server (about 0.1 ms here, more on a
 busy machine): a cell toggle made 12 of them on PostgreSQL against 8 statements on SQLite, where a call
 costs microseconds. A multi-statement string is one round trip (psycopg2 sends it as a simple query, every
 statement in turn); an error in any of them still leaves the transaction begun, so peewee's rollback
@@ -51,17 +52,28 @@ class PostgresDatabase(PooledPostgresqlDatabase):
             return super().begin(isolation_level)
         if self.is_closed():  # as peewee's BEGIN would: connecting later would empty the transaction stack
             self.connect()
-        self._state.unsaid = ["BEGIN"]
+        self._state.unsaid, self._state.unbegun, self._state.writes = [("BEGIN", "BEGIN")], True, False
         return None
 
-    def say_with_next(self, sql: str) -> None:
-        """Send `sql`, a statement that answers nothing, with the next one of a transaction yet to begin;
-        at once otherwise."""
+    def say_with_next(self, sql: str, params=(), *, prepared: bool = False, writes: bool = False) -> None:
+        """Send `sql`, a statement whose answer nobody reads (a setting, a lock, a write whose count is not
+        needed), with the transaction's next statement or its COMMIT; a rollback drops it. At once outside
+        a transaction. `writes`: it changes rows, so a transaction with nothing else still sends it."""
+        if not self.in_transaction():
+            (self.execute_prepared if prepared else self.execute_sql)(sql, params)
+            return
+        name = self._prepared_name(sql) if prepared else None
+        sent = sql
+        if name is not None:
+            sent = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}"
+        if params:  # psycopg2's quoting, as execute would do it; the log shows the SQL, not the EXECUTE
+            cursor = self.cursor()
+            sql, sent = cursor.mogrify(sql, params).decode(), cursor.mogrify(sent, params).decode()
         unsaid = getattr(self._state, "unsaid", None)
-        if unsaid:
-            unsaid.append(sql)
-        else:
-            self.execute_sql(sql)
+        if unsaid is None:
+            unsaid = self._state.unsaid = []
+        unsaid.append((sql, sent))
+        self._state.writes = getattr(self._state, "writes", False) or writes
 
     def execute_prepared(self, sql: str, params) -> object:
         """Run a prepared query's SQL (models/prepared.py) as this connection's prepared statement, preparing
@@ -88,7 +100,7 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         statement = f"PREPARE {name} AS " + _PLACEHOLDER.sub(lambda found: f"${next(numbers)}", sql)
         # PREPARE outlives a rollback, and a failed one must not fail the transaction: sent before an unsaid
         # BEGIN (the server is between transactions), or inside a savepoint.
-        inside = self.in_transaction() and not getattr(self._state, "unsaid", None)
+        inside = self.in_transaction() and not getattr(self._state, "unbegun", False)
         try:
             self._send(f"SAVEPOINT portail_prepare; {statement}; RELEASE SAVEPOINT portail_prepare"
                        if inside else statement)
@@ -110,10 +122,12 @@ class PostgresDatabase(PooledPostgresqlDatabase):
 
     def _execute_cursor(self, sql, params, sent=None, **cursor_options):
         # Peewee's own, sending `sent` (a prepared statement's EXECUTE) where given and logging `sql`.
-        unsaid = getattr(self._state, "unsaid", None)
+        unsaid = self._take_unsaid()
         if unsaid:
-            self._state.unsaid = None
-            sql, sent = "; ".join([*unsaid, sql]), "; ".join([*unsaid, sent or sql])
+            # psycopg2 reads % in the whole string as the next statement's placeholders: the unsaid ones,
+            # their values already quoted in, keep theirs doubled.
+            sent = "; ".join([*(said.replace("%", "%%") for _shown, said in unsaid), sent or sql])
+            sql = "; ".join([*(shown for shown, _said in unsaid), sql])
         self._log_query(sql, params)
         start = time.perf_counter() if self.query_hooks else None
         try:
@@ -129,22 +143,32 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         return cursor
 
     def commit(self):
-        if self._said_nothing():  # the transaction never began on the server: nothing to commit
+        unbegun, writes = getattr(self._state, "unbegun", False), getattr(self._state, "writes", False)
+        unsaid = self._take_unsaid()
+        if unbegun and not writes:  # the transaction never began on the server: nothing to commit
             return None
-        return super().commit()
+        if not unsaid:
+            return super().commit()
+        self._log_query("; ".join([*(shown for shown, _said in unsaid), "COMMIT"]), None)
+        with __exception_wrapper__:  # sent without values: its % stay as they are
+            self.cursor().execute("; ".join([*(said for _shown, said in unsaid), "COMMIT"]))
+        return None
 
     def rollback(self):
-        if self._said_nothing():
+        unbegun = getattr(self._state, "unbegun", False)
+        self._take_unsaid()
+        if unbegun:
             return None
         return super().rollback()
 
-    def _said_nothing(self) -> bool:
+    def _take_unsaid(self) -> list[tuple[str, str]] | None:
+        """The statements waiting for the next one (as logged, as sent), now said or dropped."""
         unsaid = getattr(self._state, "unsaid", None)
-        self._state.unsaid = None
-        return bool(unsaid)
+        self._state.unsaid, self._state.unbegun, self._state.writes = None, False, False
+        return unsaid
 
     def close(self):
-        self._state.unsaid = None
+        self._take_unsaid()
         return super().close()
 
 

@@ -88,6 +88,12 @@ class PreparedQuery:
         return found
 
     def _execute(self, args: Sequence[Any], kwargs: dict[str, Any]):
+        query, sql, params = self._bound(args, kwargs)
+        run = getattr(db.obj, "execute_prepared", None)  # PostgreSQL prepares it on the server (models/postgres.py)
+        return query, (run or db.execute_sql)(sql, params)
+
+    def _bound(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[Any, str, list]:
+        """The query of this call's shape, its SQL and this call's values."""
         values = dict(zip(self.names, args), **kwargs)
         for name, value in values.items():
             if isinstance(value, (set, frozenset)):
@@ -101,8 +107,7 @@ class PreparedQuery:
                     value = value[param.index]
                 param = param.converter(value) if param.converter else value
             params.append(param)
-        run = getattr(db.obj, "execute_prepared", None)  # PostgreSQL prepares it on the server (models/postgres.py)
-        return query, (run or db.execute_sql)(sql, params)
+        return query, sql, params
 
     def __call__(self, *args, **kwargs) -> list:
         """Every row, as the query's row type (model instances, tuples or dicts)."""
@@ -132,6 +137,16 @@ class PreparedQuery:
         _query, cursor = self._execute(args, kwargs)
         row = cursor.fetchone()
         return row[0] if row else None
+
+    def say(self, *args, **kwargs) -> None:
+        """Run a lock, or a write whose count nobody reads: on PostgreSQL it travels with the transaction's
+        next statement, or its COMMIT (models/postgres.py say_with_next); at once on SQLite."""
+        query, sql, params = self._bound(args, kwargs)
+        say = getattr(db.obj, "say_with_next", None)
+        if say is None:
+            db.execute_sql(sql, params)
+        else:
+            say(sql, params, prepared=True, writes=isinstance(query, _WriteQuery))
 
     def execute(self, *args, **kwargs) -> int:
         """Run a prepared write: an INSERT's new id, else how many rows changed."""
@@ -192,6 +207,15 @@ class PreparedCreate:
         row = cls(**values)
         row.id = _insert(cls, tuple(values), 1).execute(*values.values())
         row._dirty.clear()  # as after save(): nothing left to write
+        return row
+
+    @classmethod
+    def create_unread(cls, **values):
+        """create() for a caller that never reads the new row's id (it stays None): on PostgreSQL the
+        INSERT travels with the transaction's next statement or its COMMIT (PreparedQuery.say)."""
+        row = cls(**values)
+        _insert(cls, tuple(values), 1).say(*values.values())
+        row._dirty.clear()
         return row
 
 

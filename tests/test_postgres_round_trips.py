@@ -1,8 +1,10 @@
-"""PostgreSQL: a transaction's BEGIN, and a draft's SET LOCAL, travel with its first statement, and the
-hot queries are prepared on the server once per connection (models/postgres.py). Each round trip saved is one a parent no longer waits for at the Thursday rush;
+"""PostgreSQL: a transaction's BEGIN, a draft's SET LOCAL, its row locks and the writes whose answer
+nobody reads travel with its next statement (or its COMMIT), and the hot queries are prepared on the server
+once per connection (models/postgres.py). Each round trip saved is one a parent no longer waits for at the Thursday rush;
 what must not change is that the transaction still begins, holds, commits and rolls back."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 from contextlib import contextmanager
 
@@ -11,9 +13,9 @@ import psycopg2.extensions
 import pytest
 from peewee import SQL, IntegrityError, NodeList
 
-from models import ReceiptCounter, db
+from models import Household, ReceiptCounter, ThrottleEvent, db
 from models.prepared import Slot, prepared
-from services.core.transactions import is_sqlite, write_transaction
+from services.core.transactions import is_sqlite, lock_rows, write_transaction
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +100,84 @@ def test_a_transaction_opened_on_a_closed_connection_still_commits(app):
     assert not db.in_transaction()
     db.close()
     assert _counter_rows() == 1
+
+
+# --- Locks and unread writes travel with the next statement ---------------------------------------
+
+
+_add_counter = prepared(lambda year, last: ReceiptCounter.insert(year=year, last=last))
+_add_event = prepared(lambda kind, ip: ThrottleEvent.insert(kind=kind, ip=ip, email="", at=dt.datetime(2026, 11, 19)))
+
+
+def _locked_elsewhere(household_id: int) -> bool:
+    """Whether another connection finds the household's row locked."""
+    other = psycopg2.connect(dbname=db.obj.database, **db.obj.connect_params)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT id FROM household WHERE id = %s FOR NO KEY UPDATE NOWAIT", (household_id,))
+        return False
+    except psycopg2.errors.LockNotAvailable:
+        return True
+    finally:
+        other.close()
+
+
+def test_a_lock_travels_with_the_next_statement_and_holds_from_then_on(app):
+    household = Household.create(name="Famille Test")
+    ReceiptCounter.insert(year=2026, last=4).execute()
+    with round_trips() as sent:
+        with write_transaction():
+            lock_rows(Household, [household.id])
+            assert not _locked_elsewhere(household.id)  # nothing said yet
+            assert [c.last for c in _counter_of(2026)] == [4]
+            assert _locked_elsewhere(household.id)  # said with the read, before it
+    said = [s for s in sent if not s.startswith("PREPARE")]
+    assert len(said) == 2 and said[0].startswith("BEGIN; EXECUTE portail_") and said[0].count("EXECUTE") == 2
+    assert said[1] == "COMMIT" and not _locked_elsewhere(household.id)
+
+
+def test_an_unread_write_travels_with_the_commit(app):
+    with round_trips() as sent:
+        with write_transaction():
+            _add_counter.say(2026, 1)
+            _add_counter.say(2027, 1)
+    said = [s for s in sent if not s.startswith("PREPARE")]
+    assert len(said) == 1 and said[0].startswith("BEGIN; EXECUTE") and said[0].endswith("; COMMIT")
+    assert _counter_rows() == 2
+
+
+def test_a_rollback_drops_what_was_not_said(app):
+    with round_trips() as sent:
+        with pytest.raises(RuntimeError):
+            with write_transaction():
+                lock_rows(Household, [1])
+                _add_counter.say(2026, 1)
+                raise RuntimeError("panne")
+    assert [s for s in sent if not s.startswith("PREPARE")] == [] and _counter_rows() == 0
+    with write_transaction():  # the connection goes on, outside any transaction
+        _add_counter.say(2026, 2)
+    assert not db.in_transaction() and [c.last for c in ReceiptCounter.select()] == [2]
+
+
+def test_an_unread_write_that_fails_fails_the_transaction(app):
+    ReceiptCounter.insert(year=2026, last=1).execute()
+    with pytest.raises(IntegrityError):
+        with write_transaction():
+            _add_counter.say(2027, 1)
+            _add_counter.say(2026, 2)  # the same series twice: refused at the COMMIT's round trip
+    assert [c.year for c in ReceiptCounter.select()] == [2026]  # the 2027 row went with the rest
+    with write_transaction():
+        _add_counter.say(2027, 1)
+        assert _counter_of(2027)[0].last == 1  # said before the read that carries it
+    assert _counter_rows() == 2
+
+
+def test_values_of_unread_writes_keep_their_percent_signs(app):
+    with write_transaction():
+        _add_event.say("50 %s %%", "10.0.0.1")
+        ReceiptCounter.insert(year=2026, last=1).execute()  # a statement with values of its own carries it
+        _add_event.say("100%", "10.0.0.2")
+    assert sorted(e.kind for e in ThrottleEvent.select()) == ["100%", "50 %s %%"]
 
 
 # --- The hot queries are prepared on the server, once per connection ------------------------------

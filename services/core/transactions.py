@@ -133,7 +133,8 @@ def lock_rows(model, ids: Iterable[int], *, share: Iterable[int] = ()) -> set[in
     if is_sqlite():
         return set(rows)
     for alone, run in itertools.groupby(rows, key=exclusive.__contains__):  # runs of one mode, in id order
-        _locker(model, "FOR NO KEY UPDATE" if alone else "FOR SHARE")(list(run))
+        # Nobody reads a lock's answer: it travels with the transaction's next statement, which runs after it.
+        _locker(model, "FOR NO KEY UPDATE" if alone else "FOR SHARE").say(list(run))
     return exclusive
 
 
