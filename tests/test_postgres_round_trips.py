@@ -180,6 +180,20 @@ def test_values_of_unread_writes_keep_their_percent_signs(app):
     assert sorted(e.kind for e in ThrottleEvent.select()) == ["100%", "50 %s %%"]
 
 
+def test_a_sign_in_writes_in_one_round_trip(app):
+    """Clearing the address's failures and stamping the sign-in answer nothing anyone reads."""
+    from models import LoginThrottle, User
+    from services.accounts import users
+
+    user = User.create(email="parent@example.fr", password_hash="x", role="parent")
+    LoginThrottle.create(email=user.email, failures=3)
+    with round_trips() as sent:
+        users.sign_in_succeeded(user)
+    said = [s for s in sent if not s.startswith("PREPARE")]
+    assert len(said) == 1 and said[0].startswith("BEGIN; EXECUTE") and said[0].endswith("; COMMIT")
+    assert LoginThrottle.select().count() == 0 and User.get_by_id(user.id).last_login_at == user.last_login_at
+
+
 # --- The hot queries are prepared on the server, once per connection ------------------------------
 
 

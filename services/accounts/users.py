@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models import AccessToken, Household, User
+from models.prepared import prepared
 from services.accounts import throttle
 from services.core import audit, clock, events, outbox
 from services.core.errors import (
@@ -147,12 +148,15 @@ def count_failed_sign_in(email: str, ip: str = "") -> bool:
     return throttle.login_failed(email)
 
 
+_stamp_sign_in = prepared(lambda user, at: User.update(last_login_at=at).where(User.id == user))
+
+
 def sign_in_succeeded(user: User, ip: str = "") -> User:
     """The last step of a sign-in passed: the address starts afresh and the sign-in is recorded."""
     now = clock.local_now()
-    with write_transaction():
+    with write_transaction():  # on PostgreSQL both writes travel with the COMMIT: one round trip
         throttle.login_cleared(user.email)
-        User.update(last_login_at=now).where(User.id == user.id).execute()
+        _stamp_sign_in.say(user.id, now)
     user.last_login_at = now
     events.emit("sign_in", user=user.id, role=user.role, ip=ip or None)
     return user
