@@ -219,9 +219,10 @@ class PreparedCreate:
         return row
 
 
-def run_insert(query) -> None:
+def run_insert(query, *, unread: bool = False) -> None:
     """Run a peewee Model.insert(…) or insert_many(…) of plain values, the same columns in every row, with
-    its SQL composed once per model, columns and number of rows; any other insert runs through peewee."""
+    its SQL composed once per model, columns and number of rows; any other insert runs through peewee.
+    `unread`: nobody reads the new ids, so on PostgreSQL it travels with the next statement (PreparedQuery.say)."""
     rows = query._insert if isinstance(query._insert, list) else [query._insert]
     shapes = {tuple(k.name if isinstance(k, Field) else k for k in row) for row in rows if isinstance(row, dict)}
     if (len(shapes) != 1 or not all(isinstance(row, dict) for row in rows) or query._on_conflict or query._columns
@@ -229,7 +230,8 @@ def run_insert(query) -> None:
         query.execute()
         return
     (names,) = shapes
-    _insert(query.model, names, len(rows)).execute(*[value for row in rows for value in row.values()])
+    insert = _insert(query.model, names, len(rows))
+    (insert.say if unread else insert.execute)(*[value for row in rows for value in row.values()])
 
 
 def _is_expression(value) -> bool:

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from models import Household, Invoice, Order, OrderLine
+from models import Booking, Household, Invoice, Order, OrderLine
 from services.booking import basket
 from tests import conftest
 from tests.bulk_commune import add_households
@@ -38,9 +38,9 @@ BOUNDS = {
 # PostgreSQL locks rows SQLite's IMMEDIATE transaction already holds: the household on a toggle and on
 # « Valider » (FOR NO KEY UPDATE), and placement's children and units (services/core/transactions.lock_rows).
 # Nobody reads a lock's answer: it travels with the transaction's next statement, as a toggle's write does
-# with the basket's clock (models/postgres.py say_with_next), so PostgreSQL makes fewer round trips than
-# SQLite makes statements on a toggle (a tick, a draft, says so in the same round trip).
-POSTGRES_BOUNDS = {"cell toggle (htmx)": 6}
+# with the basket's clock, and « Valider »'s order lines and emptied basket with what follows them
+# (models/postgres.py say_with_next): PostgreSQL makes fewer round trips than SQLite makes statements.
+POSTGRES_BOUNDS = {"cell toggle (htmx)": 6, "validate": 13}
 
 
 def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, int]:
@@ -141,3 +141,30 @@ def test_valider_reads_and_writes_no_more_for_more_lines(demo, auth, client):
         assert OrderLine.select().count() == lines_before + len(cells)
         counts.append(len(log.statements))
     assert counts[1] - counts[0] == 5, counts
+
+
+def test_valider_of_cancellations_reads_nothing_per_line(demo, auth, client):
+    """A cancelled day asked whether a family waited for its place (the day's waiting list and capacity): two
+    statements a line, on a canteen where nobody can wait. Now the waiting lists come once, with the day's
+    statuses, and a cancelled line costs its booking's update: a statement on SQLite; on PostgreSQL none of
+    its own (it travels with the next one, as do the order's lines and the emptied basket)."""
+    martin = Household.get_by_id(demo["households"]["martin"].id)
+    lea, canteen = demo["children"]["lea"].id, demo["units"]["repas_phare"].id
+    days = [dt.date(2026, 12, d) for d in (7, 8, 10, 11)]
+    for day in days:
+        assert basket.change_cell(martin, lea, canteen, day, True).changed
+    basket.validate(martin)
+    auth.login("famille.martin@example.fr")
+    token = csrf_token(client, "/panier")
+    counts = []
+    for cancelled in (days[:1], days[1:]):
+        for day in cancelled:
+            assert basket.change_cell(martin, lea, canteen, day, False).changed
+        client.get("/panier")
+        with counting_queries() as log:
+            response = client.post("/panier/valider", data={"csrf_token": token})
+        assert response.status_code == 302 and "/commandes/" in response.headers["Location"]
+        counts.append(len(log.statements))
+    assert Booking.select().where((Booking.child == lea) & Booking.date.in_(days)
+                                  & (Booking.status == "cancelled")).count() == 4
+    assert counts[1] - counts[0] == (0 if conftest.USE_PG else 2), counts

@@ -83,8 +83,8 @@ def _lock_basket(household: Household) -> None:
     lock_rows(Household, [household.id])
 
 
-_restart_clock = prepared(lambda household, created_at: BasketLine.update(created_at=created_at).where(
-    BasketLine.household == household))  # composed once: it runs on every tick
+_restart_clock = prepared(lambda household, at: BasketLine.update(created_at=at).where(BasketLine.household == household))
+_drop_lines = prepared(lambda ids: BasketLine.delete().where(BasketLine.id.in_(ids)))
 _drop_cell = prepared(lambda household, child, units, day: BasketLine.delete().where(  # a cell's lines
     (BasketLine.household == household) & (BasketLine.child == child) & BasketLine.unit.in_(units) & (BasketLine.date == day)))
 
@@ -457,7 +457,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
         # Cancellations first: a freed place can go to this household's own additions.
         lines.sort(key=lambda l: (l.action != "remove", l.date, l.child_id, l.unit_id))
         validation = place_as_order(household, lines, user, now, notify=notify)
-        BasketLine.delete().where(BasketLine.id.in_([l.id for l in lines])).execute()
+        _drop_lines.say([line.id for line in lines])  # with the transaction's last statement, or its COMMIT
     return validation
 
 
@@ -478,7 +478,7 @@ def place_as_order(household: Household, lines: Sequence, user: User | None, now
                          price=r.price if r.price is not None else (r.booking.price if r.booking else None))
                     for r in placed]
             for start in range(0, len(rows), 100):  # one statement for 100 lines, not one a line
-                run_insert(OrderLine.insert_many(rows[start:start + 100]))
+                run_insert(OrderLine.insert_many(rows[start:start + 100]), unread=True)
             held = [r for r in placed if r.outcome == "held"]
             if held:  # régie "au comptant": confirmed only once paid, within the hour
                 order.payment_status = "awaiting_payment"

@@ -19,7 +19,8 @@ from models import (
     db,
 )
 from models.base import count_rows
-from services.booking import deadlines, frozen_days, unit_rules
+from models.prepared import prepared
+from services.booking import day_queries, deadlines, frozen_days, unit_rules
 from services.booking.day_status import (
     ACTIVE,
     OCCUPYING,
@@ -31,7 +32,7 @@ from services.booking.day_status import (
     units_with_rules,
 )
 from services.core import clock, config_cache
-from services.core.transactions import lock_rows, write_transaction
+from services.core.transactions import as_date, lock_rows, write_transaction
 from services.family import custody
 
 # --- Placing bookings under a capacity lock --------------------------------------------------
@@ -126,6 +127,7 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
             context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
                                     use_basket=False, load_queues=True, apply_rules=False)
             prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
+        _read_queues(context, {r.unit.id for r in requests if r.action == "remove"}, start, end)
         # Arrival numbers where places are counted (under their lock); elsewhere they would rank nothing.
         sequences = _last_arrivals({(r.unit.id, r.date) for r in requests
                                     if r.action != "remove" and r.unit.id in counted})
@@ -157,6 +159,17 @@ def counted_units(units: Iterable[Unit], start: dt.date, end: dt.date) -> set[in
     their placements wait for each other."""
     overridden = {unit_id for (unit_id, day) in capacity_overrides() if start <= day <= end}
     return {u.id for u in units if u.capacity is not None or u.waiting_list or u.id in overridden}
+
+
+def _read_queues(context: StatusContext, cancelled: set[int], start: dt.date, end: dt.date) -> None:
+    """The waiting lists the context did not read (a unit without a capacity: only a capacity removed since
+    leaves one) of the units cancelled on, in one statement: a cancelled day then asks nobody whether a
+    family waits for its place (free_places), unless one does."""
+    limited = {u.id for u in context.units_by_id.values() if u.capacity is not None}
+    unread = cancelled - limited - {unit_id for unit_id, _day in context.overrides} - {u for u, _d in context.waiting}
+    if unread:
+        for unit_id, day, sequence in sorted(day_queries.waiting_lists(sorted(unread), start, end), key=lambda r: r[2]):
+            context.waiting[(unit_id, as_date(day))].append(sequence)
 
 
 def _last_arrivals(keys: set[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], int]:
@@ -268,7 +281,7 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
         booking.status, booking.sequence, booking.price, booking.late = outcome, sequence, price, late
         booking.attendance, booking.refusal_reason, booking.updated_at = "", "", stamp
         booking.prepaid = False  # a day booked again is paid again (with its order or its invoice)
-        booking.save()
+        _book_again.say(booking.id, outcome, sequence, price, late, stamp)
     position = None
     if outcome in OCCUPYING:
         context.occupied[key] = context.occupied.get(key, 0) + 1
@@ -282,6 +295,15 @@ def _book(context: StatusContext, household, child, unit, day, now, by_staff, se
         message += STAFF_CLOSED_NOTE
     return LineResult(**result, outcome=outcome, message=message, booking=booking, price=price,
                       waiting_position=position)
+
+
+# A placement's writes to an existing booking: nobody reads their count, so on PostgreSQL they travel with
+# the next statement (PreparedQuery.say); only what changed is written.
+_set_status = prepared(lambda booking, status, updated_at: Booking.update(status=status, updated_at=updated_at)
+                       .where(Booking.id == booking))
+_book_again = prepared(lambda booking, status, sequence, price, late, updated_at: Booking.update(
+    status=status, sequence=sequence, price=price, late=late, attendance="", refusal_reason="", updated_at=updated_at,
+    prepaid=False).where(Booking.id == booking))
 
 
 def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) -> LineResult:
@@ -310,9 +332,9 @@ def _cancel(context: StatusContext, household, child, unit, day, now, by_staff) 
     else:
         outcome = "cancelled"
     booking.status, booking.updated_at = outcome, clock.local_now()
-    booking.save()
+    _set_status.say(booking.id, outcome, booking.updated_at)
     freed = []
-    if outcome == "cancelled" and was_occupying:
+    if outcome == "cancelled" and was_occupying and context.waiting.get((unit.id, day)):  # someone waits
         freed = free_places(unit, day)
         context.occupied[(unit.id, day)] = max(context.occupied.get((unit.id, day), 1) - 1, 0) + sum(
             1 for b in freed if b.status in OCCUPYING)
