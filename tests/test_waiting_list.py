@@ -111,3 +111,16 @@ def test_an_offer_already_taken_is_not_announced(setup):
     assert orders.notify_promotions([hugo]) == 0  # full day: nothing to announce
     assert not _alerts(setup["martin"], "Place libérée")
     assert placement.places_left(hugo.unit, FULL_DAY) == 0
+
+
+def test_a_cancellation_still_frees_the_place_of_a_day_whose_capacity_was_removed(setup):
+    """A cancelled day asks whether a family waits only where one can: a unit whose capacity was removed
+    since Hugo went on the waiting list is asked too, and Hugo gets the place."""
+    from models import Unit
+
+    _activity(setup, auto_confirm_waiting=True, booking_validation=False)
+    Unit.update(capacity=None).where(Unit.id == setup["journee"]).execute()
+    CapacityOverride.delete().where(CapacityOverride.unit == setup["journee"]).execute()
+    _cancel_ines_through_basket(setup)
+    assert Booking.get_by_id(setup["hugo_waiting"].id).status == "booked"
+    assert _alerts(setup["martin"], "Place attribuée")

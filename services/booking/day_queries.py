@@ -4,6 +4,9 @@ Every grid, toggle, basket and « Valider » runs these; peewee would compose th
 (models/prepared.py says what that cost)."""
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from models import Attendance, BasketLine, Booking, Enrolment
 from models.base import count_rows
 from models.prepared import prepared
@@ -37,6 +40,16 @@ def waiting_lists(units, start, end):
     return (Booking.select(Booking.unit, Booking.date, Booking.sequence)
             .where(Booking.unit.in_(units) & Booking.date.between(start, end) & (Booking.status == "waiting_list"))
             .tuples())
+
+
+def waiting_on_days(pairs):
+    """(unit id, day, sequence) of the waiting lists of these (unit id, day) pairs: each pair seeks the
+    (unit, date, status) index, where a range of days walked every booking of a canteen's week (SQLite)."""
+    pairs = sorted(pairs)
+    for start in range(0, len(pairs), 100):
+        days = reduce(operator.or_, [(Booking.unit == unit) & (Booking.date == day) for unit, day in pairs[start:start + 100]])
+        yield from (Booking.select(Booking.unit, Booking.date, Booking.sequence)
+                    .where(days & (Booking.status == "waiting_list")).tuples())
 
 
 @prepared

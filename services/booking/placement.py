@@ -127,7 +127,7 @@ def place_bookings(household: Household, lines: Iterable, now: dt.datetime | Non
             context = StatusContext(household, list(children.values()), list(fresh.values()), start, end, now,
                                     use_basket=False, load_queues=True, apply_rules=False)
             prepaid = prepaid_activities({u.activity_id for u in fresh.values()})
-        _read_queues(context, {r.unit.id for r in requests if r.action == "remove"}, start, end)
+        _read_queues(context, {(r.unit.id, r.date) for r in requests if r.action == "remove"})
         # Arrival numbers where places are counted (under their lock); elsewhere they would rank nothing.
         sequences = _last_arrivals({(r.unit.id, r.date) for r in requests
                                     if r.action != "remove" and r.unit.id in counted})
@@ -161,14 +161,15 @@ def counted_units(units: Iterable[Unit], start: dt.date, end: dt.date) -> set[in
     return {u.id for u in units if u.capacity is not None or u.waiting_list or u.id in overridden}
 
 
-def _read_queues(context: StatusContext, cancelled: set[int], start: dt.date, end: dt.date) -> None:
+def _read_queues(context: StatusContext, cancelled: set[tuple[int, dt.date]]) -> None:
     """The waiting lists the context did not read (a unit without a capacity: only a capacity removed since
-    leaves one) of the units cancelled on, in one statement: a cancelled day then asks nobody whether a
-    family waits for its place (free_places), unless one does."""
+    leaves one) of the days cancelled, in one statement: a cancelled day then asks nobody whether a family
+    waits for its place (free_places), unless one does."""
     limited = {u.id for u in context.units_by_id.values() if u.capacity is not None}
-    unread = cancelled - limited - {unit_id for unit_id, _day in context.overrides} - {u for u, _d in context.waiting}
+    known = limited | {unit_id for unit_id, _day in context.overrides} | {u for u, _d in context.waiting}
+    unread = {(unit_id, day) for unit_id, day in cancelled if unit_id not in known}
     if unread:
-        for unit_id, day, sequence in sorted(day_queries.waiting_lists(sorted(unread), start, end), key=lambda r: r[2]):
+        for unit_id, day, sequence in sorted(day_queries.waiting_on_days(unread), key=lambda row: row[2]):
             context.waiting[(unit_id, as_date(day))].append(sequence)
 
 
