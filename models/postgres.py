@@ -148,6 +148,7 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         if unbegun and not writes:  # the transaction never began on the server: nothing to commit
             return None
         if not unsaid:
+            self._log_query("COMMIT", None)  # a round trip as any statement is: counted with them (peewee logs none)
             return super().commit()
         self._log_query("; ".join([*(shown for shown, _said in unsaid), "COMMIT"]), None)
         with __exception_wrapper__:  # sent without values: its % stay as they are

@@ -28,7 +28,7 @@ DAYS = {"small": ("2026-12-07", "2026-12-08"), "large": ("2026-12-10", "2026-12-
 BOUNDS = {
     "week grid": 9,
     "cell toggle (htmx)": 7,  # the config token comes with the signed-in user (web/__init__.py load_user)
-    "basket": 7,  # whether a régie is « au comptant » comes from the configuration cache
+    "basket": 6,  # whether a régie is « au comptant » comes from the configuration cache; its lines read once
     "validate": 14,  # placement reads the token again under its lock; arrival numbers only where places count
     "month": 9,
     "dashboard": 13,  # children, audience and alert count read once per request (Home); units and deadlines cached
@@ -38,9 +38,9 @@ BOUNDS = {
 # PostgreSQL locks rows SQLite's IMMEDIATE transaction already holds: the household on a toggle and on
 # « Valider » (FOR NO KEY UPDATE), and placement's children and units (services/core/transactions.lock_rows).
 # Nobody reads a lock's answer: it travels with the transaction's next statement, as a toggle's write does
-# with the basket's clock, and « Valider »'s order lines and emptied basket with what follows them
+# with the basket's clock and the COMMIT, and « Valider »'s order lines and emptied basket with what follows them
 # (models/postgres.py say_with_next): PostgreSQL makes fewer round trips than SQLite makes statements.
-POSTGRES_BOUNDS = {"cell toggle (htmx)": 6, "validate": 13}
+POSTGRES_BOUNDS = {"cell toggle (htmx)": 6, "validate": 13}  # round trips, COMMIT included
 
 
 def measure_parent_pages(client, ctx: dict, days: tuple[str, str]) -> dict[str, int]:

@@ -236,3 +236,18 @@ def test_staff_refuse_a_whole_order_with_a_meal_and_its_morning(demo):
     order = basket.validate(martin, notify=False).order
     assert orders.decide_order(order.id, False, "Centre complet ce jour-là") == 2
     assert _held(lea) == set()
+
+
+def test_the_toggles_basket_counter_is_the_whole_baskets(demo):
+    """The toggle counts the basket from the lines it read under the lock, not with a count after the change:
+    lines of another child, of other days and those a swap took out all count (or stop counting)."""
+    martin, lea, hugo = _martin(demo), demo["children"]["lea"], demo["children"]["hugo"]
+    journee, matin, _apres_midi, repas = _alsh(demo)
+    canteen = demo["units"]["repas_petit_prince"]
+    for day in (dt.date(2026, 12, 7), dt.date(2026, 12, 8)):
+        assert basket.change_cell(martin, hugo.id, canteen.id, day, True).changed
+    steps = [(lea, matin, True), (lea, repas, True), (lea, journee, True), (lea, repas, False), (lea, journee, False)]
+    for child, unit, want in steps:
+        result = basket.change_cell(martin, child.id, unit.id, WEDNESDAY, want)
+        assert result.changed and result.basket_count == basket.count(martin), (unit.name, want)
+    assert basket.count(martin) == 2  # Hugo's two days: the swap took Matin out, the rest was unticked

@@ -12,19 +12,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
-from models import (
-    Activity,
-    Alert,
-    BasketLine,
-    Booking,
-    Child,
-    Household,
-    Order,
-    OrderCounter,
-    OrderLine,
-    Unit,
-    User,
-)
+from models import Activity, Alert, BasketLine, Booking, Child, Household, Order, OrderCounter, OrderLine, Unit, User
 from models.prepared import prepared, run_insert
 from services.booking import day_status as engine
 from services.booking import placement
@@ -84,14 +72,15 @@ def _lock_basket(household: Household) -> None:
 
 
 _restart_clock = prepared(lambda household, at: BasketLine.update(created_at=at).where(BasketLine.household == household))
+_whole_basket = prepared(lambda household: BasketLine.select().where(BasketLine.household == household))
 _drop_lines = prepared(lambda ids: BasketLine.delete().where(BasketLine.id.in_(ids)))
 _drop_cell = prepared(lambda household, child, units, day: BasketLine.delete().where(  # a cell's lines
     (BasketLine.household == household) & (BasketLine.child == child) & BasketLine.unit.in_(units) & (BasketLine.date == day)))
 
 
-def _touch(household: Household, now: dt.datetime) -> int:
-    """Restart the 7-day clock of the whole basket (shared by the guardians); returns its line count."""
-    return _restart_clock.execute(household.id, clock.to_local_naive(now))
+def _touch(household: Household, now: dt.datetime) -> None:
+    """Restart the 7-day clock of the whole basket (shared by the guardians): with the COMMIT on PostgreSQL."""
+    _restart_clock.say(household.id, clock.to_local_naive(now))
 
 
 def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
@@ -113,7 +102,7 @@ def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status:
         action = "remove"
     else:
         raise CellRefused(refusal or _refusal(status))
-    # Unread writes (say, create_unread): on PostgreSQL they travel with _touch, a round trip saved a tick.
+    # Unread writes (say, create_unread): on PostgreSQL they travel with _touch and the COMMIT (one round trip).
     if context is None or status.basket is not None or swap:  # else the context saw no line to delete
         _drop_cell.say(household.id, child.id, [unit.id, *swap], day)
     for unit_id in [unit.id, *swap] if context is not None else ():
@@ -158,8 +147,9 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
         raise NotFound("Cette case n'existe pas.")
     with write_transaction(draft=True):  # a tick: nothing is booked until « Valider »
         _lock_basket(household)
-        context = engine.week_statuses(household, day, day, now, units=units, children=[child])
-        status = context.status(child, unit, day)
+        lines = _whole_basket(household.id)  # its count is the counter's: no count after the change
+        context = engine.week_statuses(household, day, day, now, units=units, children=[child], use_basket=lines)
+        status, seen = context.status(child, unit, day), len(context.basket)
         swapped: list[int] = []
         try:
             changed = _apply(household, child, unit, day, status, want, now, context, swapped)
@@ -167,7 +157,8 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
             return CellChange(child, unit, day, status, False, refusal.message)
         basket_count = None
         if changed:
-            basket_count = _touch(household, now)
+            _touch(household, now)
+            basket_count = len(lines) + len(context.basket) - seen  # the context holds every line it changed
             status = context.status(child, unit, day)
     by_id = {u.id: u for u in units}
     touched = context.rules.partners(unit.id).union(*(context.rules.partners(u) for u in swapped)) - {unit.id}
@@ -351,7 +342,7 @@ def contents(household: Household, now: dt.datetime | None = None) -> BasketView
         children += list(Child.select().where(Child.id.in_(list(wanted - {c.id for c in children}))))
     units = list(engine.units_with_rules({l.unit_id for l in lines}).values())
     context = engine.week_statuses(household, min(l.date for l in lines), max(l.date for l in lines), now,
-                                   units=units, children=children)
+                                   units=units, children=children, use_basket=lines)  # lines read once
     by_child = {c.id: c for c in children}
     by_unit = {u.id: u for u in units}
     items = []

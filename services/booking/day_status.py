@@ -13,18 +13,8 @@ from dataclasses import dataclass
 
 from peewee import JOIN
 
-from models import (
-    Activity,
-    Attendance,
-    BasketLine,
-    Booking,
-    CapacityOverride,
-    Child,
-    DeadlinePolicy,
-    Enrolment,
-    Household,
-    Unit,
-)
+from models import (Activity, Attendance, BasketLine, Booking, CapacityOverride, Child, DeadlinePolicy, Enrolment,
+                    Household, Unit)
 from services.booking import day_queries, deadlines, frozen_days, pricing, timed_attendance, unit_rules
 from services.booking.calendar import CalendarData, daterange
 from services.core import clock, config_cache, formatting
@@ -154,20 +144,21 @@ class StatusContext:
     """
 
     def __init__(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
-                 start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
-                 load_queues: bool = False, apply_rules: bool = True):
+                 start: dt.date, end: dt.date, now: dt.datetime | None = None, *,
+                 use_basket: bool | Sequence[BasketLine] = True, load_queues: bool = False, apply_rules: bool = True):
+        """use_basket: False for the desk's view; the household's whole basket where the caller read it."""
         with config_cache.one_token():  # the configuration's token read once, even outside a request
             self._load(household, children, units, start, end, now, use_basket=use_basket,
                        load_queues=load_queues, apply_rules=apply_rules)
 
     def _load(self, household: Household, children: Sequence[Child], units: Sequence[Unit] | None,
-              start: dt.date, end: dt.date, now: dt.datetime | None = None, *, use_basket: bool = True,
-              load_queues: bool = False, apply_rules: bool = True) -> None:
+              start: dt.date, end: dt.date, now: dt.datetime | None = None, *,
+              use_basket: bool | Sequence[BasketLine] = True, load_queues: bool = False, apply_rules: bool = True) -> None:
         self.household = household
         self.children = list(children)
         self.start, self.end = start, end
         self.now = (now or clock.now()).astimezone(deadlines.PARIS)
-        self.use_basket = use_basket
+        self.use_basket = use_basket is not False
         self.apply_rules = apply_rules  # placement checks exclusive and dependent units a whole day at a time
         if units is None:  # the grid: the active units with their activity and policies (configuration cache)
             units = [u for u in config_cache.cached("active_units", _active_units)
@@ -245,8 +236,14 @@ class StatusContext:
         if attendance_only:
             for row in day_queries.attendances(child_ids, attendance_only, start, end):
                 self.recorded[(row.child_id, row.unit_id, as_date(row.date))] = row
-        if use_basket and household is not None:
-            for row in day_queries.basket_lines(household.id, child_ids, ruled, start, end):
+        if use_basket is not False and household is not None:
+            if use_basket is True:
+                rows = day_queries.basket_lines(household.id, child_ids, ruled, start, end)
+            else:  # the household's whole basket, read by the caller: keep what the query would have read
+                of_children, of_units = set(child_ids), set(ruled)
+                rows = [r for r in use_basket if r.child_id in of_children and r.unit_id in of_units
+                        and start <= r.date <= end]
+            for row in rows:
                 self.basket[(row.child_id, row.unit_id, row.date)] = row
 
     # --- questions ---------------------------------------------------------------------------
@@ -493,7 +490,7 @@ def day_status(child: Child, unit: Unit, day: dt.date, now: dt.datetime | None =
 
 def week_statuses(household: Household, start: dt.date, end: dt.date, now: dt.datetime | None = None,
                   units: Sequence[Unit] | None = None, children: Sequence[Child] | None = None, *,
-                  use_basket: bool = True) -> StatusContext:
+                  use_basket: bool | Sequence[BasketLine] = True) -> StatusContext:
     """The children's StatusContext over a range, in a fixed number of queries; use_basket=False: the desk's view."""
     if children is None:
         children = custody.household_children(household)
