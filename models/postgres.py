@@ -2,9 +2,9 @@
 
 A transaction's BEGIN, and what it sets for itself, travel with its first statement instead of each
 waiting for its own answer; so do its row locks and the writes whose answer nobody reads
-(say_with_next), or with its COMMIT when nothing follows. Each statement is a round trip to the server (about 0.1 ms here, more on a
-busy machine): a cell toggle made 12 of them on PostgreSQL against 8 statements on SQLite, where a call
-costs microseconds. A multi-statement string is one round trip (psycopg2 sends it as a simple query, every
+(say_with_next), or with its COMMIT when nothing follows. Each statement is a round trip to the server
+(about 0.1 ms here, more on a busy machine): a cell toggle made 12 of them on PostgreSQL against 8
+statements on SQLite, where a call costs microseconds. A multi-statement string is one round trip (psycopg2 sends it as a simple query, every
 statement in turn); an error in any of them still leaves the transaction begun, so peewee's rollback
 still applies. A connection taken from the pool is checked on its socket, not with peewee's SELECT 1.
 

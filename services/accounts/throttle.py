@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from models import LoginThrottle, ThrottleEvent
-from services.core import clock
 from models.prepared import prepared
+from services.core import clock
 from services.core.transactions import lock_name
 
 

@@ -71,11 +71,13 @@ def _lock_basket(household: Household) -> None:
     lock_rows(Household, [household.id])
 
 
-_restart_clock = prepared(lambda household, at: BasketLine.update(created_at=at).where(BasketLine.household == household))
+_restart_clock = prepared(lambda household, at: BasketLine.update(created_at=at).where(
+    BasketLine.household == household))
 _whole_basket = prepared(lambda household: BasketLine.select().where(BasketLine.household == household))
 _drop_lines = prepared(lambda ids: BasketLine.delete().where(BasketLine.id.in_(ids)))
 _drop_cell = prepared(lambda household, child, units, day: BasketLine.delete().where(  # a cell's lines
-    (BasketLine.household == household) & (BasketLine.child == child) & BasketLine.unit.in_(units) & (BasketLine.date == day)))
+    (BasketLine.household == household) & (BasketLine.child == child) & BasketLine.unit.in_(units)
+    & (BasketLine.date == day)))
 
 
 def _touch(household: Household, now: dt.datetime) -> None:

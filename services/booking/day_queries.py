@@ -47,7 +47,8 @@ def waiting_on_days(pairs):
     (unit, date, status) index, where a range of days walked every booking of a canteen's week (SQLite)."""
     pairs = sorted(pairs)
     for start in range(0, len(pairs), 100):
-        days = reduce(operator.or_, [(Booking.unit == unit) & (Booking.date == day) for unit, day in pairs[start:start + 100]])
+        days = reduce(operator.or_, [(Booking.unit == unit) & (Booking.date == day)
+                                     for unit, day in pairs[start:start + 100]])
         yield from (Booking.select(Booking.unit, Booking.date, Booking.sequence)
                     .where(days & (Booking.status == "waiting_list")).tuples())
 

@@ -163,8 +163,8 @@ def counted_units(units: Iterable[Unit], start: dt.date, end: dt.date) -> set[in
 
 def _read_queues(context: StatusContext, cancelled: set[tuple[int, dt.date]]) -> None:
     """The waiting lists the context did not read (a unit without a capacity: only a capacity removed since
-    leaves one) of the days cancelled, in one statement: a cancelled day then asks nobody whether a family
-    waits for its place (free_places), unless one does."""
+    leaves one) of the days cancelled, one statement per 100 days: a cancelled day then asks nobody whether
+    a family waits for its place (free_places), unless one does."""
     limited = {u.id for u in context.units_by_id.values() if u.capacity is not None}
     known = limited | {unit_id for unit_id, _day in context.overrides} | {u for u, _d in context.waiting}
     unread = {(unit_id, day) for unit_id, day in cancelled if unit_id not in known}
