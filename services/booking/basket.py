@@ -73,7 +73,8 @@ def _lock_basket(household: Household) -> None:
 
 _restart_clock = prepared(lambda household, at: BasketLine.update(created_at=at).where(
     BasketLine.household == household))
-_whole_basket = prepared(lambda household: BasketLine.select().where(BasketLine.household == household))
+_whole_basket = prepared(lambda household: BasketLine.select().where(BasketLine.household == household)
+                         .order_by(BasketLine.child, BasketLine.unit, BasketLine.date))  # toggle, /panier, Valider
 _drop_lines = prepared(lambda ids: BasketLine.delete().where(BasketLine.id.in_(ids)))
 _drop_cell = prepared(lambda household, child, units, day: BasketLine.delete().where(  # a cell's lines
     (BasketLine.household == household) & (BasketLine.child == child) & BasketLine.unit.in_(units)
@@ -334,8 +335,7 @@ def count(household: Household) -> int:
 def contents(household: Household, now: dt.datetime | None = None) -> BasketView:
     """Every line with its current status and price (one StatusContext, bounded queries)."""
     now = now or clock.now()
-    lines = list(BasketLine.select().where(BasketLine.household == household.id)
-                 .order_by(BasketLine.child, BasketLine.unit, BasketLine.date))
+    lines = _whole_basket(household.id)
     if not lines:
         return BasketView([])
     wanted = {l.child_id for l in lines}
@@ -443,8 +443,7 @@ def validate(household: Household, user: User | None = None, now: dt.datetime | 
     now = now or clock.now()
     with write_transaction(savepoint=False):  # an error here undoes the caller's all: no savepoint to pay
         _lock_basket(household)  # a second « Valider » waits, then finds the basket empty
-        lines = list(BasketLine.select().where(BasketLine.household == household.id)
-                     .order_by(BasketLine.date, BasketLine.child, BasketLine.unit))
+        lines = _whole_basket(household.id)  # sorted below: cancellations first
         if not lines:
             raise EmptyBasket("Votre panier est vide.")
         # Cancellations first: a freed place can go to this household's own additions.
