@@ -241,6 +241,9 @@ def _upgrade(quiet: bool = False) -> None:
         click.echo(statistics.refresh())
     elif not quiet:
         click.echo("Schéma à jour : aucune migration en attente.")
+        warning = statistics.autovacuum_warning()
+        if warning:
+            click.echo(warning, err=True)
 
 
 def _drop_everything() -> None:

@@ -164,4 +164,8 @@ def worker_command(workers: int) -> None:
     PUBLIC["url"] = current_app.config.get("PUBLIC_URL") or PUBLIC["url"]
     click.echo(f"Travailleur démarré ({type(huey).__name__}, {workers} fils) le "
                f"{clock.local_now():%d/%m/%Y à %H:%M}.")
+    with db.connection_context():
+        warning = statistics.autovacuum_warning()
+    if warning:
+        click.echo(warning, err=True)
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

@@ -50,6 +50,26 @@ def machine_line() -> str:
             f"{machine_speed():.0f} ms pour la boucle de référence (bench/harness.py machine_speed)")
 
 
+def postgres_line(url: str) -> str:
+    """PostgreSQL's settings that change the figures (empty on SQLite). Autovacuum keeps a busy table's
+    planner statistics and visibility map: without it the basket's prepared reads kept the plan of an empty
+    table and walked every dead line (the rush of 5 December; a CI server may switch it off)."""
+    if not url.startswith("postgres"):
+        return ""
+    import psycopg2
+
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum', 'synchronous_commit', "
+                       "'shared_buffers', 'shared_preload_libraries') ORDER BY name")
+        settings = dict(cursor.fetchall())
+    connection.close()
+    line = ", ".join(f"{name}={value or '—'}" for name, value in settings.items())
+    if settings.get("autovacuum") != "on":
+        line += (" — ATTENTION : autovacuum désactivé sur ce serveur, ce qu'aucune production ne fait ; "
+                 "ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();")
+    return f"PostgreSQL : {line}"
+
+
 # --- The instance -------------------------------------------------------------------------------
 
 

@@ -214,6 +214,8 @@ def measure_database(url: str, households: int, runs: int, rebuild: bool) -> dic
     kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(f"Instance : {folder} ({kind}, effacée à la fin)")
     print(f"Commune de démo + {households} foyers : {prepare(folder, url, households, rebuild)}", flush=True)
+    if kind == "PostgreSQL":
+        print(harness.postgres_line(url), flush=True)
     app = harness.bind_database(folder, url)
     # The households' sign-ins would fill the report with INFO lines; the pages measured log none.
     logging.getLogger("portail").setLevel(logging.WARNING)

@@ -253,6 +253,8 @@ def main() -> int:
     print(f"Instance : {folder} ({kind})")
     print(f"Commune de démo + {args.households} foyers : {prepare(folder, url, args.households, args.rebuild)}",
           flush=True)
+    if kind == "PostgreSQL":
+        print(harness.postgres_line(url), flush=True)
     harness.bind_database(folder, url)
     with db.connection_context():
         start = invariants.before(days=WEEK_DAYS)
