@@ -6,10 +6,12 @@ import datetime as dt
 
 import pytest
 
-from models import Activity, Alert, Booking, CapacityOverride, Household
+from models import Activity, Alert, Booking, CapacityOverride, Household, db
 from services.billing import checkout
-from services.booking import orders, placement
+from services.booking import day_queries, orders, placement
+from services.core.transactions import as_date, is_sqlite
 from tests.conftest import outbox_messages
+from tests.test_query_counts import counting_queries
 from tests.test_basket import toggle
 
 FULL_DAY = dt.date(2026, 12, 9)  # demo: capacity 1, Inès booked, Hugo waiting
@@ -124,3 +126,27 @@ def test_a_cancellation_still_frees_the_place_of_a_day_whose_capacity_was_remove
     _cancel_ines_through_basket(setup)
     assert Booking.get_by_id(setup["hugo_waiting"].id).status == "booked"
     assert _alerts(setup["martin"], "Place attribuée")
+
+
+def test_a_days_places_are_counted_without_reading_its_waiting_list(setup):
+    """The 5 December rush (3,000 families waiting on a Wednesday of 24 places): counting the day's places
+    read every waiting booking of the week from the (unit, date, status) index and, on PostgreSQL, from the
+    table too — the range of days left status out of the index's search. Each day is now sought with its
+    statuses, and PostgreSQL keeps one generic plan for it (its custom plan, made from statistics older than
+    the waiting list, searched by unit alone). The demo's tables are too small for PostgreSQL's plan to say
+    it (a scan or any index is as cheap); SQLite's does, and `bench/rush.py` measures PostgreSQL's."""
+    monday = FULL_DAY - dt.timedelta(days=FULL_DAY.weekday())
+    with counting_queries() as log:
+        taken = day_queries.places_taken([setup["journee"]], monday, monday + dt.timedelta(days=6))
+    assert [(u, as_date(d), n) for u, d, n in taken] == [(setup["journee"], FULL_DAY, 1)]  # Inès, not Hugo
+    (sql, params), = log.executed
+    assert '"date" IN (' in sql and len(params) == 1 + 7 + len(Booking.OCCUPYING), sql
+    if is_sqlite():
+        plan = " | ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "status=?" in plan, plan  # SEARCH … (unit_id=? AND date=? AND status=?)
+    else:
+        assert db.execute_sql("SHOW plan_cache_mode").fetchone()[0] == "force_generic_plan"
+    # A school year's range is still one range (a list of 300 days would be sought 300 times).
+    with counting_queries() as log:
+        day_queries.places_taken([setup["journee"]], monday, monday + dt.timedelta(days=300))
+    assert "BETWEEN" in log.executed[0][0]

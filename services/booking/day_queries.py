@@ -4,6 +4,7 @@ Every grid, toggle, basket and « Valider » runs these; peewee would compose th
 (models/prepared.py says what that cost)."""
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from functools import reduce
 
@@ -25,12 +26,33 @@ def bookings(children, units, start, end):
                                   & Booking.date.between(start, end))
 
 
+DAY_BY_DAY = 31  # up to a month, each day seeks the index; a longer range (a school year) is read as one
+
+
+def places_taken(units, start, end):
+    """(unit id, day, places taken) of these units between two days."""
+    span = (end - start).days
+    if span < DAY_BY_DAY:
+        return occupancy_on_days(units, [start + dt.timedelta(days=n) for n in range(span + 1)])
+    return occupancy(units, start, end)
+
+
 @prepared
 def occupancy(units, start, end):
     """(unit id, day, places taken) of these units between two days."""
     return (Booking.select(Booking.unit, Booking.date, count_rows().alias("n"))
             .where(Booking.unit.in_(units) & Booking.date.between(start, end)
                    & Booking.status.in_(list(Booking.OCCUPYING)))
+            .group_by(Booking.unit, Booking.date).tuples())
+
+
+@prepared
+def occupancy_on_days(units, days):
+    """(unit id, day, places taken) of these units on these days: unit, day and status each seek the
+    (unit, date, status) index, where a range of days walked the waiting lists too (a full Wednesday with
+    3,000 families waiting: 3,000 index entries and as many table rows read to count 24 places)."""
+    return (Booking.select(Booking.unit, Booking.date, count_rows().alias("n"))
+            .where(Booking.unit.in_(units) & Booking.date.in_(days) & Booking.status.in_(list(Booking.OCCUPYING)))
             .group_by(Booking.unit, Booking.date).tuples())
 
 

@@ -222,7 +222,7 @@ class StatusContext:
                           if unit_id in wanted and start <= day <= end}
         limited = list({u.id for u in units if u.capacity is not None} | {unit_id for unit_id, _ in self.overrides})
         if limited:
-            for unit_id, day, n in day_queries.occupancy(limited, start, end):
+            for unit_id, day, n in day_queries.places_taken(limited, start, end):
                 self.occupied[(unit_id, as_date(day))] = n
         # Queues exist where places are limited, or where one of these children already waits (a capacity
         # removed since): a canteen without a capacity is never read (10,000 households: 10 ms a unit).
