@@ -38,16 +38,6 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         super().__init__(*args, **kwargs)
         self._ready = weakref.WeakKeyDictionary()  # connection → the statements prepared on it
 
-    def init(self, database, **kwargs):
-        # The prepared queries keep one generic plan: re-planned at each call, as the server chose for some
-        # (a day's places, the home page's counts), they cost 5.7 s of the rush's planning, and the custom
-        # plan, made from statistics older than the day's waiting lists, was the worse one (README, « Heure
-        # de pointe », 5 December). Every prepared query is keyed by ids and days, where a generic plan fits.
-        options = kwargs.get("options", "")
-        if "plan_cache_mode" not in options:
-            kwargs["options"] = f"{options} -c plan_cache_mode=force_generic_plan".strip()
-        return super().init(database, **kwargs)
-
     def _is_closed(self, conn) -> bool:
         # peewee's pool sent SELECT 1 on every connection it handed out: a round trip on every request. A
         # server that ended a resting connection (a restart, an idle timeout) said so on its socket before
