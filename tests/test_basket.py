@@ -242,3 +242,23 @@ def test_absence_declaration_after_the_cancel_deadline(demo, martin):
     other = Booking.get((Booking.child == lea) & (Booking.unit == repas) & (Booking.date == dt.date(2026, 11, 20)))
     with pytest.raises(absences.AbsenceRefused):
         absences.declare_absence(martin, other.id, "Maladie")
+
+
+def test_a_tick_restarts_the_baskets_clock_without_rewriting_its_other_lines(demo, martin, freeze):
+    """The basket's 7-day clock is its newest line. Each tick rewrote every line's stamp (an UPDATE of the whole
+    basket, 5 indexes a row on PostgreSQL, at each of the rush's 20,000 ticks): a new line, stamped now,
+    already restarts it. Only a change that adds no line (a tick taken back) restamps the others."""
+    lea, repas = ids(demo)
+    monday, tuesday = dt.date(2026, 12, 7), dt.date(2026, 12, 8)  # open until Thursday 3 December, 18:00
+    toggle(martin, lea, repas, monday)
+    freeze("2026-11-22T10:00")
+    toggle(martin, lea, repas, tuesday)
+    stamps = {line.date: line.created_at for line in BasketLine.select().where(BasketLine.household == martin.id)}
+    assert stamps == {monday: dt.datetime(2026, 11, 19, 17, 55), tuesday: dt.datetime(2026, 11, 22, 10, 0)}
+    assert basket.expire_if_stale(martin, dt.datetime(2026, 11, 26, 18, 0)) == 0  # 7 days after the first tick
+    freeze("2026-11-24T09:00")
+    toggle(martin, lea, repas, tuesday)  # taken back: no line added, the rest restamped
+    stamps = {line.date: line.created_at for line in BasketLine.select().where(BasketLine.household == martin.id)}
+    assert stamps == {monday: dt.datetime(2026, 11, 24, 9, 0)}
+    assert basket.expire_if_stale(martin, dt.datetime(2026, 11, 29, 10, 1)) == 0  # 7 days after the second
+    assert basket.expire_if_stale(martin, dt.datetime(2026, 12, 1, 9, 1)) == 1

@@ -27,7 +27,7 @@ DAYS = {"small": ("2026-12-07", "2026-12-08"), "large": ("2026-12-10", "2026-12-
 # Upper bounds: the figures measured when the bounds were last tightened (README « Heure de pointe »).
 BOUNDS = {
     "week grid": 9,
-    "cell toggle (htmx)": 7,  # the config token comes with the signed-in user (web/__init__.py load_user)
+    "cell toggle (htmx)": 6,  # the config token comes with the signed-in user; a new line restarts the basket's clock
     "basket": 6,  # whether a régie is « au comptant » comes from the configuration cache; its lines read once
     "validate": 14,  # placement reads the token again under its lock; arrival numbers only where places count
     "month": 9,

@@ -81,20 +81,26 @@ _drop_cell = prepared(lambda household, child, units, day: BasketLine.delete().w
     & (BasketLine.date == day)))
 
 
-def _touch(household: Household, now: dt.datetime) -> None:
-    """Restart the 7-day clock of the whole basket (shared by the guardians): with the COMMIT on PostgreSQL."""
-    _restart_clock.say(household.id, clock.to_local_naive(now))
+ADDED, DROPPED = "added", "dropped"  # what a change did to the basket (_apply)
+
+
+def _touch(household: Household, now: dt.datetime, changes: Iterable[str | None]) -> None:
+    """Restart the basket's 7-day clock (its newest stamp) unless a line stamped now was added; with the COMMIT."""
+    changes = set(changes)
+    if DROPPED in changes and ADDED not in changes:
+        _restart_clock.say(household.id, clock.to_local_naive(now))
 
 
 def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status: engine.DayStatus,
            want: bool, now: dt.datetime, context: engine.StatusContext | None = None,
-           swapped: list[int] | None = None) -> bool:
-    """Make the cell's ticked state `want` by adding or deleting one basket line. Returns whether
-    something changed; raises CellRefused (with the engine's reason) when the cell can't change.
+           swapped: list[int] | None = None) -> str | None:
+    """Make the cell's ticked state `want` by adding or deleting one basket line. Returns what changed
+    (ADDED: a line stamped now; DROPPED: lines deleted only), None if nothing; raises CellRefused (with the
+    engine's reason) when the cell can't change.
     With the engine's context, its basket view is kept in step so it can answer the new state, and
     exclusive units are swapped: the lines this one replaces are deleted (their ids added to `swapped`)."""
     if status.checked == want:
-        return False
+        return None
     refusal, swap = context.rule_tick(child, unit, day, want) if context is not None else (None, [])
     if status.basket is not None and not refusal:
         # Undoing a pending change is allowed unless a dependent unit needs it: nothing was booked yet.
@@ -105,7 +111,7 @@ def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status:
         action = "remove"
     else:
         raise CellRefused(refusal or _refusal(status))
-    # Unread writes (say, create_unread): on PostgreSQL they travel with _touch and the COMMIT (one round trip).
+    # Unread writes (say, create_unread): on PostgreSQL they travel with the COMMIT (one round trip).
     if context is None or status.basket is not None or swap:  # else the context saw no line to delete
         _drop_cell.say(household.id, child.id, [unit.id, *swap], day)
     for unit_id in [unit.id, *swap] if context is not None else ():
@@ -113,12 +119,12 @@ def _apply(household: Household, child: Child, unit: Unit, day: dt.date, status:
     if swapped is not None:
         swapped.extend(swap)
     if action is None:
-        return True
+        return DROPPED
     line = BasketLine.create_unread(household=household, child=child, unit=unit, date=day, action=action,
                                     created_at=clock.to_local_naive(now))
     if context is not None:
         context.basket[(child.id, unit.id, day)] = line
-    return True
+    return ADDED
 
 
 def _refusal(status: engine.DayStatus) -> str:
@@ -155,12 +161,12 @@ def change_cell(household: Household, child_id: int, unit_id: int, day: dt.date,
         status, seen = context.status(child, unit, day), len(context.basket)
         swapped: list[int] = []
         try:
-            changed = _apply(household, child, unit, day, status, want, now, context, swapped)
+            what = _apply(household, child, unit, day, status, want, now, context, swapped)
         except CellRefused as refusal:
             return CellChange(child, unit, day, status, False, refusal.message)
-        basket_count = None
+        basket_count, changed = None, what is not None
         if changed:
-            _touch(household, now)
+            _touch(household, now, [what])
             basket_count = len(lines) + len(context.basket) - seen  # the context holds every line it changed
             status = context.status(child, unit, day)
     by_id = {u.id: u for u in units}
@@ -213,6 +219,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
         _lock_basket(household)
         context = engine.week_statuses(household, start, end, now, units=units, children=children)
         pending = sorted(wanted.items(), key=lambda item: (item[0][2], item[0][0]))
+        done: list[str] = []  # what each change did: the basket's clock follows (_touch)
         for attempt in (1, 2):  # exclusive or dependent units of one day may need another order: once more
             changed, retry, swapped_keys = result.changed, [], set()
             for (child_id, unit_id, day), want in pending:
@@ -221,8 +228,10 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
                     continue  # taken out of the basket by the exclusive unit ticked with it
                 status, swapped = context.status(child, unit, day), []
                 try:
-                    if _apply(household, child, unit, day, status, want, now, context, swapped):
+                    what = _apply(household, child, unit, day, status, want, now, context, swapped)
+                    if what:
                         result.changed += 1
+                        done.append(what)
                 except CellRefused as refusal:
                     if status.state != "closed":
                         retry.append(((child_id, unit_id, day), want, refusal.message))
@@ -235,8 +244,7 @@ def apply_cells(household: Household, wanted: dict[tuple[int, int, dt.date], boo
                 result.refused += [f"{formatting.cell_name(by_child[key[0]], by_unit[key[1]], key[2])} : {message}"
                                    for key, _want, message in retry]
                 break
-        if result.changed:
-            _touch(household, now)
+        _touch(household, now, done)
     return result
 
 
