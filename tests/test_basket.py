@@ -246,7 +246,7 @@ def test_absence_declaration_after_the_cancel_deadline(demo, martin):
 
 def test_a_tick_restarts_the_baskets_clock_without_rewriting_its_other_lines(demo, martin, freeze):
     """The basket's 7-day clock is its newest line. Each tick rewrote every line's stamp (an UPDATE of the whole
-    basket, 5 indexes a row on PostgreSQL, at each of the rush's 20,000 ticks): a new line, stamped now,
+    basket, five indexes a row, at each of the rush's 20,000 ticks): a new line, stamped now,
     already restarts it. Only a change that adds no line (a tick taken back) restamps the others."""
     lea, repas = ids(demo)
     monday, tuesday = dt.date(2026, 12, 7), dt.date(2026, 12, 8)  # open until Thursday 3 December, 18:00

@@ -11,8 +11,8 @@ from services.billing import checkout
 from services.booking import day_queries, orders, placement
 from services.core.transactions import as_date, is_sqlite
 from tests.conftest import outbox_messages
-from tests.test_query_counts import counting_queries
 from tests.test_basket import toggle
+from tests.test_query_counts import counting_queries
 
 FULL_DAY = dt.date(2026, 12, 9)  # demo: capacity 1, Inès booked, Hugo waiting
 MARTIN_MAIL = "famille.martin@example.fr"
