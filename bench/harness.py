@@ -65,8 +65,9 @@ def postgres_line(url: str) -> str:
     connection.close()
     line = ", ".join(f"{name}={value or '—'}" for name, value in settings.items())
     if settings.get("autovacuum") != "on":
-        line += (" — ATTENTION : autovacuum désactivé sur ce serveur, ce qu'aucune production ne fait ; "
-                 "ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();")
+        from services.core.statistics import AUTOVACUUM_OFF  # the portal's own warning
+
+        line += f" — {AUTOVACUUM_OFF}"
     return f"PostgreSQL : {line}"
 
 
