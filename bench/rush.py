@@ -119,15 +119,15 @@ class Peak:
             self.per_second[int(time.monotonic())] += 1
         return record
 
-    def rate(self) -> tuple[float, int]:
-        """(requests per second over the busiest window, its length in seconds)."""
+    def rate(self) -> tuple[float, int, int]:
+        """(requests per second over the busiest window, its length in seconds, its first second)."""
         if not self.per_second:
-            return 0.0, 0
+            return 0.0, 0, 0
         first, last = min(self.per_second), max(self.per_second)
         window = min(self.window, last - first + 1)
-        best = max(sum(self.per_second.get(t, 0) for t in range(s, s + window))
-                   for s in range(first, last - window + 2))
-        return best / window, window
+        best, start = max((sum(self.per_second.get(t, 0) for t in range(s, s + window)), s)
+                          for s in range(first, last - window + 2))
+        return best / window, window, start
 
 
 async def staff_loop(base: str, email: str, stop: asyncio.Event, stats) -> None:
@@ -241,6 +241,7 @@ def main() -> int:
         parser.error("--parents doit être au plus --households")
 
     import concurrency
+    import cpu
     import invariants
 
     from models import db
@@ -277,8 +278,12 @@ def main() -> int:
               f"max_requests=0 (deploy/gunicorn.conf.py pour le reste) sur {servers.base} ; worker huey ; "
               f"au départ, {machine}", flush=True)
         offset = access.stat().st_size
-        elapsed_before, middle, moved, elapsed_after = asyncio.run(
-            play(servers, args, before, after, staff_stats, served, tried, peaks))
+        meter = cpu.Meter(servers.web.pid, servers.worker.pid, postgres=kind == "PostgreSQL").start()
+        try:
+            elapsed_before, middle, moved, elapsed_after = asyncio.run(
+                play(servers, args, before, after, staff_stats, served, tried, peaks))
+        finally:
+            meter.stop()
         restarted = set(servers.web_workers()) - moved
         end = access.stat().st_size
         servers.stop_web()
@@ -299,12 +304,14 @@ def main() -> int:
     for title, stats, elapsed, (first, last), peak in (
             (f"Avant 18 h ({elapsed_before:.0f} s)", before, elapsed_before, (offset, middle), peaks[0]),
             (f"Après 18 h ({elapsed_after:.0f} s)", after, elapsed_after, (middle, end), peaks[1])):
-        rate, window = peak.rate()
+        rate, window, start = peak.rate()
         print(f"\n{title}, {args.arrivals:g} parents arrivant par seconde, {args.think:g} s entre deux gestes, "
               f"gunicorn {args.worker_class} {args.workers}×{args.threads}, {kind} — "
               f"au plus fort : {rate:.0f} requêtes/s sur {window} s :")
         times = server_times(access, first, last, set(stats.times) | set(staff_stats.times))
         print("\n".join(stats.table(elapsed, {label: times.get(label, []) for label in stats.times})))
+        usage = meter.between(start, start + window)  # the processor over the same busiest seconds
+        print("\n".join(usage.lines(rate) if usage else ["  (processeur non mesuré : /proc absent)"]))
     print(f"\nPersonnel ({', '.join(STAFF)}), les effectifs du {HEADCOUNT_DAY} toutes les secondes :")
     times = server_times(access, offset, end, set(staff_stats.times) | set(before.times) | set(after.times))
     print("\n".join(staff_stats.table(elapsed_before + elapsed_after,
