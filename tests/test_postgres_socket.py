@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import create_app
-from models import db
+from models import BasketLine, db
 from services.core import backup as backups
-from tests.conftest import PG_URL, USE_PG, Auth
+from tests.conftest import PG_URL, USE_PG, Auth, csrf_token
 
 WEEK = "2026-W50"
 
@@ -29,7 +29,7 @@ def test_a_socket_url_becomes_pg_dump_arguments():
     assert location.pg_arguments() == ["--dbname", "dbname='portail' host='/var/run/postgresql'"]
 
 
-def test_the_portal_books_through_postgresqls_unix_socket(demo, tmp_path):
+def test_a_family_ticks_a_cell_through_postgresqls_unix_socket(demo, tmp_path):
     if not USE_PG:
         pytest.skip("PostgreSQL only")
     url = socket_url()
@@ -43,7 +43,14 @@ def test_the_portal_books_through_postgresqls_unix_socket(demo, tmp_path):
     Auth(client).login("famille.dupont@example.fr")
     page = client.get(f"/reservations?semaine={WEEK}")
     assert page.status_code == 200 and "Panier (" in page.get_data(as_text=True)
+    # A tick, as htmx sends it: a write transaction over the socket too.
+    key = f"{demo['children']['ines'].id}:{demo['units']['repas_phare'].id}:2026-12-07"
+    headers = {"HX-Request": "true", "X-CSRFToken": csrf_token(client, f"/reservations?semaine={WEEK}")}
+    answer = client.post("/reservations/case", data={"cell": key, "cells": key}, headers=headers)
+    assert answer.status_code == 200 and f'value="{key}" checked' in answer.get_data(as_text=True)
     with db.connection_context():
-        # inet_server_addr() is NULL on a Unix socket: the pages above did not come over TCP.
+        assert BasketLine.select().where(BasketLine.child == demo["children"]["ines"].id,
+                                         BasketLine.unit == demo["units"]["repas_phare"].id).count() == 1
+        # inet_server_addr() is NULL on a Unix socket: the requests above did not come over TCP.
         assert db.execute_sql("SELECT inet_server_addr()").fetchone()[0] is None
     db.close_all()
